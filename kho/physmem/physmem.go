@@ -1,0 +1,137 @@
+package physmem
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+)
+
+// Sentinel errors wrapped by [AddrError].
+var (
+	// ErrAbsent means the address lies outside every range the source describes.
+	ErrAbsent = errors.New("physical memory absent from source")
+	// ErrExcluded means the range was memory, but the source did not keep
+	// its contents (a page makedumpfile filtered out, for example).
+	ErrExcluded = errors.New("physical memory excluded from dump")
+	// ErrOverflow means addr+size wraps around the 64-bit address space.
+	ErrOverflow = errors.New("physical range overflows 64 bits")
+)
+
+// State says what a source knows of a physical range.
+type State uint8
+
+const (
+	Absent   State = iota // not described by the source
+	Present               // contents readable
+	Excluded              // known memory whose contents the source lacks
+	Mixed                 // a range that spans more than one state
+)
+
+func (s State) String() string {
+	switch s {
+	case Absent:
+		return "absent"
+	case Present:
+		return "present"
+	case Excluded:
+		return "excluded"
+	case Mixed:
+		return "mixed"
+	}
+	return fmt.Sprintf("State(%d)", uint8(s))
+}
+
+// Range is a run of physical addresses [Start, Start+Size) in one state.
+type Range struct {
+	Start uint64
+	Size  uint64
+	State State
+}
+
+// End returns the first address past the range, saturating at 2^64-1 so
+// that a range touching the top of the address space compares correctly.
+func (r Range) End() uint64 {
+	if e := r.Start + r.Size; e >= r.Start {
+		return e
+	}
+	return ^uint64(0)
+}
+
+func (r Range) String() string {
+	return fmt.Sprintf("[%#x-%#x) %s", r.Start, r.End(), r.State)
+}
+
+// Memory is random access to physical memory.
+//
+// ReadAt fills p from physical address addr. When some byte is not
+// present it returns the count read before it and an [*AddrError] that
+// wraps ErrAbsent, ErrExcluded or ErrOverflow, or an I/O error from the
+// underlying file. Implementations must not allocate in proportion to
+// anything but len(p).
+//
+// Ranges lists the ranges the source describes, sorted by Start and not
+// overlapping. It may be coarser than ReadAt: a dump that excludes single
+// pages may report a present range and fail a read inside it with
+// ErrExcluded. Implementations compute it lazily and cache it.
+type Memory interface {
+	ReadAt(p []byte, addr uint64) (n int, err error)
+	Ranges() []Range
+}
+
+// AddrError is a failed physical access: where, how much, and why.
+type AddrError struct {
+	Addr uint64 // first address that could not be read
+	Size uint64 // size of the access that failed
+	Err  error  // ErrAbsent, ErrExcluded, ErrOverflow or an I/O error
+}
+
+func (e *AddrError) Error() string {
+	return fmt.Sprintf("physical %#x (+%#x): %v", e.Addr, e.Size, e.Err)
+}
+
+func (e *AddrError) Unwrap() error { return e.Err }
+
+// StateOf reports the state of [addr, addr+size) according to m.Ranges.
+// A zero size is Present when addr lies in a present range.
+func StateOf(m Memory, addr, size uint64) State {
+	if addr+size < addr {
+		return Absent
+	}
+	return stateIn(m.Ranges(), addr, size)
+}
+
+func stateIn(rs []Range, addr, size uint64) State {
+	end := addr + size
+	i := sort.Search(len(rs), func(i int) bool { return rs[i].End() > addr })
+	if i == len(rs) || rs[i].Start > addr {
+		return Absent
+	}
+	st := rs[i].State
+	for cur := rs[i].End(); cur < end; {
+		i++
+		if i == len(rs) || rs[i].Start != cur {
+			return Mixed
+		}
+		if rs[i].State != st {
+			st = Mixed
+		}
+		cur = rs[i].End()
+	}
+	return st
+}
+
+// Read returns n bytes at addr, refusing before it allocates when n
+// exceeds max: callers pass the largest object the format allows.
+func Read(m Memory, addr uint64, n, max int) ([]byte, error) {
+	if n < 0 || n > max {
+		return nil, &AddrError{Addr: addr, Size: uint64(n), Err: fmt.Errorf("read of %d bytes exceeds the %d-byte limit", n, max)}
+	}
+	if addr+uint64(n) < addr {
+		return nil, &AddrError{Addr: addr, Size: uint64(n), Err: ErrOverflow}
+	}
+	b := make([]byte, n)
+	if _, err := m.ReadAt(b, addr); err != nil {
+		return nil, err
+	}
+	return b, nil
+}

@@ -1,0 +1,112 @@
+package physmem
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func newTestMemory(t *testing.T) *Sparse {
+	t.Helper()
+	var s Sparse
+	for _, r := range []Range{{0x1000, 0x3000, Present}, {0x4000, 0x1000, Excluded}, {0x10000, 0x2000, Present}} {
+		if err := s.AddRange(r.Start, r.Size, r.State); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return &s
+}
+
+func TestSparseReadWrite(t *testing.T) {
+	s := newTestMemory(t)
+	data := bytes.Repeat([]byte{0xab}, 5000) // crosses a page boundary
+	if err := s.WriteAt(data, 0x1800); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, 6000)
+	n, err := s.ReadAt(got, 0x1000)
+	if err != nil || n != len(got) {
+		t.Fatalf("ReadAt = %d, %v", n, err)
+	}
+	want := make([]byte, 6000)
+	copy(want[0x800:], data)
+	if !bytes.Equal(got, want) {
+		t.Error("read back differs from what was written")
+	}
+}
+
+func TestSparseReadErrors(t *testing.T) {
+	s := newTestMemory(t)
+	tests := []struct {
+		name    string
+		addr    uint64
+		size    int
+		wantN   int
+		wantErr error
+		errAddr uint64
+	}{
+		{"below RAM", 0x0, 8, 0, ErrAbsent, 0},
+		{"runs into excluded", 0x3ff8, 16, 8, ErrExcluded, 0x4000},
+		{"gap after excluded", 0x5000, 1, 0, ErrAbsent, 0x5000},
+		{"runs off the end", 0x11ffc, 8, 4, ErrAbsent, 0x12000},
+		{"wraps", ^uint64(0) - 3, 8, 0, ErrOverflow, ^uint64(0) - 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n, err := s.ReadAt(make([]byte, tt.size), tt.addr)
+			if n != tt.wantN || !errors.Is(err, tt.wantErr) {
+				t.Fatalf("ReadAt(%#x, %d) = %d, %v; want %d, %v", tt.addr, tt.size, n, err, tt.wantN, tt.wantErr)
+			}
+			var ae *AddrError
+			if !errors.As(err, &ae) || ae.Addr != tt.errAddr {
+				t.Errorf("error %v does not locate %#x", err, tt.errAddr)
+			}
+		})
+	}
+}
+
+func TestStateOf(t *testing.T) {
+	s := newTestMemory(t)
+	tests := []struct {
+		addr, size uint64
+		want       State
+	}{
+		{0x1000, 0x3000, Present},
+		{0x3000, 0x2000, Mixed},
+		{0x4000, 0x10, Excluded},
+		{0x4800, 0x1000, Mixed}, // runs into the gap
+		{0x6000, 0x10, Absent},
+		{0x10000, 0, Present},
+		{^uint64(0), 2, Absent},
+	}
+	for _, tt := range tests {
+		if got := StateOf(s, tt.addr, tt.size); got != tt.want {
+			t.Errorf("StateOf(%#x, %#x) = %v, want %v", tt.addr, tt.size, got, tt.want)
+		}
+	}
+}
+
+func TestAddRangeRejects(t *testing.T) {
+	s := newTestMemory(t)
+	for _, r := range []Range{{0x3000, 0x2000, Present}, {0xf000, 0x1001, Present}, {^uint64(0), 2, Present}, {0x20000, 1, Mixed}} {
+		if err := s.AddRange(r.Start, r.Size, r.State); err == nil {
+			t.Errorf("AddRange(%v) succeeded", r)
+		}
+	}
+	want := []Range{{0x1000, 0x3000, Present}, {0x4000, 0x1000, Excluded}, {0x10000, 0x2000, Present}}
+	if d := cmp.Diff(want, s.Ranges()); d != "" {
+		t.Errorf("ranges changed (-want +got):\n%s", d)
+	}
+}
+
+func TestReadLimit(t *testing.T) {
+	s := newTestMemory(t)
+	if _, err := Read(s, 0x1000, 1<<30, 4096); err == nil {
+		t.Error("Read over its limit succeeded")
+	}
+	if b, err := Read(s, 0x1000, 16, 4096); err != nil || len(b) != 16 {
+		t.Errorf("Read = %d bytes, %v", len(b), err)
+	}
+}
