@@ -1,0 +1,127 @@
+package image
+
+import (
+	"errors"
+	"io"
+	"sort"
+
+	"github.com/khokit/khokit/kho/physmem"
+)
+
+// extent maps physical memory onto a file: [start, start+size) reads from
+// the file at off for the first fileSize bytes and as zeros after that
+// (an ELF segment whose p_filesz is below p_memsz).
+type extent struct {
+	start    uint64
+	size     uint64
+	off      int64
+	fileSize uint64
+}
+
+func (e extent) end() uint64 { return e.start + e.size }
+
+// extentMemory is physical memory backed by sorted, non-overlapping
+// extents of one file. Raw and ELF images use it.
+type extentMemory struct {
+	r      io.ReaderAt
+	ext    []extent
+	ranges []physmem.Range
+}
+
+// newExtentMemory takes extents sorted by start and not overlapping.
+func newExtentMemory(r io.ReaderAt, ext []extent) *extentMemory {
+	m := &extentMemory{r: r, ext: ext}
+	for _, e := range ext {
+		if n := len(m.ranges); n > 0 && m.ranges[n-1].End() == e.start {
+			m.ranges[n-1].Size += e.size
+			continue
+		}
+		m.ranges = append(m.ranges, physmem.Range{Start: e.start, Size: e.size, State: physmem.Present})
+	}
+	return m
+}
+
+// Ranges implements [physmem.Memory].
+func (m *extentMemory) Ranges() []physmem.Range { return m.ranges }
+
+// ReadAt implements [physmem.Memory].
+func (m *extentMemory) ReadAt(p []byte, addr uint64) (int, error) {
+	size := uint64(len(p))
+	if addr+size < addr {
+		return 0, &physmem.AddrError{Addr: addr, Size: size, Err: physmem.ErrOverflow}
+	}
+	n := 0
+	i := sort.Search(len(m.ext), func(i int) bool { return m.ext[i].end() > addr })
+	for n < len(p) {
+		cur := addr + uint64(n)
+		if i == len(m.ext) || m.ext[i].start > cur {
+			return n, &physmem.AddrError{Addr: cur, Size: size, Err: physmem.ErrAbsent}
+		}
+		e := m.ext[i]
+		rel := cur - e.start
+		chunk := p[n:]
+		if left := e.size - rel; uint64(len(chunk)) > left {
+			chunk = chunk[:left]
+		}
+		if rel < e.fileSize {
+			fc := chunk
+			if left := e.fileSize - rel; uint64(len(fc)) > left {
+				fc = fc[:left]
+			}
+			k, err := m.r.ReadAt(fc, e.off+int64(rel))
+			if k < len(fc) {
+				if err == nil || errors.Is(err, io.EOF) {
+					err = formatErr(e.off+int64(rel)+int64(k), ErrTruncated, "file ends inside a segment", nil)
+				}
+				return n + k, &physmem.AddrError{Addr: cur + uint64(k), Size: size, Err: err}
+			}
+			clear(chunk[len(fc):])
+		} else {
+			clear(chunk)
+		}
+		n += len(chunk)
+		i++
+	}
+	return n, nil
+}
+
+// clipExtents sorts ext by start (stably, so file order breaks ties) and
+// cuts every extent that overlaps one before it, so the earlier-starting
+// extent wins; overlap is called for each cut so callers can report it.
+func clipExtents(ext []extent, overlap func(e extent, prevEnd uint64)) []extent {
+	sort.SliceStable(ext, func(i, j int) bool { return ext[i].start < ext[j].start })
+	out := ext[:0]
+	var prevEnd uint64
+	for _, e := range ext {
+		if len(out) > 0 && e.start < prevEnd {
+			overlap(e, prevEnd)
+			if e.end() <= prevEnd {
+				continue
+			}
+			cut := prevEnd - e.start
+			e.start, e.size = prevEnd, e.size-cut
+			if cut < e.fileSize {
+				e.off += int64(cut)
+				e.fileSize -= cut
+			} else {
+				e.fileSize = 0
+			}
+		}
+		out = append(out, e)
+		prevEnd = e.end()
+	}
+	return out
+}
+
+// readAtFull reads exactly len(p) bytes at off, turning a short read into
+// a located ErrTruncated.
+func readAtFull(r io.ReaderAt, p []byte, off int64, what string) error {
+	n, err := r.ReadAt(p, off)
+	if n == len(p) {
+		return nil
+	}
+	if err == nil || errors.Is(err, io.EOF) {
+		return formatErr(off+int64(n), ErrTruncated, "file ends inside "+what, nil)
+	}
+	return err
+}
