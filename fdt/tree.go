@@ -1,0 +1,266 @@
+package fdt
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Tree is a decoded blob. Tree.Encode writes it back byte for byte when it
+// came from a valid blob and was not changed; changed trees keep the
+// original layout (block order, gaps, strings table, NOPs) as far as it
+// still applies.
+type Tree struct {
+	Root            *Node
+	Reservations    []Reservation
+	Version         uint32 // 16 or 17
+	LastCompVersion uint32
+	BootCPUID       uint32
+	// Findings lists what lenient mode tolerated, plus observations that do
+	// not make a blob invalid (bytes after totalsize).
+	Findings []Finding
+
+	layout *layout
+}
+
+// layout is what the bytes say beyond the tree itself.
+type layout struct {
+	order   [numBlocks]int // block kinds in file order
+	gaps    [numBlocks + 1][]byte
+	strings []byte  // strings block, verbatim
+	nops    []int32 // for each NOP, the ordinal of the token it precedes
+}
+
+// Node is a device tree node. Props come before Children in the blob.
+type Node struct {
+	Name     string
+	Props    []Property
+	Children []*Node
+
+	parent *Node
+	off    int64 // offset+1 of BEGIN_NODE; 0 when not decoded
+}
+
+// Property is a named value. Value aliases the Tree's copy of the blob.
+type Property struct {
+	Name  string
+	Value []byte
+
+	node    *Node
+	off     int64 // offset+1 of the FDT_PROP tag; 0 when not decoded
+	nameOff int64 // nameoff+1 in the original strings block; 0 when none
+}
+
+// Prop returns the first property called name, or nil.
+func (n *Node) Prop(name string) *Property {
+	if n == nil {
+		return nil
+	}
+	for i := range n.Props {
+		if n.Props[i].Name == name {
+			return &n.Props[i]
+		}
+	}
+	return nil
+}
+
+// Child returns the child node called exactly name, or nil.
+func (n *Node) Child(name string) *Node {
+	if n == nil {
+		return nil
+	}
+	for _, c := range n.Children {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// Parent returns the node's parent in a decoded tree, nil for the root and
+// for nodes built by hand.
+func (n *Node) Parent() *Node { return n.parent }
+
+// Offset returns the blob offset of the node's BEGIN_NODE, or -1 when the
+// node was not decoded.
+func (n *Node) Offset() int64 { return n.off - 1 }
+
+// Path returns the node's full path ("/" for the root, "/a/b" below),
+// following parent links of a decoded tree.
+func (n *Node) Path() string {
+	if n == nil {
+		return ""
+	}
+	var parts []string
+	for m := n; m != nil && m.parent != nil; m = m.parent {
+		parts = append(parts, m.Name)
+		if len(parts) > 1<<16 {
+			break
+		}
+	}
+	if len(parts) == 0 {
+		if n.Name != "" {
+			return "/" + n.Name
+		}
+		return "/"
+	}
+	var b strings.Builder
+	for i := len(parts) - 1; i >= 0; i-- {
+		b.WriteByte('/')
+		b.WriteString(parts[i])
+	}
+	return b.String()
+}
+
+// Offset returns the blob offset of the property's FDT_PROP tag, or -1 when
+// it was not decoded.
+func (p *Property) Offset() int64 { return p.off - 1 }
+
+// Node returns the node holding a decoded property, or nil.
+func (p *Property) Node() *Node { return p.node }
+
+// Lookup returns the node at an absolute path ("/", "/LUO", "/a/b"), or nil.
+// Components match node names exactly.
+func (t *Tree) Lookup(path string) *Node {
+	if t == nil || t.Root == nil || !strings.HasPrefix(path, "/") {
+		return nil
+	}
+	n := t.Root
+	for _, c := range strings.Split(strings.Trim(path, "/"), "/") {
+		if c == "" {
+			continue
+		}
+		if n = n.Child(c); n == nil {
+			return nil
+		}
+	}
+	return n
+}
+
+// Decode validates data and returns its tree. On error the tree is nil and
+// the error is an *Error wrapping a sentinel. Bytes after totalsize are
+// ignored (and reported as a finding).
+func Decode(data []byte, opts *Options) (*Tree, error) {
+	var it Iterator
+	if err := it.Reset(data, opts); err != nil {
+		return nil, err
+	}
+	// Work on a private copy of the blob (no more than totalsize bytes):
+	// property values alias it, and the caller may reuse data.
+	blob := append([]byte(nil), it.data...)
+	trailing := len(data) - it.total
+	if err := it.Reset(blob, opts); err != nil {
+		return nil, err
+	}
+	lenient := it.lenient
+	t := &Tree{
+		Version:         it.hdr.Version,
+		LastCompVersion: it.hdr.LastCompVersion,
+		BootCPUID:       it.hdr.BootCPUIDPhys,
+		layout:          &layout{},
+	}
+	if n := it.NumReservations(); n > 0 {
+		t.Reservations = make([]Reservation, n)
+		for i := range t.Reservations {
+			t.Reservations[i] = it.Reservation(i)
+		}
+	}
+	d := getDupChecker(blob)
+	defer putDupChecker(d)
+	names := make(map[uint32]string)
+	var stack []*Node
+	var ord int32
+	for it.Next() {
+		tok := it.Token()
+		switch tok.Kind {
+		case TokenNop:
+			t.layout.nops = append(t.layout.nops, ord)
+			continue
+		case TokenBeginNode:
+			if code, prev := d.begin(tok.Offset, tok.Name); code != "" {
+				if !lenient {
+					return nil, it.duplicateError(tok, code, prev)
+				}
+				it.note(tok.Offset, tok.Offset, code, "sibling %q collides with the node at %#x", tok.Name, prev)
+			}
+			n := &Node{Name: string(tok.Name), off: int64(tok.Offset) + 1}
+			if len(stack) == 0 {
+				t.Root = n
+			} else {
+				parent := stack[len(stack)-1]
+				n.parent = parent
+				parent.Children = append(parent.Children, n)
+			}
+			stack = append(stack, n)
+		case TokenEndNode:
+			stack = stack[:len(stack)-1]
+		case TokenProperty:
+			node := stack[len(stack)-1]
+			name := ""
+			if tok.Name != nil {
+				var ok bool
+				if name, ok = names[tok.NameOff]; !ok {
+					name = string(tok.Name)
+					names[tok.NameOff] = name
+				}
+			}
+			node.Props = append(node.Props, Property{Name: name, Value: tok.Value, node: node,
+				off: int64(tok.Offset) + 1, nameOff: int64(tok.NameOff) + 1})
+		}
+		ord++
+	}
+	if err := it.Err(); err != nil {
+		return nil, err
+	}
+	t.layout.fill(&it)
+	t.Findings = it.Findings()
+	if s := it.findings.suppressed; s > 0 {
+		t.Findings = append(t.Findings, Finding{Offset: -1, Code: "fdt.findings-suppressed",
+			Message: fmt.Sprintf("%d more findings not recorded", s)})
+	}
+	if trailing > 0 {
+		t.Findings = append(t.Findings, Finding{Offset: int64(it.total), Code: FindTrailingBytes,
+			Message: fmt.Sprintf("%d bytes after totalsize ignored", trailing)})
+	}
+	return t, nil
+}
+
+// fill records block order, gap bytes and the strings block of the
+// iterator's blob after a complete walk.
+func (l *layout) fill(it *Iterator) {
+	spans := it.blockSpans()
+	kinds := [numBlocks]span{
+		blockMemRsv:  {it.rsvOff, it.rsvOff + 16*(it.nrsv+1)},
+		blockStruct:  {it.structOff, it.structEnd},
+		blockStrings: {it.strOff, it.strEnd},
+	}
+	for i, s := range spans {
+		for k, ks := range kinds {
+			if ks == s {
+				l.order[i] = k
+			}
+		}
+	}
+	// order must be a permutation even if two spans are equal (both empty
+	// at one offset cannot happen: the reservation map is never empty).
+	avail := func(a, b int) []byte {
+		a, b = min(a, len(it.data)), min(b, len(it.data))
+		if b <= a {
+			return nil
+		}
+		return it.data[a:b:b]
+	}
+	pos := it.hdr.Size()
+	for i, s := range spans {
+		l.gaps[i] = avail(pos, s.start)
+		pos = max(pos, s.end)
+	}
+	l.gaps[numBlocks] = avail(pos, it.total)
+	l.strings = avail(it.strOff, it.strEnd)
+}
+
+// NameOffset returns the offset of a decoded property's name in the
+// strings block; ok is false for properties not decoded. Useful when the
+// name itself was in a missing tail (Name == "", lenient mode).
+func (p *Property) NameOffset() (off uint32, ok bool) {
+	return uint32(p.nameOff - 1), p.nameOff > 0
+}
