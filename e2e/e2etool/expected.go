@@ -1,0 +1,207 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// Expected is the file run.sh writes next to the dumps (see e2e/README.md).
+// The guest's parts are kept as raw JSON so uint64 tokens pass unchanged.
+type Expected struct {
+	Format     string           `json:"format"`
+	Kernel     Kernel           `json:"kernel"`
+	Handover   Handover         `json:"handover"`
+	Seed       json.RawMessage  `json:"seed"`
+	FilesTotal json.RawMessage  `json:"files_total"`
+	Sessions   json.RawMessage  `json:"sessions"`
+	FLBs       json.RawMessage  `json:"flbs"`
+	Images     map[string]Image `json:"images"`
+	Stage1Log  json.RawMessage  `json:"stage1_log"`
+	Stage2Log  json.RawMessage  `json:"stage2_log"`
+}
+
+type Kernel struct {
+	SourcePackage string            `json:"source_package"`
+	SourceVersion string            `json:"source_version"`
+	Release       string            `json:"release"`
+	Compat        map[string]string `json:"compat"`
+}
+
+// Handover holds what the kernel after the kexec logged about the handover.
+type Handover struct {
+	LiveupdateNumber uint64   `json:"liveupdate_number"`
+	KexecCount       uint64   `json:"kexec_count"`
+	PreviousRelease  string   `json:"previous_release"`
+	FLBsFound        []string `json:"flbs_found"`
+}
+
+type Image struct {
+	ELF   string `json:"elf"`
+	Kdump string `json:"kdump"`
+	When  string `json:"when"`
+}
+
+var imageWhen = map[string]string{
+	"post-kexec": "after the kexec: the new kernel idle in stage 2 before anything opened /dev/liveupdate",
+	"at-kexec":   "first kernel stopped on entry to machine_kexec (gdb stub breakpoint), after LUO serialized",
+}
+
+func cmdExpected(args []string) error {
+	fs := flag.NewFlagSet("expected", flag.ExitOnError)
+	console := fs.String("console", "", "serial console log")
+	compat := fs.String("compat", "", "compat.txt written by run.sh")
+	source := fs.String("source", "", `"PACKAGE VERSION" of the kernel source`)
+	out := fs.String("o", "", "output file")
+	fs.Parse(args)
+	if *console == "" || *out == "" {
+		return errors.New("expected: -console and -o are required")
+	}
+	log, err := os.ReadFile(*console)
+	if err != nil {
+		return err
+	}
+	s1, err := extractJSON(log, "EXPECTED")
+	if err != nil {
+		return err
+	}
+	s2, err := extractJSON(log, "STAGE2")
+	if err != nil {
+		return err
+	}
+	var g struct {
+		Format     string          `json:"format"`
+		Seed       json.RawMessage `json:"seed"`
+		FilesTotal json.RawMessage `json:"files_total"`
+		Sessions   json.RawMessage `json:"sessions"`
+		FLBs       json.RawMessage `json:"flbs"`
+		Stage1Log  json.RawMessage `json:"stage1_log"`
+	}
+	if err := json.Unmarshal(s1, &g); err != nil {
+		return fmt.Errorf("stage-1 JSON: %w", err)
+	}
+	var st struct {
+		LiveupdateNumber *uint64         `json:"liveupdate_number"`
+		KexecCount       *uint64         `json:"kexec_count"`
+		PreviousRelease  string          `json:"previous_release"`
+		FLBsFound        []string        `json:"flbs_found"`
+		Release          string          `json:"release"`
+		Stage2Log        json.RawMessage `json:"stage2_log"`
+	}
+	if err := json.Unmarshal(s2, &st); err != nil {
+		return fmt.Errorf("stage-2 JSON: %w", err)
+	}
+	if st.LiveupdateNumber == nil || st.KexecCount == nil {
+		return errors.New("stage 2 did not see the LUO/KHO handover lines in its kernel log")
+	}
+	e := Expected{
+		Format: g.Format, Seed: g.Seed, FilesTotal: g.FilesTotal, Sessions: g.Sessions, FLBs: g.FLBs,
+		Stage1Log: g.Stage1Log, Stage2Log: st.Stage2Log,
+		Handover: Handover{
+			LiveupdateNumber: *st.LiveupdateNumber, KexecCount: *st.KexecCount,
+			PreviousRelease: st.PreviousRelease, FLBsFound: st.FLBsFound,
+		},
+		Kernel: Kernel{Release: st.Release, Compat: map[string]string{}},
+		Images: map[string]Image{},
+	}
+	e.Kernel.SourcePackage, e.Kernel.SourceVersion, _ = strings.Cut(*source, " ")
+	if *compat != "" {
+		b, err := os.ReadFile(*compat)
+		if err != nil {
+			return err
+		}
+		for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			if k, v, ok := strings.Cut(l, " "); ok {
+				e.Kernel.Compat[k] = v
+			}
+		}
+	}
+	dir := filepath.Dir(*out)
+	for name, when := range imageWhen {
+		elf, kd := name+".elf", name+".kdump"
+		if _, err := os.Stat(filepath.Join(dir, elf)); err == nil {
+			e.Images[name] = Image{ELF: elf, Kdump: kd, When: when}
+		}
+	}
+	b, err := json.MarshalIndent(e, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(*out, append(b, '\n'), 0o644)
+}
+
+// extractJSON reassembles "KHOKIT-E2E TAG i/n chunk" lines and checks them
+// against the "KHOKIT-E2E TAG sha256 HEX" line. The last complete set wins.
+func extractJSON(log []byte, tag string) ([]byte, error) {
+	prefix := "KHOKIT-E2E " + tag + " "
+	var chunks []string
+	var total int
+	var found []byte
+	sc := bufio.NewScanner(bytes.NewReader(log))
+	sc.Buffer(make([]byte, 1<<16), 1<<20)
+	for sc.Scan() {
+		line := strings.TrimRight(sc.Text(), "\r")
+		i := strings.Index(line, prefix)
+		if i < 0 {
+			continue
+		}
+		rest := line[i+len(prefix):]
+		head, body, _ := strings.Cut(rest, " ")
+		if head == "sha256" {
+			whole := strings.Join(chunks, "")
+			sum := sha256.Sum256([]byte(whole))
+			if len(chunks) != total || total == 0 {
+				return nil, fmt.Errorf("%s: %d of %d chunks on the console", tag, len(chunks), total)
+			}
+			if hex.EncodeToString(sum[:]) != strings.TrimSpace(body) {
+				return nil, fmt.Errorf("%s: checksum mismatch (console output interleaved?)", tag)
+			}
+			found = []byte(whole)
+			chunks, total = nil, 0
+			continue
+		}
+		is, ns, ok := strings.Cut(head, "/")
+		idx, err1 := strconv.Atoi(is)
+		n, err2 := strconv.Atoi(ns)
+		if !ok || err1 != nil || err2 != nil || idx != len(chunks)+1 || (total != 0 && n != total) {
+			return nil, fmt.Errorf("%s: malformed or out-of-order chunk line %q", tag, line)
+		}
+		total = n
+		chunks = append(chunks, body)
+	}
+	if found == nil {
+		return nil, fmt.Errorf("no complete %s JSON on the console", tag)
+	}
+	return found, nil
+}
+
+func cmdNames(args []string) error {
+	if len(args) != 1 {
+		return errors.New("names wants expected.json")
+	}
+	b, err := os.ReadFile(args[0])
+	if err != nil {
+		return err
+	}
+	var e struct {
+		Sessions []struct {
+			Name string `json:"name"`
+		} `json:"sessions"`
+	}
+	if err := json.Unmarshal(b, &e); err != nil {
+		return fmt.Errorf("%s: %w", args[0], err)
+	}
+	for _, s := range e.Sessions {
+		fmt.Println(s.Name)
+	}
+	return nil
+}

@@ -1,0 +1,70 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// console builds guest output the way e2e/guest emitJSON does.
+func console(tag, payload string, chunk int, mangle func([]string) []string) string {
+	var lines []string
+	n := (len(payload) + chunk - 1) / chunk
+	for i := 0; i < n; i++ {
+		end := min((i+1)*chunk, len(payload))
+		lines = append(lines, fmt.Sprintf("KHOKIT-E2E %s %d/%d %s", tag, i+1, n, payload[i*chunk:end]))
+	}
+	sum := sha256.Sum256([]byte(payload))
+	lines = append(lines, fmt.Sprintf("KHOKIT-E2E %s sha256 %s", tag, hex.EncodeToString(sum[:])))
+	if mangle != nil {
+		lines = mangle(lines)
+	}
+	return "[    1.0] boot noise\n" + strings.Join(lines, "\r\n") + "\n[    2.0] more noise\n"
+}
+
+func TestExtractJSON(t *testing.T) {
+	payload := `{"sessions":[{"name":"a b","token":18446744073709551615}],"x":"` + strings.Repeat("y", 450) + `"}`
+	tests := []struct {
+		name    string
+		log     string
+		want    string
+		wantErr string
+	}{
+		{"clean", console("EXPECTED", payload, 200, nil), payload, ""},
+		{"kernel line between chunks", console("EXPECTED", payload, 200, func(l []string) []string {
+			return append(l[:1], append([]string{"[  3.1] KHO: something"}, l[1:]...)...)
+		}), payload, ""},
+		{"missing chunk", console("EXPECTED", payload, 200, func(l []string) []string {
+			return append(l[:1], l[2:]...)
+		}), "", "out-of-order"},
+		{"interleaved inside a chunk", console("EXPECTED", payload, 200, func(l []string) []string {
+			l[1] = l[1][:40] + "[ 3.1] luo: x" + l[1][40:]
+			return l
+		}), "", "checksum mismatch"},
+		{"no checksum line", console("EXPECTED", payload, 200, func(l []string) []string {
+			return l[:len(l)-1]
+		}), "", "no complete"},
+		{"other tag only", console("STAGE2", payload, 200, nil), "", "no complete"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := extractJSON([]byte(tt.log), "EXPECTED")
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("got %v, want error containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, string(got)); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}

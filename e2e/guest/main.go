@@ -1,0 +1,354 @@
+//go:build linux
+
+// Command guest runs inside the QEMU guest of the khokit end-to-end harness
+// (e2e/run.sh). Stage 1 (cold boot) creates LUO sessions and memfds from a
+// scenario, prints the expected results as JSON on the console, then loads the
+// same kernel with kexec_file_load and reboots into it through KHO. Stage 2
+// (after the kexec, "khokit.stage=2" on the command line) prints what the new
+// kernel logged about the handover; in capture mode it then holds so the host
+// can dump guest memory, in verify mode it retrieves every session and memfd
+// and compares them with the scenario.
+//
+// It uses only the standard library; the binary must be static (CGO_ENABLED=0).
+package main
+
+import (
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+//go:embed scenario.json
+var defaultScenario []byte
+
+const (
+	kexecKernel = "/kexec/bzImage"
+	kexecInitrd = "/kexec/base.cpio"
+	marker      = "KHOKIT-E2E"
+	chunkSize   = 200
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Printf("%s-ERROR %v\n", marker, err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	cmdline, err := os.ReadFile("/proc/cmdline")
+	if err != nil {
+		return err
+	}
+	args := parseCmdline(string(cmdline))
+	mode := args["khokit.mode"]
+	if mode == "" {
+		mode = "capture"
+	}
+	raw := defaultScenario
+	if p := args["khokit.scenario"]; p != "" {
+		if raw, err = os.ReadFile(p); err != nil {
+			return err
+		}
+	}
+	sc, err := parseScenario(raw)
+	if err != nil {
+		return err
+	}
+	plan, err := sc.plan()
+	if err != nil {
+		return err
+	}
+	if args["khokit.stage"] == "2" {
+		return stage2(sc, plan, mode)
+	}
+	return stage1(sc, plan, mode, string(cmdline))
+}
+
+// parseCmdline splits the kernel command line into key=value pairs.
+func parseCmdline(s string) map[string]string {
+	m := map[string]string{}
+	for _, f := range strings.Fields(s) {
+		k, v, _ := strings.Cut(f, "=")
+		m[k] = v
+	}
+	return m
+}
+
+func stage1(sc *scenario, plan []plannedSession, mode, cmdline string) error {
+	fmt.Printf("%s stage 1: %d sessions, mode %s\n", marker, len(plan), mode)
+	dev, err := syscall.Open("/dev/liveupdate", syscall.O_RDWR, 0)
+	if err != nil {
+		return fmt.Errorf("open /dev/liveupdate: %w (is liveupdate=on set?)", err)
+	}
+	exp := Expected{Format: "khokit-e2e-expected/1", Seed: sc.Seed}
+	// Every descriptor stays open until the reboot: closing an outgoing
+	// session's fd would drop the session.
+	for si, ps := range plan {
+		sfd, err := createSession(dev, ps.Name)
+		if err != nil {
+			return fmt.Errorf("CREATE_SESSION %q: %w", ps.Name, err)
+		}
+		es := ExpectedSession{Name: ps.Name, Files: []ExpectedFile{}}
+		for _, f := range ps.Files {
+			ef, err := makeMemfd(sc.Seed, si, ps.Name, f)
+			if err != nil {
+				return err
+			}
+			fd := ef.fd
+			if err := preserveFD(sfd, fd, f.Token); err != nil {
+				return fmt.Errorf("PRESERVE_FD session %q token %#x: %w", ps.Name, f.Token, err)
+			}
+			es.Files = append(es.Files, ef.ExpectedFile)
+			exp.FilesTotal++
+		}
+		exp.Sessions = append(exp.Sessions, es)
+	}
+	logText, err := readKernelLog()
+	if err != nil {
+		return err
+	}
+	flbNames := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(\S+): preserve was triggered`).FindAllStringSubmatch(logText, -1) {
+		flbNames[m[1]] = true
+	}
+	exp.FLBs = sortedFLBs(flbNames, exp.FilesTotal)
+	exp.Stage1Log = interesting(logText, `liveupdate|luo|KHO|flb`)
+	if err := emitJSON("EXPECTED", exp); err != nil {
+		return err
+	}
+	next := "console=ttyS0 panic=-1 kho=on liveupdate=on khokit.stage=2 khokit.mode=" + mode
+	if err := kexecFileLoad(kexecKernel, kexecInitrd, next); err != nil {
+		return err
+	}
+	fmt.Printf("%s kexec_file_load ok, rebooting with LINUX_REBOOT_CMD_KEXEC\n", marker)
+	syscall.Sync()
+	if err := syscall.Reboot(syscall.LINUX_REBOOT_CMD_KEXEC); err != nil {
+		return fmt.Errorf("reboot(KEXEC): %w", err)
+	}
+	return nil
+}
+
+type madeFile struct {
+	ExpectedFile
+	fd int
+}
+
+func makeMemfd(seed uint64, si int, session string, f plannedFile) (madeFile, error) {
+	name := fmt.Sprintf("khokit-s%d-t%x", si, f.Token)
+	flags := mfdCloexec
+	if f.AllowSealing {
+		flags |= mfdAllowSealing
+	}
+	fd, err := memfdCreate(name, flags)
+	if err != nil {
+		return madeFile{}, fmt.Errorf("memfd_create %s: %w", name, err)
+	}
+	data := contents(seed, session, f.Token, f.Size)
+	for off := 0; off < len(data); {
+		n, err := syscall.Write(fd, data[off:])
+		if err != nil {
+			return madeFile{}, fmt.Errorf("write %s: %w", name, err)
+		}
+		off += n
+	}
+	if f.Seals != 0 {
+		if _, err := fcntl(fd, fAddSeals, f.Seals); err != nil {
+			return madeFile{}, fmt.Errorf("F_ADD_SEALS %#x on %s: %w", f.Seals, name, err)
+		}
+	}
+	seals, err := fcntl(fd, fGetSeals, 0)
+	if err != nil {
+		return madeFile{}, fmt.Errorf("F_GET_SEALS on %s: %w", name, err)
+	}
+	return madeFile{fd: fd, ExpectedFile: ExpectedFile{
+		Token: f.Token, TokenHex: "0x" + strconv.FormatUint(f.Token, 16), Compatible: "memfd-v2",
+		MemfdName: name, Size: f.Size, Seals: seals, SHA256: sha256Hex(data),
+	}}, nil
+}
+
+// Stage2 is what the guest prints after the kexec.
+type Stage2 struct {
+	LiveupdateNumber *uint64  `json:"liveupdate_number"`
+	KexecCount       *uint64  `json:"kexec_count"`
+	PreviousRelease  string   `json:"previous_release"`
+	FLBsFound        []string `json:"flbs_found"`
+	Release          string   `json:"release"`
+	Stage2Log        []string `json:"stage2_log"`
+}
+
+func stage2(sc *scenario, plan []plannedSession, mode string) error {
+	logText, err := readKernelLog()
+	if err != nil {
+		return err
+	}
+	var s2 Stage2
+	if m := regexp.MustCompile(`luo: Retrieved live update data, liveupdate number: (\d+)`).FindStringSubmatch(logText); m != nil {
+		n, _ := strconv.ParseUint(m[1], 10, 64)
+		s2.LiveupdateNumber = &n
+	}
+	if m := regexp.MustCompile(`KHO: exec from: (\S+) \(count (\d+)\)`).FindStringSubmatch(logText); m != nil {
+		s2.PreviousRelease = m[1]
+		n, _ := strconv.ParseUint(m[2], 10, 64)
+		s2.KexecCount = &n
+	}
+	for _, m := range regexp.MustCompile(`(\S+): found flb data from the previous boot`).FindAllStringSubmatch(logText, -1) {
+		s2.FLBsFound = append(s2.FLBsFound, m[1])
+	}
+	if rel, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		s2.Release = strings.TrimSpace(string(rel))
+	}
+	s2.Stage2Log = interesting(logText, `liveupdate|luo|KHO|flb`)
+	if err := emitJSON("STAGE2", s2); err != nil {
+		return err
+	}
+	if s2.LiveupdateNumber == nil || s2.KexecCount == nil {
+		return fmt.Errorf("stage 2: the kernel log lacks the LUO/KHO handover lines")
+	}
+	switch mode {
+	case "verify":
+		if err := verify(sc, plan); err != nil {
+			fmt.Printf("%s-VERIFY-FAILED %v\n", marker, err)
+			return nil
+		}
+		fmt.Printf("%s-VERIFY-OK\n", marker)
+		return nil
+	default:
+		// Nothing may open /dev/liveupdate or read kho/in before the dump.
+		fmt.Printf("%s-HOLD\n", marker)
+		for {
+			time.Sleep(time.Hour)
+		}
+	}
+}
+
+// verify retrieves every planned session and memfd and compares size, seals
+// and contents with the scenario.
+func verify(sc *scenario, plan []plannedSession) error {
+	dev, err := syscall.Open("/dev/liveupdate", syscall.O_RDWR, 0)
+	if err != nil {
+		return fmt.Errorf("open /dev/liveupdate: %w", err)
+	}
+	var bad []string
+	files := 0
+	for _, ps := range plan {
+		sfd, err := retrieveSession(dev, ps.Name)
+		if err != nil {
+			bad = append(bad, fmt.Sprintf("RETRIEVE_SESSION %q: %v", ps.Name, err))
+			continue
+		}
+		for _, f := range ps.Files {
+			fd, err := retrieveFD(sfd, f.Token)
+			if err != nil {
+				bad = append(bad, fmt.Sprintf("RETRIEVE_FD %q %#x: %v", ps.Name, f.Token, err))
+				continue
+			}
+			files++
+			if msg := checkFile(sc.Seed, ps.Name, f, fd); msg != "" {
+				bad = append(bad, fmt.Sprintf("%q %#x: %s", ps.Name, f.Token, msg))
+			}
+			syscall.Close(fd)
+		}
+		if err := finishSession(sfd); err != nil {
+			bad = append(bad, fmt.Sprintf("FINISH %q: %v", ps.Name, err))
+		}
+		syscall.Close(sfd)
+	}
+	fmt.Printf("%s verify: %d sessions, %d files retrieved, %d problems\n", marker, len(plan), files, len(bad))
+	for _, b := range bad {
+		fmt.Printf("%s mismatch: %s\n", marker, b)
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("%d problems", len(bad))
+	}
+	return nil
+}
+
+func checkFile(seed uint64, session string, f plannedFile, fd int) string {
+	var st syscall.Stat_t
+	if err := syscall.Fstat(fd, &st); err != nil {
+		return "fstat: " + err.Error()
+	}
+	if st.Size != f.Size {
+		return fmt.Sprintf("size %d, want %d", st.Size, f.Size)
+	}
+	got := make([]byte, f.Size)
+	for off := 0; off < len(got); {
+		n, err := syscall.Pread(fd, got[off:], int64(off))
+		if err != nil || n == 0 {
+			return fmt.Sprintf("pread at %d: %v", off, err)
+		}
+		off += n
+	}
+	if want := contents(seed, session, f.Token, f.Size); sha256Hex(got) != sha256Hex(want) {
+		return "contents differ"
+	}
+	seals, err := fcntl(fd, fGetSeals, 0)
+	if err != nil {
+		return "F_GET_SEALS: " + err.Error()
+	}
+	want := f.Seals
+	if !f.AllowSealing {
+		want = 0x1
+	}
+	if seals != want {
+		return fmt.Sprintf("seals %#x, want %#x", seals, want)
+	}
+	return ""
+}
+
+func readKernelLog() (string, error) {
+	const sizeBuffer, readAll = 10, 3 // SYSLOG_ACTION_SIZE_BUFFER, SYSLOG_ACTION_READ_ALL
+	n, err := syscall.Klogctl(sizeBuffer, nil)
+	if err != nil || n <= 0 {
+		n = 1 << 20
+	}
+	buf := make([]byte, n)
+	m, err := syscall.Klogctl(readAll, buf)
+	if err != nil {
+		return "", fmt.Errorf("syslog(READ_ALL): %w", err)
+	}
+	return string(buf[:m]), nil
+}
+
+// interesting returns the log lines matching pattern, without their "<level>" prefix.
+func interesting(logText, pattern string) []string {
+	re := regexp.MustCompile(pattern)
+	out := []string{}
+	for _, l := range strings.Split(logText, "\n") {
+		if re.MatchString(l) {
+			if strings.HasPrefix(l, "<") {
+				if i := strings.IndexByte(l, '>'); i > 0 {
+					l = l[i+1:]
+				}
+			}
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// emitJSON prints v as numbered chunks the host reassembles
+// ("KHOKIT-E2E <tag> i/n <chunk>"), then the SHA-256 of the whole, so a
+// kernel message interleaved on the console cannot corrupt it silently.
+func emitJSON(tag string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	n := (len(b) + chunkSize - 1) / chunkSize
+	var sb strings.Builder
+	for i := 0; i < n; i++ {
+		end := min((i+1)*chunkSize, len(b))
+		fmt.Fprintf(&sb, "%s %s %d/%d %s\n", marker, tag, i+1, n, b[i*chunkSize:end])
+	}
+	fmt.Fprintf(&sb, "%s %s sha256 %s\n", marker, tag, sha256Hex(b))
+	_, err = os.Stdout.WriteString(sb.String())
+	return err
+}
