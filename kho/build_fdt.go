@@ -1,0 +1,101 @@
+package kho
+
+import (
+	"fmt"
+
+	"github.com/khokit/khokit/fdt"
+)
+
+// Catalogue names of the subtree formats the builder writes, as the
+// decoder reports them in Subtree.Format.
+const (
+	bldFormatLUOFDT        = "luo-fdt"
+	bldFormatLUOSer        = "luo-ser"
+	bldFormatMemblock      = "memblock"
+	bldFormatKexecMetadata = "kexec-metadata"
+	bldFormatUnknown       = "unknown"
+)
+
+// bldFDTWriter wraps fdt.Writer with the few property kinds KHO uses; the
+// first error sticks in the Writer and comes back from finish.
+type bldFDTWriter struct{ w *fdt.Writer }
+
+func newBldFDTWriter() bldFDTWriter { return bldFDTWriter{fdt.NewWriter()} }
+
+func (f bldFDTWriter) begin(name string)         { _ = f.w.BeginNode(name) }
+func (f bldFDTWriter) end()                      { _ = f.w.EndNode() }
+func (f bldFDTWriter) str(name, v string)        { _ = f.w.Property(name, append([]byte(v), 0)) }
+func (f bldFDTWriter) raw(name string, v []byte) { _ = f.w.Property(name, v) }
+func (f bldFDTWriter) finish() ([]byte, error)   { return f.w.Finish() }
+func (f bldFDTWriter) u64(name string, v uint64) { f.raw(name, bldLE.AppendUint64(nil, v)) } // CPU order, not cells
+
+// rootFDT writes the KHO root: compatible, preserved-memory-map, then one
+// node per subtree. kho-v3+ nodes list blob-size before preserved-data, as
+// libfdt's fdt_setprop leaves them in a real root (abi.md §0 item 9).
+func (b *builder) rootFDT(h *Handover) ([]byte, error) {
+	f := newBldFDTWriter()
+	f.begin("")
+	f.str("compatible", h.Compatible)
+	f.u64("preserved-memory-map", h.MemoryMap.Addr)
+	for _, s := range h.Subtrees {
+		f.begin(s.Name)
+		switch {
+		case b.ver == 1:
+			f.u64("fdt", s.Addr)
+		case b.ver == 2:
+			f.u64("preserved-data", s.Addr)
+		default:
+			f.u64("blob-size", s.Size)
+			f.u64("preserved-data", s.Addr)
+		}
+		f.end()
+	}
+	f.end()
+	blob, err := f.finish()
+	if err != nil {
+		return nil, fmt.Errorf("kho: build: root FDT: %w", err)
+	}
+	return blob, nil
+}
+
+// bldLUOv1FDT writes the luo-v1 FDT in the order luo_fdt_setup creates it.
+func bldLUOv1FDT(l *LUO) ([]byte, error) {
+	f := newBldFDTWriter()
+	f.begin("")
+	f.str("compatible", bldCompatLUOv1)
+	f.u64("liveupdate-number", l.LiveupdateNumber)
+	f.begin("luo-session")
+	f.str("compatible", "luo-session-v2")
+	f.u64("luo-session-header", l.SessionsAddr)
+	f.end()
+	f.begin("luo-flb")
+	f.str("compatible", "luo-flb-v1")
+	f.u64("luo-flb-header", l.FLBsAddr)
+	f.end()
+	f.end()
+	blob, err := f.finish()
+	if err != nil {
+		return nil, fmt.Errorf("kho: build: LUO FDT: %w", err)
+	}
+	return blob, nil
+}
+
+// bldMemblockFDT writes the memblock sub-FDT with one child per region.
+func bldMemblockFDT(m *Memblock) ([]byte, error) {
+	f := newBldFDTWriter()
+	f.begin("")
+	f.str("compatible", m.Compatible)
+	for _, r := range m.Regions {
+		f.begin(r.Name)
+		f.str("compatible", r.Compatible)
+		f.u64("start", r.Start)
+		f.u64("size", r.Size)
+		f.end()
+	}
+	f.end()
+	blob, err := f.finish()
+	if err != nil {
+		return nil, fmt.Errorf("kho: build: memblock FDT: %w", err)
+	}
+	return blob, nil
+}

@@ -1,0 +1,208 @@
+package kho
+
+import (
+	"fmt"
+	"math/bits"
+	"sort"
+
+	"github.com/khokit/khokit/kho/physmem"
+)
+
+// bldPageAlloc hands out naturally aligned runs of 2^order pages from RAM,
+// bottom up from a base address, skipping scratch regions: the order of
+// allocation is the order of addresses, which keeps built memories easy to
+// read in a hex dump.
+type bldPageAlloc struct {
+	pageSize uint64
+	ram      []physmem.Range // present ranges, sorted
+	avoid    []ScratchRegion
+	next     uint64
+}
+
+func (a *bldPageAlloc) alloc(order uint8) (uint64, error) {
+	size := a.pageSize << order
+	addr := bldAlignUp(a.next, size)
+	for addr >= a.next { // stops when bldAlignUp wraps
+		end := addr + size
+		if end < addr {
+			break
+		}
+		moved := false
+		for _, s := range a.avoid {
+			if addr < s.Addr+s.Size && s.Addr < end {
+				addr = bldAlignUp(s.Addr+s.Size, size)
+				moved = true
+				break
+			}
+		}
+		if moved {
+			continue
+		}
+		i := sort.Search(len(a.ram), func(i int) bool { return a.ram[i].End() > addr })
+		if i == len(a.ram) {
+			break
+		}
+		r := a.ram[i]
+		if r.Start > addr {
+			addr = bldAlignUp(r.Start, size)
+			continue
+		}
+		if end > r.End() {
+			addr = bldAlignUp(r.End(), size)
+			continue
+		}
+		a.next = end
+		return addr, nil
+	}
+	return 0, fmt.Errorf("kho: build: no free RAM for %d pages above %#x", uint64(1)<<order, a.next)
+}
+
+func bldAlignUp(v, a uint64) uint64 { return (v + a - 1) &^ (a - 1) }
+
+// bldRadixGeometry is the kho-v2+ radix tree shape for one page size
+// (abi.md §3.2).
+type bldRadixGeometry struct {
+	pageShift  uint
+	keyWidth   uint // KHO_RADIX_KEY_WIDTH
+	tableLog2  uint // KHO_TABLE_SIZE_LOG2
+	bitmapLog2 uint // KHO_BITMAP_SIZE_LOG2
+	depth      uint // KHO_TREE_MAX_DEPTH; root is level depth-1
+}
+
+func newBldRadixGeometry(pageSize uint64) bldRadixGeometry {
+	shift := uint(bits.TrailingZeros64(pageSize))
+	g := bldRadixGeometry{pageShift: shift, keyWidth: 64 - shift + 1, tableLog2: shift - 3, bitmapLog2: shift + 3}
+	g.depth = (g.keyWidth-g.bitmapLog2+g.tableLog2-1)/g.tableLog2 + 1
+	return g
+}
+
+func (g bldRadixGeometry) key(addr uint64, order uint8) uint64 {
+	o := uint(order)
+	return 1<<(64-g.pageShift-o) | addr>>(g.pageShift+o)
+}
+
+// index returns the table index of key at level (1..depth-1), or the leaf
+// bit at level 0.
+func (g bldRadixGeometry) index(key uint64, level uint) uint64 {
+	if level == 0 {
+		return key & (1<<g.bitmapLog2 - 1)
+	}
+	return key >> (g.bitmapLog2 + g.tableLog2*(level-1)) & (1<<g.tableLog2 - 1)
+}
+
+// bldMapPages is a memory map under construction: page contents keyed by
+// physical address, written to memory once complete.
+type bldMapPages map[uint64][]byte
+
+// bldRadix lays out the radix tree recording blocks; root is the
+// already allocated root node page (the kernel allocates it at init, so it
+// exists even when nothing is preserved).
+func bldRadix(a *bldPageAlloc, root uint64, blocks []Block) (bldMapPages, error) {
+	g := newBldRadixGeometry(a.pageSize)
+	pages := bldMapPages{root: make([]byte, a.pageSize)}
+	for _, b := range blocks {
+		key := g.key(b.Addr, b.Order)
+		node := root
+		for level := g.depth - 1; level >= 1; level-- {
+			off := g.index(key, level) * 8
+			child := bldLE.Uint64(pages[node][off:])
+			if child == 0 {
+				var err error
+				if child, err = a.alloc(0); err != nil {
+					return nil, err
+				}
+				pages[child] = make([]byte, a.pageSize)
+				bldLE.PutUint64(pages[node][off:], child)
+			}
+			node = child
+		}
+		bit := g.index(key, 0)
+		pages[node][bit/8] |= 1 << (bit % 8)
+	}
+	return pages, nil
+}
+
+// bldChunks lays out the kho-v1 khoser_mem_chunk list: one run of chunks
+// per order, ascending, each element a bitmap page covering PRESERVE_BITS
+// blocks of that order. It returns the head (0 when nothing is preserved).
+func bldChunks(a *bldPageAlloc, blocks []Block) (uint64, bldMapPages, error) {
+	ps := a.pageSize
+	shift := uint(bits.TrailingZeros64(ps))
+	preserveBits := ps * 8
+	perChunk := int((ps - 16) / 16) // KHOSER_BITMAP_SIZE
+	byOrder := map[uint8]map[uint64][]byte{}
+	for _, b := range blocks {
+		n := b.Addr >> (shift + uint(b.Order))
+		m := byOrder[b.Order]
+		if m == nil {
+			m = map[uint64][]byte{}
+			byOrder[b.Order] = m
+		}
+		bm := m[n/preserveBits]
+		if bm == nil {
+			bm = make([]byte, ps)
+			m[n/preserveBits] = bm
+		}
+		bit := n % preserveBits
+		bm[bit/8] |= 1 << (bit % 8)
+	}
+	orders := make([]int, 0, len(byOrder))
+	for o := range byOrder {
+		orders = append(orders, int(o))
+	}
+	sort.Ints(orders)
+	pages := bldMapPages{}
+	var head, prev uint64
+	for _, o := range orders {
+		m := byOrder[uint8(o)]
+		idxs := make([]uint64, 0, len(m))
+		for i := range m {
+			idxs = append(idxs, i)
+		}
+		sort.Slice(idxs, func(i, j int) bool { return idxs[i] < idxs[j] })
+		for len(idxs) > 0 {
+			n := min(len(idxs), perChunk)
+			chunk, err := a.alloc(0)
+			if err != nil {
+				return 0, nil, err
+			}
+			cp := make([]byte, ps)
+			bldLE.PutUint32(cp[8:], uint32(o))
+			bldLE.PutUint32(cp[12:], uint32(n))
+			for e, idx := range idxs[:n] {
+				bm, err := a.alloc(0)
+				if err != nil {
+					return 0, nil, err
+				}
+				pages[bm] = m[idx]
+				bldLE.PutUint64(cp[16+16*e:], (idx*preserveBits)<<(uint(o)+shift))
+				bldLE.PutUint64(cp[16+16*e+8:], bm)
+			}
+			pages[chunk] = cp
+			if prev == 0 {
+				head = chunk
+			} else {
+				bldLE.PutUint64(pages[prev][0:], chunk)
+			}
+			prev = chunk
+			idxs = idxs[n:]
+		}
+	}
+	return head, pages, nil
+}
+
+// bldRuns collapses sorted blocks into maximal runs of one order.
+func bldRuns(blocks []Block, pageSize uint64) []Run {
+	var runs []Run
+	for _, b := range blocks {
+		if n := len(runs); n > 0 {
+			r := &runs[n-1]
+			if r.Order == b.Order && r.Addr+r.Count*(pageSize<<r.Order) == b.Addr {
+				r.Count++
+				continue
+			}
+		}
+		runs = append(runs, Run{Addr: b.Addr, Order: b.Order, Count: 1})
+	}
+	return runs
+}

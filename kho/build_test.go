@@ -1,0 +1,275 @@
+package kho
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/khokit/khokit/fdt"
+	"github.com/khokit/khokit/kho/physmem"
+)
+
+const vectorDir = "../../shared/vectors/linux-7.3.4-x86_64"
+
+func readVector(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(vectorDir, name))
+	if err != nil {
+		t.Skipf("vector %s: %v", name, err)
+	}
+	return b
+}
+
+func readPhys(t *testing.T, m physmem.Memory, addr uint64, n int) []byte {
+	t.Helper()
+	b := make([]byte, n)
+	if _, err := m.ReadAt(b, addr); err != nil {
+		t.Fatalf("read %#x+%d: %v", addr, n, err)
+	}
+	return b
+}
+
+// vectorHandover describes the captured 7.3.4 handover of the vectors.
+func vectorHandover() *Handover {
+	return &Handover{
+		Compatible: "kho-v4",
+		LUO: &LUO{
+			Compatible:       "luo-v5",
+			LiveupdateNumber: 1,
+			Sessions: []Session{{
+				Name:  "envcheck-session",
+				Files: []File{{Compatible: "memfd-v2", Token: 0x1234, Memfd: &Memfd{Seals: 1}}},
+			}},
+			FLBs: []FLB{
+				{Name: "liveupdate-test-flb-v0", Data: 0xfeedf00dcafebee0, Count: 1},
+				{Name: "liveupdate-test-flb-v1", Data: 0xfeedf00dcafebee1, Count: 1},
+				{Name: "liveupdate-test-flb-v2", Data: 0xfeedf00dcafebee2, Count: 1},
+			},
+		},
+		KexecMetadata: &KexecMetadata{Version: 1, PreviousRelease: "7.3.4", KexecCount: 1},
+	}
+}
+
+// TestBuildMatchesVectors checks that the pages the builder writes for
+// the vectors' values are the kernel's bytes, address fields aside.
+func TestBuildMatchesVectors(t *testing.T) {
+	b, err := Build(vectorHandover(), &BuildOptions{Contents: map[FileID][]byte{{0, 0}: []byte("hello")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	L := b.Layout
+
+	flb := readVector(t, "flb_block_0x3b8000.bin")
+	if diff := cmp.Diff(flb, readPhys(t, b.Mem, L.FLB, len(flb))); diff != "" {
+		t.Errorf("FLB page (-kernel +built):\n%s", diff)
+	}
+
+	sess := readVector(t, "session_block_0x3e9000.bin")
+	want := bytes.Clone(sess)
+	bldLE.PutUint64(want[16+64:], L.FileBlocks[0][0]) // the kernel's file block was at 0x3f808000
+	if diff := cmp.Diff(want, readPhys(t, b.Mem, L.SessionBlocks[0], len(sess))); diff != "" {
+		t.Errorf("session block (-kernel +built):\n%s", diff)
+	}
+
+	file := readVector(t, "file_block_0x3f808000.bin")
+	want = bytes.Clone(file)
+	bldLE.PutUint64(want[16+48:], L.MemfdSer[0][0])
+	if diff := cmp.Diff(want, readPhys(t, b.Mem, L.FileBlocks[0][0], len(file))); diff != "" {
+		t.Errorf("file block (-kernel +built):\n%s", diff)
+	}
+
+	km := readVector(t, "kexec_metadata_in.bin")
+	if diff := cmp.Diff(km, readPhys(t, b.Mem, L.KexecMetadata, len(km))); diff != "" {
+		t.Errorf("kexec-metadata (-kernel +built):\n%s", diff)
+	}
+}
+
+// TestBuildRootFDTShape compares the built root with the captured one
+// property by property: same nodes, same properties in the same order,
+// same lengths; values that are addresses differ.
+func TestBuildRootFDTShape(t *testing.T) {
+	b, err := Build(vectorHandover(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kernel, err := fdt.Decode(readVector(t, "kho_in_fdt_stage2.dtb"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	built, err := fdt.Decode(readPhys(t, b.Mem, b.RootAddr, 4096), &fdt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type prop struct {
+		Node, Name string
+		Len        int
+	}
+	shape := func(t *fdt.Tree) []prop {
+		var out []prop
+		var walk func(n *fdt.Node, path string)
+		walk = func(n *fdt.Node, path string) {
+			for _, p := range n.Props {
+				out = append(out, prop{path, p.Name, len(p.Value)})
+			}
+			for _, c := range n.Children {
+				walk(c, path+"/"+c.Name)
+			}
+		}
+		walk(t.Root, "")
+		return out
+	}
+	if diff := cmp.Diff(shape(kernel), shape(built)); diff != "" {
+		t.Errorf("root FDT shape (-kernel +built):\n%s", diff)
+	}
+	if got, _ := built.Lookup("/kexec-metadata").Prop("blob-size").U64In(bldLE); got != kexecMetadataBlobSize {
+		t.Errorf("kexec-metadata blob-size = %d, want %d", got, kexecMetadataBlobSize)
+	}
+}
+
+const kexecMetadataBlobSize = 73
+
+// TestBuildLayoutInvariants checks what every build must satisfy: preserved
+// blocks page-aligned, naturally aligned to their order, inside RAM, not
+// overlapping each other, the map pages or scratch.
+func TestBuildLayoutInvariants(t *testing.T) {
+	for _, tc := range buildCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := Build(tc.h, tc.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ps := uint64(4096)
+			if tc.opts != nil && tc.opts.PageSize != 0 {
+				ps = tc.opts.PageSize
+			}
+			scratch := b.Scratch
+			if b.SetupDataAddr != 0 && len(scratch) == 0 {
+				t.Errorf("setup_data without scratch regions")
+			}
+			var prevEnd uint64
+			for i, blk := range b.Preserved {
+				size := ps << blk.Order
+				if blk.Addr%size != 0 {
+					t.Errorf("block %d %#x order %d not naturally aligned", i, blk.Addr, blk.Order)
+				}
+				if i > 0 && blk.Addr < prevEnd {
+					t.Errorf("block %d %#x overlaps the previous one ending %#x", i, blk.Addr, prevEnd)
+				}
+				prevEnd = blk.Addr + size
+				if physmem.StateOf(b.Mem, blk.Addr, size) != physmem.Present {
+					t.Errorf("block %d %#x not in RAM", i, blk.Addr)
+				}
+				for _, s := range scratch {
+					if blk.Addr < s.Addr+s.Size && s.Addr < blk.Addr+size {
+						t.Errorf("block %d %#x overlaps scratch %#x", i, blk.Addr, s.Addr)
+					}
+				}
+				for _, mp := range b.Layout.MapPages {
+					if mp >= blk.Addr && mp < blk.Addr+size {
+						t.Errorf("map page %#x inside preserved block %#x", mp, blk.Addr)
+					}
+				}
+			}
+			if b.Handover.RootAddr != b.RootAddr || b.RootAddr == 0 {
+				t.Errorf("root %#x, handover says %#x", b.RootAddr, b.Handover.RootAddr)
+			}
+		})
+	}
+}
+
+type buildCase struct {
+	name string
+	h    *Handover
+	opts *BuildOptions
+}
+
+// manyFiles returns n memfd files of the given handler, tokens i*7.
+func manyFiles(n int, compat string) []File {
+	fs := make([]File, n)
+	for i := range fs {
+		fs[i] = File{Compatible: compat, Token: uint64(i) * 7, Memfd: &Memfd{}}
+	}
+	return fs
+}
+
+func manySessions(n int) []Session {
+	s := make([]Session, n)
+	for i := range s {
+		s[i] = Session{Name: "s-" + string(rune('a'+i%26)) + string(rune('a'+i/26))}
+	}
+	return s
+}
+
+// buildCases are the handovers every round-trip and invariant test uses:
+// each root version with its LUO generation, chains past one block,
+// contents of several sizes, and the boot handoff.
+func buildCases() []buildCase {
+	big := make([]byte, 3*4096+17)
+	for i := range big {
+		big[i] = byte(i * 31)
+	}
+	contents := map[FileID][]byte{{0, 0}: []byte("a few bytes"), {0, 1}: big, {1, 0}: nil}
+	v1Sessions := []Session{
+		{Name: "alpha", Files: []File{
+			{Compatible: "memfd-v1", Token: 0, Memfd: &Memfd{Pos: 3}},
+			{Compatible: "memfd-v1", Token: ^uint64(0), Memfd: &Memfd{}},
+		}},
+		{Name: "beta", Files: []File{{Compatible: "memfd-v1", Token: 1, Memfd: &Memfd{}}}},
+		{Name: "empty"},
+	}
+	v2Sessions := []Session{
+		{Name: "alpha", Files: []File{
+			{Compatible: "memfd-v2", Token: 0, Memfd: &Memfd{Seals: 0xf}},
+			{Compatible: "memfd-v2", Token: ^uint64(0), Memfd: &Memfd{Seals: 1, Pos: 5}},
+		}},
+		{Name: "beta", Files: []File{{Compatible: "memfd-v2", Token: 1, Memfd: &Memfd{}}}},
+		{Name: "empty"},
+	}
+	longName := "n123456789012345678901234567890123456789012345678901234567890ab" // 63 bytes
+	flbs := []FLB{{Name: "liveupdate-test-flb-v0", Data: 0xfeed, Count: 3}}
+	chain := manySessions(60) // 51 per block: two session blocks
+	chain[0].Files = manyFiles(70, "memfd-v2")
+	chain[0].Name = longName
+	return []buildCase{
+		{"kho-v1+luo-v1", &Handover{Compatible: "kho-v1", LUO: &LUO{Compatible: "luo-v1", LiveupdateNumber: 2, Sessions: v1Sessions, FLBs: flbs},
+			Memblock: &Memblock{Regions: []ReserveMem{{Name: "trace", Size: 3 * 4096}}}}, &BuildOptions{Contents: contents}},
+		{"kho-v2+luo-v1", &Handover{Compatible: "kho-v2", LUO: &LUO{Compatible: "luo-v1", LiveupdateNumber: 7, Sessions: v2Sessions, FLBs: flbs}}, &BuildOptions{Contents: contents}},
+		{"kho-v3+luo-v1", &Handover{Compatible: "kho-v3", LUO: &LUO{Compatible: "luo-v1", LiveupdateNumber: 1, Sessions: v2Sessions},
+			KexecMetadata: &KexecMetadata{Version: 1, PreviousRelease: "7.1.0", KexecCount: 4}}, &BuildOptions{Contents: contents}},
+		{"kho-v4+luo-v5", &Handover{Compatible: "kho-v4", LUO: &LUO{Compatible: "luo-v5", LiveupdateNumber: 1, Sessions: v2Sessions, FLBs: flbs},
+			KexecMetadata: &KexecMetadata{Version: 1, PreviousRelease: "7.3.4", KexecCount: 1},
+			Memblock:      &Memblock{Regions: []ReserveMem{{Name: "trace", Size: 5 * 4096}, {Name: "oops", Size: 4096}}}}, &BuildOptions{Contents: contents, SetupData: true}},
+		{"kho-v4+luo-v5 chains", &Handover{Compatible: "kho-v4", LUO: &LUO{Compatible: "luo-v5", LiveupdateNumber: 9, Sessions: chain}}, nil},
+		{"kho-v4 empty LUO", &Handover{Compatible: "kho-v4", LUO: &LUO{Compatible: "luo-v5", LiveupdateNumber: 1}}, nil},
+		{"kho-v1 nothing", &Handover{Compatible: "kho-v1"}, nil},
+		{"kho-v4 16K pages", &Handover{Compatible: "kho-v4", LUO: &LUO{Compatible: "luo-v5", LiveupdateNumber: 1, Sessions: v2Sessions[:1]}},
+			&BuildOptions{PageSize: 16384, Contents: map[FileID][]byte{{0, 1}: big}}},
+	}
+}
+
+func TestBuildRejects(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		h    *Handover
+		opts *BuildOptions
+	}{
+		{"unknown root", &Handover{Compatible: "kho-v9"}, nil},
+		{"luo-v5 under kho-v2", &Handover{Compatible: "kho-v2", LUO: &LUO{Compatible: "luo-v5"}}, nil},
+		{"kexec-metadata under kho-v1", &Handover{Compatible: "kho-v1", KexecMetadata: &KexecMetadata{Version: 1}}, nil},
+		{"session name too long", &Handover{Compatible: "kho-v4", LUO: &LUO{Compatible: "luo-v5", Sessions: []Session{{Name: string(make([]byte, 64))}}}}, nil},
+		{"64 FLBs", &Handover{Compatible: "kho-v4", LUO: &LUO{Compatible: "luo-v5", FLBs: make([]FLB, 64)}}, nil},
+		{"page size", &Handover{Compatible: "kho-v4"}, &BuildOptions{PageSize: 8192}},
+		{"no RAM", &Handover{Compatible: "kho-v4"}, &BuildOptions{RAM: []physmem.Range{{Start: 0, Size: 1 << 20}}}},
+		{"contents for a non-memfd", &Handover{Compatible: "kho-v4", LUO: &LUO{Compatible: "luo-v5", Sessions: []Session{{Name: "s", Files: []File{{Compatible: "other-v1"}}}}}},
+			&BuildOptions{Contents: map[FileID][]byte{{0, 0}: []byte("x")}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if b, err := Build(tc.h, tc.opts); err == nil {
+				t.Fatalf("Build succeeded, root at %#x", b.RootAddr)
+			}
+		})
+	}
+}
