@@ -193,6 +193,7 @@ func Decode(data []byte, opts *Options) (*Tree, error) {
 			stack = append(stack, n)
 		case TokenEndNode:
 			stack = stack[:len(stack)-1]
+			d.end()
 		case TokenProperty:
 			node := stack[len(stack)-1]
 			name := ""
