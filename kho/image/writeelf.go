@@ -15,8 +15,8 @@ import (
 // core without notes.
 type ELFOptions struct {
 	ByteOrder  binary.AppendByteOrder // binary.LittleEndian (default) or binary.BigEndian
-	Machine    elf.Machine      // default EM_X86_64
-	VMCoreInfo []byte           // when non-nil, written as a "VMCOREINFO" note
+	Machine    elf.Machine            // default EM_X86_64
+	VMCoreInfo []byte                 // when non-nil, written as a "VMCOREINFO" note
 	// TrimZeros stores each segment's trailing zero bytes as p_memsz beyond
 	// p_filesz instead of writing them.
 	TrimZeros bool

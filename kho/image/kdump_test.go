@@ -1,0 +1,308 @@
+package image
+
+import (
+	"bytes"
+	"compress/zlib"
+	"encoding/binary"
+	"runtime"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/khokit/khokit/kho/physmem"
+)
+
+func writeTestKdump(t testing.TB, m physmem.Memory, ranges []physmem.Range, opts *KdumpOptions) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := WriteKdump(&buf, m, ranges, opts); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// lzoLiteral encodes p as one LZO1X literal run and the end marker: valid
+// LZO1X, which no Go package here can produce otherwise.
+func lzoLiteral(p []byte) ([]byte, PageFlags) {
+	n := len(p) - 18
+	out := []byte{0}
+	for ; n > 255; n -= 255 {
+		out = append(out, 0)
+	}
+	out = append(out, byte(n))
+	out = append(out, p...)
+	return append(out, 0x11, 0, 0), PageLZO
+}
+
+// lzoRepeat encodes a page that repeats its first 4 bytes as LZO1X (4
+// literals, then one match at distance 4), and stores any other page raw.
+func lzoRepeat(p []byte) ([]byte, PageFlags) {
+	for i := 4; i < len(p); i++ {
+		if p[i] != p[i-4] {
+			return p, 0
+		}
+	}
+	out := append([]byte{17 + 4}, p[:4]...)
+	out = append(out, 0x20) // M3, long length
+	n := len(p) - 4 - 33
+	for ; n > 255; n -= 255 {
+		out = append(out, 0)
+	}
+	out = append(out, byte(n), 3<<2, 0) // distance 4, no trailing literals
+	return append(out, 0x11, 0, 0), PageLZO
+}
+
+// kdumpWant is the memory a kdump file of testMemory describes: the 1st
+// bitmap covers the excluded range too.
+var kdumpWantRanges = []physmem.Range{
+	{Start: 0x1000, Size: 0x9f000, State: physmem.Present},
+	{Start: 0x100000, Size: 0x204000, State: physmem.Present},
+	{Start: 0x1000000, Size: 0x10000, State: physmem.Present},
+}
+
+func TestKdumpRoundTrip(t *testing.T) {
+	src := testMemory(t)
+	for _, tt := range []struct {
+		name string
+		opts KdumpOptions
+	}{
+		{"uncompressed", KdumpOptions{}},
+		{"zlib", KdumpOptions{Compression: PageZlib, VMCoreInfo: []byte(testVMCoreInfo), Release: "7.3.4"}},
+		{"snappy", KdumpOptions{Compression: PageSnappy}},
+		{"zstd", KdumpOptions{Compression: PageZstd}},
+		{"lzo", KdumpOptions{compress: lzoRepeat}},
+		{"big-endian", KdumpOptions{ByteOrder: binary.BigEndian, Compression: PageZlib, Machine: "s390x"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			data := writeTestKdump(t, src, src.Ranges(), &tt.opts)
+			k, err := NewKdump(bytes.NewReader(data), int64(len(data)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer k.Close()
+			if len(k.Findings) != 0 {
+				t.Errorf("findings: %v", k.Findings)
+			}
+			if tt.opts.Compression != 0 || tt.opts.compress != nil {
+				if len(data) > 1<<20 { // 2.8 MiB of memory, mostly zero pages
+					t.Errorf("%d bytes: pages were not compressed", len(data))
+				}
+			}
+			if k.Header.Version != 6 || k.Header.BlockSize != 4096 || k.Header.MaxMapnr != 0x1010 {
+				t.Errorf("header %+v", k.Header)
+			}
+			if d := cmp.Diff(kdumpWantRanges, k.Ranges()); d != "" {
+				t.Errorf("ranges (-want +got):\n%s", d)
+			}
+			compareData(t, src, k, presentRanges(src.Ranges()))
+			wantAddrErr(t, k, 0x303ff0, 0x20, 0, 0x303ff0, physmem.ErrExcluded)
+			wantAddrErr(t, k, 0x2ffff0, 0x20, 0x10, 0x300000, physmem.ErrExcluded)
+			wantAddrErr(t, k, 0x304000, 1, 0, 0x304000, physmem.ErrAbsent)
+			wantAddrErr(t, k, 0x1010000, 1, 0, 0x1010000, physmem.ErrAbsent)
+			wantAddrErr(t, k, 0, 1, 0, 0, physmem.ErrAbsent)
+			if tt.opts.VMCoreInfo != nil {
+				if v, _ := k.VMCoreInfo.Get("OSRELEASE"); v != "7.3.4" || k.Header.Release != "7.3.4" {
+					t.Errorf("VMCOREINFO %+v, release %q", k.VMCoreInfo, k.Header.Release)
+				}
+			}
+		})
+	}
+}
+
+// compareData checks page contents only (kdump Ranges are coarser).
+func compareData(t *testing.T, want, got physmem.Memory, ranges []physmem.Range) {
+	t.Helper()
+	w, g := make([]byte, 4096), make([]byte, 4096)
+	for _, r := range ranges {
+		for a := r.Start; a < r.End(); a += 4096 {
+			n := min(4096, r.End()-a)
+			if _, err := want.ReadAt(w[:n], a); err != nil {
+				t.Fatalf("source read %#x: %v", a, err)
+			}
+			if _, err := got.ReadAt(g[:n], a); err != nil {
+				t.Fatalf("image read %#x: %v", a, err)
+			}
+			if !bytes.Equal(w[:n], g[:n]) {
+				t.Fatalf("page %#x differs", a)
+			}
+		}
+	}
+}
+
+func TestKdumpExcludeZero(t *testing.T) {
+	src := testMemory(t)
+	data := writeTestKdump(t, src, src.Ranges(), &KdumpOptions{Compression: PageZlib, ExcludeZero: true})
+	k, err := NewKdump(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var nonZero []physmem.Range
+	for _, r := range WrittenRanges(src) {
+		if r.Start != 0x5000 {
+			nonZero = append(nonZero, r)
+		}
+	}
+	compareData(t, src, k, nonZero)
+	wantAddrErr(t, k, 0x5000, 8, 0, 0x5000, physmem.ErrExcluded)
+	wantAddrErr(t, k, 0x3000, 8, 0, 0x3000, physmem.ErrExcluded) // never written: zeros, excluded
+	if len(data) > 64<<10 {
+		t.Errorf("%d bytes: zero pages were written", len(data))
+	}
+}
+
+// kdumpFixture is a little-endian dump of two pages at pfns 1 and 2,
+// written with enc, and the offset of its first page descriptor.
+func kdumpFixture(t *testing.T, enc func([]byte) ([]byte, PageFlags)) ([]byte, int) {
+	t.Helper()
+	var s physmem.Sparse
+	if err := s.AddRange(0x1000, 0x2000, physmem.Present); err != nil {
+		t.Fatal(err)
+	}
+	s.WriteAt(bytes.Repeat([]byte{0x5a}, 0x2000), 0x1000)
+	data := writeTestKdump(t, &s, s.Ranges(), &KdumpOptions{compress: enc})
+	le := binary.LittleEndian
+	bs := le.Uint32(data[428:])
+	desc := (1 + le.Uint32(data[432:]) + le.Uint32(data[436:])) * bs
+	return data, int(desc)
+}
+
+func zlibOf(n int) func([]byte) ([]byte, PageFlags) {
+	return func([]byte) ([]byte, PageFlags) {
+		var b bytes.Buffer
+		w := zlib.NewWriter(&b)
+		w.Write(make([]byte, n))
+		w.Close()
+		return b.Bytes(), PageZlib
+	}
+}
+
+func TestKdumpHostile(t *testing.T) {
+	le := binary.LittleEndian
+	raw := func(p []byte) ([]byte, PageFlags) { return p, 0 }
+	tests := []struct {
+		name     string
+		enc      func([]byte) ([]byte, PageFlags)
+		patch    func(d []byte, desc int) []byte
+		openErr  error // fatal at open
+		off      int64 // of the open error, or of the read error's FormatError
+		finding  error
+		readErr  error // reading 0x1000 fails with this (wrapped in AddrError)
+		readN    int
+		checkOff bool
+	}{
+		{name: "block_size 0", patch: func(d []byte, _ int) []byte { le.PutUint32(d[428:], 0); return d }, openErr: ErrFormat, off: 428},
+		{name: "block_size huge", patch: func(d []byte, _ int) []byte { le.PutUint32(d[428:], 1<<30); return d }, openErr: ErrFormat, off: 428},
+		{name: "block_size not a power of two", patch: func(d []byte, _ int) []byte { le.PutUint32(d[428:], 4097); return d }, openErr: ErrFormat, off: 428},
+		{name: "32-bit machine", patch: func(d []byte, _ int) []byte { copy(d[kdumpMachineOff:], "i686\x00\x00"); return d }, openErr: ErrUnsupported, off: kdumpBlockSizeOff32},
+		{name: "32-bit layout", patch: func(d []byte, _ int) []byte {
+			le.PutUint32(d[428:], 0x4000_0000) // max_mapnr in the 32-bit layout
+			le.PutUint32(d[416:], 4096)
+			return d
+		}, openErr: ErrUnsupported, off: kdumpBlockSizeOff32},
+		{name: "header version 7", patch: func(d []byte, _ int) []byte { le.PutUint32(d[8:], 7); return d }, openErr: ErrUnsupported, off: 8},
+		{name: "bitmap blocks past the file", patch: func(d []byte, _ int) []byte { le.PutUint32(d[436:], 0xffffffff); return d }, openErr: ErrTruncated, off: 436},
+		{name: "sub-header past the file", patch: func(d []byte, _ int) []byte { le.PutUint32(d[432:], 0x7fffffff); return d }, openErr: ErrTruncated, off: 432},
+		{name: "short header", patch: func(d []byte, _ int) []byte { return d[:100] }, openErr: ErrTruncated, off: 100},
+		{name: "bitmap smaller than max_mapnr", patch: func(d []byte, _ int) []byte {
+			le.PutUint64(d[4096+96:], 1<<40)
+			return d
+		}, finding: ErrFormat},
+		{name: "page_desc size 0", patch: func(d []byte, desc int) []byte { le.PutUint32(d[desc+8:], 0); return d }, readErr: ErrFormat},
+		{name: "page_desc size above block", patch: func(d []byte, desc int) []byte { le.PutUint32(d[desc+8:], 4097); return d }, readErr: ErrFormat},
+		{name: "uncompressed size below block", patch: func(d []byte, desc int) []byte { le.PutUint32(d[desc+8:], 4000); return d }, readErr: ErrFormat},
+		{name: "page data past the file", patch: func(d []byte, desc int) []byte { le.PutUint64(d[desc:], 1<<40); return d }, readErr: ErrTruncated},
+		{name: "descriptors cut off", patch: func(d []byte, desc int) []byte { return d[:desc+10] }, readErr: ErrTruncated},
+		{name: "zlib short page", enc: zlibOf(4095), readErr: ErrDecompress},
+		{name: "zlib long page", enc: zlibOf(4097), readErr: ErrDecompress},
+		{name: "zlib bomb", enc: zlibOf(1 << 24), patch: func(d []byte, desc int) []byte {
+			le.PutUint32(d[desc+8:], min(le.Uint32(d[desc+8:]), 4096)) // the bomb is 16 KiB compressed: keep its first block
+			return d
+		}, readErr: ErrDecompress},
+		{name: "snappy wrong length", enc: func(p []byte) ([]byte, PageFlags) { return []byte{0x10, 0x3c, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}, PageSnappy }, readErr: ErrDecompress},
+		{name: "zstd garbage", enc: func(p []byte) ([]byte, PageFlags) { return []byte{0x28, 0xb5, 0x2f, 0xfd, 0, 0, 0}, PageZstd }, readErr: ErrDecompress},
+		{name: "lzo garbage", enc: func(p []byte) ([]byte, PageFlags) { return []byte{0x20, 0xff, 0xff, 0xff}, PageLZO }, readErr: ErrDecompress},
+		{name: "lzo short literal", enc: func(p []byte) ([]byte, PageFlags) { return lzoLiteral(p[:100]) }, readErr: ErrDecompress},
+		{name: "incomplete dump lost page", patch: func(d []byte, desc int) []byte {
+			le.PutUint32(d[424:], uint32(PageIncomplete))
+			le.PutUint64(d[desc:], 0)
+			return d
+		}, readErr: physmem.ErrExcluded},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			enc := tt.enc
+			if enc == nil {
+				enc = raw
+			}
+			data, desc := kdumpFixture(t, enc)
+			if tt.patch != nil {
+				data = tt.patch(data, desc)
+			}
+			k, err := NewKdump(bytes.NewReader(data), int64(len(data)))
+			if tt.openErr != nil {
+				wantFormatErr(t, err, tt.openErr, tt.off)
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer k.Close()
+			if tt.finding != nil {
+				if len(k.Findings) != 1 {
+					t.Fatalf("findings %v", k.Findings)
+				}
+				wantFormatErr(t, k.Findings[0], tt.finding, -1)
+				wantAddrErr(t, k, 0x3000, 1, 0, 0x3000, physmem.ErrAbsent)
+				wantAddrErr(t, k, 1<<44, 1, 0, 1<<44, physmem.ErrAbsent)
+			}
+			if tt.readErr != nil {
+				wantAddrErr(t, k, 0x1000, 8, 0, 0x1000, tt.readErr)
+				return
+			}
+			got := make([]byte, 0x2000)
+			if _, err := k.ReadAt(got, 0x1000); err != nil || !bytes.Equal(got, bytes.Repeat([]byte{0x5a}, 0x2000)) {
+				t.Errorf("ReadAt: %v", err)
+			}
+		})
+	}
+}
+
+// TestKdumpBoundedMemory: a small file whose header claims the largest
+// bitmaps and max_mapnr opens and reads within a few pages of memory.
+func TestKdumpBoundedMemory(t *testing.T) {
+	data, _ := kdumpFixture(t, func(p []byte) ([]byte, PageFlags) { return p, 0 })
+	binary.LittleEndian.PutUint64(data[4096+96:], ^uint64(0)) // max_mapnr_64
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range 10 {
+		k, err := NewKdump(bytes.NewReader(data), int64(len(data)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		k.ReadAt(make([]byte, 8), 1<<50)
+		k.ReadAt(make([]byte, 8), 0x1000)
+		k.Ranges()
+	}
+	runtime.ReadMemStats(&after)
+	if d := after.TotalAlloc - before.TotalAlloc; d > 10*64<<10 {
+		t.Errorf("10 opens allocated %d bytes", d)
+	}
+}
+
+func TestKdumpReadAllocs(t *testing.T) {
+	src := testMemory(t)
+	data := writeTestKdump(t, src, src.Ranges(), &KdumpOptions{Compression: PageZlib})
+	k, err := NewKdump(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 8)
+	addrs := []uint64{0x1000, 0x2ff000}
+	i := 0
+	allocs := testing.AllocsPerRun(100, func() {
+		k.ReadAt(buf, addrs[i%2]) // alternate so each read decodes a page
+		i++
+	})
+	if allocs > 2 {
+		t.Errorf("%.1f allocations per page read", allocs)
+	}
+}
