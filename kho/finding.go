@@ -55,6 +55,7 @@ const (
 	EffectIgnored             // input silently ignored or truncated
 	EffectRejected            // input refused cleanly (the subsystem disables itself)
 	EffectCorruption          // memory the kernel may use is not protected
+	EffectExhaustion          // a large allocation made before any validation
 )
 
 func (e Effect) String() string {
@@ -77,6 +78,8 @@ func (e Effect) String() string {
 		return "rejected"
 	case EffectCorruption:
 		return "corruption"
+	case EffectExhaustion:
+		return "exhaustion"
 	}
 	return fmt.Sprintf("Effect(%d)", uint8(e))
 }

@@ -18,10 +18,25 @@ type Handover struct {
 
 // MemoryMap is the preserved-memory map: where it starts and the blocks it
 // declares preserved.
+//
+// The decoder fills Runs, not Blocks: a map describing gigabytes in order-0
+// pages holds millions of blocks, and consecutive blocks of one order
+// collapse into one Run. Blocks is for callers that list blocks one by one
+// (the builder's input); All iterates both.
 type MemoryMap struct {
-	Addr   uint64  // value of preserved-memory-map
-	Kind   MapKind // chunk list (kho-v1) or radix tree (kho-v2 and later)
-	Blocks []Block // sorted by Addr; overlapping blocks are findings, not entries
+	Addr     uint64  // value of preserved-memory-map
+	Kind     MapKind // chunk list (kho-v1) or radix tree (kho-v2 and later)
+	Blocks   []Block // sorted by Addr; overlapping blocks are findings, not entries
+	Runs     []Run   // sorted by Addr, not overlapping, maximal
+	PageSize uint64  // page size the orders refer to; 0 means 4096
+}
+
+// Run is Count consecutive preserved blocks of 2^Order pages each, the
+// first at Addr.
+type Run struct {
+	Addr  uint64
+	Order uint8
+	Count uint64
 }
 
 // MapKind says which encoding a memory map uses.
@@ -73,8 +88,10 @@ type LUO struct {
 
 // Session is one preserved LUO session.
 type Session struct {
-	Name  string
-	Files []File
+	Name      string
+	Files     []File
+	FilesAddr uint64 // file_set_ser.files: first file block (luo-v5) or file array
+	FileCount uint64 // file_set_ser.count as written
 }
 
 // File is one preserved file of a session.
@@ -108,6 +125,7 @@ type Folio struct {
 	PFN   uint64
 	Flags uint16
 	Index uint64
+	Order uint8 // from the memory map's block at PFN; 0 when the map is unknown
 }
 
 // FLB is one File-Lifecycle-Bound object handed over.

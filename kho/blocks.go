@@ -1,0 +1,58 @@
+package kho
+
+import (
+	"encoding/binary"
+	"fmt"
+)
+
+// kho_block_header_ser: {next u64, count u64}, entries follow back to back.
+const blockHeaderSize = 16
+
+// walkBlocks walks a linked-block chain (abi.md §4.4, rule 17) from head
+// and returns the entries of entrySize bytes, back to back. ctx names the
+// chain kind for kernel impacts ("sessions", "files"). ok is false when
+// the chain is broken; the entries of the blocks before the bad one are
+// still returned, as the bytes are there to see.
+func (d *decoder) walkBlocks(path, ctx string, head, entrySize uint64) (entries []byte, ok bool) {
+	perBlock := d.geo.perBlock(entrySize)
+	buf := d.pageBuf
+	n := 0
+	for pa := head; pa != 0; n++ {
+		bpath := fmt.Sprintf("%s/blocks[%d]", path, n)
+		if owner, seen := d.blockOwner[pa]; seen {
+			if owner == path {
+				d.add("block.cycle", ctx, bpath, pa, "block %#x already in this chain", pa)
+			} else {
+				d.add("block.shared", ctx, bpath, pa, "block %#x already belongs to %s", pa, owner)
+			}
+			return entries, false
+		}
+		if n >= d.opts.MaxBlocks {
+			d.add("block.too-many", ctx, bpath, pa, "chain longer than %d blocks", d.opts.MaxBlocks)
+			return entries, false
+		}
+		if d.totalBlocks >= d.opts.MaxTotalBlocks {
+			d.add("block.total-limit", ctx, bpath, pa, "more than %d blocks in all chains", d.opts.MaxTotalBlocks)
+			return entries, false
+		}
+		d.blockOwner[pa] = path
+		d.totalBlocks++
+		if !d.check(bpath, "block", pa, d.geo.pageSize, need{align: d.geo.pageSize, preserved: true, order: 0, ctx: "block"}) ||
+			!d.readInto(bpath, "block", pa, buf) {
+			return entries, false
+		}
+		next := binary.LittleEndian.Uint64(buf[0:])
+		count := binary.LittleEndian.Uint64(buf[8:])
+		if count == 0 {
+			d.add("block.count-zero", ctx, bpath, pa, "block count is 0")
+			return entries, false
+		}
+		if count > perBlock {
+			d.add("block.count-exceeds-block", ctx, bpath, pa, "block count %d > %d entries of %d bytes", count, perBlock, entrySize)
+			return entries, false
+		}
+		entries = append(entries, buf[blockHeaderSize:blockHeaderSize+count*entrySize]...)
+		pa = next
+	}
+	return entries, true
+}

@@ -1,0 +1,416 @@
+package kho
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/khokit/khokit/fdt"
+	"github.com/khokit/khokit/kho/physmem"
+)
+
+// Sentinel errors wrapped by [*RootError]: the only failures Decode and
+// DecodeRoot return as errors. Everything else is a [Finding].
+var (
+	ErrRootUnreadable = errors.New("root FDT unreadable")
+	ErrNotFDT         = errors.New("not a valid FDT")
+	ErrNotKHO         = errors.New("not a KHO root")
+)
+
+// RootError says why a root could not be decoded at all.
+type RootError struct {
+	Addr uint64 // physical address of the root; 0 when decoded from bytes
+	Msg  string
+	Err  error // one of the sentinels above
+}
+
+func (e *RootError) Error() string {
+	if e.Addr != 0 {
+		return fmt.Sprintf("kho: root at %#x: %s", e.Addr, e.Msg)
+	}
+	return "kho: root: " + e.Msg
+}
+
+func (e *RootError) Unwrap() error { return e.Err }
+
+const fdtHeaderSize = 40
+
+// Decode decodes the handover whose root FDT lies at physical address
+// rootAddr in mem. It returns an error only when the root cannot be read,
+// is not an FDT, or is not a KHO root; every other problem is a Finding in
+// the result, and an Error finding means the object it is about was not
+// used further.
+func Decode(mem physmem.Memory, rootAddr uint64, opts *Options) (*Handover, error) {
+	d, err := newDecoder(mem, opts)
+	if err != nil {
+		return nil, err
+	}
+	hdr := make([]byte, fdtHeaderSize)
+	if _, err := mem.ReadAt(hdr, rootAddr); err != nil {
+		return nil, &RootError{Addr: rootAddr, Msg: err.Error(), Err: ErrRootUnreadable}
+	}
+	if binary.BigEndian.Uint32(hdr) != fdt.Magic {
+		return nil, &RootError{Addr: rootAddr, Msg: fmt.Sprintf("magic %#x", binary.BigEndian.Uint32(hdr)), Err: ErrNotFDT}
+	}
+	total := uint64(binary.BigEndian.Uint32(hdr[4:]))
+	if total > d.geo.pageSize {
+		d.add("root.fdt-too-large", "", "/", rootAddr, "totalsize %d > one page (%d)", total, d.geo.pageSize)
+	}
+	if total > d.opts.MaxBlobSize {
+		return nil, &RootError{Addr: rootAddr, Msg: fmt.Sprintf("totalsize %d above the %d-byte cap", total, d.opts.MaxBlobSize), Err: ErrNotFDT}
+	}
+	data, err := physmem.Read(mem, rootAddr, int(total), int(d.opts.MaxBlobSize))
+	if err != nil {
+		return nil, &RootError{Addr: rootAddr, Msg: err.Error(), Err: ErrRootUnreadable}
+	}
+	return d.decodeRoot(rootAddr, data)
+}
+
+// DecodeRoot decodes a handover from the root FDT's bytes (a debugfs copy of
+// kho/in/fdt, say) with the rest of the state in mem. The result's RootAddr
+// is 0.
+func DecodeRoot(mem physmem.Memory, fdtBytes []byte, opts *Options) (*Handover, error) {
+	d, err := newDecoder(mem, opts)
+	if err != nil {
+		return nil, err
+	}
+	return d.decodeRoot(0, fdtBytes)
+}
+
+// rootVersion is a parsed KHO root compatible.
+type rootVersion struct {
+	version    int      // 1..4
+	components []string // RFC sub-components ("radix-v1", ...)
+}
+
+// parseRootCompatible accepts "kho-vN" (1..4) and the RFC composites
+// "kho-v4;comp;comp" with known components in alphabetical order.
+func parseRootCompatible(s string) (rootVersion, bool) {
+	parts := strings.Split(s, ";")
+	var rv rootVersion
+	switch parts[0] {
+	case "kho-v1":
+		rv.version = 1
+	case "kho-v2":
+		rv.version = 2
+	case "kho-v3":
+		rv.version = 3
+	case "kho-v4":
+		rv.version = 4
+	default:
+		return rv, false
+	}
+	if len(parts) > 1 && rv.version != 4 {
+		return rv, false
+	}
+	prev := ""
+	for _, c := range parts[1:] {
+		switch c {
+		case "radix-v1", "vmalloc-v1", "block-v1":
+		default:
+			return rv, false
+		}
+		if c <= prev {
+			return rv, false
+		}
+		prev = c
+		rv.components = append(rv.components, c)
+	}
+	return rv, true
+}
+
+func (d *decoder) decodeRoot(rootAddr uint64, data []byte) (*Handover, error) {
+	h := d.h
+	h.RootAddr = rootAddr
+	t, err := d.decodeFDT(data)
+	if err != nil {
+		return nil, &RootError{Addr: rootAddr, Msg: err.Error(), Err: ErrNotFDT}
+	}
+	root := t.Root
+	cp := root.Prop("compatible")
+	if cp == nil {
+		return nil, &RootError{Addr: rootAddr, Msg: "no compatible property", Err: ErrNotKHO}
+	}
+	compats, err := cp.Strings()
+	if err != nil || len(compats) == 0 || !strings.HasPrefix(compats[0], "kho-") {
+		return nil, &RootError{Addr: rootAddr, Msg: fmt.Sprintf("compatible %s", describeCompat(cp)), Err: ErrNotKHO}
+	}
+	h.Compatible = compats[0]
+	if len(compats) > 1 {
+		d.add("root.compatible-list", "", "/", rootAddr, "compatible is the list %q; %q used", compats, compats[0])
+	}
+	rv, known := parseRootCompatible(h.Compatible)
+	if !known {
+		d.add("root.compatible-unknown", "", "/", rootAddr, "compatible %q is not a known KHO version; subtrees kept raw", h.Compatible)
+	}
+	for _, p := range root.Props {
+		if p.Name != "compatible" && p.Name != "preserved-memory-map" {
+			d.add("root.property-unknown", "", "/", rootAddr, "unknown root property %q", p.Name)
+		}
+	}
+
+	// The memory map first: every later pointer check asks it.
+	mapValid := false
+	switch p := root.Prop("preserved-memory-map"); {
+	case p == nil:
+		d.add("root.map-missing", "", mapPath, 0, "no preserved-memory-map property")
+	case len(p.Value) != 8:
+		d.add("root.map-length", "", mapPath, 0, "preserved-memory-map is %d bytes, want 8", len(p.Value))
+	default:
+		h.MemoryMap.Addr = binary.LittleEndian.Uint64(p.Value)
+		mapValid = true
+	}
+	if known && mapValid {
+		switch {
+		case rv.version == 1 && h.MemoryMap.Addr == 0:
+			h.MemoryMap.Kind = MapChunk
+			d.add("root.map-empty", "", mapPath, 0, "kho-v1 map is 0: no memory preserved")
+			d.setMap(nil, true)
+		case h.MemoryMap.Addr == 0:
+			d.add("root.map-zero", "", mapPath, 0, "preserved-memory-map is 0")
+		case rv.version == 1:
+			h.MemoryMap.Kind = MapChunk
+			d.decodeChunks(h.MemoryMap.Addr)
+		default:
+			h.MemoryMap.Kind = MapRadix
+			d.decodeRadix(h.MemoryMap.Addr)
+		}
+	}
+	if rootAddr != 0 {
+		d.check("/", "root FDT", rootAddr, d.geo.pageSize, d.page())
+	}
+
+	seen := make(map[string]bool)
+	for _, n := range root.Children {
+		path := "/" + n.Name
+		if seen[n.Name] {
+			d.add("root.node-duplicate", "", path, rootAddr, "a second subnode %q; only the first is used", n.Name)
+			continue
+		}
+		seen[n.Name] = true
+		if !known {
+			h.Subtrees = append(h.Subtrees, d.rawSubtree(n))
+			continue
+		}
+		h.Subtrees = append(h.Subtrees, d.decodeSubtree(path, n, rv))
+	}
+	d.finish()
+	return h, nil
+}
+
+// decodeFDT decodes an FDT with the caller's leniency; a strict decode that
+// fails only on duplicate node names is retried leniently, since duplicate
+// names are reported (and the later node skipped) by the caller.
+func (d *decoder) decodeFDT(data []byte) (*fdt.Tree, error) {
+	t, err := fdt.Decode(data, &fdt.Options{Lenient: d.opts.Lenient})
+	if err != nil && !d.opts.Lenient && errors.Is(err, fdt.ErrDuplicate) {
+		t, err = fdt.Decode(data, &fdt.Options{Lenient: true})
+	}
+	return t, err
+}
+
+// rawSubtree keeps a subnode whose root version is unknown: its address
+// properties as found, no blob read.
+func (d *decoder) rawSubtree(n *fdt.Node) Subtree {
+	st := Subtree{Name: n.Name, Format: "unknown"}
+	for _, name := range []string{"preserved-data", "fdt"} {
+		if v, err := u64Prop(n, name); err == nil {
+			st.Addr = v
+			break
+		}
+	}
+	if v, err := u64Prop(n, "blob-size"); err == nil {
+		st.Size = v
+	}
+	return st
+}
+
+// decodeSubtree checks one root subnode (rule 13), reads its blob and
+// decodes it by name.
+func (d *decoder) decodeSubtree(path string, n *fdt.Node, rv rootVersion) Subtree {
+	st := Subtree{Name: n.Name, Format: "unknown"}
+	dataProp := "preserved-data"
+	allowed := map[string]bool{"preserved-data": true, "blob-size": true}
+	if rv.version == 1 {
+		dataProp = "fdt"
+		allowed = map[string]bool{"fdt": true}
+	} else if rv.version == 2 {
+		allowed = map[string]bool{"preserved-data": true}
+	}
+	for _, p := range n.Props {
+		if !allowed[p.Name] {
+			d.add("subtree.property-unknown", "", path, 0, "unknown property %q", p.Name)
+		}
+	}
+	addr, err := u64Prop(n, dataProp)
+	if err != nil {
+		d.add("subtree.data-length", "", path, 0, "%v", err)
+		return st
+	}
+	st.Addr = addr
+	if addr == 0 {
+		d.add("subtree.data-zero", "", path, 0, "%s is 0", dataProp)
+		return st
+	}
+	var size uint64
+	if rv.version >= 3 {
+		p := n.Prop("blob-size")
+		switch {
+		case p == nil:
+			d.add("subtree.size-missing", "", path, addr, "no blob-size")
+			return st
+		case len(p.Value) != 8:
+			d.add("subtree.size-length", "", path, addr, "blob-size is %d bytes, want 8", len(p.Value))
+			return st
+		}
+		size = binary.LittleEndian.Uint64(p.Value)
+		st.Size = size
+		if size == 0 {
+			d.add("subtree.size-zero", "", path, addr, "blob-size is 0")
+			return st
+		}
+	} else {
+		// FDT blobs: the size is the FDT's totalsize.
+		if !d.check(path, "sub-FDT header", addr, fdtHeaderSize, need{align: d.geo.pageSize}) {
+			return st
+		}
+		hdr := d.read(path, "sub-FDT header", addr, fdtHeaderSize)
+		if hdr == nil {
+			return st
+		}
+		if binary.BigEndian.Uint32(hdr) != fdt.Magic {
+			d.add("subtree.fdt-invalid", "", path, addr, "no FDT magic at %#x", addr)
+			return st
+		}
+		size = uint64(binary.BigEndian.Uint32(hdr[4:]))
+		st.Size = size
+	}
+	if size > d.opts.MaxBlobSize {
+		d.add("subtree.size-too-large", "", path, addr, "size %d > %d", size, d.opts.MaxBlobSize)
+		return st
+	}
+	if !d.check(path, "blob", addr, size, d.page()) {
+		return st
+	}
+	blob := d.read(path, "blob", addr, int(size))
+	if blob == nil {
+		return st
+	}
+	isFDT := len(blob) >= 4 && binary.BigEndian.Uint32(blob) == fdt.Magic
+	switch {
+	case n.Name == "LUO" && isFDT:
+		st.Format = "luo-fdt"
+		if l := d.decodeLUOFDT(path, addr, blob); l != nil {
+			d.h.LUO = l
+		} else {
+			st.Raw = blob
+		}
+	case n.Name == "LUO":
+		st.Format = "luo-ser"
+		if l := d.decodeLUOSer(path, addr, blob); l != nil {
+			d.h.LUO = l
+		} else {
+			st.Raw = blob
+		}
+	case n.Name == "kexec-metadata":
+		st.Format = "kexec-metadata"
+		d.h.KexecMetadata = d.decodeKexecMetadata(path, addr, blob)
+	case n.Name == "memblock":
+		st.Format = "memblock"
+		d.h.Memblock = d.decodeMemblock(path, addr, blob)
+	default:
+		d.add("subtree.format-unknown", "", path, addr, "no decoder for subnode %q; %d raw bytes kept", n.Name, len(blob))
+		st.Raw = blob
+	}
+	return st
+}
+
+// decodeLUOFDT decodes a LUO FDT: luo-v1 (session and FLB nodes) or the
+// series-internal luo-v2 (a luo-abi-header pointer to a 24-byte luo_ser).
+func (d *decoder) decodeLUOFDT(path string, addr uint64, blob []byte) *LUO {
+	t, err := d.decodeFDT(blob)
+	if err != nil {
+		d.add("luo.fdt-invalid", "", path, addr, "%v", err)
+		return nil
+	}
+	root := t.Root
+	compat, ok := singleString(root.Prop("compatible"))
+	if !ok || (compat != "luo-v1" && compat != "luo-v2") {
+		d.add("luo.compatible-unknown", "", path, addr, "LUO FDT compatible %s is not luo-v1 or luo-v2", describeCompat(root.Prop("compatible")))
+		return nil
+	}
+	l := &LUO{Compatible: compat, Addr: addr}
+	if compat == "luo-v2" {
+		for _, p := range root.Props {
+			if p.Name != "compatible" && p.Name != "luo-abi-header" {
+				d.add("luo.property-unknown", "", path, addr, "unknown property %q", p.Name)
+			}
+		}
+		pa, err := u64Prop(root, "luo-abi-header")
+		if err != nil {
+			d.add("luo.abi-header", "", path, addr, "%v", err)
+			return nil
+		}
+		if !d.check(path, "luo_ser", pa, 24, d.page()) {
+			return nil
+		}
+		b := d.read(path, "luo_ser", pa, 24)
+		if b == nil {
+			return nil
+		}
+		r := readBuf(b)
+		l.LiveupdateNumber, l.SessionsAddr, l.FLBsAddr = r.uint64(), r.uint64(), r.uint64()
+		d.decodeLUOState(path, l, luoLayout{sessionSize: sessionSerSize}, false)
+		return l
+	}
+	for _, p := range root.Props {
+		if p.Name != "compatible" && p.Name != "liveupdate-number" {
+			d.add("luo.property-unknown", "", path, addr, "unknown property %q", p.Name)
+		}
+	}
+	for _, c := range root.Children {
+		if c.Name != "luo-session" && c.Name != "luo-flb" {
+			d.add("luo.node-unknown", "", path+"/"+c.Name, addr, "unknown node %q", c.Name)
+		}
+	}
+	num, err := u64Prop(root, "liveupdate-number")
+	if err != nil {
+		d.add("luo.number-length", "", path, addr, "%v", err)
+		return nil
+	}
+	l.LiveupdateNumber = num
+	lay := luoLayout{sessionSize: sessionSerSize}
+	sn := root.Child("luo-session")
+	if sn == nil {
+		d.add("luo.session-missing", "", path, addr, "no luo-session node")
+		return nil
+	}
+	switch c, _ := singleString(sn.Prop("compatible")); c {
+	case "luo-session-v2":
+	case "luo-session-v1":
+		lay.sessionSize = sessionSerV1Size
+	default:
+		d.add("luo.session-compatible", "", path+"/luo-session", addr, "compatible %s", describeCompat(sn.Prop("compatible")))
+		return nil
+	}
+	if l.SessionsAddr, err = u64Prop(sn, "luo-session-header"); err != nil {
+		d.add("luo.session-header", "", path+"/luo-session", addr, "%v", err)
+		return nil
+	}
+	flbV1 := false
+	if fn := root.Child("luo-flb"); fn == nil {
+		d.add("luo.flb-missing", "", path, addr, "no luo-flb node (v6.19 layout)")
+	} else {
+		if c, _ := singleString(fn.Prop("compatible")); c != "luo-flb-v1" {
+			d.add("luo.flb-compatible", "", path+"/luo-flb", addr, "compatible %s", describeCompat(fn.Prop("compatible")))
+		} else if l.FLBsAddr, err = u64Prop(fn, "luo-flb-header"); err != nil {
+			d.add("luo.flb-header", "", path+"/luo-flb", addr, "%v", err)
+		} else {
+			flbV1 = true
+		}
+	}
+	// luo-v1 session header 0 means no sessions were serialized.
+	d.decodeLUOState(path, l, lay, flbV1)
+	return l
+}

@@ -1,0 +1,263 @@
+package kho
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+	"sort"
+
+	"github.com/khokit/khokit/kho/physmem"
+)
+
+// memfd layouts (abi.md §8.1) and the vmalloc descriptor (§4.1).
+const (
+	memfdSerV1Size    = 40
+	memfdSerV2Size    = 48
+	memfdAllSeals     = 0x3f // MEMFD_LUO_ALL_SEALS
+	folioSerSize      = 16
+	folioPFNBits      = 52
+	folioKnownFlags   = 0x3 // DIRTY | UPTODATE
+	vmallocKnownFlags = 0x3 // KHO_VMALLOC_ALLOC | KHO_VMALLOC_HUGE_VMAP
+	maxLFSFileSize    = 1<<63 - 1
+)
+
+// memfdVersion maps a file-handler compatible to the memfd layout it
+// uses: 1, 2, or 0 when it is not a memfd.
+func memfdVersion(compat string) int {
+	switch compat {
+	case "memfd-v1":
+		return 1
+	case "memfd-v2", "memfd-v2;vmalloc-v1":
+		return 2
+	}
+	return 0
+}
+
+// decodeMemfd reads a memfd_luo_ser and its folio array (rules 14, 23).
+func (d *decoder) decodeMemfd(path string, pa uint64, version int) *Memfd {
+	size := uint64(memfdSerV2Size)
+	if version == 1 {
+		size = memfdSerV1Size
+	}
+	if !d.check(path, "memfd_luo_ser", pa, size, need{align: d.geo.pageSize, preserved: true, order: 0, ctx: "memfd"}) {
+		return nil
+	}
+	b := d.read(path, "memfd_luo_ser", pa, int(size))
+	if b == nil {
+		return nil
+	}
+	r := readBuf(b)
+	m := &Memfd{Pos: r.uint64(), Size: r.uint64()}
+	var nrFolios uint64
+	if version == 1 {
+		nrFolios = r.uint64()
+	} else {
+		m.Seals, m.Flags, nrFolios = r.uint32(), r.uint32(), r.uint64()
+		if m.Seals&^memfdAllSeals != 0 {
+			d.add("memfd.seals-unknown", "", path, pa, "seals %#x outside %#x", m.Seals, memfdAllSeals)
+		}
+		if m.Flags != 0 {
+			d.add("memfd.flags-nonzero", "", path, pa, "flags %#x", m.Flags)
+		}
+	}
+	m.FoliosMap = Vmalloc{First: r.uint64(), TotalPages: r.uint32(), Flags: r.uint16(), Order: r.uint16()}
+	if m.Pos > maxLFSFileSize {
+		d.add("memfd.pos-too-large", "", path, pa, "pos %#x", m.Pos)
+	}
+	if nrFolios == 0 {
+		return m
+	}
+	if nrFolios > d.opts.MaxFolios {
+		d.add("memfd.too-many-folios", "", path, pa, "nr_folios %d > %d", nrFolios, d.opts.MaxFolios)
+		return m
+	}
+	vm := m.FoliosMap
+	if cap := uint64(vm.TotalPages) * d.geo.pageSize; nrFolios*folioSerSize > cap {
+		d.add("memfd.nr-folios-too-large", "", path, pa, "nr_folios %d needs %d bytes, the array has %d pages", nrFolios, nrFolios*folioSerSize, vm.TotalPages)
+		return m
+	}
+	array := d.readVmalloc(path+"/folios", vm, nrFolios*folioSerSize)
+	if array == nil {
+		return m
+	}
+	m.Folios = d.decodeFolios(path+"/folios", m.Size, array)
+	return m
+}
+
+// readVmalloc validates a kho_vmalloc area that must hold want bytes and
+// returns its first want bytes, or nil when it is not usable.
+func (d *decoder) readVmalloc(path string, vm Vmalloc, want uint64) []byte {
+	ps := d.geo.pageSize
+	switch {
+	case vm.Flags&^vmallocKnownFlags != 0:
+		d.add("vmalloc.flags-unknown", "", path, vm.First, "flags %#x outside %#x", vm.Flags, vmallocKnownFlags)
+		return nil
+	case vm.Order > uint16(d.opts.MaxPageOrder):
+		d.add("vmalloc.order-too-large", "", path, vm.First, "order %d > %d", vm.Order, d.opts.MaxPageOrder)
+		return nil
+	}
+	runPages := uint64(1) << vm.Order
+	// The writer allocates want bytes, rounded to pages and, for huge
+	// mappings, to whole runs.
+	needPages := (want + ps - 1) / ps
+	maxPages := (needPages + runPages - 1) / runPages * runPages
+	if uint64(vm.TotalPages) > maxPages {
+		d.add("vmalloc.total-pages", "", path, vm.First, "total_pages %d, but %d bytes need at most %d", vm.TotalPages, want, maxPages)
+		return nil
+	}
+	if vm.First == 0 {
+		d.add("vmalloc.first-zero", "", path, 0, "total_pages %d but no chunk", vm.TotalPages)
+		return nil
+	}
+	slots := (ps - 8) / 8 // KHO_VMALLOC_SIZE
+	out := make([]byte, 0, min(want, 1<<20))
+	var pages uint64
+	visited := make(map[uint64]bool)
+	chunk := make([]byte, ps)
+	for pa, n := vm.First, 0; pa != 0; n++ {
+		cpath := fmt.Sprintf("%s/chunks[%d]", path, n)
+		if visited[pa] || uint64(n) > uint64(vm.TotalPages) {
+			d.add("vmalloc.cycle", "", cpath, pa, "chunk %#x repeats or the chain is longer than total_pages", pa)
+			return nil
+		}
+		visited[pa] = true
+		if !d.check(cpath, "vmalloc chunk", pa, ps, need{align: ps, preserved: true, order: 0}) || !d.readInto(cpath, "vmalloc chunk", pa, chunk) {
+			return nil
+		}
+		for i := uint64(0); i < slots; i++ {
+			run := binary.LittleEndian.Uint64(chunk[8+i*8:])
+			if run == 0 {
+				break
+			}
+			rpath := fmt.Sprintf("%s/runs[%d]", cpath, i)
+			if run%(runPages*ps) != 0 {
+				d.add("vmalloc.run-unaligned", "", rpath, run, "run %#x not aligned to %d pages", run, runPages)
+				return nil
+			}
+			if pages+runPages > uint64(vm.TotalPages) {
+				d.add("vmalloc.run-overflow", "", rpath, run, "runs exceed total_pages %d", vm.TotalPages)
+				return nil
+			}
+			pages += runPages
+			runBytes := runPages * ps
+			if !d.check(rpath, "vmalloc run", run, runBytes, need{align: ps, preserved: true, order: int(vm.Order)}) {
+				return nil
+			}
+			if left := want - uint64(len(out)); left > 0 {
+				k := min(left, runBytes)
+				buf := make([]byte, k)
+				if !d.readInto(rpath, "vmalloc run", run, buf) {
+					return nil
+				}
+				out = append(out, buf...)
+			}
+		}
+		pa = binary.LittleEndian.Uint64(chunk[0:])
+	}
+	if pages != uint64(vm.TotalPages) {
+		d.add("vmalloc.page-count-mismatch", "", path, vm.First, "runs hold %d pages, total_pages is %d", pages, vm.TotalPages)
+		return nil
+	}
+	return out
+}
+
+// decodeFolios checks and converts memfd_luo_folio_ser entries.
+func (d *decoder) decodeFolios(path string, size uint64, array []byte) []Folio {
+	ps := d.geo.pageSize
+	pages := size / ps
+	if size%ps != 0 {
+		pages++
+	}
+	var out []Folio
+	seen := make(map[uint64]bool)
+	for i := 0; i+folioSerSize <= len(array); i += folioSerSize {
+		r := readBuf(array[i:])
+		w, index := r.uint64(), r.uint64()
+		f := Folio{PFN: w & (1<<folioPFNBits - 1), Flags: uint16(w >> folioPFNBits), Index: index}
+		if f.PFN == 0 {
+			continue
+		}
+		fpath := fmt.Sprintf("%s[%d]", path, i/folioSerSize)
+		pa := f.PFN << d.geo.pageShift
+		if f.Flags&^folioKnownFlags != 0 {
+			d.add("memfd.folio-flags-unknown", "", fpath, pa, "flags %#x", f.Flags)
+		}
+		if f.Index >= pages {
+			d.add("memfd.folio-index-range", "", fpath, pa, "index %d >= %d pages of a %d-byte file", f.Index, pages, size)
+			continue
+		}
+		if seen[f.Index] {
+			d.add("memfd.folio-index-duplicate", "", fpath, pa, "index %d is used by an earlier folio", f.Index)
+			continue
+		}
+		seen[f.Index] = true
+		if !d.check(fpath, "folio", pa, ps, need{align: ps, preserved: true, order: -1}) {
+			continue
+		}
+		if d.mapOK {
+			if b, ok := d.h.MemoryMap.Covers(pa, ps); ok {
+				if b.Addr == pa {
+					f.Order = b.Order
+				} else {
+					d.add("ptr.order-mismatch", "", fpath, pa, "folio at %#x lies inside the order-%d block at %#x", pa, b.Order, b.Addr)
+				}
+			}
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// MemfdContents returns the contents of a decoded memfd, read on demand
+// through its folios from mem: Size bytes, holes (indices without a folio)
+// reading as zeros. A folio spans 2^Order pages from its Index. pageSize is
+// the producer's page size (0 means 4096).
+func MemfdContents(mem physmem.Memory, m *Memfd, pageSize uint64) *io.SectionReader {
+	if pageSize == 0 {
+		pageSize = 4096
+	}
+	fs := append([]Folio(nil), m.Folios...)
+	sort.Slice(fs, func(i, j int) bool { return fs[i].Index < fs[j].Index })
+	size := int64(m.Size)
+	if size < 0 {
+		size = 1<<63 - 1
+	}
+	return io.NewSectionReader(&memfdReader{mem: mem, folios: fs, pageSize: pageSize, size: uint64(size)}, 0, size)
+}
+
+type memfdReader struct {
+	mem      physmem.Memory
+	folios   []Folio // sorted by Index
+	pageSize uint64
+	size     uint64
+}
+
+func (r *memfdReader) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, fmt.Errorf("kho: memfd read at negative offset %d", off)
+	}
+	n := 0
+	for n < len(p) {
+		pos := uint64(off) + uint64(n)
+		if pos >= r.size {
+			return n, io.EOF
+		}
+		page := pos / r.pageSize
+		chunk := p[n:min(len(p), n+int(r.pageSize-pos%r.pageSize))]
+		if left := r.size - pos; uint64(len(chunk)) > left {
+			chunk = chunk[:left]
+		}
+		i := sort.Search(len(r.folios), func(i int) bool { return r.folios[i].Index > page }) - 1
+		if i >= 0 && r.folios[i].Order < 64 && page-r.folios[i].Index < 1<<r.folios[i].Order {
+			f := r.folios[i]
+			pa := f.PFN*r.pageSize + (page-f.Index)*r.pageSize + pos%r.pageSize
+			if _, err := r.mem.ReadAt(chunk, pa); err != nil {
+				return n, fmt.Errorf("kho: memfd page %d (folio at %#x): %w", page, f.PFN*r.pageSize, err)
+			}
+		} else {
+			clear(chunk)
+		}
+		n += len(chunk)
+	}
+	return n, nil
+}

@@ -1,0 +1,385 @@
+package kho
+
+import (
+	"encoding/binary"
+	"iter"
+	"math/bits"
+	"sort"
+
+	"github.com/khokit/khokit/kho/physmem"
+)
+
+func (m *MemoryMap) pageShift() uint {
+	if m.PageSize == 0 {
+		return 12
+	}
+	return uint(bits.TrailingZeros64(m.PageSize))
+}
+
+// blockSize is the byte size of one block of the run; 0 if it does not
+// fit 64 bits.
+func (m *MemoryMap) blockSize(order uint8) uint64 {
+	s := uint(order) + m.pageShift()
+	if s >= 64 {
+		return 0
+	}
+	return 1 << s
+}
+
+// runEnd is the first address past r, saturating at 2^64-1.
+func (m *MemoryMap) runEnd(r Run) uint64 {
+	bs := m.blockSize(r.Order)
+	hi, lo := bits.Mul64(bs, r.Count)
+	if hi != 0 {
+		return ^uint64(0)
+	}
+	if e := r.Addr + lo; e >= r.Addr {
+		return e
+	}
+	return ^uint64(0)
+}
+
+// All yields every preserved block: those of Runs, then Blocks.
+func (m *MemoryMap) All() iter.Seq[Block] {
+	return func(yield func(Block) bool) {
+		for _, r := range m.Runs {
+			bs := m.blockSize(r.Order)
+			for i := uint64(0); i < r.Count; i++ {
+				if !yield(Block{Addr: r.Addr + i*bs, Order: r.Order}) {
+					return
+				}
+			}
+		}
+		for _, b := range m.Blocks {
+			if !yield(b) {
+				return
+			}
+		}
+	}
+}
+
+// Covers reports whether every byte of [addr, addr+size) lies in preserved
+// blocks, and returns the block holding addr. Blocks listed in Blocks
+// count as well as Runs.
+func (m *MemoryMap) Covers(addr, size uint64) (Block, bool) {
+	end := addr + size
+	if end < addr {
+		return Block{}, false
+	}
+	if len(m.Blocks) > 0 {
+		// Rare path (builder descriptions): fold blocks into runs.
+		c := *m
+		c.Runs = append(append([]Run(nil), m.Runs...), blocksToRuns(m.Blocks)...)
+		c.Blocks = nil
+		sort.Slice(c.Runs, func(i, j int) bool { return c.Runs[i].Addr < c.Runs[j].Addr })
+		return c.Covers(addr, size)
+	}
+	rs := m.Runs
+	i := sort.Search(len(rs), func(i int) bool { return rs[i].Addr > addr }) - 1
+	if i < 0 || m.runEnd(rs[i]) <= addr {
+		return Block{}, false
+	}
+	r := rs[i]
+	bs := m.blockSize(r.Order)
+	b := Block{Addr: r.Addr + (addr-r.Addr)/bs*bs, Order: r.Order}
+	for cur := m.runEnd(r); cur < end; {
+		i++
+		if i == len(rs) || rs[i].Addr != cur {
+			return b, false
+		}
+		cur = m.runEnd(rs[i])
+	}
+	return b, true
+}
+
+func blocksToRuns(bs []Block) []Run {
+	rs := make([]Run, len(bs))
+	for i, b := range bs {
+		rs[i] = Run{Addr: b.Addr, Order: b.Order, Count: 1}
+	}
+	return rs
+}
+
+const mapPath = "/preserved-memory-map"
+
+// radixWalk decodes a kho-v2+ radix tree. Every node is read at most once
+// (a visited set): shared nodes, cycles and upward pointers are findings
+// and their subtree is skipped, so a hostile DAG costs one read per
+// distinct page.
+type radixWalk struct {
+	d       *decoder
+	visited map[uint64]struct{}
+	bufs    [][]byte // one page per level, reused
+	runs    []Run
+	stopped bool
+	bad     bool // a structural error: the map is incomplete
+}
+
+func (d *decoder) decodeRadix(root uint64) {
+	w := &radixWalk{d: d, visited: make(map[uint64]struct{}), bufs: make([][]byte, d.geo.depth)}
+	for i := range w.bufs {
+		w.bufs[i] = make([]byte, d.geo.pageSize)
+	}
+	w.node(root, d.geo.depth-1, 0)
+	d.setMap(w.runs, !w.bad && !w.stopped)
+}
+
+func (w *radixWalk) node(pa uint64, level int, prefix uint64) {
+	d := w.d
+	if w.stopped {
+		return
+	}
+	if _, seen := w.visited[pa]; seen {
+		w.bad = true
+		d.add("radix.shared-node", "", mapPath, pa, "level-%d node %#x (key prefix %#x) was already visited; subtree skipped", level, pa, prefix)
+		return
+	}
+	if len(w.visited) >= d.opts.MaxRadixNodes {
+		w.stopped = true
+		d.add("map.node-limit", "", mapPath, pa, "more than %d radix nodes; the rest of the tree is not read", d.opts.MaxRadixNodes)
+		return
+	}
+	w.visited[pa] = struct{}{}
+	if !d.check(mapPath, "radix node", pa, d.geo.pageSize, need{align: d.geo.pageSize}) {
+		w.bad = true
+		return
+	}
+	buf := w.bufs[level]
+	if !d.readInto(mapPath, "radix node", pa, buf) {
+		w.bad = true
+		return
+	}
+	if level == 0 {
+		w.leaf(prefix, buf, pa)
+		return
+	}
+	shift := d.geo.levelShift(level)
+	limit := len(buf) / 8
+	if level == d.geo.depth-1 {
+		limit = 1 << (d.geo.keyWidth - shift)
+		for i := limit; i < len(buf)/8; i++ {
+			if e := binary.LittleEndian.Uint64(buf[i*8:]); e != 0 {
+				w.bad = true
+				d.add("radix.key-too-wide", "", mapPath, pa, "root entry %d (-> %#x) holds keys wider than %d bits; skipped", i, e, d.geo.keyWidth)
+			}
+		}
+	}
+	for i := 0; i < limit; i++ {
+		if e := binary.LittleEndian.Uint64(buf[i*8:]); e != 0 {
+			w.node(e, level-1, prefix|uint64(i)<<shift)
+			if w.stopped {
+				return
+			}
+		}
+	}
+}
+
+// leaf turns one bitmap page into runs. Every bit of a leaf shares the
+// key prefix, hence one order for the whole leaf.
+func (w *radixWalk) leaf(prefix uint64, buf []byte, pa uint64) {
+	d := w.d
+	if prefix == 0 {
+		// Keys are the bit numbers alone: key 0, or an order far above any
+		// MAX_PAGE_ORDER.
+		if buf[0]&1 != 0 {
+			w.bad = true
+			d.add("radix.key-zero", "", mapPath, pa, "bit 0 of the all-zero-index leaf (key 0) is set")
+		}
+		if n := popcount(buf) - int(buf[0]&1); n > 0 {
+			w.bad = true
+			d.add("radix.order-too-large", "", mapPath, pa, "%d keys of the all-zero-index leaf decode to orders >= %d", n, d.geo.keyWidth-d.geo.bitmapLog2)
+		}
+		return
+	}
+	msb := uint(bits.Len64(prefix)) - 1
+	order := d.geo.keyWidth - 1 - msb
+	if order > uint(d.opts.MaxPageOrder) {
+		w.bad = true
+		d.add("radix.order-too-large", "", mapPath, pa, "%d keys of leaf with prefix %#x decode to order %d (max %d)", popcount(buf), prefix, order, d.opts.MaxPageOrder)
+		return
+	}
+	shift := d.geo.pageShift + order
+	w.runs = appendBitRuns(w.runs, buf, prefix<<shift, shift, uint8(order))
+}
+
+// appendBitRuns appends, for every run of set bits in bitmap, the run of
+// blocks at base + bit<<shift. It works a 64-bit word at a time and a run
+// at a time, so dense and sparse bitmaps both cost about a popcount.
+func appendBitRuns(runs []Run, bitmap []byte, base uint64, shift uint, order uint8) []Run {
+	for wi := 0; wi+8 <= len(bitmap); wi += 8 {
+		word := binary.LittleEndian.Uint64(bitmap[wi:])
+		bit := uint64(wi) * 8
+		for word != 0 {
+			tz := uint(bits.TrailingZeros64(word))
+			ones := uint(bits.TrailingZeros64(^(word >> tz)))
+			if ones >= 64-tz {
+				ones = 64 - tz
+				word = 0
+			} else {
+				word &^= (1<<ones - 1) << tz
+			}
+			addr := base + (bit+uint64(tz))<<shift
+			if n := len(runs); n > 0 {
+				last := &runs[n-1]
+				if last.Order == order && last.Addr+last.Count<<shift == addr {
+					last.Count += uint64(ones)
+					continue
+				}
+			}
+			runs = append(runs, Run{Addr: addr, Order: order, Count: uint64(ones)})
+		}
+	}
+	return runs
+}
+
+func popcount(b []byte) int {
+	n := 0
+	for len(b) >= 8 {
+		n += bits.OnesCount64(binary.LittleEndian.Uint64(b))
+		b = b[8:]
+	}
+	for _, c := range b {
+		n += bits.OnesCount8(c)
+	}
+	return n
+}
+
+// kho-v1 layout: khoser_mem_chunk_hdr {next u64, order u32, num_elms u32},
+// then num_elms khoser_mem_bitmap_ptr {phys_start u64, bitmap u64}.
+const (
+	chunkHeaderSize = 16
+	bitmapPtrSize   = 16
+)
+
+// decodeChunks decodes a kho-v1 chunk list (rule 11).
+func (d *decoder) decodeChunks(head uint64) {
+	var runs []Run
+	bad, stopped := false, false
+	visited := make(map[uint64]struct{})
+	chunk := make([]byte, d.geo.pageSize)
+	bitmap := make([]byte, d.geo.pageSize)
+	maxElms := (d.geo.pageSize - chunkHeaderSize) / bitmapPtrSize
+	preserveBits := d.geo.pageSize * 8
+	for pa, i := head, 0; pa != 0; i++ {
+		if _, seen := visited[pa]; seen {
+			bad = true
+			d.add("chunk.cycle", "", mapPath, pa, "chunk %d at %#x was already visited", i, pa)
+			break
+		}
+		if len(visited) >= d.opts.MaxRadixNodes {
+			stopped = true
+			d.add("map.node-limit", "", mapPath, pa, "more than %d chunk and bitmap pages; the rest is not read", d.opts.MaxRadixNodes)
+			break
+		}
+		visited[pa] = struct{}{}
+		if !d.check(mapPath, "chunk", pa, d.geo.pageSize, need{align: d.geo.pageSize}) || !d.readInto(mapPath, "chunk", pa, chunk) {
+			bad = true
+			break
+		}
+		next := binary.LittleEndian.Uint64(chunk[0:])
+		order := binary.LittleEndian.Uint32(chunk[8:])
+		nElms := binary.LittleEndian.Uint32(chunk[12:])
+		switch {
+		case uint64(nElms) > maxElms:
+			bad = true
+			d.add("chunk.num-elms-too-large", "", mapPath, pa, "chunk num_elms %d > %d", nElms, maxElms)
+		case order > uint32(d.opts.MaxPageOrder):
+			bad = true
+			d.add("chunk.order-too-large", "", mapPath, pa, "chunk order %d > %d", order, d.opts.MaxPageOrder)
+		default:
+			shift := d.geo.pageShift + uint(order)
+			window := preserveBits << shift
+			for e := uint64(0); e < uint64(nElms); e++ {
+				ent := chunk[chunkHeaderSize+e*bitmapPtrSize:]
+				start := binary.LittleEndian.Uint64(ent[0:])
+				bm := binary.LittleEndian.Uint64(ent[8:])
+				if bm == 0 {
+					bad = true
+					d.add("chunk.bitmap-zero", "", mapPath, pa, "chunk element %d has a 0 bitmap pointer", e)
+					continue
+				}
+				if start%window != 0 {
+					bad = true
+					d.add("chunk.start-unaligned", "", mapPath, pa, "chunk element %d phys_start %#x not aligned to %#x", e, start, window)
+					continue
+				}
+				if _, seen := visited[bm]; seen {
+					bad = true
+					d.add("chunk.cycle", "", mapPath, bm, "bitmap page %#x of chunk element %d already read", bm, e)
+					continue
+				}
+				if len(visited) >= d.opts.MaxRadixNodes {
+					stopped = true
+					break
+				}
+				visited[bm] = struct{}{}
+				if !d.check(mapPath, "chunk bitmap", bm, d.geo.pageSize, need{align: d.geo.pageSize}) || !d.readInto(mapPath, "chunk bitmap", bm, bitmap) {
+					bad = true
+					continue
+				}
+				runs = appendBitRuns(runs, bitmap, start, shift, uint8(order))
+			}
+		}
+		if stopped {
+			break
+		}
+		pa = next
+	}
+	d.setMap(runs, !bad && !stopped)
+}
+
+// setMap sorts and checks the decoded runs (rule 12's block checks: inside
+// memory, no overlaps, not in scratch) and installs them.
+func (d *decoder) setMap(runs []Run, clean bool) {
+	m := &d.h.MemoryMap
+	m.PageSize = d.geo.pageSize
+	sort.SliceStable(runs, func(i, j int) bool { return runs[i].Addr < runs[j].Addr })
+	out := runs[:0]
+	var end uint64 // end of the last kept run
+	for _, r := range runs {
+		bs := m.blockSize(r.Order)
+		if len(out) > 0 && r.Addr < end {
+			drop := min((end-r.Addr+bs-1)/bs, r.Count)
+			d.add("map.overlap", "", mapPath, r.Addr, "%d order-%d blocks at %#x overlap the block ending at %#x; dropped", drop, r.Order, r.Addr, end)
+			clean = false
+			r.Addr += drop * bs
+			r.Count -= drop
+			if r.Count == 0 {
+				continue
+			}
+		}
+		rEnd := m.runEnd(r)
+		size := rEnd - r.Addr
+		if rEnd == ^uint64(0) || m.blockSize(r.Order) == 0 {
+			d.add("map.block-outside-memory", "", mapPath, r.Addr, "order-%d blocks at %#x run past the top of the address space", r.Order, r.Addr)
+			clean = false
+			continue
+		}
+		switch physmem.StateOf(d.mem, r.Addr, size) {
+		case physmem.Present, physmem.Excluded:
+		case physmem.Mixed:
+			if !d.partlyAbsent(r.Addr, size) {
+				break
+			}
+			fallthrough
+		default:
+			d.add("map.block-outside-memory", "", mapPath, r.Addr, "%d order-%d blocks [%#x, %#x) are not all in memory", r.Count, r.Order, r.Addr, rEnd)
+			clean = false
+			continue
+		}
+		if s, ok := d.inScratch(r.Addr, size); ok {
+			d.add("map.block-in-scratch", "", mapPath, r.Addr, "order-%d blocks [%#x, %#x) overlap scratch [%#x, %#x)", r.Order, r.Addr, rEnd, s.Addr, regionEnd(s))
+			clean = false
+			continue
+		}
+		if n := len(out); n > 0 && out[n-1].Order == r.Order && m.runEnd(out[n-1]) == r.Addr {
+			out[n-1].Count += r.Count
+		} else {
+			out = append(out, r)
+		}
+		end = rEnd
+	}
+	m.Runs = out
+	d.mapSet = true
+	d.mapOK = clean
+}

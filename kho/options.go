@@ -1,0 +1,120 @@
+package kho
+
+import (
+	"fmt"
+	"math/bits"
+)
+
+// Options bound and parameterise a decode. The zero value (or nil) means
+// the defaults documented on each field.
+type Options struct {
+	// PageSize is the producing kernel's page size: 4096 (default), 16384
+	// or 65536. The radix-tree geometry and every per-page capacity
+	// (entries per block, FLB entries, vmalloc chunk slots) follow it.
+	PageSize uint64
+	// MaxPageOrder is the largest folio order the producer could
+	// preserve (MAX_PAGE_ORDER; default 10).
+	MaxPageOrder uint8
+	// MaxBlocks caps the blocks of one linked-block chain (default
+	// 10000, KHO_MAX_BLOCKS).
+	MaxBlocks int
+	// MaxTotalBlocks caps the blocks of all chains together (default
+	// 100000, 400 MiB of block pages at 4 KiB).
+	MaxTotalBlocks int
+	// MaxRadixNodes caps the radix-tree (or kho-v1 chunk and bitmap)
+	// pages read while decoding the memory map (default 65536).
+	MaxRadixNodes int
+	// MaxBlobSize caps blob-size and sub-FDT sizes (default 1 MiB).
+	MaxBlobSize uint64
+	// MaxFolios caps the folio entries read for one memfd (default 1<<22,
+	// 16 GiB of order-0 folios at 4 KiB).
+	MaxFolios uint64
+	// MaxFindingsPerCode caps how many findings of one code are kept;
+	// the rest are counted in one "decode.findings-truncated" finding
+	// (default 32).
+	MaxFindingsPerCode int
+	// Scratch lists the scratch regions, when known (from kho_data and the
+	// scratch array): preserved state must not lie in them.
+	Scratch []ScratchRegion
+	// Lenient decodes FDTs in the fdt package's lenient mode.
+	Lenient bool
+}
+
+// regionEnd returns the first address past a scratch region, saturating
+// at 2^64-1.
+func regionEnd(r ScratchRegion) uint64 {
+	if e := r.Addr + r.Size; e >= r.Addr {
+		return e
+	}
+	return ^uint64(0)
+}
+
+func (o *Options) withDefaults() (Options, error) {
+	var v Options
+	if o != nil {
+		v = *o
+	}
+	if v.PageSize == 0 {
+		v.PageSize = 4096
+	}
+	switch v.PageSize {
+	case 4096, 16384, 65536:
+	default:
+		return v, fmt.Errorf("kho: unsupported page size %d (want 4096, 16384 or 65536)", v.PageSize)
+	}
+	if v.MaxPageOrder == 0 {
+		v.MaxPageOrder = 10
+	}
+	if v.MaxPageOrder > 20 {
+		return v, fmt.Errorf("kho: MaxPageOrder %d is above 20", v.MaxPageOrder)
+	}
+	if v.MaxBlocks <= 0 {
+		v.MaxBlocks = 10000
+	}
+	if v.MaxTotalBlocks <= 0 {
+		v.MaxTotalBlocks = 100000
+	}
+	if v.MaxRadixNodes <= 0 {
+		v.MaxRadixNodes = 65536
+	}
+	if v.MaxBlobSize == 0 {
+		v.MaxBlobSize = 1 << 20
+	}
+	if v.MaxFolios == 0 {
+		v.MaxFolios = 1 << 22
+	}
+	if v.MaxFindingsPerCode <= 0 {
+		v.MaxFindingsPerCode = 32
+	}
+	return v, nil
+}
+
+// geometry is what depends on the page size.
+type geometry struct {
+	pageSize   uint64
+	pageShift  uint
+	keyWidth   uint // KHO_RADIX_KEY_WIDTH: widest valid radix key in bits
+	tableLog2  uint // KHO_TABLE_SIZE_LOG2: index bits per table level
+	bitmapLog2 uint // KHO_BITMAP_SIZE_LOG2: index bits of a leaf
+	depth      int  // KHO_TREE_MAX_DEPTH: table levels + the leaf level
+}
+
+func newGeometry(pageSize uint64) geometry {
+	g := geometry{pageSize: pageSize, pageShift: uint(bits.TrailingZeros64(pageSize))}
+	g.keyWidth = 64 - g.pageShift + 1
+	g.tableLog2 = g.pageShift - 3
+	g.bitmapLog2 = g.pageShift + 3
+	g.depth = int((g.keyWidth-g.bitmapLog2+g.tableLog2-1)/g.tableLog2) + 1
+	return g
+}
+
+// levelShift is the key bit where the table index of level (1..depth-1)
+// starts.
+func (g geometry) levelShift(level int) uint {
+	return g.bitmapLog2 + g.tableLog2*uint(level-1)
+}
+
+// perBlock is how many entries of entrySize fit a linked block.
+func (g geometry) perBlock(entrySize uint64) uint64 {
+	return (g.pageSize - blockHeaderSize) / entrySize
+}

@@ -1,0 +1,222 @@
+package kho
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/khokit/khokit/kho/physmem"
+)
+
+// decoder carries one decode: the memory, the options, the handover being
+// filled and the state shared by every walk (visited block pages, finding
+// counts).
+type decoder struct {
+	mem    physmem.Memory
+	opts   Options
+	geo    geometry
+	h      *Handover
+	mapOK  bool // the memory map decoded cleanly: preservation can be checked
+	mapSet bool // a memory map was decoded at all
+
+	mapNoted     bool
+	codeCounts   map[string]int
+	blockOwner   map[uint64]string // block page → path of the chain that owns it
+	totalBlocks  int
+	pageBuf      []byte // scratch page for block/chunk reads
+	totalDropped int
+}
+
+func newDecoder(mem physmem.Memory, opts *Options) (*decoder, error) {
+	o, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	return &decoder{
+		mem:        mem,
+		opts:       o,
+		geo:        newGeometry(o.PageSize),
+		h:          &Handover{},
+		codeCounts: make(map[string]int),
+		blockOwner: make(map[uint64]string),
+		pageBuf:    make([]byte, o.PageSize),
+	}, nil
+}
+
+// add records a finding. ctx selects a context-specific kernel impact
+// ("sessions", "files", "block", ...); "" uses the code's own.
+func (d *decoder) add(code, ctx, path string, addr uint64, format string, args ...any) {
+	info, ok := codeTable[code]
+	if !ok {
+		info = CodeInfo{Severity: Error, Summary: "undocumented code"}
+	}
+	d.codeCounts[code]++
+	if d.codeCounts[code] > d.opts.MaxFindingsPerCode {
+		d.totalDropped++
+		return
+	}
+	kernel := info.Kernel
+	if ctx != "" {
+		if k, ok := contextImpacts[code+"@"+ctx]; ok {
+			kernel = k
+		}
+	}
+	d.h.Findings = append(d.h.Findings, Finding{
+		Severity: info.Severity,
+		Code:     code,
+		Path:     path,
+		Addr:     addr,
+		Message:  fmt.Sprintf(format, args...),
+		Kernel:   append([]Impact(nil), kernel...),
+	})
+}
+
+// finish adds the truncation summary.
+func (d *decoder) finish() {
+	if d.totalDropped == 0 {
+		return
+	}
+	max := d.opts.MaxFindingsPerCode
+	for _, c := range Codes() {
+		if n := d.codeCounts[c]; n > max {
+			d.h.Findings = append(d.h.Findings, Finding{
+				Severity: Info,
+				Code:     "decode.findings-truncated",
+				Message:  fmt.Sprintf("%d more %s findings not listed", n-max, c),
+			})
+		}
+	}
+}
+
+// need says how a pointer's target must be preserved.
+type need struct {
+	align uint64 // required alignment (1 = none)
+	// preserved: the producer preserves the object, so it must be covered
+	// by the memory map. order >= 0 additionally expects the covering
+	// block to start at the pointer and have that order.
+	preserved bool
+	order     int
+	ctx       string // impact context for findings
+}
+
+func (d *decoder) page() need { return need{align: d.geo.pageSize, preserved: true, order: -1} }
+
+// check applies abi.md §10 rule 1 to [pa, pa+size) and reports what is
+// wrong. It returns false when the object must not be read.
+func (d *decoder) check(path, what string, pa, size uint64, n need) bool {
+	if pa == 0 {
+		d.add("ptr.zero", n.ctx, path, 0, "%s pointer is 0", what)
+		return false
+	}
+	if pa+size < pa {
+		d.add("ptr.overflow", n.ctx, path, pa, "%s at %#x + %#x overflows", what, pa, size)
+		return false
+	}
+	if n.align > 1 && pa%n.align != 0 {
+		d.add("ptr.unaligned", n.ctx, path, pa, "%s at %#x is not %#x-aligned", what, pa, n.align)
+		return false
+	}
+	if !d.present(path, what, pa, size, n.ctx) {
+		return false
+	}
+	if r, ok := d.inScratch(pa, size); ok {
+		d.add("ptr.in-scratch", n.ctx, path, pa, "%s [%#x, %#x) overlaps scratch [%#x, %#x)", what, pa, pa+size, r.Addr, regionEnd(r))
+		return false
+	}
+	if n.preserved {
+		return d.checkPreserved(path, what, pa, size, n)
+	}
+	return true
+}
+
+// present reports whether [pa, pa+size) can be read, with a finding when not.
+func (d *decoder) present(path, what string, pa, size uint64, ctx string) bool {
+	switch physmem.StateOf(d.mem, pa, size) {
+	case physmem.Present:
+		return true
+	case physmem.Excluded:
+		d.add("ptr.excluded", ctx, path, pa, "%s [%#x, %#x) is excluded from the dump", what, pa, pa+size)
+		return false
+	case physmem.Mixed:
+		if d.partlyAbsent(pa, size) {
+			d.add("ptr.absent", ctx, path, pa, "%s [%#x, %#x) runs outside memory", what, pa, pa+size)
+		} else {
+			d.add("ptr.excluded", ctx, path, pa, "%s [%#x, %#x) is partly excluded from the dump", what, pa, pa+size)
+		}
+		return false
+	}
+	d.add("ptr.absent", ctx, path, pa, "%s [%#x, %#x) is not in memory", what, pa, pa+size)
+	return false
+}
+
+// partlyAbsent reports whether some byte of [pa, pa+size) lies in no range.
+func (d *decoder) partlyAbsent(pa, size uint64) bool {
+	end := pa + size
+	cur := pa
+	for _, r := range d.mem.Ranges() {
+		if r.End() <= cur {
+			continue
+		}
+		if r.Start > cur {
+			return true
+		}
+		cur = r.End()
+		if cur >= end {
+			return false
+		}
+	}
+	return cur < end
+}
+
+func (d *decoder) inScratch(pa, size uint64) (ScratchRegion, bool) {
+	end := pa + size
+	for _, r := range d.opts.Scratch {
+		if r.Size != 0 && pa < regionEnd(r) && r.Addr < end {
+			return r, true
+		}
+	}
+	return ScratchRegion{}, false
+}
+
+func (d *decoder) checkPreserved(path, what string, pa, size uint64, n need) bool {
+	if !d.mapOK {
+		if !d.mapNoted {
+			d.mapNoted = true
+			d.add("map.unusable", "", "/preserved-memory-map", d.h.MemoryMap.Addr, "preservation of %s and every later object is not checked", what)
+		}
+		return true
+	}
+	b, ok := d.h.MemoryMap.Covers(pa, size)
+	if !ok {
+		d.add("ptr.unpreserved", n.ctx, path, pa, "%s [%#x, %#x) is not covered by the preserved-memory map", what, pa, pa+size)
+		return false
+	}
+	if n.order >= 0 && (b.Addr != pa || int(b.Order) != n.order) {
+		d.add("ptr.order-mismatch", n.ctx, path, pa, "%s at %#x is preserved by the order-%d block at %#x, want an order-%d block at the pointer", what, pa, b.Order, b.Addr, n.order)
+	}
+	return true
+}
+
+// read reads size bytes at pa into a new slice; size is bounded by the
+// caller. A failure is reported and returns nil.
+func (d *decoder) read(path, what string, pa uint64, size int) []byte {
+	b := make([]byte, size)
+	if !d.readInto(path, what, pa, b) {
+		return nil
+	}
+	return b
+}
+
+func (d *decoder) readInto(path, what string, pa uint64, b []byte) bool {
+	if _, err := d.mem.ReadAt(b, pa); err != nil {
+		switch {
+		case errors.Is(err, physmem.ErrExcluded):
+			d.add("ptr.excluded", "", path, pa, "%s: %v", what, err)
+		case errors.Is(err, physmem.ErrAbsent):
+			d.add("ptr.absent", "", path, pa, "%s: %v", what, err)
+		default:
+			d.add("ptr.read-failed", "", path, pa, "%s: %v", what, err)
+		}
+		return false
+	}
+	return true
+}
