@@ -217,7 +217,9 @@ func TestKdumpHostile(t *testing.T) {
 			le.PutUint32(d[desc+8:], min(le.Uint32(d[desc+8:]), 4096)) // the bomb is 16 KiB compressed: keep its first block
 			return d
 		}, readErr: ErrDecompress},
-		{name: "snappy wrong length", enc: func(p []byte) ([]byte, PageFlags) { return []byte{0x10, 0x3c, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}, PageSnappy }, readErr: ErrDecompress},
+		{name: "snappy wrong length", enc: func(p []byte) ([]byte, PageFlags) {
+			return []byte{0x10, 0x3c, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}, PageSnappy
+		}, readErr: ErrDecompress},
 		{name: "zstd garbage", enc: func(p []byte) ([]byte, PageFlags) { return []byte{0x28, 0xb5, 0x2f, 0xfd, 0, 0, 0}, PageZstd }, readErr: ErrDecompress},
 		{name: "lzo garbage", enc: func(p []byte) ([]byte, PageFlags) { return []byte{0x20, 0xff, 0xff, 0xff}, PageLZO }, readErr: ErrDecompress},
 		{name: "lzo short literal", enc: func(p []byte) ([]byte, PageFlags) { return lzoLiteral(p[:100]) }, readErr: ErrDecompress},
