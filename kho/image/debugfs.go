@@ -1,0 +1,204 @@
+package image
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/khokit/khokit/fdt"
+	"github.com/khokit/khokit/kho/physmem"
+)
+
+// Limits on a debugfs copy: the files are small in every real kernel.
+const (
+	maxDebugfsFile  = 16 << 20 // bytes per fdt or sub_fdts file
+	maxDebugfsBlobs = 4096     // files in sub_fdts
+)
+
+// Debugfs is a copy of the kernel's /sys/kernel/debug/kho directory (or
+// of its in/ or out/ side): the root FDT and the sub_fdts blobs. The files
+// carry no addresses, so each blob is placed at the physical address its
+// node in the root FDT names (preserved-data, or fdt in older versions);
+// the root FDT's own address is unknown and it is kept as bytes.
+type Debugfs struct {
+	Dir      string // the side directory read, e.g. copy/kho/in
+	RootFDT  []byte
+	Tree     *fdt.Tree // RootFDT decoded leniently (a truncated out/fdt is accepted)
+	Blobs    []DebugfsBlob
+	Memory   *physmem.Sparse // the blobs at their addresses, nothing else
+	Findings []error
+}
+
+// DebugfsBlob is one sub_fdts file and where it was placed.
+type DebugfsBlob struct {
+	Name     string
+	Addr     uint64
+	Size     uint64
+	BlobSize uint64 // the node's blob-size property, 0 when absent
+}
+
+// debugfsSide finds the directory holding fdt and sub_fdts under dir: dir
+// itself, dir/kho/<side>, or dir/<side>. side "" prefers "in", the
+// handover a kernel received, over "out".
+func debugfsSide(dir, side string) (string, error) {
+	sides := []string{side}
+	if side == "" {
+		sides = []string{"in", "out"}
+	}
+	var tried []string
+	for _, base := range []string{dir, filepath.Join(dir, "kho")} {
+		if side == "" && base == dir && isFile(filepath.Join(dir, "fdt")) {
+			return dir, nil
+		}
+		for _, s := range sides {
+			p := filepath.Join(base, s)
+			tried = append(tried, p)
+			if isFile(filepath.Join(p, "fdt")) {
+				return p, nil
+			}
+		}
+	}
+	return "", fmt.Errorf("image: %s: no kho debugfs copy (looked for fdt in %v): %w", dir, tried, ErrWrongFormat)
+}
+
+func isFile(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.Mode().IsRegular()
+}
+
+// readSmallFile reads a file of at most max bytes.
+func readSmallFile(p string, max int64) ([]byte, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > max {
+		return nil, fmt.Errorf("image: %s: larger than %d bytes: %w", p, max, ErrLimit)
+	}
+	return b, nil
+}
+
+// OpenDebugfs reads a debugfs copy. side is "in", "out", or "" for in
+// when present, else out.
+func OpenDebugfs(dir, side string) (*Debugfs, error) {
+	sideDir, err := debugfsSide(dir, side)
+	if err != nil {
+		return nil, err
+	}
+	d := &Debugfs{Dir: sideDir, Memory: &physmem.Sparse{}}
+	d.RootFDT, err = readSmallFile(filepath.Join(sideDir, "fdt"), maxDebugfsFile)
+	if err != nil {
+		return nil, err
+	}
+	d.Tree, err = fdt.Decode(d.RootFDT, &fdt.Options{Lenient: true})
+	if err != nil {
+		return nil, fmt.Errorf("image: %s: root FDT: %w", filepath.Join(sideDir, "fdt"), err)
+	}
+	entries, err := os.ReadDir(filepath.Join(sideDir, "sub_fdts"))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	if len(entries) > maxDebugfsBlobs {
+		d.Findings = append(d.Findings, fmt.Errorf("image: %s: %d files in sub_fdts, only the first %d read: %w", sideDir, len(entries), maxDebugfsBlobs, ErrLimit))
+		entries = entries[:maxDebugfsBlobs]
+	}
+	for _, e := range entries {
+		if e.IsDir() {
+			continue
+		}
+		d.addBlob(e.Name())
+	}
+	sort.Slice(d.Blobs, func(i, j int) bool { return d.Blobs[i].Addr < d.Blobs[j].Addr })
+	return d, nil
+}
+
+// addBlob places sub_fdts/name at the address its node gives; problems
+// are findings and the blob is left out.
+func (d *Debugfs) addBlob(name string) {
+	path := filepath.Join(d.Dir, "sub_fdts", name)
+	finding := func(format string, args ...any) {
+		d.Findings = append(d.Findings, fmt.Errorf("image: %s: %s: %w", path, fmt.Sprintf(format, args...), ErrFormat))
+	}
+	data, err := readSmallFile(path, maxDebugfsFile)
+	if err != nil {
+		d.Findings = append(d.Findings, err)
+		return
+	}
+	node := d.Tree.Root.Child(name)
+	if node == nil {
+		finding("the root FDT has no node %q; blob not placed", name)
+		return
+	}
+	b := DebugfsBlob{Name: name, Size: uint64(len(data))}
+	addrProp := node.Prop("preserved-data")
+	if addrProp == nil {
+		addrProp = node.Prop("fdt") // kho-v1..v3 name
+	}
+	sizeProp := node.Prop("blob-size")
+	if addrProp == nil && sizeProp == nil {
+		addrProp, sizeProp = inferUnnamed(node, uint64(len(data)))
+		if addrProp == nil {
+			finding("node /%s has no preserved-data property; blob not placed", name)
+			return
+		}
+		finding("property names lost with the truncated root FDT; took the 8-byte property other than blob-size %d as preserved-data", len(data))
+	}
+	if b.Addr, err = addrProp.U64In(binary.LittleEndian); err != nil {
+		finding("%v; blob not placed", err)
+		return
+	}
+	if sizeProp != nil {
+		if b.BlobSize, err = sizeProp.U64In(binary.LittleEndian); err != nil {
+			finding("%v", err)
+		} else if b.BlobSize != b.Size {
+			finding("blob-size %d but the file holds %d bytes", b.BlobSize, b.Size)
+		}
+	}
+	if b.Size == 0 {
+		return
+	}
+	if err := d.Memory.AddRange(b.Addr, b.Size, physmem.Present); err != nil {
+		finding("blob at %#x: %v; not placed", b.Addr, err)
+		return
+	}
+	if err := d.Memory.WriteAt(data, b.Addr); err != nil {
+		finding("%v", err)
+		return
+	}
+	d.Blobs = append(d.Blobs, b)
+}
+
+// inferUnnamed handles a node whose property names were lost (the
+// truncated out/fdt quirk): with exactly two unnamed 8-byte properties,
+// one equal to the blob's file size, that one is blob-size and the other
+// preserved-data. Anything less certain returns nil.
+func inferUnnamed(n *fdt.Node, fileSize uint64) (addr, size *fdt.Property) {
+	var cands []*fdt.Property
+	for i := range n.Props {
+		if p := &n.Props[i]; p.Name == "" && len(p.Value) == 8 {
+			cands = append(cands, p)
+		}
+	}
+	if len(cands) != 2 {
+		return nil, nil
+	}
+	v0, _ := cands[0].U64In(binary.LittleEndian)
+	v1, _ := cands[1].U64In(binary.LittleEndian)
+	switch {
+	case v0 == fileSize && v1 != fileSize:
+		return cands[1], cands[0]
+	case v1 == fileSize && v0 != fileSize:
+		return cands[0], cands[1]
+	}
+	return nil, nil
+}
