@@ -177,7 +177,7 @@ func (d *decoder) decodeRoot(rootAddr uint64, data []byte) (*Handover, error) {
 			d.decodeRadix(h.MemoryMap.Addr)
 		}
 	}
-	if rootAddr != 0 {
+	if rootAddr != 0 && known {
 		d.check("/", "root FDT", rootAddr, d.geo.pageSize, d.page())
 	}
 

@@ -130,7 +130,6 @@ func (w *radixWalk) node(pa uint64, level int, prefix uint64) {
 		return
 	}
 	if _, seen := w.visited[pa]; seen {
-		w.bad = true
 		d.add("radix.shared-node", "", mapPath, pa, "level-%d node %#x (key prefix %#x) was already visited; subtree skipped", level, pa, prefix)
 		return
 	}
@@ -159,7 +158,6 @@ func (w *radixWalk) node(pa uint64, level int, prefix uint64) {
 		limit = 1 << (d.geo.keyWidth - shift)
 		for i := limit; i < len(buf)/8; i++ {
 			if e := binary.LittleEndian.Uint64(buf[i*8:]); e != 0 {
-				w.bad = true
 				d.add("radix.key-too-wide", "", mapPath, pa, "root entry %d (-> %#x) holds keys wider than %d bits; skipped", i, e, d.geo.keyWidth)
 			}
 		}
@@ -182,11 +180,9 @@ func (w *radixWalk) leaf(prefix uint64, buf []byte, pa uint64) {
 		// Keys are the bit numbers alone: key 0, or an order far above any
 		// MAX_PAGE_ORDER.
 		if buf[0]&1 != 0 {
-			w.bad = true
 			d.add("radix.key-zero", "", mapPath, pa, "bit 0 of the all-zero-index leaf (key 0) is set")
 		}
 		if n := popcount(buf) - int(buf[0]&1); n > 0 {
-			w.bad = true
 			d.add("radix.order-too-large", "", mapPath, pa, "%d keys of the all-zero-index leaf decode to orders >= %d", n, d.geo.keyWidth-d.geo.bitmapLog2)
 		}
 		return
@@ -194,7 +190,6 @@ func (w *radixWalk) leaf(prefix uint64, buf []byte, pa uint64) {
 	msb := uint(bits.Len64(prefix)) - 1
 	order := d.geo.keyWidth - 1 - msb
 	if order > uint(d.opts.MaxPageOrder) {
-		w.bad = true
 		d.add("radix.order-too-large", "", mapPath, pa, "%d keys of leaf with prefix %#x decode to order %d (max %d)", popcount(buf), prefix, order, d.opts.MaxPageOrder)
 		return
 	}
@@ -262,7 +257,6 @@ func (d *decoder) decodeChunks(head uint64) {
 	preserveBits := d.geo.pageSize * 8
 	for pa, i := head, 0; pa != 0; i++ {
 		if _, seen := visited[pa]; seen {
-			bad = true
 			d.add("chunk.cycle", "", mapPath, pa, "chunk %d at %#x was already visited", i, pa)
 			break
 		}
@@ -281,10 +275,8 @@ func (d *decoder) decodeChunks(head uint64) {
 		nElms := binary.LittleEndian.Uint32(chunk[12:])
 		switch {
 		case uint64(nElms) > maxElms:
-			bad = true
 			d.add("chunk.num-elms-too-large", "", mapPath, pa, "chunk num_elms %d > %d", nElms, maxElms)
 		case order > uint32(d.opts.MaxPageOrder):
-			bad = true
 			d.add("chunk.order-too-large", "", mapPath, pa, "chunk order %d > %d", order, d.opts.MaxPageOrder)
 		default:
 			shift := d.geo.pageShift + uint(order)
@@ -294,17 +286,14 @@ func (d *decoder) decodeChunks(head uint64) {
 				start := binary.LittleEndian.Uint64(ent[0:])
 				bm := binary.LittleEndian.Uint64(ent[8:])
 				if bm == 0 {
-					bad = true
 					d.add("chunk.bitmap-zero", "", mapPath, pa, "chunk element %d has a 0 bitmap pointer", e)
 					continue
 				}
 				if start%window != 0 {
-					bad = true
 					d.add("chunk.start-unaligned", "", mapPath, pa, "chunk element %d phys_start %#x not aligned to %#x", e, start, window)
 					continue
 				}
 				if _, seen := visited[bm]; seen {
-					bad = true
 					d.add("chunk.cycle", "", mapPath, bm, "bitmap page %#x of chunk element %d already read", bm, e)
 					continue
 				}
@@ -334,14 +323,13 @@ func (d *decoder) setMap(runs []Run, clean bool) {
 	m := &d.h.MemoryMap
 	m.PageSize = d.geo.pageSize
 	sort.SliceStable(runs, func(i, j int) bool { return runs[i].Addr < runs[j].Addr })
-	out := runs[:0]
+	out := make([]Run, 0, len(runs))
 	var end uint64 // end of the last kept run
 	for _, r := range runs {
 		bs := m.blockSize(r.Order)
 		if len(out) > 0 && r.Addr < end {
 			drop := min((end-r.Addr+bs-1)/bs, r.Count)
 			d.add("map.overlap", "", mapPath, r.Addr, "%d order-%d blocks at %#x overlap the block ending at %#x; dropped", drop, r.Order, r.Addr, end)
-			clean = false
 			r.Addr += drop * bs
 			r.Count -= drop
 			if r.Count == 0 {
@@ -352,7 +340,6 @@ func (d *decoder) setMap(runs []Run, clean bool) {
 		size := rEnd - r.Addr
 		if rEnd == ^uint64(0) || m.blockSize(r.Order) == 0 {
 			d.add("map.block-outside-memory", "", mapPath, r.Addr, "order-%d blocks at %#x run past the top of the address space", r.Order, r.Addr)
-			clean = false
 			continue
 		}
 		switch physmem.StateOf(d.mem, r.Addr, size) {
@@ -364,22 +351,55 @@ func (d *decoder) setMap(runs []Run, clean bool) {
 			fallthrough
 		default:
 			d.add("map.block-outside-memory", "", mapPath, r.Addr, "%d order-%d blocks [%#x, %#x) are not all in memory", r.Count, r.Order, r.Addr, rEnd)
-			clean = false
 			continue
 		}
-		if s, ok := d.inScratch(r.Addr, size); ok {
-			d.add("map.block-in-scratch", "", mapPath, r.Addr, "order-%d blocks [%#x, %#x) overlap scratch [%#x, %#x)", r.Order, r.Addr, rEnd, s.Addr, regionEnd(s))
-			clean = false
-			continue
-		}
-		if n := len(out); n > 0 && out[n-1].Order == r.Order && m.runEnd(out[n-1]) == r.Addr {
-			out[n-1].Count += r.Count
-		} else {
-			out = append(out, r)
+		for _, part := range d.withoutScratch(m, r) {
+			if n := len(out); n > 0 && out[n-1].Order == part.Order && m.runEnd(out[n-1]) == part.Addr {
+				out[n-1].Count += part.Count
+			} else {
+				out = append(out, part)
+			}
 		}
 		end = rEnd
+	}
+	if len(out) == 0 {
+		out = nil
 	}
 	m.Runs = out
 	d.mapSet = true
 	d.mapOK = clean
+}
+
+// withoutScratch returns r minus the blocks that overlap a scratch region,
+// reporting each overlap.
+func (d *decoder) withoutScratch(m *MemoryMap, r Run) []Run {
+	parts := []Run{r}
+	for _, s := range d.opts.Scratch {
+		var next []Run
+		for _, p := range parts {
+			pEnd := m.runEnd(p)
+			if s.Size == 0 || regionEnd(s) <= p.Addr || pEnd <= s.Addr {
+				next = append(next, p)
+				continue
+			}
+			bs := m.blockSize(p.Order)
+			first := uint64(0) // first overlapping block
+			if s.Addr > p.Addr {
+				first = (s.Addr - p.Addr) / bs
+			}
+			last := p.Count // one past the last overlapping block
+			if e := regionEnd(s); e < pEnd {
+				last = (e - p.Addr + bs - 1) / bs
+			}
+			d.add("map.block-in-scratch", "", mapPath, p.Addr+first*bs, "%d order-%d blocks from %#x overlap scratch [%#x, %#x); dropped", last-first, p.Order, p.Addr+first*bs, s.Addr, regionEnd(s))
+			if first > 0 {
+				next = append(next, Run{Addr: p.Addr, Order: p.Order, Count: first})
+			}
+			if last < p.Count {
+				next = append(next, Run{Addr: p.Addr + last*bs, Order: p.Order, Count: p.Count - last})
+			}
+		}
+		parts = next
+	}
+	return parts
 }

@@ -1,0 +1,384 @@
+package kho
+
+import (
+	"encoding/binary"
+	"math/bits"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/khokit/khokit/fdt"
+	"github.com/khokit/khokit/kho/physmem"
+)
+
+// handMap builds preserved-memory maps page by page in a Sparse memory
+// with 1 GiB of RAM at 0 (and an excluded range at 1 GiB), for tests that
+// need shapes no builder writes.
+type handMap struct {
+	t    testing.TB
+	mem  *physmem.Sparse
+	g    geometry
+	next uint64            // bump allocator for map pages
+	node map[string]uint64 // radix path "i5/i4/.." → node page
+}
+
+const handRAM = 1 << 30
+
+func newHandMap(t testing.TB, pageSize uint64) *handMap {
+	m := &handMap{t: t, mem: &physmem.Sparse{}, g: newGeometry(pageSize), next: 0x2000_0000, node: map[string]uint64{}}
+	if err := m.mem.AddRange(0, handRAM, physmem.Present); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.mem.AddRange(handRAM, 1<<20, physmem.Excluded); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func (m *handMap) page() uint64 {
+	p := m.next
+	m.next += m.g.pageSize
+	return p
+}
+
+func (m *handMap) put64(addr, v uint64) {
+	if err := m.mem.WriteAt(binary.LittleEndian.AppendUint64(nil, v), addr); err != nil {
+		m.t.Fatal(err)
+	}
+}
+
+func (m *handMap) get64(addr uint64) uint64 {
+	b := make([]byte, 8)
+	if _, err := m.mem.ReadAt(b, addr); err != nil {
+		m.t.Fatal(err)
+	}
+	return binary.LittleEndian.Uint64(b)
+}
+
+// root returns the radix root page, allocating it on first use.
+func (m *handMap) root() uint64 {
+	if r, ok := m.node[""]; ok {
+		return r
+	}
+	r := m.page()
+	m.node[""] = r
+	return r
+}
+
+// setKey sets a raw radix key's bit, creating the nodes on its path.
+func (m *handMap) setKey(key uint64) {
+	pa := m.root()
+	path := ""
+	for level := m.g.depth - 1; level >= 1; level-- {
+		idx := key >> m.g.levelShift(level) & (1<<m.g.tableLog2 - 1)
+		if level == m.g.depth-1 {
+			idx = key >> m.g.levelShift(level) // keep too-wide indices visible
+		}
+		path += "/" + string(rune('0'+idx%10)) + string(rune('a'+idx/10%26)) + string(rune('A'+idx/260))
+		child, ok := m.node[path]
+		if !ok {
+			child = m.page()
+			m.node[path] = child
+			m.put64(pa+idx*8, child)
+		}
+		pa = child
+	}
+	bit := key & (1<<m.g.bitmapLog2 - 1)
+	b := make([]byte, 1)
+	addr := pa + bit/8
+	if _, err := m.mem.ReadAt(b, addr); err != nil {
+		m.t.Fatal(err)
+	}
+	b[0] |= 1 << (bit % 8)
+	if err := m.mem.WriteAt(b, addr); err != nil {
+		m.t.Fatal(err)
+	}
+}
+
+// firstChild returns the first non-zero entry of a table node.
+func (m *handMap) firstChild(node uint64) uint64 {
+	for i := uint64(0); i < m.g.pageSize/8; i++ {
+		if v := m.get64(node + i*8); v != 0 {
+			return v
+		}
+	}
+	m.t.Fatalf("node %#x is empty", node)
+	return 0
+}
+
+// key is the radix key of a block of 2^order pages at pa.
+func (m *handMap) key(pa uint64, order uint) uint64 {
+	return 1<<(m.g.keyWidth-1-order) | pa>>(m.g.pageShift+order)
+}
+
+// decode decodes a kho-v4 root holding only the map.
+func (m *handMap) decode(compat string, mapAddr uint64, opts *Options) *Handover {
+	m.t.Helper()
+	w := fdt.NewWriter()
+	_ = w.BeginNode("")
+	_ = w.Property("compatible", append([]byte(compat), 0))
+	_ = w.Property("preserved-memory-map", binary.LittleEndian.AppendUint64(nil, mapAddr))
+	_ = w.EndNode()
+	blob, err := w.Finish()
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	if opts == nil {
+		opts = &Options{}
+	}
+	opts.PageSize = m.g.pageSize
+	h, err := DecodeRoot(m.mem, blob, opts)
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	return h
+}
+
+func TestRadixDecode(t *testing.T) {
+	for _, ps := range []uint64{4096, 16384, 65536} {
+		m := newHandMap(t, ps)
+		m.setKey(m.key(0x4000_0000-ps, 0))
+		m.setKey(m.key(0x10_0000, 0))
+		m.setKey(m.key(0x10_0000+ps, 0))
+		m.setKey(m.key(0x80_0000, 3))
+		m.setKey(m.key(0x1000_0000, 10))
+		h := m.decode("kho-v4", m.root(), nil)
+		want := MemoryMap{Addr: m.root(), Kind: MapRadix, PageSize: ps, Runs: []Run{
+			{Addr: 0x10_0000, Order: 0, Count: 2},
+			{Addr: 0x80_0000, Order: 3, Count: 1},
+			{Addr: 0x1000_0000, Order: 10, Count: 1},
+			{Addr: 0x4000_0000 - ps, Order: 0, Count: 1},
+		}}
+		if d := cmp.Diff(want, h.MemoryMap); d != "" {
+			t.Errorf("page size %d: map (-want +got):\n%s", ps, d)
+		}
+		if len(h.Findings) != 0 {
+			t.Errorf("page size %d: findings %v", ps, h.Findings)
+		}
+	}
+}
+
+// TestRadixHostile covers rule 12 with hand-made trees.
+func TestRadixHostile(t *testing.T) {
+	tests := []struct {
+		name  string
+		build func(m *handMap) (root uint64, opts *Options)
+		want  []string
+	}{
+		{"self loop", func(m *handMap) (uint64, *Options) {
+			m.put64(m.root(), m.root())
+			return m.root(), nil
+		}, []string{"radix.shared-node"}},
+		{"shared subtree", func(m *handMap) (uint64, *Options) {
+			m.setKey(m.key(0x10_0000, 0))
+			l4 := m.firstChild(m.root())
+			m.put64(l4+8*511, m.firstChild(l4)) // a second L4 slot → the same L3 node
+			return m.root(), nil
+		}, []string{"radix.shared-node"}},
+		{"upward pointer", func(m *handMap) (uint64, *Options) {
+			m.setKey(m.key(0x10_0000, 0))
+			l4 := m.firstChild(m.root())
+			l3 := m.firstChild(l4)
+			m.put64(l3+8*511, l4)
+			return m.root(), nil
+		}, []string{"radix.shared-node"}},
+		{"DAG of full tables", func(m *handMap) (uint64, *Options) {
+			// Every table slot of every level points at the one node below:
+			// 4·512^4 paths, six distinct pages.
+			nodes := make([]uint64, m.g.depth)
+			for i := range nodes {
+				nodes[i] = m.page()
+			}
+			for lvl := m.g.depth - 1; lvl >= 1; lvl-- {
+				n := 512
+				if lvl == m.g.depth-1 {
+					n = 4
+				}
+				for i := 0; i < n; i++ {
+					m.put64(nodes[lvl]+uint64(i)*8, nodes[lvl-1])
+				}
+			}
+			m.put64(nodes[0], ^uint64(0))
+			return nodes[m.g.depth-1], nil
+		}, []string{"decode.findings-truncated", "radix.key-zero", "radix.order-too-large", "radix.shared-node"}},
+		{"key too wide", func(m *handMap) (uint64, *Options) {
+			m.put64(m.root()+5*8, m.page())
+			return m.root(), nil
+		}, []string{"radix.key-too-wide"}},
+		{"key zero", func(m *handMap) (uint64, *Options) {
+			m.setKey(0)
+			return m.root(), nil
+		}, []string{"radix.key-zero"}},
+		{"order too large", func(m *handMap) (uint64, *Options) {
+			m.setKey(m.key(0x100_0000, 11))
+			return m.root(), nil
+		}, []string{"radix.order-too-large"}},
+		{"order above any MAX_PAGE_ORDER", func(m *handMap) (uint64, *Options) {
+			m.setKey(1 << 40)
+			return m.root(), nil
+		}, []string{"radix.order-too-large"}},
+		{"block outside memory", func(m *handMap) (uint64, *Options) {
+			m.setKey(m.key(0x8000_0000, 0))
+			return m.root(), nil
+		}, []string{"map.block-outside-memory"}},
+		{"blocks overlap", func(m *handMap) (uint64, *Options) {
+			m.setKey(m.key(0x10_0000, 2))
+			m.setKey(m.key(0x10_1000, 0))
+			return m.root(), nil
+		}, []string{"map.overlap"}},
+		{"block in scratch", func(m *handMap) (uint64, *Options) {
+			m.setKey(m.key(0x10_0000, 2))
+			return m.root(), &Options{Scratch: []ScratchRegion{{Addr: 0x10_2000, Size: 0x1000}}}
+		}, []string{"map.block-in-scratch"}},
+		{"node unaligned", func(m *handMap) (uint64, *Options) {
+			m.put64(m.root(), m.page()+8)
+			return m.root(), nil
+		}, []string{"ptr.unaligned"}},
+		{"node absent", func(m *handMap) (uint64, *Options) {
+			m.put64(m.root(), 1<<40)
+			return m.root(), nil
+		}, []string{"ptr.absent"}},
+		{"node excluded", func(m *handMap) (uint64, *Options) {
+			m.put64(m.root(), handRAM)
+			return m.root(), nil
+		}, []string{"ptr.excluded"}},
+		{"root absent", func(m *handMap) (uint64, *Options) {
+			return 1 << 40, nil
+		}, []string{"ptr.absent"}},
+		{"node limit", func(m *handMap) (uint64, *Options) {
+			m.setKey(m.key(0x10_0000, 0))
+			return m.root(), &Options{MaxRadixNodes: 3}
+		}, []string{"map.node-limit"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newHandMap(t, 4096)
+			root, opts := tt.build(m)
+			h := m.decode("kho-v4", root, opts)
+			if d := cmp.Diff(tt.want, handoverCodes(h)); d != "" {
+				for _, f := range h.Findings {
+					t.Log(f)
+				}
+				t.Errorf("codes (-want +got):\n%s", d)
+			}
+		})
+	}
+}
+
+// putChunk writes a kho-v1 chunk: header and (phys_start, bitmap) pairs.
+func (m *handMap) putChunk(pa, next uint64, order, nElms uint32, elems ...uint64) {
+	m.put64(pa, next)
+	m.put64(pa+8, uint64(nElms)<<32|uint64(order))
+	for i, v := range elems {
+		m.put64(pa+16+uint64(i)*8, v)
+	}
+}
+
+// TestChunkMap covers rule 11.
+func TestChunkMap(t *testing.T) {
+	tests := []struct {
+		name     string
+		build    func(m *handMap) uint64
+		want     []string
+		wantRuns []Run
+	}{
+		{"valid", func(m *handMap) uint64 {
+			c, c2, bm, bm2 := m.page(), m.page(), m.page(), m.page()
+			m.put64(bm, 0b111) // order 0, window 0: pages 0..2
+			m.put64(bm2+8, 1)  // order 2, window 1 (512 MiB): bit 64
+			m.putChunk(c, c2, 0, 1, 0, bm)
+			m.putChunk(c2, 0, 2, 1, 0x2000_0000, bm2)
+			return c
+		}, nil, []Run{{Addr: 0, Order: 0, Count: 3}, {Addr: 0x2000_0000 + 64<<14, Order: 2, Count: 1}}},
+		{"num_elms too large", func(m *handMap) uint64 {
+			c := m.page()
+			m.putChunk(c, 0, 0, 256)
+			return c
+		}, []string{"chunk.num-elms-too-large"}, nil},
+		{"order too large", func(m *handMap) uint64 {
+			c := m.page()
+			m.putChunk(c, 0, 19, 1, 0, m.page())
+			return c
+		}, []string{"chunk.order-too-large"}, nil},
+		{"bitmap zero", func(m *handMap) uint64 {
+			c := m.page()
+			m.putChunk(c, 0, 0, 1, 0, 0)
+			return c
+		}, []string{"chunk.bitmap-zero"}, nil},
+		{"phys_start unaligned", func(m *handMap) uint64 {
+			c := m.page()
+			m.putChunk(c, 0, 0, 1, 0x1000, m.page())
+			return c
+		}, []string{"chunk.start-unaligned"}, nil},
+		{"chunk loop", func(m *handMap) uint64 {
+			c, c2 := m.page(), m.page()
+			m.putChunk(c, c2, 0, 0)
+			m.putChunk(c2, c, 0, 0)
+			return c
+		}, []string{"chunk.cycle"}, nil},
+		{"shared bitmap", func(m *handMap) uint64 {
+			c, bm := m.page(), m.page()
+			m.put64(bm, 1)
+			m.putChunk(c, 0, 0, 2, 0, bm, 0, bm)
+			return c
+		}, []string{"chunk.cycle"}, []Run{{Addr: 0, Order: 0, Count: 1}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newHandMap(t, 4096)
+			head := tt.build(m)
+			h := m.decode("kho-v1", head, nil)
+			if d := cmp.Diff(tt.want, handoverCodes(h)); d != "" {
+				t.Errorf("codes (-want +got):\n%s", d)
+			}
+			if d := cmp.Diff(tt.wantRuns, h.MemoryMap.Runs); d != "" {
+				t.Errorf("runs (-want +got):\n%s", d)
+			}
+		})
+	}
+}
+
+func TestAppendBitRuns(t *testing.T) {
+	bm := make([]byte, 24)
+	binary.LittleEndian.PutUint64(bm, 0x8000_0000_0000_000f)   // bits 0-3, 63
+	binary.LittleEndian.PutUint64(bm[8:], ^uint64(0))          // 64-127
+	binary.LittleEndian.PutUint64(bm[16:], 0b101<<62>>62|1<<2) // 128, 130
+	got := appendBitRuns(nil, bm, 0x1000, 12, 0)
+	want := []Run{{Addr: 0x1000, Count: 4}, {Addr: 0x1000 + 63<<12, Count: 66}, {Addr: 0x1000 + 130<<12, Count: 1}}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("runs (-want +got):\n%s", d)
+	}
+	n := uint64(0)
+	for _, r := range got {
+		n += r.Count
+	}
+	if want := uint64(popcount(bm)); n != want {
+		t.Errorf("runs hold %d blocks, popcount %d", n, want)
+	}
+	_ = bits.Len64
+}
+
+func TestCovers(t *testing.T) {
+	m := MemoryMap{Runs: []Run{{Addr: 0x1000, Order: 0, Count: 2}, {Addr: 0x3000, Order: 0, Count: 1}, {Addr: 0x8000, Order: 3, Count: 2}}}
+	tests := []struct {
+		addr, size uint64
+		want       Block
+		ok         bool
+	}{
+		{0x1000, 0x1000, Block{0x1000, 0}, true},
+		{0x1800, 0x1000, Block{0x1000, 0}, true},
+		{0x1800, 0x2000, Block{0x1000, 0}, true}, // runs 1 and 2 are adjacent
+		{0x3800, 0x1000, Block{0x3000, 0}, false},
+		{0xc000, 0x10, Block{0x8000, 3}, true},
+		{0x11000, 0x10, Block{0x10000, 3}, true},
+		{0x18000, 0x10, Block{}, false},
+		{0x0, 0x10, Block{}, false},
+		{^uint64(0), 2, Block{}, false},
+	}
+	for _, tt := range tests {
+		b, ok := m.Covers(tt.addr, tt.size)
+		if b != tt.want || ok != tt.ok {
+			t.Errorf("Covers(%#x, %#x) = %v, %v; want %v, %v", tt.addr, tt.size, b, ok, tt.want, tt.ok)
+		}
+	}
+}
