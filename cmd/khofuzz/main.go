@@ -36,6 +36,7 @@ type config struct {
 	budget, slice                         time.Duration
 	smoke, regress, minimize, cover, list bool
 	format, corpus, runRE, coverProfile   string
+	dir                                   string
 	procs, frames                         int
 	verbose                               bool
 	patterns                              []string
@@ -62,6 +63,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.runRE, "run", "", "only targets whose \"dir/FuzzName\" matches `regexp`")
 	fs.IntVar(&c.procs, "procs", runtime.NumCPU(), "fuzzing worker processes (-test.parallel) and build jobs")
 	fs.IntVar(&c.frames, "frames", 3, "stack frames in a crash signature")
+	fs.StringVarP(&c.dir, "chdir", "C", ".", "run as if started in `dir`")
 	fs.BoolVarP(&c.verbose, "verbose", "v", false, "stream the test binaries' output")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -114,6 +116,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	c, err := campaign.New(campaign.Options{
+		Dir:      cfg.dir,
 		Patterns: cfg.patterns,
 		Run:      re,
 		Corpus:   cfg.corpus,

@@ -44,7 +44,10 @@ func (c *Campaign) WriteSummary(w io.Writer, fuzzed bool) {
 				confirmed = " (did not fail when replayed alone)"
 			}
 			dups := ""
-			if cr.Duplicates > 0 {
+			switch {
+			case cr.Duplicates == 1:
+				dups = " (1 duplicate deleted)"
+			case cr.Duplicates > 1:
 				dups = fmt.Sprintf(" (%d duplicates deleted)", cr.Duplicates)
 			}
 			fmt.Fprintf(w, "\n%s crashed%s%s: %s\n  %s\n  %s\n", r.Target.ID(), confirmed, dups, cr.Signature, cr.File, cr.Command)
