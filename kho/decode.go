@@ -177,8 +177,11 @@ func (d *decoder) decodeRoot(rootAddr uint64, data []byte) (*Handover, error) {
 			d.decodeRadix(h.MemoryMap.Addr)
 		}
 	}
-	if rootAddr != 0 && known {
-		d.check("/", "root FDT", rootAddr, d.geo.pageSize, d.page())
+	if known {
+		d.trustMap(rootAddr, len(root.Children))
+		if rootAddr != 0 {
+			d.check("/", "root FDT", rootAddr, d.geo.pageSize, d.page())
+		}
 	}
 
 	seen := make(map[string]bool)
@@ -197,6 +200,36 @@ func (d *decoder) decodeRoot(rootAddr uint64, data []byte) (*Handover, error) {
 	}
 	d.finish()
 	return h, nil
+}
+
+// trustMap decides whether a map that decoded cleanly can vouch for
+// preservation. Images taken after the kexec keep the root FDT but not the
+// radix tree, whose pages were never preserved and are reused: what is
+// read there then is empty or stale. A map that preserves nothing while
+// subtrees exist, or that misses the root FDT's own page (preserved since
+// the tree became stateless in kho-v2), is not used for checks.
+func (d *decoder) trustMap(rootAddr uint64, subtrees int) {
+	m := &d.h.MemoryMap
+	if d.mapNoted {
+		return
+	}
+	if !d.mapOK {
+		d.mapNoted = true
+		d.add("map.unusable", "", mapPath, m.Addr, "the map did not decode; preservation of pointers is not checked")
+		return
+	}
+	reason := ""
+	switch _, covered := m.Covers(rootAddr, d.geo.pageSize); {
+	case len(m.Runs) == 0 && subtrees > 0:
+		reason = "the map preserves nothing, yet the root has subtrees"
+	case m.Kind == MapRadix && rootAddr != 0 && !covered:
+		reason = fmt.Sprintf("the map does not cover the root FDT page %#x", rootAddr)
+	default:
+		return
+	}
+	d.mapOK = false
+	d.mapNoted = true
+	d.add("map.unusable", "", mapPath, m.Addr, "%s (stale map, as in images taken after the kexec?); preservation of pointers is not checked", reason)
 }
 
 // decodeFDT decodes an FDT with the caller's leniency; a strict decode that

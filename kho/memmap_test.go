@@ -233,22 +233,22 @@ func TestRadixHostile(t *testing.T) {
 		{"node unaligned", func(m *handMap) (uint64, *Options) {
 			m.put64(m.root(), m.page()+8)
 			return m.root(), nil
-		}, []string{"ptr.unaligned"}},
+		}, []string{"map.unusable", "ptr.unaligned"}},
 		{"node absent", func(m *handMap) (uint64, *Options) {
 			m.put64(m.root(), 1<<40)
 			return m.root(), nil
-		}, []string{"ptr.absent"}},
+		}, []string{"map.unusable", "ptr.absent"}},
 		{"node excluded", func(m *handMap) (uint64, *Options) {
 			m.put64(m.root(), handRAM)
 			return m.root(), nil
-		}, []string{"ptr.excluded"}},
+		}, []string{"map.unusable", "ptr.excluded"}},
 		{"root absent", func(m *handMap) (uint64, *Options) {
 			return 1 << 40, nil
-		}, []string{"ptr.absent"}},
+		}, []string{"map.unusable", "ptr.absent"}},
 		{"node limit", func(m *handMap) (uint64, *Options) {
 			m.setKey(m.key(0x10_0000, 0))
 			return m.root(), &Options{MaxRadixNodes: 3}
-		}, []string{"map.node-limit"}},
+		}, []string{"map.node-limit", "map.unusable"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -181,7 +181,7 @@ func (d *decoder) checkPreserved(path, what string, pa, size uint64, n need) boo
 	if !d.mapOK {
 		if !d.mapNoted {
 			d.mapNoted = true
-			d.add("map.unusable", "", "/preserved-memory-map", d.h.MemoryMap.Addr, "preservation of %s and every later object is not checked", what)
+			d.add("map.unusable", "", mapPath, d.h.MemoryMap.Addr, "the map did not decode; preservation of %s and every later object is not checked", what)
 		}
 		return true
 	}
