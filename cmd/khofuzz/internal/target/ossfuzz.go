@@ -2,6 +2,7 @@ package target
 
 import (
 	"bytes"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -18,31 +19,38 @@ func (t Target) OSSFuzzName() string {
 	return strings.NewReplacer("/", "_", ".", "_", "-", "_").Replace(t.Rel) + "_" + t.Name
 }
 
-// OSSFuzzProblems lists why OSS-Fuzz's compile_native_go_fuzzer would fail
-// to build the target. That script greps the package directory
-// (recursively, testdata included) for the function name and expects exactly
-// one file, matches the declaration textually as "func Name(f *testing.F)",
-// and copies that file into the package as a non-test file.
+// OSSFuzzProblems lists why OSS-Fuzz's compile_native_go_fuzzer (and its
+// _v2) would fail to build the target. Those scripts grep the package
+// directory recursively for the function name and need exactly one .go
+// file to mention it; they then need exactly one line of that file to
+// contain both "func <Name>" (a prefix match: FuzzELF also matches func
+// FuzzELFNotes) and "testing.F"; and the v1 script rewrites the
+// declaration textually, expecting "func Name(f *testing.F)", and copies
+// the file into the package as a non-test file, which an external test
+// package (package foo_test) cannot survive.
 func OSSFuzzProblems(t Target) []string {
 	var problems []string
 	if t.External {
-		problems = append(problems, "declared in the external test package "+t.File+"; a renamed _test.go file cannot join package "+strings.TrimSuffix(filepath.Base(t.Dir), "_test"))
+		problems = append(problems, "declared in the external test package of "+t.File)
 	}
 	if t.TestingName != "testing" || t.ParamName == "" {
 		problems = append(problems, "declaration is not written as func "+t.Name+"(f *testing.F)")
 	}
-	if files := filesMentioning(t.Dir, t.Name); len(files) != 1 {
-		problems = append(problems, "the name "+t.Name+" appears in "+strings.Join(files, ", ")+"; the build script needs it in exactly one file under the package directory")
+	files := goFilesMentioning(t.Dir, t.Name)
+	if len(files) != 1 {
+		problems = append(problems, fmt.Sprintf("the name %s appears in %d .go files under the package directory (%s), not exactly one", t.Name, len(files), strings.Join(files, ", ")))
+	} else if n := countDeclLines(filepath.Join(t.Dir, files[0]), t.Name); n != 1 {
+		problems = append(problems, fmt.Sprintf("%d lines of %s contain both \"func %s\" and \"testing.F\", not exactly one (another target's name starts with %s?)", n, files[0], t.Name, t.Name))
 	}
 	return problems
 }
 
-// filesMentioning lists the files under dir whose contents contain word,
-// as grep -r -l would (file names relative to dir).
-func filesMentioning(dir, word string) []string {
+// goFilesMentioning lists the .go files under dir whose contents contain
+// word, as grep -r -l --include='*.go' would (names relative to dir).
+func goFilesMentioning(dir, word string) []string {
 	var out []string
 	_ = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") {
 			return nil
 		}
 		b, err := os.ReadFile(path)
@@ -53,4 +61,20 @@ func filesMentioning(dir, word string) []string {
 		return nil
 	})
 	return out
+}
+
+// countDeclLines counts the lines of a file that contain "func name" and
+// "testing.F".
+func countDeclLines(path, name string) int {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.Contains(line, "func "+name) && strings.Contains(line, "testing.F") {
+			n++
+		}
+	}
+	return n
 }

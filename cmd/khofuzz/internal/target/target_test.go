@@ -58,6 +58,11 @@ func FuzzExternal(ff *tt.F) {}
 		"b/b_test.go":       "package b\n\nimport \"testing\"\n\nfunc TestB(t *testing.T) {}\n",
 		"c/c.go":            "package c\n",
 		"c/c_test.go":       "package c\n\nimport \"testing\"\n\nfunc Fuzz(f *testing.F) {}\n",
+		// OSS-Fuzz's grep-based build script trips over these.
+		"d/doc.go":    "// Package d is fuzzed by FuzzNamed.\npackage d\n",
+		"d/d_test.go": "package d\n\nimport \"testing\"\n\nfunc FuzzNamed(f *testing.F) {}\n",
+		"e/e.go":      "package e\n",
+		"e/e_test.go": "package e\n\nimport \"testing\"\n\nfunc FuzzX(f *testing.F)  {}\nfunc FuzzXY(f *testing.F) {}\n",
 	})
 	mod, pkgs, warnings, err := Find(dir, nil)
 	if err != nil {
@@ -70,6 +75,7 @@ func FuzzExternal(ff *tt.F) {}
 		t.Errorf("module path %q", mod.Path)
 	}
 	aDir, cDir := filepath.Join(mod.Dir, "a"), filepath.Join(mod.Dir, "c")
+	dDir, eDir := filepath.Join(mod.Dir, "d"), filepath.Join(mod.Dir, "e")
 	want := []Package{
 		{ImportPath: "example.com/m/a", Dir: aDir, Rel: "a", Targets: []Target{
 			{ImportPath: "example.com/m/a", Dir: aDir, Rel: "a", Name: "FuzzDecode", File: "a_test.go", Line: 5, ParamName: "f", TestingName: "testing"},
@@ -78,6 +84,13 @@ func FuzzExternal(ff *tt.F) {}
 		}},
 		{ImportPath: "example.com/m/c", Dir: cDir, Rel: "c", Targets: []Target{
 			{ImportPath: "example.com/m/c", Dir: cDir, Rel: "c", Name: "Fuzz", File: "c_test.go", Line: 5, ParamName: "f", TestingName: "testing"},
+		}},
+		{ImportPath: "example.com/m/d", Dir: dDir, Rel: "d", Targets: []Target{
+			{ImportPath: "example.com/m/d", Dir: dDir, Rel: "d", Name: "FuzzNamed", File: "d_test.go", Line: 5, ParamName: "f", TestingName: "testing"},
+		}},
+		{ImportPath: "example.com/m/e", Dir: eDir, Rel: "e", Targets: []Target{
+			{ImportPath: "example.com/m/e", Dir: eDir, Rel: "e", Name: "FuzzX", File: "e_test.go", Line: 5, ParamName: "f", TestingName: "testing"},
+			{ImportPath: "example.com/m/e", Dir: eDir, Rel: "e", Name: "FuzzXY", File: "e_test.go", Line: 6, ParamName: "f", TestingName: "testing"},
 		}},
 	}
 	if d := cmp.Diff(want, pkgs); d != "" {
@@ -102,9 +115,13 @@ func FuzzExternal(ff *tt.F) {}
 		}
 	}
 	// FuzzDecode is clean; Fuzz_Underscore has no parameter name; the
-	// external one is in the wrong package and spells testing differently;
-	// "Fuzz" appears in c_test.go only.
-	wantProblems := map[string]int{"FuzzDecode": 0, "Fuzz_Underscore": 1, "FuzzExternal": 2, "Fuzz": 0}
+	// external one is in the wrong package and spells testing differently
+	// (so its line lacks "testing.F"); "Fuzz" appears in c_test.go only;
+	// FuzzNamed is also named in doc.go; "func FuzzX" matches two lines.
+	wantProblems := map[string]int{
+		"FuzzDecode": 0, "Fuzz_Underscore": 1, "FuzzExternal": 3, "Fuzz": 0,
+		"FuzzNamed": 1, "FuzzX": 1, "FuzzXY": 0,
+	}
 	if d := cmp.Diff(wantProblems, problems); d != "" {
 		t.Errorf("OSSFuzzProblems counts (-want +got):\n%s", d)
 	}
