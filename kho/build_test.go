@@ -288,9 +288,7 @@ func TestBuildDecodeRoundTrip(t *testing.T) {
 			if tc.opts != nil {
 				opts.PageSize = tc.opts.PageSize
 			}
-			for _, s := range b.Scratch {
-				opts.Scratch = append(opts.Scratch, s)
-			}
+			opts.Scratch = b.Scratch
 			got, err := Decode(b.Mem, b.RootAddr, opts)
 			if err != nil {
 				t.Fatal(err)

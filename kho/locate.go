@@ -1,0 +1,583 @@
+package kho
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"sort"
+
+	"github.com/khokit/khokit/fdt"
+	"github.com/khokit/khokit/kho/physmem"
+)
+
+// Role says what a located KHO root is to the image it was found in.
+type Role uint8
+
+const (
+	// RoleUnknown: a valid KHO root nothing names; when it is the only
+	// distinct one it is probably the handover, but no boot handoff says so.
+	RoleUnknown Role = iota
+	// RoleIncoming: the root the boot handoff names (x86 setup_data
+	// SETUP_KEXEC_KHO, /chosen linux,kho-fdt) or the caller gave.
+	RoleIncoming
+	// RoleOutgoing: a running kernel's own root for its next kexec: its
+	// kexec-metadata count is higher than another root's, and its LUO has
+	// no sessions serialized yet.
+	RoleOutgoing
+	// RoleCopy: byte-identical to a root at another address (a program
+	// that read kho/in/fdt, say).
+	RoleCopy
+)
+
+func (r Role) String() string {
+	switch r {
+	case RoleUnknown:
+		return "unknown"
+	case RoleIncoming:
+		return "incoming"
+	case RoleOutgoing:
+		return "outgoing"
+	case RoleCopy:
+		return "copy"
+	}
+	return fmt.Sprintf("Role(%d)", uint8(r))
+}
+
+// Candidate is one KHO root found in memory.
+type Candidate struct {
+	Addr       uint64
+	Role       Role
+	Compatible string // root compatible, e.g. "kho-v4"
+	Size       uint64 // FDT totalsize
+	Reason     string // one line: why this role
+	// Evidence lists what was seen, one fact a line: which setup_data
+	// node or /chosen property names it, its kexec count, the root it
+	// copies.
+	Evidence []string
+	// KexecCount is the root's kexec-metadata count, -1 when it has none.
+	KexecCount int64
+	// LUOSessions is the luo-v5 sessions_pa (0: none serialized); -1 when
+	// the root has no luo-v5 LUO blob readable.
+	LUOSessions int64
+	// Handoff is the x86 kho_data that names this root, when one does.
+	Handoff *KHOData
+}
+
+// KHOData is an x86 SETUP_KEXEC_KHO setup_data node and its payload.
+type KHOData struct {
+	Node        uint64 // physical address of the setup_data header
+	Len         uint32 // the node's len field
+	FDTAddr     uint64
+	FDTSize     uint64
+	ScratchAddr uint64
+	ScratchSize uint64
+}
+
+// ScanMode says when Locate reads all of memory.
+type ScanMode uint8
+
+const (
+	// ScanAuto scans unless the root or the boot_params address is given
+	// (a boot FDT alone does not stop the scan: copies and outgoing roots
+	// are only found by scanning).
+	ScanAuto ScanMode = iota
+	ScanAlways
+	ScanNever
+)
+
+// LocateOptions control [Locate]. The zero value scans everything.
+type LocateOptions struct {
+	// Root is a root address the caller knows; 0 means none.
+	Root uint64
+	// BootParams is the address of an x86 boot_params page; 0 means
+	// search for it (the "HdrS" magic at offset 0x202).
+	BootParams uint64
+	// BootFDT is a boot devicetree whose /chosen may name the root
+	// (linux,kho-fdt); boot FDTs found by the scan are read too.
+	BootFDT []byte
+	Scan    ScanMode
+	// PageSize is the page size roots are aligned to (default 4096).
+	PageSize uint64
+	// ChunkSize is how much memory one read covers (default 1 MiB).
+	ChunkSize int
+	// Progress, when set, is called after every chunk with the bytes
+	// scanned and the total to scan.
+	Progress func(done, total uint64)
+	// MaxSetupData bounds the setup_data chain walk (default 256 nodes).
+	MaxSetupData int
+	// MaxHits bounds FDT headers, boot_params pages and setup_data-like
+	// nodes kept from the scan (default 4096 of each).
+	MaxHits int
+}
+
+func (o *LocateOptions) resolved() LocateOptions {
+	var v LocateOptions
+	if o != nil {
+		v = *o
+	}
+	if v.PageSize == 0 {
+		v.PageSize = 4096
+	}
+	if v.ChunkSize <= 0 {
+		v.ChunkSize = 1 << 20
+	}
+	v.ChunkSize = int(bldAlignUp(uint64(v.ChunkSize), v.PageSize))
+	if v.MaxSetupData <= 0 {
+		v.MaxSetupData = 256
+	}
+	if v.MaxHits <= 0 {
+		v.MaxHits = 4096
+	}
+	return v
+}
+
+// x86 boot protocol constants (arch/x86/include/uapi/asm/bootparam.h,
+// setup_data.h).
+const (
+	locBootParamsSize   = 4096
+	locMaxRootSize      = 1 << 16 // KHO roots are one page; allow 64 KiB pages
+	locSetupDataMaxLen  = 1 << 20 // a longer node is not believed
+	locKHODataPath      = "/setup_data"
+	locChosenPath       = "/chosen"
+	locRelX86           = "x86 (6.16-7.3)"
+	locRelAll           = "6.16-7.3"
+	locMaxChosenFDTSize = 1 << 22
+)
+
+// Locate finds KHO roots in mem and says what each is: the incoming
+// handover named by the boot handoff, the new kernel's own outgoing root,
+// a copy, or unknown. Sources, in order: opts.Root; the x86 setup_data
+// chain (boot_params found by its "HdrS" magic, or SETUP_KEXEC_KHO nodes
+// found directly when no boot_params is); /chosen linux,kho-fdt in a boot
+// FDT; and a streaming scan of every page for an FDT with a kho-v* root,
+// fully validated. The scan reads memory in chunks over mem.Ranges() and
+// never holds more than one chunk. Problems with the handoff structures
+// (a short or looping setup_data chain) are findings. The error is for a
+// given root that is not a KHO root.
+func Locate(mem physmem.Memory, opts *LocateOptions) ([]Candidate, []Finding, error) {
+	o := opts.resolved()
+	l := &locator{mem: mem, o: o, roots: map[uint64]*locRoot{}}
+	if o.Root != 0 {
+		r, err := l.root(o.Root)
+		if err != nil {
+			return nil, nil, fmt.Errorf("kho: locate: given root %#x: %w", o.Root, err)
+		}
+		l.name(r, "root address given", "given by the caller")
+	}
+	var scan *locScan
+	if o.Scan == ScanAlways || o.Scan == ScanAuto && o.Root == 0 && o.BootParams == 0 {
+		scan = l.scan()
+	}
+	if o.BootParams != 0 {
+		l.bootParams(o.BootParams)
+	}
+	if scan != nil {
+		for _, bp := range scan.bootParams {
+			l.bootParams(bp)
+		}
+		if !l.haveHandoff {
+			for _, n := range scan.nodes {
+				l.setupNode(n, -1, true)
+			}
+		}
+	}
+	if o.BootFDT != nil {
+		l.chosen(o.BootFDT, 0)
+	}
+	if scan != nil {
+		for _, a := range scan.fdts {
+			l.scanned(a)
+		}
+	}
+	return l.classify(), l.findings, nil
+}
+
+type locator struct {
+	mem         physmem.Memory
+	o           LocateOptions
+	roots       map[uint64]*locRoot
+	findings    []Finding
+	haveHandoff bool
+	seenNodes   map[uint64]bool
+}
+
+// locRoot is a validated KHO root and what is known of it.
+type locRoot struct {
+	Candidate
+	blob  []byte
+	named bool // named by a handoff or the caller
+}
+
+func (l *locator) find(sev Severity, code, path string, addr uint64, kernel []Impact, format string, args ...any) {
+	l.findings = append(l.findings, Finding{Severity: sev, Code: code, Path: path, Addr: addr, Message: fmt.Sprintf(format, args...), Kernel: kernel})
+}
+
+// root reads and validates the KHO root at addr (cached).
+func (l *locator) root(addr uint64) (*locRoot, error) {
+	if r, ok := l.roots[addr]; ok {
+		return r, nil
+	}
+	if addr%l.o.PageSize != 0 {
+		return nil, fmt.Errorf("%#x is not page-aligned", addr)
+	}
+	var hdr [8]byte
+	if _, err := l.mem.ReadAt(hdr[:], addr); err != nil {
+		return nil, err
+	}
+	if m := binary.BigEndian.Uint32(hdr[:]); m != fdt.Magic {
+		return nil, fmt.Errorf("magic %#x, not an FDT", m)
+	}
+	total := binary.BigEndian.Uint32(hdr[4:])
+	if total > locMaxRootSize {
+		return nil, fmt.Errorf("FDT totalsize %d above %d", total, locMaxRootSize)
+	}
+	blob, err := physmem.Read(l.mem, addr, int(total), locMaxRootSize)
+	if err != nil {
+		return nil, err
+	}
+	t, err := fdt.Decode(blob, nil)
+	if err != nil {
+		return nil, err
+	}
+	compat, ok := locRootCompatible(t)
+	if !ok {
+		return nil, fmt.Errorf("root compatible is not one kho-v* string")
+	}
+	r := &locRoot{Candidate: Candidate{Addr: addr, Compatible: compat, Size: uint64(total), KexecCount: -1, LUOSessions: -1}, blob: blob}
+	l.describe(r, t)
+	l.roots[addr] = r
+	return r, nil
+}
+
+func locRootCompatible(t *fdt.Tree) (string, bool) {
+	p := t.Root.Prop("compatible")
+	if p == nil {
+		return "", false
+	}
+	s, err := p.String()
+	if err != nil || !bldIsKHOCompatible(s) {
+		return "", false
+	}
+	return s, true
+}
+
+// describe reads what tells roots apart: the kexec-metadata count and the
+// luo-v5 sessions pointer. Failures leave the fields at -1: a root is
+// classified on what can be read.
+func (l *locator) describe(r *locRoot, t *fdt.Tree) {
+	blobAt := func(name string) (uint64, bool) {
+		n := t.Root.Child(name)
+		if n == nil {
+			return 0, false
+		}
+		p := n.Prop("preserved-data")
+		if p == nil {
+			return 0, false
+		}
+		v, err := p.U64In(binary.LittleEndian)
+		return v, err == nil && v != 0
+	}
+	if pa, ok := blobAt(bldNodeKexecMetadata); ok {
+		var b [encKexecMetadataSize]byte
+		if _, err := l.mem.ReadAt(b[:], pa); err == nil && bldLE.Uint32(b[:]) == 1 {
+			r.KexecCount = int64(bldLE.Uint32(b[69:]))
+		}
+	}
+	if pa, ok := blobAt(bldNodeLUO); ok {
+		var b [encLuoSerSize]byte
+		if _, err := l.mem.ReadAt(b[:], pa); err == nil && string(b[:8]) == "luo-v5\x00\x00" {
+			r.LUOSessions = int64(bldLE.Uint64(b[16:]))
+		}
+	}
+}
+
+// name marks r as named by a handoff (or the caller).
+func (l *locator) name(r *locRoot, reason, evidence string) {
+	if !r.named {
+		r.named = true
+		r.Reason = reason
+	}
+	r.Evidence = append(r.Evidence, evidence)
+}
+
+// bootParams walks the setup_data list of the boot_params page at base.
+func (l *locator) bootParams(base uint64) {
+	var hdr [8]byte
+	if _, err := l.mem.ReadAt(hdr[:], base+encBootParamsSetupData); err != nil {
+		return
+	}
+	if l.seenNodes == nil {
+		l.seenNodes = map[uint64]bool{}
+	}
+	visited := map[uint64]bool{}
+	pa := bldLE.Uint64(hdr[:])
+	for i := 0; pa != 0; i++ {
+		path := fmt.Sprintf("%s[%d]", locKHODataPath, i)
+		if i >= l.o.MaxSetupData {
+			l.find(Warning, "setup_data.too-long", path, pa, nil,
+				"boot_params %#x: setup_data chain longer than %d nodes; not followed further", base, l.o.MaxSetupData)
+			return
+		}
+		if visited[pa] {
+			l.find(Error, "setup_data.cycle", path, pa, []Impact{{locRelX86, EffectHang, "the kernel's setup_data walks (parse_setup_data and others) have no cycle check and loop forever"}},
+				"boot_params %#x: setup_data node %#x is visited again: the chain loops", base, pa)
+			return
+		}
+		visited[pa] = true
+		var node [encSetupDataHdrSize]byte
+		if _, err := l.mem.ReadAt(node[:], pa); err != nil {
+			l.find(Warning, "setup_data.unreadable", path, pa, nil, "boot_params %#x: setup_data node: %v", base, err)
+			return
+		}
+		next := bldLE.Uint64(node[0:])
+		if bldLE.Uint32(node[8:]) == encSetupKexecKHO && !l.seenNodes[pa] {
+			l.seenNodes[pa] = true
+			l.setupNode(pa, i, false)
+		}
+		pa = next
+	}
+}
+
+// setupNode reads the SETUP_KEXEC_KHO node at pa (index i in its chain,
+// -1 when found by the scan) and names the root its kho_data points to.
+func (l *locator) setupNode(pa uint64, i int, scanned bool) {
+	path := locKHODataPath
+	if i >= 0 {
+		path = fmt.Sprintf("%s[%d]", locKHODataPath, i)
+	}
+	var node [encSetupDataHdrSize + encKhoDataSize]byte
+	if _, err := l.mem.ReadAt(node[:encSetupDataHdrSize], pa); err != nil {
+		return
+	}
+	n := bldLE.Uint32(node[12:])
+	if n < encKhoDataSize {
+		if scanned {
+			return // not believed without a chain that leads to it
+		}
+		l.find(Error, "setup_data.kho-short", path, pa, []Impact{{locRelX86, EffectOutOfBounds, "add_kho() and the decompressor's KASLR scan read the 32-byte kho_data past the node"}},
+			"SETUP_KEXEC_KHO node has len %d, kho_data needs %d", n, encKhoDataSize)
+		// Read what the kernel would: 32 bytes after the header.
+	}
+	if _, err := l.mem.ReadAt(node[encSetupDataHdrSize:], pa+encSetupDataHdrSize); err != nil {
+		if !scanned {
+			l.find(Error, "setup_data.kho-unreadable", path, pa, nil, "kho_data: %v", err)
+		}
+		return
+	}
+	kd := &KHOData{Node: pa, Len: n, FDTAddr: bldLE.Uint64(node[16:]), FDTSize: bldLE.Uint64(node[24:]),
+		ScratchAddr: bldLE.Uint64(node[32:]), ScratchSize: bldLE.Uint64(node[40:])}
+	r, err := l.root(kd.FDTAddr)
+	if err != nil {
+		if !scanned {
+			l.find(Error, "setup_data.kho-fdt-invalid", path, pa, []Impact{{locRelAll, EffectRejected, "kho_populate fails its checks and KHO revival is dropped"}},
+				"kho_data.fdt_addr %#x is not a valid KHO root: %v", kd.FDTAddr, err)
+		}
+		return
+	}
+	if kd.FDTSize < r.Size {
+		l.find(Warning, "setup_data.kho-fdt-size", path, pa, []Impact{{locRelAll, EffectOutOfBounds, "kho_populate maps fdt_size bytes but does not check totalsize against it"}},
+			"kho_data.fdt_size %d is below the root's totalsize %d", kd.FDTSize, r.Size)
+	}
+	l.haveHandoff = true
+	how := "setup_data SETUP_KEXEC_KHO node"
+	if scanned {
+		how = "SETUP_KEXEC_KHO node found by scanning (no boot_params found)"
+	}
+	l.name(r, "named by x86 "+how, fmt.Sprintf("%s at %#x (len %d): fdt_addr %#x fdt_size %#x scratch %#x+%#x",
+		how, pa, n, kd.FDTAddr, kd.FDTSize, kd.ScratchAddr, kd.ScratchSize))
+	if r.Handoff == nil {
+		r.Handoff = kd
+	}
+}
+
+// chosen reads /chosen linux,kho-fdt from a boot FDT (at addr, 0 when
+// given as bytes).
+func (l *locator) chosen(blob []byte, addr uint64) {
+	t, err := fdt.Decode(blob, &fdt.Options{Lenient: true})
+	if err != nil {
+		if addr == 0 {
+			l.find(Warning, "chosen.fdt-invalid", locChosenPath, 0, nil, "boot FDT: %v", err)
+		}
+		return
+	}
+	ch := t.Lookup(locChosenPath)
+	if ch == nil {
+		return
+	}
+	p := ch.Prop("linux,kho-fdt")
+	if p == nil {
+		return
+	}
+	ac, sc := 2, 1 // devicetree defaults
+	if v := t.Root.Prop("#address-cells"); v != nil {
+		if c, err := v.U32(); err == nil {
+			ac = int(c)
+		}
+	}
+	if v := t.Root.Prop("#size-cells"); v != nil {
+		if c, err := v.U32(); err == nil {
+			sc = int(c)
+		}
+	}
+	if want := (ac + sc) * 4; len(p.Value) != want || ac < 1 || ac > 2 || sc < 0 || sc > 2 {
+		l.find(Error, "chosen.kho-fdt-length", locChosenPath, addr, []Impact{{locRelAll, EffectRejected, "early_init_dt_check_kho ignores KHO"}},
+			"linux,kho-fdt is %d bytes, want one <addr size> pair of %d+%d cells", len(p.Value), ac, sc)
+		return
+	}
+	regs, err := p.Regs(ac, sc)
+	if err != nil || len(regs) != 1 {
+		return
+	}
+	where := "given boot FDT"
+	if addr != 0 {
+		where = fmt.Sprintf("boot FDT at %#x", addr)
+	}
+	if ch.Prop("linux,kho-scratch") == nil {
+		l.find(Error, "chosen.kho-scratch-missing", locChosenPath, addr, []Impact{{locRelAll, EffectRejected, "early_init_dt_check_kho requires both properties and ignores KHO"}},
+			"%s: linux,kho-fdt without linux,kho-scratch", where)
+	}
+	r, err := l.root(regs[0].Address)
+	if err != nil {
+		l.find(Error, "chosen.kho-fdt-invalid", locChosenPath, addr, nil, "%s: linux,kho-fdt %#x is not a valid KHO root: %v", where, regs[0].Address, err)
+		return
+	}
+	l.haveHandoff = true
+	l.name(r, "named by /chosen linux,kho-fdt", fmt.Sprintf("%s: /chosen linux,kho-fdt = <%#x %#x>", where, regs[0].Address, regs[0].Size))
+}
+
+// scanned considers an FDT header found by the scan: a KHO root, or a boot
+// FDT with /chosen linux,kho-fdt.
+func (l *locator) scanned(addr uint64) {
+	if _, err := l.root(addr); err == nil {
+		return
+	}
+	var hdr [8]byte
+	if _, err := l.mem.ReadAt(hdr[:], addr); err != nil {
+		return
+	}
+	total := binary.BigEndian.Uint32(hdr[4:])
+	if total > locMaxChosenFDTSize {
+		return
+	}
+	blob, err := physmem.Read(l.mem, addr, int(total), locMaxChosenFDTSize)
+	if err != nil || !bytes.Contains(blob, []byte("linux,kho-fdt")) {
+		return
+	}
+	l.chosen(blob, addr)
+}
+
+// classify gives every root its role.
+func (l *locator) classify() []Candidate {
+	rs := make([]*locRoot, 0, len(l.roots))
+	for _, r := range l.roots {
+		rs = append(rs, r)
+	}
+	sort.Slice(rs, func(i, j int) bool { return rs[i].Addr < rs[j].Addr })
+	var named []*locRoot
+	for _, r := range rs {
+		if r.named {
+			r.Role = RoleIncoming
+			named = append(named, r)
+		}
+	}
+	// Copies: byte-identical to a named root, or else to a lower address.
+	for _, r := range rs {
+		if r.named {
+			continue
+		}
+		var orig *locRoot
+		for _, n := range named {
+			if bytes.Equal(n.blob, r.blob) {
+				orig = n
+				break
+			}
+		}
+		if orig == nil {
+			for _, o := range rs {
+				if o == r {
+					break
+				}
+				if o.Role != RoleCopy && bytes.Equal(o.blob, r.blob) {
+					orig = o
+					break
+				}
+			}
+		}
+		if orig != nil {
+			r.Role = RoleCopy
+			r.Reason = fmt.Sprintf("byte-identical copy of the root at %#x", orig.Addr)
+			r.Evidence = append(r.Evidence, fmt.Sprintf("its %d bytes equal those at %#x", r.Size, orig.Addr))
+		}
+	}
+	// Outgoing: a higher kexec count than another distinct root, and no
+	// sessions serialized.
+	for _, r := range rs {
+		if r.Role != RoleUnknown || r.KexecCount < 0 {
+			continue
+		}
+		for _, o := range rs {
+			if o == r || o.Role == RoleCopy || o.Role == RoleOutgoing || o.KexecCount < 0 || r.KexecCount <= o.KexecCount {
+				continue
+			}
+			if r.LUOSessions > 0 {
+				continue
+			}
+			r.Role = RoleOutgoing
+			r.Reason = fmt.Sprintf("a later kernel's own root: kexec count %d above %d of the root at %#x", r.KexecCount, o.KexecCount, o.Addr)
+			r.Evidence = append(r.Evidence, fmt.Sprintf("kexec-metadata count %d > %d at %#x", r.KexecCount, o.KexecCount, o.Addr))
+			if r.LUOSessions == 0 {
+				r.Evidence = append(r.Evidence, "LUO luo_ser sessions_pa is 0: nothing serialized yet")
+			}
+			break
+		}
+	}
+	unknown := 0
+	for _, r := range rs {
+		if r.Role == RoleUnknown {
+			unknown++
+		}
+	}
+	for _, r := range rs {
+		if r.Role != RoleUnknown {
+			continue
+		}
+		switch {
+		case len(named) > 0:
+			r.Reason = "a KHO root the boot handoff does not name"
+		case unknown == 1:
+			r.Reason = "the only distinct KHO root found by scanning; no boot handoff names it"
+		default:
+			r.Reason = fmt.Sprintf("one of %d distinct KHO roots found by scanning; no boot handoff names any", unknown)
+		}
+		r.Evidence = append(r.Evidence, fmt.Sprintf("valid %s FDT of %d bytes at %#x", r.Compatible, r.Size, r.Addr))
+	}
+	rank := map[Role]int{RoleIncoming: 0, RoleUnknown: 1, RoleOutgoing: 2, RoleCopy: 3}
+	sort.SliceStable(rs, func(i, j int) bool { return rank[rs[i].Role] < rank[rs[j].Role] })
+	out := make([]Candidate, len(rs))
+	for i, r := range rs {
+		out[i] = r.Candidate
+	}
+	return out
+}
+
+// Incoming returns the incoming handover among cs: the one candidate with
+// RoleIncoming, or, when no handoff names any, the only RoleUnknown one.
+// It never returns an outgoing root or a copy.
+func Incoming(cs []Candidate) (Candidate, bool) {
+	var in, unk []Candidate
+	for _, c := range cs {
+		switch c.Role {
+		case RoleIncoming:
+			in = append(in, c)
+		case RoleUnknown:
+			unk = append(unk, c)
+		}
+	}
+	switch {
+	case len(in) == 1:
+		return in[0], true
+	case len(in) == 0 && len(unk) == 1:
+		return unk[0], true
+	}
+	return Candidate{}, false
+}

@@ -1,0 +1,494 @@
+package kho
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/khokit/khokit/fdt"
+	"github.com/khokit/khokit/kho/physmem"
+)
+
+// roleSummary is what the locator tests compare: address, role and the
+// source that named it.
+type roleSummary struct {
+	Addr uint64
+	Role Role
+}
+
+func roles(cs []Candidate) []roleSummary {
+	var out []roleSummary
+	for _, c := range cs {
+		out = append(out, roleSummary{c.Addr, c.Role})
+	}
+	return out
+}
+
+func findingCodes(fs []Finding) []string {
+	var out []string
+	for _, f := range fs {
+		out = append(out, f.Code)
+	}
+	return out
+}
+
+func mustWrite(t *testing.T, m *physmem.Sparse, p []byte, addr uint64) {
+	t.Helper()
+	if err := m.WriteAt(p, addr); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// postKexec builds what a post-kexec image holds: the incoming handover
+// (kexec count 1, named by setup_data when withSetupData), the new
+// kernel's outgoing root (count 2, no sessions) and a byte copy of the
+// incoming root, the way real-kernel.md describes a 7.3.4 image.
+func postKexec(t *testing.T, withSetupData bool) (in *Built, out *Built, copyAt uint64) {
+	t.Helper()
+	in, err := Build(vectorHandover(), &BuildOptions{SetupData: withSetupData, Contents: map[FileID][]byte{{0, 0}: []byte("hello")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	outH := &Handover{Compatible: "kho-v4",
+		LUO:           &LUO{Compatible: "luo-v5", LiveupdateNumber: 2},
+		KexecMetadata: &KexecMetadata{Version: 1, PreviousRelease: "7.3.4", KexecCount: 2}}
+	out, err = Build(outH, &BuildOptions{Mem: in.Mem, Base: 64 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	copyAt = 100 << 20
+	mustWrite(t, in.Mem, readPhys(t, in.Mem, in.RootAddr, 4096), copyAt)
+	return in, out, copyAt
+}
+
+func TestLocatePostKexec(t *testing.T) {
+	in, out, copyAt := postKexec(t, true)
+	cs, fs, err := Locate(in.Mem, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []roleSummary{{in.RootAddr, RoleIncoming}, {out.RootAddr, RoleOutgoing}, {copyAt, RoleCopy}}
+	if diff := cmp.Diff(want, roles(cs)); diff != "" {
+		t.Errorf("roles (-want +got):\n%s", diff)
+	}
+	if len(fs) != 0 {
+		t.Errorf("findings: %v", fs)
+	}
+	c := cs[0]
+	wantKD := &KHOData{Node: in.SetupDataAddr, Len: 32, FDTAddr: in.RootAddr, FDTSize: 4096, ScratchAddr: in.Layout.ScratchArray, ScratchSize: 16}
+	if diff := cmp.Diff(wantKD, c.Handoff); diff != "" {
+		t.Errorf("kho_data (-want +got):\n%s", diff)
+	}
+	if c.KexecCount != 1 || cs[1].KexecCount != 2 || cs[1].LUOSessions != 0 || c.LUOSessions == 0 {
+		t.Errorf("kexec counts %d/%d, sessions %#x/%#x", c.KexecCount, cs[1].KexecCount, c.LUOSessions, cs[1].LUOSessions)
+	}
+	if !strings.Contains(c.Reason, "setup_data") || !strings.Contains(cs[2].Reason, "copy") {
+		t.Errorf("reasons: %q / %q", c.Reason, cs[2].Reason)
+	}
+	got, ok := Incoming(cs)
+	if !ok || got.Addr != in.RootAddr {
+		t.Errorf("Incoming = %#x, %v; want %#x", got.Addr, ok, in.RootAddr)
+	}
+	// What the locator names decodes to the handover that was built.
+	h, err := Decode(in.Mem, got.Addr, &Options{Scratch: in.Scratch})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(in.Handover, h); diff != "" {
+		t.Errorf("decoded incoming (-built +decoded):\n%s", diff)
+	}
+}
+
+func TestLocateScanOnly(t *testing.T) {
+	t.Run("one root", func(t *testing.T) {
+		b, err := Build(vectorHandover(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs, fs, err := Locate(b.Mem, nil)
+		if err != nil || len(fs) != 0 {
+			t.Fatal(err, fs)
+		}
+		if diff := cmp.Diff([]roleSummary{{b.RootAddr, RoleUnknown}}, roles(cs)); diff != "" {
+			t.Errorf("roles (-want +got):\n%s", diff)
+		}
+		if got, ok := Incoming(cs); !ok || got.Addr != b.RootAddr {
+			t.Errorf("Incoming = %#x, %v", got.Addr, ok)
+		}
+	})
+	t.Run("with outgoing and copy", func(t *testing.T) {
+		in, out, copyAt := postKexec(t, false)
+		cs, _, err := Locate(in.Mem, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []roleSummary{{in.RootAddr, RoleUnknown}, {out.RootAddr, RoleOutgoing}, {copyAt, RoleCopy}}
+		if diff := cmp.Diff(want, roles(cs)); diff != "" {
+			t.Errorf("roles (-want +got):\n%s", diff)
+		}
+		if got, ok := Incoming(cs); !ok || got.Addr != in.RootAddr {
+			t.Errorf("Incoming = %#x, %v; want %#x", got.Addr, ok, in.RootAddr)
+		}
+	})
+	t.Run("boot_params lost, SETUP_KEXEC_KHO node found directly", func(t *testing.T) {
+		in, out, copyAt := postKexec(t, true)
+		mustWrite(t, in.Mem, make([]byte, 4096), in.Layout.BootParams)
+		cs, fs, err := Locate(in.Mem, nil)
+		if err != nil || len(fs) != 0 {
+			t.Fatal(err, fs)
+		}
+		want := []roleSummary{{in.RootAddr, RoleIncoming}, {out.RootAddr, RoleOutgoing}, {copyAt, RoleCopy}}
+		if diff := cmp.Diff(want, roles(cs)); diff != "" {
+			t.Errorf("roles (-want +got):\n%s", diff)
+		}
+		if !strings.Contains(cs[0].Reason, "scanning") {
+			t.Errorf("reason %q does not say the node was found by scanning", cs[0].Reason)
+		}
+	})
+	t.Run("two unrelated roots", func(t *testing.T) {
+		a, err := Build(vectorHandover(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Build(&Handover{Compatible: "kho-v1"}, &BuildOptions{Mem: a.Mem, Base: 64 << 20}); err != nil {
+			t.Fatal(err)
+		}
+		cs, _, err := Locate(a.Mem, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(cs) != 2 || cs[0].Role != RoleUnknown || cs[1].Role != RoleUnknown {
+			t.Fatalf("candidates %+v", roles(cs))
+		}
+		if got, ok := Incoming(cs); ok {
+			t.Errorf("Incoming chose %#x among two unnamed roots", got.Addr)
+		}
+	})
+}
+
+// rewriteNode edits a build's SETUP_KEXEC_KHO node (header and kho_data).
+func rewriteNode(t *testing.T, b *Built, f func(node []byte)) {
+	t.Helper()
+	node := readPhys(t, b.Mem, b.SetupDataAddr, 48)
+	f(node)
+	mustWrite(t, b.Mem, node, b.SetupDataAddr)
+}
+
+func TestLocateHostileSetupData(t *testing.T) {
+	tests := []struct {
+		name     string
+		mutate   func(t *testing.T, b *Built)
+		codes    []string
+		incoming bool // the root is still named by the handoff
+	}{
+		{
+			name: "node loops to itself",
+			mutate: func(t *testing.T, b *Built) {
+				rewriteNode(t, b, func(n []byte) { bldLE.PutUint64(n, b.SetupDataAddr) })
+			},
+			codes:    []string{"setup_data.cycle"},
+			incoming: true,
+		},
+		{
+			name: "two nodes loop",
+			mutate: func(t *testing.T, b *Built) {
+				other := b.SetupDataAddr + 64
+				hdr := make([]byte, 16)
+				bldLE.PutUint64(hdr, b.SetupDataAddr)
+				bldLE.PutUint32(hdr[8:], 1) // SETUP_E820_EXT, not ours
+				mustWrite(t, b.Mem, hdr, other)
+				rewriteNode(t, b, func(n []byte) { bldLE.PutUint64(n, other) })
+			},
+			codes:    []string{"setup_data.cycle"},
+			incoming: true,
+		},
+		{
+			name:     "len 16 < 32",
+			mutate:   func(t *testing.T, b *Built) { rewriteNode(t, b, func(n []byte) { bldLE.PutUint32(n[12:], 16) }) },
+			codes:    []string{"setup_data.kho-short"},
+			incoming: true,
+		},
+		{
+			name: "fdt_addr not a KHO root",
+			mutate: func(t *testing.T, b *Built) {
+				rewriteNode(t, b, func(n []byte) { bldLE.PutUint64(n[16:], b.Layout.LUO) })
+			},
+			codes: []string{"setup_data.kho-fdt-invalid"},
+		},
+		{
+			name:     "fdt_size below totalsize",
+			mutate:   func(t *testing.T, b *Built) { rewriteNode(t, b, func(n []byte) { bldLE.PutUint64(n[24:], 64) }) },
+			codes:    []string{"setup_data.kho-fdt-size"},
+			incoming: true,
+		},
+		{
+			name:   "next points outside memory",
+			mutate: func(t *testing.T, b *Built) { rewriteNode(t, b, func(n []byte) { bldLE.PutUint64(n, 1<<40) }) },
+			codes:  []string{"setup_data.unreadable"},
+			// the node itself was read before its next pointer was followed
+			incoming: true,
+		},
+		{
+			name: "chain longer than the bound",
+			mutate: func(t *testing.T, b *Built) {
+				// 300 nodes of another type, then ours is never reached.
+				base := b.Layout.ScratchArray + 4096
+				for i := uint64(0); i < 300; i++ {
+					hdr := make([]byte, 16)
+					bldLE.PutUint64(hdr, base+16*(i+1))
+					bldLE.PutUint32(hdr[8:], 1)
+					mustWrite(t, b.Mem, hdr, base+16*i)
+				}
+				bp := make([]byte, 8)
+				bldLE.PutUint64(bp, base)
+				mustWrite(t, b.Mem, bp, b.Layout.BootParams+encBootParamsSetupData)
+			},
+			codes: []string{"setup_data.too-long"},
+			// no chain leads to the node, so the node found by the scan names it
+			incoming: true,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := Build(vectorHandover(), &BuildOptions{SetupData: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.mutate(t, b)
+			cs, fs, err := Locate(b.Mem, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.codes, findingCodes(fs)); diff != "" {
+				t.Errorf("finding codes (-want +got):\n%s", diff)
+			}
+			for _, f := range fs {
+				if f.Addr == 0 || f.Path == "" || f.Message == "" {
+					t.Errorf("finding not located: %+v", f)
+				}
+			}
+			role := RoleUnknown
+			if tc.incoming {
+				role = RoleIncoming
+			}
+			if diff := cmp.Diff([]roleSummary{{b.RootAddr, role}}, roles(cs)); diff != "" {
+				t.Errorf("roles (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestLocateShortNodeImpact(t *testing.T) {
+	b, err := Build(vectorHandover(), &BuildOptions{SetupData: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rewriteNode(t, b, func(n []byte) { bldLE.PutUint32(n[12:], 8) })
+	_, fs, _ := Locate(b.Mem, nil)
+	if len(fs) != 1 || len(fs[0].Kernel) != 1 || fs[0].Kernel[0].Effect != EffectOutOfBounds || !strings.Contains(fs[0].Kernel[0].Detail, "add_kho") {
+		t.Errorf("findings %+v: want one with the add_kho out-of-bounds impact", fs)
+	}
+}
+
+func TestLocateGivenRoot(t *testing.T) {
+	in, _, _ := postKexec(t, false)
+	cs, fs, err := Locate(in.Mem, &LocateOptions{Root: in.RootAddr})
+	if err != nil || len(fs) != 0 {
+		t.Fatal(err, fs)
+	}
+	// A known root does not scan: only it is reported.
+	if diff := cmp.Diff([]roleSummary{{in.RootAddr, RoleIncoming}}, roles(cs)); diff != "" {
+		t.Errorf("roles (-want +got):\n%s", diff)
+	}
+	for _, bad := range []uint64{in.Layout.LUO, in.RootAddr + 8, 1 << 40} {
+		if _, _, err := Locate(in.Mem, &LocateOptions{Root: bad}); err == nil {
+			t.Errorf("root %#x accepted", bad)
+		}
+	}
+	var ae *physmem.AddrError
+	if _, _, err := Locate(in.Mem, &LocateOptions{Root: 1 << 40}); !errors.As(err, &ae) {
+		t.Errorf("absent root: %v, want a *physmem.AddrError", err)
+	}
+}
+
+// bootFDT writes a devicetree with /chosen naming root.
+func bootFDT(t *testing.T, addrCells, sizeCells uint32, kho []byte, scratch bool) []byte {
+	t.Helper()
+	w := fdt.NewWriter()
+	be := func(v ...uint32) []byte {
+		var b []byte
+		for _, x := range v {
+			b = append(b, byte(x>>24), byte(x>>16), byte(x>>8), byte(x))
+		}
+		return b
+	}
+	_ = w.BeginNode("")
+	_ = w.Property("#address-cells", be(addrCells))
+	_ = w.Property("#size-cells", be(sizeCells))
+	_ = w.Property("compatible", []byte("linux,dummy-virt\x00"))
+	_ = w.BeginNode("chosen")
+	_ = w.Property("linux,kho-fdt", kho)
+	if scratch {
+		_ = w.Property("linux,kho-scratch", be(0, 0x8000000, 0, 0x1000000)[:4*(addrCells+sizeCells)])
+	}
+	_ = w.EndNode()
+	_ = w.EndNode()
+	blob, err := w.Finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return blob
+}
+
+func TestLocateChosen(t *testing.T) {
+	b, err := Build(vectorHandover(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := uint32(b.RootAddr)
+	cells := func(v ...uint32) []byte {
+		var out []byte
+		for _, x := range v {
+			out = append(out, byte(x>>24), byte(x>>16), byte(x>>8), byte(x))
+		}
+		return out
+	}
+	tests := []struct {
+		name     string
+		blob     []byte
+		inMemory bool
+		codes    []string
+		role     Role
+	}{
+		{"2+2 cells", bootFDT(t, 2, 2, cells(0, root, 0, 4096), true), false, nil, RoleIncoming},
+		{"2+1 cells", bootFDT(t, 2, 1, cells(0, root, 4096), true), false, nil, RoleIncoming},
+		{"1+1 cells, in memory", bootFDT(t, 1, 1, cells(root, 4096), true), true, nil, RoleIncoming},
+		{"size read with address cells (v6.16 bug)", bootFDT(t, 2, 1, cells(0, root, 0, 4096), true), false, []string{"chosen.kho-fdt-length"}, RoleUnknown},
+		{"no scratch property", bootFDT(t, 2, 2, cells(0, root, 0, 4096), false), false, []string{"chosen.kho-scratch-missing"}, RoleIncoming},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			mem := b.Mem
+			opts := &LocateOptions{BootFDT: tc.blob}
+			if tc.inMemory {
+				c, err := Build(vectorHandover(), nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				mem = c.Mem
+				mustWrite(t, mem, tc.blob, 200<<20)
+				opts = nil
+			}
+			cs, fs, err := Locate(mem, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.codes, findingCodes(fs)); diff != "" {
+				t.Errorf("codes (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff([]roleSummary{{b.RootAddr, tc.role}}, roles(cs)); diff != "" {
+				t.Errorf("roles (-want +got):\n%s", diff)
+			}
+			if tc.role == RoleIncoming && !strings.Contains(cs[0].Reason, "/chosen") {
+				t.Errorf("reason %q", cs[0].Reason)
+			}
+		})
+	}
+}
+
+// flakyMemory fails reads that touch one page, like a dump that lost it.
+type flakyMemory struct {
+	physmem.Memory
+	bad   uint64
+	reads int
+	max   int // largest read
+}
+
+func (f *flakyMemory) ReadAt(p []byte, addr uint64) (int, error) {
+	f.reads++
+	f.max = max(f.max, len(p))
+	if addr < f.bad+4096 && f.bad < addr+uint64(len(p)) {
+		return 0, &physmem.AddrError{Addr: f.bad, Size: uint64(len(p)), Err: physmem.ErrExcluded}
+	}
+	return f.Memory.ReadAt(p, addr)
+}
+
+func TestLocateStreams(t *testing.T) {
+	b, err := Build(vectorHandover(), &BuildOptions{SetupData: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An unreadable page in the same chunk as the root.
+	mem := &flakyMemory{Memory: b.Mem, bad: b.RootAddr + 4096}
+	var calls int
+	var last, total uint64
+	cs, _, err := Locate(mem, &LocateOptions{ChunkSize: 256 << 10, Progress: func(done, tot uint64) {
+		if done < last {
+			t.Errorf("progress went back: %d after %d", done, last)
+		}
+		calls++
+		last, total = done, tot
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]roleSummary{{b.RootAddr, RoleIncoming}}, roles(cs)); diff != "" {
+		t.Errorf("roles (-want +got):\n%s", diff)
+	}
+	if total != 256<<20 || last != total || calls != 1024 {
+		t.Errorf("progress: %d calls, last %d of %d", calls, last, total)
+	}
+	if mem.max > 256<<10 {
+		t.Errorf("largest read %d bytes, above the chunk size", mem.max)
+	}
+}
+
+func TestLocateIgnoresInvalidFDTs(t *testing.T) {
+	b, err := Build(vectorHandover(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := readPhys(t, b.Mem, b.RootAddr, 4096)
+	for i, mutate := range []func([]byte){
+		func(p []byte) { p[0x4c] = 'X' },                      // compatible "Xho-v4"
+		func(p []byte) { bldLE.PutUint32(p[4:], 0x7fffffff) }, // totalsize huge
+		func(p []byte) { p[0x40] = 0xff },                     // broken structure token
+	} {
+		p := bytes.Clone(root)
+		mutate(p)
+		mustWrite(t, b.Mem, p, uint64(120+i)<<20)
+	}
+	cs, _, err := Locate(b.Mem, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]roleSummary{{b.RootAddr, RoleUnknown}}, roles(cs)); diff != "" {
+		t.Errorf("roles (-want +got):\n%s", diff)
+	}
+}
+
+func BenchmarkLocateScan(b *testing.B) {
+	built, err := Build(vectorHandover(), &BuildOptions{SetupData: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	// Make every page present with data so the scan reads real bytes.
+	page := bytes.Repeat([]byte{0x5a}, 4096)
+	for a := uint64(0); a < 256<<20; a += 4096 {
+		if physmem.StateOf(built.Mem, a, 4096) == physmem.Present {
+			if p := readPhys(&testing.T{}, built.Mem, a, 4096); bytes.Equal(p, make([]byte, 4096)) {
+				_ = built.Mem.WriteAt(page, a)
+			}
+		}
+	}
+	b.SetBytes(256 << 20)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, _, err := Locate(built.Mem, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
