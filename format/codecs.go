@@ -118,17 +118,16 @@ func (v Scratch) Append(dst []byte) ([]byte, error) {
 	return w.done()
 }
 
-// ScratchArray is the scratch array a kho_data points at. As in the kernel,
-// the entry count is len/16; trailing bytes are not part of it (see Rest).
+// ScratchArray is the scratch array a kho_data points at.
 type ScratchArray struct {
 	Entries []Scratch
-	Rest    int // bytes after the last whole entry (the kernel ignores them)
 }
 
-// DecodeScratchArray decodes floor(len(b)/16) entries.
+// DecodeScratchArray decodes floor(len(b)/16) entries, as the kernel counts
+// them; trailing bytes (len(b) % 16, a finding for the caller) are ignored.
 func DecodeScratchArray(b []byte) (ScratchArray, error) {
 	n := len(b) / fmtScratch.Size
-	a := ScratchArray{Entries: make([]Scratch, n), Rest: len(b) % fmtScratch.Size}
+	a := ScratchArray{Entries: make([]Scratch, n)}
 	for i := range a.Entries {
 		s, err := DecodeScratch(b[i*fmtScratch.Size:])
 		if err != nil {
@@ -141,7 +140,7 @@ func DecodeScratchArray(b []byte) (ScratchArray, error) {
 
 func (a ScratchArray) Format() *Format { return fmtScratch }
 
-// Append encodes the entries only; Rest bytes are not reproduced.
+// Append encodes the entries (trailing bytes of the input are not reproduced).
 func (a ScratchArray) Append(dst []byte) ([]byte, error) {
 	var err error
 	for _, s := range a.Entries {

@@ -91,7 +91,7 @@ func (g RadixGeometry) RootIndices() uint64 {
 // Key returns the radix key of the block of 2^order pages at pa. pa must be
 // aligned to the block size and order at most maxOrder.
 func (g RadixGeometry) Key(pa uint64, order, maxOrder uint) (uint64, error) {
-	if order > maxOrder || order >= g.Order0Bit {
+	if order > maxOrder || order > g.Order0Bit {
 		return 0, fmt.Errorf("format: radix key for pa %#x: order %d above %d: %w", pa, order, maxOrder, ErrOrder)
 	}
 	s := g.PageShift + order
