@@ -110,6 +110,9 @@ type TargetResult struct {
 	// Uninstrumented is set if the fuzzer ran without coverage guidance.
 	Uninstrumented bool
 	Crashes        []*Crash
+	// DeadlineRaces counts slices that ended in the fuzzing coordinator's
+	// "context deadline exceeded" shutdown race, which is not a finding.
+	DeadlineRaces int
 	// dupStreak counts consecutive crashes that were duplicates.
 	dupStreak int
 }

@@ -108,6 +108,10 @@ func (c *Campaign) classify(ctx context.Context, r *TargetResult, rep fuzzout.Re
 		r.Status = Crashed
 		r.Crashes = append(r.Crashes, cr)
 		c.printCrash(r, cr, "seed entry fails")
+	case rep.DeadlineRace && fuzzout.ParseSignature(out, 1).IsZero():
+		// Not a finding: the slice fuzzed to its end and wrote nothing.
+		r.DeadlineRaces++
+		c.printf("    note: %s hit Go's -fuzztime shutdown race (go.dev/issue/75804); not a crash\n", t.ID())
 	case errors.Is(err, context.DeadlineExceeded):
 		r.Status = Errored
 		r.Detail = fmt.Sprintf("no result within the hard timeout (slice %s): hung?\n%s", slice, lastLines(out, 20))

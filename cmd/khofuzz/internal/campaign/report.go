@@ -25,6 +25,9 @@ func (c *Campaign) WriteSummary(w io.Writer, fuzzed bool) {
 			if r.Uninstrumented {
 				status += " (no coverage guidance)"
 			}
+			if r.DeadlineRaces > 0 {
+				status += fmt.Sprintf(" (%d× fuzztime race ignored)", r.DeadlineRaces)
+			}
 			if r.Status == Passed && r.Detail != "" {
 				status += ": " + r.Detail
 			}

@@ -47,6 +47,11 @@ func TestParse(t *testing.T) {
 			FailingInput: "testdata/fuzz/FuzzCheck/b017b341ee5f87c3", Failed: true,
 		}},
 		{"replay-check.txt", Report{Baseline: -1, InitialBits: -1, Failed: true}},
+		// Seen on a loaded machine with Go 1.26.8 (format/FuzzDecodeFLBPage).
+		{"fuzz-deadline-race.txt", Report{
+			Execs: 20097, Elapsed: 3 * time.Second, NewInteresting: 5, CorpusTotal: 10,
+			Baseline: 5, BaselineDone: true, InitialBits: -1, Failed: true, DeadlineRace: true,
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -93,6 +98,7 @@ func TestSignature(t *testing.T) {
 		{"replay-check.txt", Signature{Kind: "error", Message: "bad byte N at offset N", Frames: []string{"crashy_test.go:13"}}},
 		{"fuzz-check-crash.txt", Signature{Kind: "error", Message: "bad byte N at offset N", Frames: []string{"crashy_test.go:13"}}},
 		{"fuzz-clean-grow.txt", Signature{}},
+		{"fuzz-deadline-race.txt", Signature{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {

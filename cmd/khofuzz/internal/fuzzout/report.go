@@ -39,6 +39,12 @@ type Report struct {
 	// InitialInputs lists, under GODEBUG=fuzzdebug=1, the new coverage
 	// bits each baseline entry added over the entries processed before it.
 	InitialInputs []InitialInput
+	// DeadlineRace is set when the only failure is a bare "context
+	// deadline exceeded" as -fuzztime ran out, with no failing input: the
+	// coordinator's shutdown race (go.dev/issue/75804, fixed in Go 1.27),
+	// which starved workers on a loaded machine trigger. It is not a
+	// finding.
+	DeadlineRace bool
 	// InitialBits is the coverage of the whole baseline corpus, printed
 	// under GODEBUG=fuzzdebug=1; -1 if not printed.
 	InitialBits int
@@ -74,6 +80,7 @@ var (
 // Parse reads the combined stdout and stderr of a fuzzing run.
 func Parse(out []byte) Report {
 	r := Report{Baseline: -1, InitialBits: -1}
+	inFail, deadline, other := false, false, false
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	sc.Buffer(make([]byte, 0, 64*1024), 16<<20)
 	for sc.Scan() {
@@ -122,7 +129,17 @@ func Parse(out []byte) Report {
 		}
 		if trimmed == "FAIL" || strings.HasPrefix(line, "--- FAIL:") {
 			r.Failed = true
+			inFail = inFail || strings.HasPrefix(line, "--- FAIL:")
+			continue
+		}
+		if inFail && trimmed != "" {
+			if trimmed == "context deadline exceeded" {
+				deadline = true
+			} else if !strings.HasPrefix(trimmed, "--- FAIL:") && !strings.HasPrefix(line, "fuzz: ") {
+				other = true
+			}
 		}
 	}
+	r.DeadlineRace = deadline && !other && r.FailingInput == "" && r.SeedFailure == ""
 	return r
 }
