@@ -149,9 +149,15 @@ func build(ps PageSize) []*Format {
 				structArrayf("bitmaps", 16, "kho-v1-bitmap-ptr", 16, g.KhoserBitmapSize, "KHOSER_BITMAP_SIZE entries"),
 			}, Doc: "one page of the kho-v1 preserved-memory chunk list (not preserved itself)"},
 		{Name: "kho-v1-bitmap", CName: "kho_mem_phys_bits", Kind: KindStruct, Compatible: "kho-v1",
-			Status: StatusMainline, Since: "6.16", Until: "7.0", PageSize: ps, Size: p, Fields: []Field{
+			Status: StatusMainline, Since: "6.18", Until: "7.0", PageSize: ps, Size: p, Fields: []Field{
 				{Name: "preserve", Offset: 0, Size: p, Type: FieldBitmap, Count: g.PreserveBits, Doc: "PRESERVE_BITS bits"},
-			}, Doc: "bit b: block at phys_start + (b << (order+PAGE_SHIFT)) is preserved"},
+			}, Doc: "one page; bit b: block at phys_start + (b << (order+PAGE_SHIFT)) is preserved " +
+				"(page-sized since commit a2fff99f92da, Oct 2025)"},
+		{Name: "kho-v1-bitmap-512", CName: "kho_mem_phys_bits", Kind: KindStruct, Compatible: "kho-v1",
+			Status: StatusMainline, Since: "6.16", Until: "6.17", PageSize: PageAny, Size: PreserveBits616 / 8, Fields: []Field{
+				{Name: "preserve", Offset: 0, Size: PreserveBits616 / 8, Type: FieldBitmap, Count: PreserveBits616, Doc: "PRESERVE_BITS = 512*8 bits"},
+			}, Doc: "the original 512-byte slab bitmap (same kho-v1 compatible): each covers 4096 << order pages " +
+				"and is only 512-byte aligned"},
 
 		// Radix memory map (kho-v2+).
 		{Name: "radix-node", CName: "kho_radix_node", Kind: KindStruct, Compatible: "kho-v2", UsedBy: khoRadixUsers,

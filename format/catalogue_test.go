@@ -181,7 +181,7 @@ func TestByCompatible(t *testing.T) {
 	}
 	tests := map[string][]string{
 		"kho-v4":                     {"kho-root", "block-header"},
-		"kho-v1":                     {"kho-root-v1", "kho-v1-chunk-header", "kho-v1-bitmap-ptr", "kho-v1-chunk", "kho-v1-bitmap"},
+		"kho-v1":                     {"kho-root-v1", "kho-v1-chunk-header", "kho-v1-bitmap-ptr", "kho-v1-chunk", "kho-v1-bitmap", "kho-v1-bitmap-512"},
 		"kho-v4;radix-v1;vmalloc-v1": {"kho-root-composite"},
 		"luo-v5":                     {"luo-ser", "session-block", "file-block"},
 		"luo-v5;block-v1":            {"luo-ser-v5-block-v1"},

@@ -20,6 +20,7 @@ var (
 	fmtScratch       = mustLookup("scratch", Page4K)
 	fmtChunkHeader   = mustLookup("kho-v1-chunk-header", Page4K)
 	fmtBitmapPtr     = mustLookup("kho-v1-bitmap-ptr", Page4K)
+	fmtPhysBits512   = mustLookup("kho-v1-bitmap-512", Page4K)
 	fmtVmalloc       = mustLookup("vmalloc", Page4K)
 	fmtVmallocHdr    = mustLookup("vmalloc-chunk-header", Page4K)
 	fmtBlockHeader   = mustLookup("block-header", Page4K)
@@ -279,11 +280,21 @@ type PhysBits struct {
 	Preserve []byte
 }
 
+// DecodePhysBits decodes a page-sized kho-v1 bitmap (6.18 and later).
 func DecodePhysBits(b []byte, ps PageSize) (PhysBits, error) {
 	f, err := LookupFor("kho-v1-bitmap", ps)
 	if err != nil {
 		return PhysBits{}, err
 	}
+	return decodePhysBitsAs(f, b)
+}
+
+// DecodePhysBits512 decodes a 512-byte kho-v1 bitmap (6.16 and 6.17).
+func DecodePhysBits512(b []byte) (PhysBits, error) {
+	return decodePhysBitsAs(fmtPhysBits512, b)
+}
+
+func decodePhysBitsAs(f *Format, b []byte) (PhysBits, error) {
 	r := newReader(f, b)
 	v := PhysBits{Preserve: r.bitmap("preserve")}
 	if err := r.done(); err != nil {
@@ -292,7 +303,11 @@ func DecodePhysBits(b []byte, ps PageSize) (PhysBits, error) {
 	return v, nil
 }
 
+// Format returns the 512-byte or the page-sized bitmap format, by length.
 func (v PhysBits) Format() *Format {
+	if len(v.Preserve) == fmtPhysBits512.Size {
+		return fmtPhysBits512
+	}
 	f, _ := LookupFor("kho-v1-bitmap", PageSize(len(v.Preserve)))
 	return f
 }

@@ -35,6 +35,7 @@ func init() {
 		"kho-v1-bitmap-ptr":       wrap(DecodeBitmapPtr),
 		"kho-v1-chunk":            wrapPage(DecodeKhoserChunk),
 		"kho-v1-bitmap":           wrapPage(DecodePhysBits),
+		"kho-v1-bitmap-512":       wrap(DecodePhysBits512),
 		"radix-node":              wrapPage(DecodeRadixNode),
 		"radix-leaf":              wrapPage(DecodeRadixLeaf),
 		"vmalloc":                 wrap(DecodeVmalloc),

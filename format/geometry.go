@@ -15,6 +15,10 @@ const (
 	FLBCompatLen         = 48         // LIVEUPDATE_FLB_COMPAT_LENGTH
 	UTSReleaseLen        = 65         // __NEW_UTS_LEN + 1
 	DefaultMaxPageOrder  = 10         // MAX_PAGE_ORDER with the x86-64 defaults
+	// PreserveBits616 is PRESERVE_BITS of the kho-v1 bitmaps before commit
+	// a2fff99f92da ("kho: increase metadata bitmap size to PAGE_SIZE", 6.18):
+	// 512-byte bitmaps, any page size. Geometry.PreserveBits is the later value.
+	PreserveBits616 = 512 * 8
 
 	VmallocAlloc    = 0x1 // KHO_VMALLOC_ALLOC
 	VmallocHugeVmap = 0x2 // KHO_VMALLOC_HUGE_VMAP
@@ -37,7 +41,7 @@ type Geometry struct {
 	PageSize PageSize
 	// kho-v1 memory map
 	KhoserBitmapSize int // KHOSER_BITMAP_SIZE: bitmap pointers per chunk page
-	PreserveBits     int // PRESERVE_BITS: bits per kho_mem_phys_bits page
+	PreserveBits     int // PRESERVE_BITS: bits per kho_mem_phys_bits page (6.18+; see PreserveBits616)
 	// vmalloc
 	VmallocSize int // KHO_VMALLOC_SIZE: phys entries per chunk page
 	// blocks (7.2+): entries per block page
