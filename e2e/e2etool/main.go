@@ -5,6 +5,8 @@
 //	    reassemble the guest's JSON from the serial console and write expected.json
 //	e2etool names expected.json
 //	    print the session names, one a line
+//	e2etool retrieved -console LOG [-expected expected.json]
+//	    compare what a verify boot retrieved after the kexec with what it preserved
 //	e2etool scan IMAGE.elf
 //	    list KHO FDTs (with their nodes and u64 properties), luo_ser, FLB
 //	    pages and session/file blocks found in an ELF core by physical address
@@ -28,6 +30,8 @@ func main() {
 		err = cmdExpected(os.Args[2:])
 	case "names":
 		err = cmdNames(os.Args[2:])
+	case "retrieved":
+		err = cmdRetrieved(os.Args[2:])
 	case "scan":
 		err = cmdScan(os.Args[2:])
 	default:
@@ -40,6 +44,6 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: e2etool expected|names|scan ... (see go doc ./e2e/e2etool)")
+	fmt.Fprintln(os.Stderr, "usage: e2etool expected|names|retrieved|scan ... (see go doc ./e2e/e2etool)")
 	os.Exit(2)
 }

@@ -97,11 +97,22 @@ type client struct {
 	r    *bufio.Reader
 }
 
-// readPC reads rip (register 16 in gdb's x86-64 numbering), little-endian hex.
+// readPC reads rip: with "p10" (register 16 in gdb's x86-64 numbering) when
+// the stub supports it, else from the "g" block (16 general registers, then
+// rip), both little-endian hex.
 func (c *client) readPC() (uint64, error) {
 	reply, err := c.request("p10", time.Minute)
 	if err != nil {
 		return 0, fmt.Errorf("read pc: %w", err)
+	}
+	if reply == "" {
+		if reply, err = c.request("g", time.Minute); err != nil {
+			return 0, fmt.Errorf("read registers: %w", err)
+		}
+		if len(reply) < 16*16+16 {
+			return 0, fmt.Errorf("read registers: short reply %q", reply)
+		}
+		reply = reply[16*16 : 16*16+16]
 	}
 	b, err := hex.DecodeString(reply)
 	if err != nil || len(b) != 8 {

@@ -228,79 +228,106 @@ func stage2(sc *scenario, plan []plannedSession, mode string) error {
 	}
 }
 
-// verify retrieves every planned session and memfd and compares size, seals
-// and contents with the scenario.
+// Retrieved is what verify mode found through /dev/liveupdate after the kexec;
+// the host compares it with the stage-1 EXPECTED JSON (e2etool retrieved).
+type Retrieved struct {
+	Sessions []RetrievedSession `json:"sessions"`
+	Problems []string           `json:"problems"`
+}
+
+type RetrievedSession struct {
+	Name  string          `json:"name"`
+	Files []RetrievedFile `json:"files"`
+}
+
+type RetrievedFile struct {
+	Token  uint64 `json:"token"`
+	Size   int64  `json:"size"`
+	Seals  int    `json:"seals"`
+	SHA256 string `json:"sha256"`
+}
+
+// verify retrieves every planned session and memfd, checks size and contents
+// against the scenario and prints what it found (seals included) as JSON.
 func verify(sc *scenario, plan []plannedSession) error {
 	dev, err := syscall.Open("/dev/liveupdate", syscall.O_RDWR, 0)
 	if err != nil {
 		return fmt.Errorf("open /dev/liveupdate: %w", err)
 	}
-	var bad []string
+	r := Retrieved{Sessions: []RetrievedSession{}, Problems: []string{}}
 	files := 0
 	for _, ps := range plan {
 		sfd, err := retrieveSession(dev, ps.Name)
 		if err != nil {
-			bad = append(bad, fmt.Sprintf("RETRIEVE_SESSION %q: %v", ps.Name, err))
+			r.Problems = append(r.Problems, fmt.Sprintf("RETRIEVE_SESSION %q: %v", ps.Name, err))
 			continue
 		}
+		rs := RetrievedSession{Name: ps.Name, Files: []RetrievedFile{}}
 		for _, f := range ps.Files {
 			fd, err := retrieveFD(sfd, f.Token)
 			if err != nil {
-				bad = append(bad, fmt.Sprintf("RETRIEVE_FD %q %#x: %v", ps.Name, f.Token, err))
+				r.Problems = append(r.Problems, fmt.Sprintf("RETRIEVE_FD %q %#x: %v", ps.Name, f.Token, err))
 				continue
 			}
 			files++
-			if msg := checkFile(sc.Seed, ps.Name, f, fd); msg != "" {
-				bad = append(bad, fmt.Sprintf("%q %#x: %s", ps.Name, f.Token, msg))
+			rf, msg := readBack(sc.Seed, ps.Name, f, fd)
+			if msg != "" {
+				r.Problems = append(r.Problems, fmt.Sprintf("%q %#x: %s", ps.Name, f.Token, msg))
 			}
+			rs.Files = append(rs.Files, rf)
 			syscall.Close(fd)
 		}
 		if err := finishSession(sfd); err != nil {
-			bad = append(bad, fmt.Sprintf("FINISH %q: %v", ps.Name, err))
+			r.Problems = append(r.Problems, fmt.Sprintf("FINISH %q: %v", ps.Name, err))
 		}
 		syscall.Close(sfd)
+		r.Sessions = append(r.Sessions, rs)
 	}
-	fmt.Printf("%s verify: %d sessions, %d files retrieved, %d problems\n", marker, len(plan), files, len(bad))
-	for _, b := range bad {
+	fmt.Printf("%s verify: %d sessions, %d files retrieved, %d problems\n", marker, len(plan), files, len(r.Problems))
+	for _, b := range r.Problems {
 		fmt.Printf("%s mismatch: %s\n", marker, b)
 	}
-	if len(bad) > 0 {
-		return fmt.Errorf("%d problems", len(bad))
+	if err := emitJSON("RETRIEVED", r); err != nil {
+		return err
+	}
+	if len(r.Problems) > 0 {
+		return fmt.Errorf("%d problems", len(r.Problems))
 	}
 	return nil
 }
 
-func checkFile(seed uint64, session string, f plannedFile, fd int) string {
+// readBack reads a retrieved memfd and compares size and contents with the scenario.
+func readBack(seed uint64, session string, f plannedFile, fd int) (RetrievedFile, string) {
+	rf := RetrievedFile{Token: f.Token}
 	var st syscall.Stat_t
 	if err := syscall.Fstat(fd, &st); err != nil {
-		return "fstat: " + err.Error()
+		return rf, "fstat: " + err.Error()
 	}
-	if st.Size != f.Size {
-		return fmt.Sprintf("size %d, want %d", st.Size, f.Size)
+	rf.Size = st.Size
+	if seals, err := fcntl(fd, fGetSeals, 0); err != nil {
+		return rf, "F_GET_SEALS: " + err.Error()
+	} else {
+		rf.Seals = seals
 	}
-	got := make([]byte, f.Size)
+	if st.Size < 0 || st.Size > maxFileSize {
+		return rf, fmt.Sprintf("size %d out of range", st.Size)
+	}
+	got := make([]byte, st.Size)
 	for off := 0; off < len(got); {
 		n, err := syscall.Pread(fd, got[off:], int64(off))
 		if err != nil || n == 0 {
-			return fmt.Sprintf("pread at %d: %v", off, err)
+			return rf, fmt.Sprintf("pread at %d: %v", off, err)
 		}
 		off += n
 	}
-	if want := contents(seed, session, f.Token, f.Size); sha256Hex(got) != sha256Hex(want) {
-		return "contents differ"
+	rf.SHA256 = sha256Hex(got)
+	if st.Size != f.Size {
+		return rf, fmt.Sprintf("size %d, want %d", st.Size, f.Size)
 	}
-	seals, err := fcntl(fd, fGetSeals, 0)
-	if err != nil {
-		return "F_GET_SEALS: " + err.Error()
+	if rf.SHA256 != sha256Hex(contents(seed, session, f.Token, f.Size)) {
+		return rf, "contents differ"
 	}
-	want := f.Seals
-	if !f.AllowSealing {
-		want = 0x1
-	}
-	if seals != want {
-		return fmt.Sprintf("seals %#x, want %#x", seals, want)
-	}
-	return ""
+	return rf, ""
 }
 
 func readKernelLog() (string, error) {

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// fileState is what both sides of a verify run agree on for one memfd.
+type fileState struct {
+	Token  uint64 `json:"token"`
+	Size   int64  `json:"size"`
+	Seals  int    `json:"seals"`
+	SHA256 string `json:"sha256"`
+}
+
+type sessionState struct {
+	Name  string      `json:"name"`
+	Files []fileState `json:"files"`
+}
+
+// cmdRetrieved compares what a verify boot retrieved through /dev/liveupdate
+// after the kexec with what its stage 1 preserved, and optionally with the
+// expected.json of the capture boot (the scenario is deterministic).
+func cmdRetrieved(args []string) error {
+	fs := flag.NewFlagSet("retrieved", flag.ExitOnError)
+	console := fs.String("console", "", "serial console log of a verify boot")
+	expected := fs.String("expected", "", "expected.json of the capture boot (optional)")
+	fs.Parse(args)
+	if *console == "" {
+		return errors.New("retrieved: -console is required")
+	}
+	log, err := os.ReadFile(*console)
+	if err != nil {
+		return err
+	}
+	s1, err := extractJSON(log, "EXPECTED")
+	if err != nil {
+		return err
+	}
+	rj, err := extractJSON(log, "RETRIEVED")
+	if err != nil {
+		return err
+	}
+	var preserved struct {
+		Sessions []sessionState `json:"sessions"`
+	}
+	if err := json.Unmarshal(s1, &preserved); err != nil {
+		return fmt.Errorf("stage-1 JSON: %w", err)
+	}
+	var got struct {
+		Sessions []sessionState `json:"sessions"`
+		Problems []string       `json:"problems"`
+	}
+	if err := json.Unmarshal(rj, &got); err != nil {
+		return fmt.Errorf("retrieved JSON: %w", err)
+	}
+	var bad []string
+	if len(got.Problems) > 0 {
+		bad = append(bad, "guest problems:\n  "+strings.Join(got.Problems, "\n  "))
+	}
+	if diff := cmp.Diff(preserved.Sessions, got.Sessions); diff != "" {
+		bad = append(bad, "retrieved after the kexec differs from preserved before it (-preserved +retrieved):\n"+diff)
+	}
+	if *expected != "" {
+		b, err := os.ReadFile(*expected)
+		if err != nil {
+			return err
+		}
+		var capture struct {
+			Sessions []sessionState `json:"sessions"`
+		}
+		if err := json.Unmarshal(b, &capture); err != nil {
+			return fmt.Errorf("%s: %w", *expected, err)
+		}
+		if diff := cmp.Diff(capture.Sessions, preserved.Sessions); diff != "" {
+			bad = append(bad, "verify boot preserved other state than the capture boot (-capture +verify):\n"+diff)
+		}
+	}
+	if len(bad) > 0 {
+		return errors.New(strings.Join(bad, "\n"))
+	}
+	n := 0
+	for _, s := range got.Sessions {
+		n += len(s.Files)
+	}
+	fmt.Printf("retrieved %d sessions and %d memfds after the kexec, equal to what was preserved\n", len(got.Sessions), n)
+	return nil
+}
