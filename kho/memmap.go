@@ -1,9 +1,11 @@
 package kho
 
 import (
+	"cmp"
 	"encoding/binary"
 	"iter"
 	"math/bits"
+	"slices"
 	"sort"
 
 	"github.com/khokit/khokit/kho/physmem"
@@ -198,15 +200,31 @@ func (w *radixWalk) leaf(prefix uint64, buf []byte, pa uint64) {
 }
 
 // appendBitRuns appends, for every run of set bits in bitmap, the run of
-// blocks at base + bit<<shift. It works a 64-bit word at a time and a run
-// at a time, so dense and sparse bitmaps both cost about a popcount.
+// blocks at base + bit<<shift, extending the last run of runs when it
+// continues. It works a 64-bit word at a time (full and empty words in one
+// step) and a run at a time within mixed words, so it costs about what a
+// popcount of the bitmap does.
 func appendBitRuns(runs []Run, bitmap []byte, base uint64, shift uint, order uint8) []Run {
+	var cur Run
+	var curEnd uint64 // address after cur
+	have := false
+	if n := len(runs); n > 0 && runs[n-1].Order == order {
+		cur, have = runs[n-1], true
+		curEnd = cur.Addr + cur.Count<<shift
+		runs = runs[:n-1]
+	}
 	for wi := 0; wi+8 <= len(bitmap); wi += 8 {
 		word := binary.LittleEndian.Uint64(bitmap[wi:])
+		if word == 0 {
+			continue
+		}
 		bit := uint64(wi) * 8
 		for word != 0 {
 			tz := uint(bits.TrailingZeros64(word))
-			ones := uint(bits.TrailingZeros64(^(word >> tz)))
+			ones := uint(64)
+			if word != ^uint64(0) {
+				ones = uint(bits.TrailingZeros64(^(word >> tz)))
+			}
 			if ones >= 64-tz {
 				ones = 64 - tz
 				word = 0
@@ -214,15 +232,20 @@ func appendBitRuns(runs []Run, bitmap []byte, base uint64, shift uint, order uin
 				word &^= (1<<ones - 1) << tz
 			}
 			addr := base + (bit+uint64(tz))<<shift
-			if n := len(runs); n > 0 {
-				last := &runs[n-1]
-				if last.Order == order && last.Addr+last.Count<<shift == addr {
-					last.Count += uint64(ones)
-					continue
-				}
+			if have && curEnd == addr {
+				cur.Count += uint64(ones)
+				curEnd += uint64(ones) << shift
+				continue
 			}
-			runs = append(runs, Run{Addr: addr, Order: order, Count: uint64(ones)})
+			if have {
+				runs = append(runs, cur)
+			}
+			cur, have = Run{Addr: addr, Order: order, Count: uint64(ones)}, true
+			curEnd = addr + uint64(ones)<<shift
 		}
+	}
+	if have {
+		runs = append(runs, cur)
 	}
 	return runs
 }
@@ -322,7 +345,7 @@ func (d *decoder) decodeChunks(head uint64) {
 func (d *decoder) setMap(runs []Run, clean bool) {
 	m := &d.h.MemoryMap
 	m.PageSize = d.geo.pageSize
-	sort.SliceStable(runs, func(i, j int) bool { return runs[i].Addr < runs[j].Addr })
+	runs = sortRuns(runs)
 	out := make([]Run, 0, len(runs))
 	var end uint64 // end of the last kept run
 	for _, r := range runs {
@@ -353,11 +376,11 @@ func (d *decoder) setMap(runs []Run, clean bool) {
 			d.add("map.block-outside-memory", "", mapPath, r.Addr, "%d order-%d blocks [%#x, %#x) are not all in memory", r.Count, r.Order, r.Addr, rEnd)
 			continue
 		}
-		for _, part := range d.withoutScratch(m, r) {
-			if n := len(out); n > 0 && out[n-1].Order == part.Order && m.runEnd(out[n-1]) == part.Addr {
-				out[n-1].Count += part.Count
-			} else {
-				out = append(out, part)
+		if _, hit := d.inScratch(r.Addr, size); !hit {
+			out = appendRun(m, out, r)
+		} else {
+			for _, part := range d.withoutScratch(m, r) {
+				out = appendRun(m, out, part)
 			}
 		}
 		end = rEnd
@@ -368,6 +391,61 @@ func (d *decoder) setMap(runs []Run, clean bool) {
 	m.Runs = out
 	d.mapSet = true
 	d.mapOK = clean
+}
+
+// sortRuns sorts runs by address. A radix walk yields, per order, runs in
+// ascending address order (keys grow with the address), so merging the
+// per-order sequences is linear; anything else is sorted.
+func sortRuns(runs []Run) []Run {
+	if slices.IsSortedFunc(runs, cmpRun) {
+		return runs
+	}
+	var byOrder [64][]Run
+	for _, r := range runs {
+		o := r.Order & 63
+		if q := byOrder[o]; len(q) > 0 && q[len(q)-1].Addr >= r.Addr {
+			slices.SortFunc(runs, cmpRun)
+			return runs
+		}
+		byOrder[o] = append(byOrder[o], r)
+	}
+	var seqs [][]Run
+	for _, q := range byOrder {
+		if len(q) > 0 {
+			seqs = append(seqs, q)
+		}
+	}
+	out := make([]Run, 0, len(runs))
+	for len(seqs) > 0 {
+		best := 0
+		for i := 1; i < len(seqs); i++ {
+			if seqs[i][0].Addr < seqs[best][0].Addr {
+				best = i
+			}
+		}
+		out = append(out, seqs[best][0])
+		if seqs[best] = seqs[best][1:]; len(seqs[best]) == 0 {
+			seqs = slices.Delete(seqs, best, best+1)
+		}
+	}
+	return out
+}
+
+func cmpRun(a, b Run) int {
+	if a.Addr != b.Addr {
+		return cmp.Compare(a.Addr, b.Addr)
+	}
+	return cmp.Compare(a.Order, b.Order)
+}
+
+// appendRun appends r to sorted runs, merging it into the last run when
+// it continues it.
+func appendRun(m *MemoryMap, out []Run, r Run) []Run {
+	if n := len(out); n > 0 && out[n-1].Order == r.Order && m.runEnd(out[n-1]) == r.Addr {
+		out[n-1].Count += r.Count
+		return out
+	}
+	return append(out, r)
 }
 
 // withoutScratch returns r minus the blocks that overlap a scratch region,

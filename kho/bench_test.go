@@ -1,0 +1,182 @@
+package kho
+
+import (
+	"encoding/binary"
+	"math/bits"
+	"sort"
+	"sync"
+	"testing"
+
+	"github.com/khokit/khokit/fdt"
+	"github.com/khokit/khokit/kho/physmem"
+)
+
+// bigMap is a radix tree describing 16 GiB of preserved memory in mixed
+// orders, laid out in a Sparse memory, with its leaf pages listed for the
+// popcount baseline.
+type bigMap struct {
+	mem    *physmem.Sparse
+	root   uint64
+	fdt    []byte
+	leaves []uint64 // leaf page addresses
+	blocks uint64   // blocks the tree holds
+}
+
+var bigMapOnce = sync.OnceValue(func() *bigMap { return buildBigMap() })
+
+// buildBigMap preserves [0, 16 GiB):
+//
+//	[0, 4 GiB)    2 MiB chunks alternating 512 order-0 pages and one order-9 block
+//	[4, 8 GiB)    order 2
+//	[8, 12 GiB)   order 4
+//	[12, 16 GiB)  order 10
+//
+// The tree's pages lie above 16 GiB.
+func buildBigMap() *bigMap {
+	const gib = 1 << 30
+	g := newGeometry(4096)
+	bm := &bigMap{mem: &physmem.Sparse{}}
+	if err := bm.mem.AddRange(0, 17*gib, physmem.Present); err != nil {
+		panic(err)
+	}
+	leaves := map[uint64][]byte{} // key>>bitmapLog2 → bitmap
+	var lastKey uint64 = ^uint64(0)
+	var last []byte
+	add := func(pa uint64, order uint) {
+		key := uint64(1)<<(g.keyWidth-1-order) | pa>>(g.pageShift+order)
+		lk := key >> g.bitmapLog2
+		if lk != lastKey {
+			if last = leaves[lk]; last == nil {
+				last = make([]byte, g.pageSize)
+				leaves[lk] = last
+			}
+			lastKey = lk
+		}
+		bit := key & (1<<g.bitmapLog2 - 1)
+		last[bit/8] |= 1 << (bit % 8)
+		bm.blocks++
+	}
+	for pa := uint64(0); pa < 4*gib; pa += 2 << 20 {
+		if pa>>21%2 == 0 {
+			for p := pa; p < pa+2<<20; p += 4096 {
+				add(p, 0)
+			}
+		} else {
+			add(pa, 9)
+		}
+	}
+	for _, r := range []struct {
+		start uint64
+		order uint
+	}{{4 * gib, 2}, {8 * gib, 4}, {12 * gib, 10}} {
+		for pa := r.start; pa < r.start+4*gib; pa += 4096 << r.order {
+			add(pa, r.order)
+		}
+	}
+	next := uint64(16 * gib)
+	alloc := func() uint64 { p := next; next += g.pageSize; return p }
+	put64 := func(addr, v uint64) {
+		if err := bm.mem.WriteAt(binary.LittleEndian.AppendUint64(nil, v), addr); err != nil {
+			panic(err)
+		}
+	}
+	bm.root = alloc()
+	nodes := map[[2]uint64]uint64{} // (level, key prefix) → page
+	lks := make([]uint64, 0, len(leaves))
+	for lk := range leaves {
+		lks = append(lks, lk)
+	}
+	sort.Slice(lks, func(i, j int) bool { return lks[i] < lks[j] })
+	for _, lk := range lks {
+		key := lk << g.bitmapLog2
+		parent := bm.root
+		for level := g.depth - 1; level >= 1; level-- {
+			idx := key >> g.levelShift(level) & (1<<g.tableLog2 - 1)
+			id := [2]uint64{uint64(level), key >> g.levelShift(level)}
+			child, ok := nodes[id]
+			if !ok {
+				child = alloc()
+				nodes[id] = child
+				put64(parent+idx*8, child)
+			}
+			parent = child
+		}
+		if err := bm.mem.WriteAt(leaves[lk], parent); err != nil {
+			panic(err)
+		}
+		bm.leaves = append(bm.leaves, parent)
+	}
+	w := fdt.NewWriter()
+	_ = w.BeginNode("")
+	_ = w.Property("compatible", []byte("kho-v4\x00"))
+	_ = w.Property("preserved-memory-map", binary.LittleEndian.AppendUint64(nil, bm.root))
+	_ = w.EndNode()
+	var err error
+	if bm.fdt, err = w.Finish(); err != nil {
+		panic(err)
+	}
+	return bm
+}
+
+func TestBigMap(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a 16 GiB map")
+	}
+	bm := bigMapOnce()
+	h, err := DecodeRoot(bm.mem, bm.fdt, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h.Findings) != 0 {
+		t.Fatalf("findings: %v", h.Findings)
+	}
+	var blocks, bytes uint64
+	for _, r := range h.MemoryMap.Runs {
+		blocks += r.Count
+		bytes += r.Count << (12 + r.Order)
+	}
+	if blocks != bm.blocks || bytes != 16<<30 {
+		t.Errorf("decoded %d blocks, %d bytes; built %d blocks, 16 GiB", blocks, bytes, bm.blocks)
+	}
+	if n := len(h.MemoryMap.Runs); n != 2048+3 {
+		t.Errorf("%d runs, want %d", n, 2048+3)
+	}
+}
+
+// BenchmarkRadixDecode16GiB decodes the map (DecodeRoot of a root holding
+// only it); BenchmarkRadixPopcount16GiB is the limit it is measured
+// against: reading the same leaf pages from the same memory and counting
+// their bits.
+func BenchmarkRadixDecode16GiB(b *testing.B) {
+	bm := bigMapOnce()
+	b.SetBytes(int64(len(bm.leaves)) * 4096)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := DecodeRoot(bm.mem, bm.fdt, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkRadixPopcount16GiB(b *testing.B) {
+	bm := bigMapOnce()
+	buf := make([]byte, 4096)
+	b.SetBytes(int64(len(bm.leaves)) * 4096)
+	b.ResetTimer()
+	n := 0
+	for b.Loop() {
+		n = 0
+		for _, pa := range bm.leaves {
+			if _, err := bm.mem.ReadAt(buf, pa); err != nil {
+				b.Fatal(err)
+			}
+			for i := 0; i < len(buf); i += 8 {
+				n += bits.OnesCount64(binary.LittleEndian.Uint64(buf[i:]))
+			}
+		}
+	}
+	if uint64(n) != bm.blocks {
+		b.Fatalf("popcount %d, want %d", n, bm.blocks)
+	}
+}
