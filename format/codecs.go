@@ -163,7 +163,7 @@ type KhoserChunkHeader struct {
 
 func DecodeKhoserChunkHeader(b []byte) (KhoserChunkHeader, error) {
 	r := newReader(fmtChunkHeader, b)
-	v := readChunkHeader(r)
+	v := readChunkHeader(&r)
 	if err := r.done(); err != nil {
 		return KhoserChunkHeader{}, err
 	}
@@ -184,7 +184,7 @@ func (v KhoserChunkHeader) Format() *Format { return fmtChunkHeader }
 
 func (v KhoserChunkHeader) Append(dst []byte) ([]byte, error) {
 	w := newWriter(fmtChunkHeader, dst)
-	v.write(w)
+	v.write(&w)
 	return w.done()
 }
 
@@ -196,7 +196,7 @@ type BitmapPtr struct {
 
 func DecodeBitmapPtr(b []byte) (BitmapPtr, error) {
 	r := newReader(fmtBitmapPtr, b)
-	v := readBitmapPtr(r)
+	v := readBitmapPtr(&r)
 	if err := r.done(); err != nil {
 		return BitmapPtr{}, err
 	}
@@ -216,7 +216,7 @@ func (v BitmapPtr) Format() *Format { return fmtBitmapPtr }
 
 func (v BitmapPtr) Append(dst []byte) ([]byte, error) {
 	w := newWriter(fmtBitmapPtr, dst)
-	v.write(w)
+	v.write(&w)
 	return w.done()
 }
 
@@ -236,11 +236,13 @@ func DecodeKhoserChunk(b []byte, ps PageSize) (KhoserChunk, error) {
 	r := newReader(f, b)
 	var v KhoserChunk
 	h := r.sub("hdr")
-	v.Header = readChunkHeader(h)
-	r.end(h)
-	for _, e := range r.elems("bitmaps") {
-		v.Bitmaps = append(v.Bitmaps, readBitmapPtr(e))
-		r.end(e)
+	v.Header = readChunkHeader(&h)
+	r.end(&h)
+	es := r.elems("bitmaps")
+	v.Bitmaps = make([]BitmapPtr, len(es))
+	for i := range es {
+		v.Bitmaps[i] = readBitmapPtr(&es[i])
+		r.end(&es[i])
 	}
 	if err := r.done(); err != nil {
 		return KhoserChunk{}, err
@@ -266,11 +268,12 @@ func (v KhoserChunk) Append(dst []byte) ([]byte, error) {
 	}
 	w := newWriter(f, dst)
 	h := w.sub("hdr")
-	v.Header.write(h)
-	w.end(h)
-	for i, e := range w.elems("bitmaps", len(v.Bitmaps)) {
-		v.Bitmaps[i].write(e)
-		w.end(e)
+	v.Header.write(&h)
+	w.end(&h)
+	es := w.elems("bitmaps", len(v.Bitmaps))
+	for i := range es {
+		v.Bitmaps[i].write(&es[i])
+		w.end(&es[i])
 	}
 	return w.done()
 }
@@ -412,7 +415,7 @@ type Vmalloc struct {
 
 func DecodeVmalloc(b []byte) (Vmalloc, error) {
 	r := newReader(fmtVmalloc, b)
-	v := readVmalloc(r)
+	v := readVmalloc(&r)
 	if err := r.done(); err != nil {
 		return Vmalloc{}, err
 	}
@@ -434,7 +437,7 @@ func (v Vmalloc) Format() *Format { return fmtVmalloc }
 
 func (v Vmalloc) Append(dst []byte) ([]byte, error) {
 	w := newWriter(fmtVmalloc, dst)
-	v.write(w)
+	v.write(&w)
 	return w.done()
 }
 
@@ -475,7 +478,7 @@ func DecodeVmallocChunk(b []byte, ps PageSize) (VmallocChunk, error) {
 	r := newReader(f, b)
 	h := r.sub("hdr")
 	v := VmallocChunk{Next: h.phys("next")}
-	r.end(h)
+	r.end(&h)
 	v.Phys = r.physArray("phys")
 	if err := r.done(); err != nil {
 		return VmallocChunk{}, err
@@ -506,7 +509,7 @@ func (v VmallocChunk) Append(dst []byte) ([]byte, error) {
 	w := newWriter(f, dst)
 	h := w.sub("hdr")
 	h.phys("next", v.Next)
-	w.end(h)
+	w.end(&h)
 	w.physArray("phys", v.Phys)
 	return w.done()
 }

@@ -59,17 +59,18 @@ type reader struct {
 	f    *Format
 	b    []byte // exactly f.Size bytes
 	base int64  // offset of b in the caller's blob
-	path string // field path prefix for nested structs
-	i    int
-	err  error
+	path  string // field path prefix for nested structs
+	index int    // element index within an array of structs, or -1
+	i     int
+	err   error
 }
 
-func newReader(f *Format, b []byte) *reader {
+func newReader(f *Format, b []byte) reader {
 	if len(b) < f.Size {
-		return &reader{f: f, err: &FormatError{Format: f.Name, Off: int64(len(b)),
+		return reader{f: f, err: &FormatError{Format: f.Name, Off: int64(len(b)),
 			Msg: fmt.Sprintf("need %d bytes, have %d", f.Size, len(b)), Err: ErrShort}}
 	}
-	return &reader{f: f, b: b[:f.Size]}
+	return reader{f: f, b: b[:f.Size]}
 }
 
 func (r *reader) fail(fl *Field, msg string, val any, sentinel error) {
@@ -83,7 +84,11 @@ func (r *reader) fail(fl *Field, msg string, val any, sentinel error) {
 		off += int64(fl.Offset)
 	}
 	if r.path != "" {
-		name = r.path + "." + name
+		p := r.path
+		if r.index >= 0 {
+			p = fmt.Sprintf("%s[%d]", p, r.index)
+		}
+		name = p + "." + name
 	}
 	r.err = &FormatError{Format: r.f.Name, Field: name, Off: off, Msg: msg, Val: val, Err: sentinel}
 }
@@ -189,16 +194,17 @@ func (r *reader) physArray(name string) []uint64 {
 }
 
 // sub returns a reader over a nested struct field; finish it with end.
-func (r *reader) sub(name string) *reader {
+func (r *reader) sub(name string) reader {
 	fl := r.next(name, FieldStruct)
 	if fl == nil {
-		return &reader{f: r.f, err: r.err}
+		return reader{f: r.f, err: r.err}
 	}
-	return r.nested(fl, fl.Struct, fl.Offset, fl.Name)
+	r2 := r.nested(fl, fl.Struct, fl.Offset, fl.Name)
+	return r2
 }
 
 // elems returns one reader per element of an array of structs; finish each with end.
-func (r *reader) elems(name string) []*reader {
+func (r *reader) elems(name string) []reader {
 	fl := r.next(name, FieldArray)
 	if fl == nil {
 		return nil
@@ -208,24 +214,25 @@ func (r *reader) elems(name string) []*reader {
 		return nil
 	}
 	size := fl.Size / fl.Count
-	out := make([]*reader, fl.Count)
+	out := make([]reader, fl.Count)
 	for i := range out {
-		out[i] = r.nested(fl, fl.Struct, fl.Offset+i*size, fmt.Sprintf("%s[%d]", fl.Name, i))
+		out[i] = r.nested(fl, fl.Struct, fl.Offset+i*size, fl.Name)
+		out[i].index = i
 	}
 	return out
 }
 
-func (r *reader) nested(fl *Field, of string, off int, name string) *reader {
+func (r *reader) nested(fl *Field, of string, off int, name string) reader {
 	nf, err := LookupFor(of, r.pageSize())
 	if err != nil || off+nf.Size > len(r.b) {
 		r.fail(fl, "nested struct "+of+" not in the table", nil, ErrTable)
-		return &reader{f: r.f, err: r.err}
+		return reader{f: r.f, err: r.err}
 	}
 	path := name
 	if r.path != "" {
 		path = r.path + "." + name
 	}
-	return &reader{f: nf, b: r.b[off : off+nf.Size], base: r.base + int64(off), path: path}
+	return reader{f: nf, b: r.b[off : off+nf.Size], base: r.base + int64(off), path: path, index: -1}
 }
 
 func (r *reader) end(s *reader) {
@@ -251,11 +258,11 @@ type writer struct {
 	err error
 }
 
-func newWriter(f *Format, dst []byte) *writer {
+func newWriter(f *Format, dst []byte) writer {
 	n := len(dst)
 	dst = slices.Grow(dst, f.Size)[:n+f.Size]
 	clear(dst[n:])
-	return &writer{f: f, dst: dst, b: dst[n:], n: n}
+	return writer{f: f, dst: dst, b: dst[n:], n: n}
 }
 
 func (w *writer) fail(fl *Field, msg string, val any, sentinel error) {
@@ -369,16 +376,16 @@ func (w *writer) physArray(name string, v []uint64) {
 }
 
 // sub returns a writer over a nested struct field; finish it with end.
-func (w *writer) sub(name string) *writer {
+func (w *writer) sub(name string) writer {
 	fl := w.next(name, FieldStruct)
 	if fl == nil {
-		return &writer{f: w.f, err: w.err}
+		return writer{f: w.f, err: w.err}
 	}
-	return w.nested(fl, fl.Struct, fl.Offset, fl.Name)
+	return w.nested(fl, fl.Struct, fl.Offset)
 }
 
 // elems returns one writer per element of an array of structs, after checking n.
-func (w *writer) elems(name string, n int) []*writer {
+func (w *writer) elems(name string, n int) []writer {
 	fl := w.next(name, FieldArray)
 	if fl == nil {
 		return nil
@@ -392,14 +399,14 @@ func (w *writer) elems(name string, n int) []*writer {
 		return nil
 	}
 	size := fl.Size / fl.Count
-	out := make([]*writer, n)
+	out := make([]writer, n)
 	for i := range out {
-		out[i] = w.nested(fl, fl.Struct, fl.Offset+i*size, fmt.Sprintf("%s[%d]", fl.Name, i))
+		out[i] = w.nested(fl, fl.Struct, fl.Offset+i*size)
 	}
 	return out
 }
 
-func (w *writer) nested(fl *Field, of string, off int, name string) *writer {
+func (w *writer) nested(fl *Field, of string, off int) writer {
 	ps := w.f.PageSize
 	if ps == PageAny {
 		ps = Page4K
@@ -407,11 +414,10 @@ func (w *writer) nested(fl *Field, of string, off int, name string) *writer {
 	nf, err := LookupFor(of, ps)
 	if err != nil || off+nf.Size > len(w.b) {
 		w.fail(fl, "nested struct "+of+" not in the table", nil, ErrTable)
-		return &writer{f: w.f, err: w.err}
+		return writer{f: w.f, err: w.err}
 	}
-	_ = name
 	b := w.b[off : off+nf.Size]
-	return &writer{f: nf, dst: b, b: b}
+	return writer{f: nf, dst: b, b: b}
 }
 
 func (w *writer) end(s *writer) {

@@ -163,7 +163,7 @@ func (v FileSetSer) write(w *writer) {
 
 func DecodeFileSetSer(b []byte) (FileSetSer, error) {
 	r := newReader(fmtFileSet, b)
-	v := readFileSet(r)
+	v := readFileSet(&r)
 	if err := r.done(); err != nil {
 		return FileSetSer{}, err
 	}
@@ -174,7 +174,7 @@ func (v FileSetSer) Format() *Format { return fmtFileSet }
 
 func (v FileSetSer) Append(dst []byte) ([]byte, error) {
 	w := newWriter(fmtFileSet, dst)
-	v.write(w)
+	v.write(&w)
 	return w.done()
 }
 
@@ -188,8 +188,8 @@ func DecodeSessionSer(b []byte) (SessionSer, error) {
 	r := newReader(fmtSessionSer, b)
 	v := SessionSer{Name: r.chars("name")}
 	s := r.sub("file_set_ser")
-	v.FileSet = readFileSet(s)
-	r.end(s)
+	v.FileSet = readFileSet(&s)
+	r.end(&s)
 	if err := r.done(); err != nil {
 		return SessionSer{}, err
 	}
@@ -202,8 +202,8 @@ func (v SessionSer) Append(dst []byte) ([]byte, error) {
 	w := newWriter(fmtSessionSer, dst)
 	w.chars("name", v.Name)
 	s := w.sub("file_set_ser")
-	v.FileSet.write(s)
-	w.end(s)
+	v.FileSet.write(&s)
+	w.end(&s)
 	return w.done()
 }
 

@@ -14,8 +14,8 @@ func DecodeMemfdSerV1(b []byte) (MemfdSerV1, error) {
 	r := newReader(fmtMemfdV1, b)
 	v := MemfdSerV1{Pos: r.u64("pos"), Size: r.u64("size"), NrFolios: r.u64("nr_folios")}
 	s := r.sub("folios")
-	v.Folios = readVmalloc(s)
-	r.end(s)
+	v.Folios = readVmalloc(&s)
+	r.end(&s)
 	if err := r.done(); err != nil {
 		return MemfdSerV1{}, err
 	}
@@ -30,8 +30,8 @@ func (v MemfdSerV1) Append(dst []byte) ([]byte, error) {
 	w.u64("size", v.Size)
 	w.u64("nr_folios", v.NrFolios)
 	s := w.sub("folios")
-	v.Folios.write(s)
-	w.end(s)
+	v.Folios.write(&s)
+	w.end(&s)
 	return w.done()
 }
 
@@ -49,8 +49,8 @@ func DecodeMemfdSerV2(b []byte) (MemfdSerV2, error) {
 	r := newReader(fmtMemfdV2, b)
 	v := MemfdSerV2{Pos: r.u64("pos"), Size: r.u64("size"), Seals: r.u32("seals"), Flags: r.u32("flags"), NrFolios: r.u64("nr_folios")}
 	s := r.sub("folios")
-	v.Folios = readVmalloc(s)
-	r.end(s)
+	v.Folios = readVmalloc(&s)
+	r.end(&s)
 	if err := r.done(); err != nil {
 		return MemfdSerV2{}, err
 	}
@@ -67,8 +67,8 @@ func (v MemfdSerV2) Append(dst []byte) ([]byte, error) {
 	w.u32("flags", v.Flags)
 	w.u64("nr_folios", v.NrFolios)
 	s := w.sub("folios")
-	v.Folios.write(s)
-	w.end(s)
+	v.Folios.write(&s)
+	w.end(&s)
 	return w.done()
 }
 
