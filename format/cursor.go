@@ -56,9 +56,9 @@ func (c CString) CleanPadding() bool {
 // accessor names the field it expects, so a codec cannot read an offset the
 // table does not give, nor skip a field.
 type reader struct {
-	f    *Format
-	b    []byte // exactly f.Size bytes
-	base int64  // offset of b in the caller's blob
+	f     *Format
+	b     []byte // exactly f.Size bytes
+	base  int64  // offset of b in the caller's blob
 	path  string // field path prefix for nested structs
 	index int    // element index within an array of structs, or -1
 	i     int
