@@ -381,7 +381,7 @@ func (l *locator) setupNode(pa uint64, i int, scanned bool) {
 	l.haveHandoff = true
 	how := "setup_data SETUP_KEXEC_KHO node"
 	if scanned {
-		how = "SETUP_KEXEC_KHO node found by scanning (no boot_params found)"
+		how = "SETUP_KEXEC_KHO node found by scanning (no setup_data chain from a boot_params page leads to one)"
 	}
 	l.name(r, "named by x86 "+how, fmt.Sprintf("%s at %#x (len %d): fdt_addr %#x fdt_size %#x scratch %#x+%#x",
 		how, pa, n, kd.FDTAddr, kd.FDTSize, kd.ScratchAddr, kd.ScratchSize))

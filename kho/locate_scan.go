@@ -1,6 +1,7 @@
 package kho
 
 import (
+	"bytes"
 	"encoding/binary"
 
 	"github.com/khokit/khokit/fdt"
@@ -17,6 +18,9 @@ type locScan struct {
 	bootParams []uint64
 	nodes      []uint64
 }
+
+// hdrSBytes is the boot protocol header magic "HdrS" as stored.
+var hdrSBytes = [4]byte{'H', 'd', 'r', 'S'}
 
 // scan reads every present range in chunks of o.ChunkSize. A chunk that
 // cannot be read whole is read page by page, skipping pages that fail
@@ -108,36 +112,47 @@ func (l *locator) scanChunk(s *locScan, chunk []byte, a uint64) bool {
 		}
 	}
 	le := binary.LittleEndian
-	for off := 0; off+16 <= len(chunk); off += 16 {
-		// boot_params: "HdrS" at base+0x202 with base 16-byte aligned,
-		// that is at 2 bytes into a 16-byte slot.
-		if le.Uint32(chunk[off+2:]) == encHdrSMagic {
-			if pa := a + uint64(off) + 2; pa >= encBootParamsHeader {
-				base := pa - encBootParamsHeader
-				var flag [2]byte
-				if _, err := l.mem.ReadAt(flag[:], base+encBootParamsBootFlag); err == nil && le.Uint16(flag[:]) == encBootFlagMagic {
-					add(&s.bootParams, base)
-				}
-			}
+	// boot_params: "HdrS" at base+0x202 with base 16-byte aligned, that
+	// is 2 bytes into a 16-byte slot. bytes.Index is vectorised; the
+	// magic is rare.
+	for i := 0; i < len(chunk); {
+		j := bytes.Index(chunk[i:], hdrSBytes[:])
+		if j < 0 {
+			break
 		}
-		if le.Uint32(chunk[off+8:]) == encSetupKexecKHO {
-			n := le.Uint32(chunk[off+12:])
-			if n < encKhoDataSize || n > locSetupDataMaxLen {
+		off := i + j
+		i = off + 1
+		pa := a + uint64(off)
+		if off%16 != 2 || pa < encBootParamsHeader {
+			continue
+		}
+		base := pa - encBootParamsHeader
+		var flag [2]byte
+		if _, err := l.mem.ReadAt(flag[:], base+encBootParamsBootFlag); err == nil && le.Uint16(flag[:]) == encBootFlagMagic {
+			add(&s.bootParams, base)
+		}
+	}
+	// SETUP_KEXEC_KHO headers: one 8-byte load of type and len per slot.
+	for off := 0; off+16 <= len(chunk); off += 16 {
+		w := le.Uint64(chunk[off+8:])
+		if uint32(w) != encSetupKexecKHO {
+			continue
+		}
+		if n := uint32(w >> 32); n < encKhoDataSize || n > locSetupDataMaxLen {
+			continue
+		}
+		var fdtAddr uint64
+		if off+24 <= len(chunk) {
+			fdtAddr = le.Uint64(chunk[off+16:])
+		} else {
+			var b [8]byte
+			if _, err := l.mem.ReadAt(b[:], a+uint64(off)+16); err != nil {
 				continue
 			}
-			var fdtAddr uint64
-			if off+24 <= len(chunk) {
-				fdtAddr = le.Uint64(chunk[off+16:])
-			} else {
-				var b [8]byte
-				if _, err := l.mem.ReadAt(b[:], a+uint64(off)+16); err != nil {
-					continue
-				}
-				fdtAddr = le.Uint64(b[:])
-			}
-			if fdtAddr != 0 && fdtAddr%ps == 0 {
-				add(&s.nodes, a+uint64(off))
-			}
+			fdtAddr = le.Uint64(b[:])
+		}
+		if fdtAddr != 0 && fdtAddr%ps == 0 {
+			add(&s.nodes, a+uint64(off))
 		}
 	}
 	return capped

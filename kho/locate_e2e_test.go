@@ -1,0 +1,64 @@
+package kho
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/khokit/khokit/kho/image"
+)
+
+// TestLocateE2EDumps runs the locator over the real-kernel dumps the e2e
+// harness leaves in $KHOKIT_E2E_DUMPS (post-kexec and at-kexec, ELF and
+// kdump). It checks what real-kernel.md says a 7.3.4 post-kexec image
+// holds: one incoming root named by setup_data, the new kernel's outgoing
+// root with a kexec count one higher, and nothing else taken for the
+// incoming handover.
+func TestLocateE2EDumps(t *testing.T) {
+	dir := os.Getenv("KHOKIT_E2E_DUMPS")
+	if dir == "" {
+		t.Skip("KHOKIT_E2E_DUMPS not set")
+	}
+	for _, name := range []string{"post-kexec.elf", "post-kexec.kdump", "at-kexec.elf", "at-kexec.kdump"} {
+		t.Run(name, func(t *testing.T) {
+			im, err := image.Open(filepath.Join(dir, name), image.Options{})
+			if err != nil {
+				t.Skip(err)
+			}
+			defer im.Close()
+			start := time.Now()
+			cs, fs, err := Locate(im.Memory, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%s: scan took %v", name, time.Since(start))
+			for _, c := range cs {
+				t.Logf("  %#x %s %s kexec=%d sessions=%#x: %s %v", c.Addr, c.Role, c.Compatible, c.KexecCount, c.LUOSessions, c.Reason, c.Evidence)
+			}
+			for _, f := range fs {
+				t.Logf("  finding %v", f)
+			}
+			in, ok := Incoming(cs)
+			if !ok {
+				t.Fatalf("no incoming handover among %d candidates", len(cs))
+			}
+			switch name[:len("post-kexec")] {
+			case "post-kexec":
+				if in.Role != RoleIncoming || in.Handoff == nil {
+					t.Errorf("post-kexec: incoming %#x is %v, not named by setup_data", in.Addr, in.Role)
+				}
+				for _, c := range cs {
+					if c.Role == RoleOutgoing && c.KexecCount != in.KexecCount+1 {
+						t.Errorf("outgoing %#x has kexec count %d, incoming %d", c.Addr, c.KexecCount, in.KexecCount)
+					}
+				}
+			default:
+				// At kexec the first kernel's own root is the handover; the
+				// boot_params staged for the next kernel are not at their
+				// destination yet.
+				t.Logf("at-kexec: handover %#x (%v)", in.Addr, in.Role)
+			}
+		})
+	}
+}
