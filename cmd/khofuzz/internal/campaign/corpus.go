@@ -18,6 +18,9 @@ import (
 	"github.com/khokit/khokit/cmd/khofuzz/internal/fuzzout"
 )
 
+// verifyTries bounds the replays that check a minimized corpus.
+const verifyTries = 3
+
 // corpusFileHeader starts every file the fuzzer reads as a corpus entry.
 const corpusFileHeader = "go test fuzz v1\n"
 
@@ -262,13 +265,27 @@ func (c *Campaign) minimizeTarget(ctx context.Context, r *TargetResult) (kept, t
 		}
 	}
 	if len(dropped) == 0 {
+		r.Corpus = rep.Baseline
 		return total, total, nil
 	}
-	check, _, err := c.baselineRun(ctx, r, c.bins[t.ImportPath], 1, env)
-	if err != nil || check.InitialBits != rep.InitialBits {
-		undo()
-		return 0, 0, fmt.Errorf("verification replay reached %d coverage bits, not %d (%v)", check.InitialBits, rep.InitialBits, err)
+	// Coverage of instrumented library code is not quite deterministic
+	// (sync.Pool reuse in fmt, for one), so a replay may miss a bit or
+	// two; the reduced corpus passes if any of a few replays reaches the
+	// full corpus's total.
+	best := -1
+	for try := 0; try < verifyTries && best < rep.InitialBits; try++ {
+		check, _, err := c.baselineRun(ctx, r, c.bins[t.ImportPath], 1, env)
+		if err != nil || check.Failed || !check.BaselineDone {
+			undo()
+			return 0, 0, fmt.Errorf("verification replay failed (%v)", err)
+		}
+		best = max(best, check.InitialBits)
 	}
+	if best < rep.InitialBits {
+		undo()
+		return 0, 0, fmt.Errorf("the reduced corpus reached %d coverage bits in %d replays, the full one %d", best, verifyTries, rep.InitialBits)
+	}
+	r.Corpus = rep.Baseline - len(dropped)
 	return total - len(dropped), total, nil
 }
 
