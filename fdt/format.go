@@ -158,7 +158,10 @@ func WriteDTS(w io.Writer, t *Tree) error {
 		fmt.Fprintf(b, "/memreserve/ %#x %#x;\n", r.Address, r.Size)
 	}
 	b.WriteByte('\n')
-	indent := func(d int) { b.WriteString(strings.Repeat("\t", d)) }
+	// Indentation stops growing at 16 levels so a deep tree's source stays
+	// linear in its size.
+	const tabs = "\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t"
+	indent := func(d int) { b.WriteString(tabs[:min(d, len(tabs))]) }
 	err := walk(t.Root, func(n *Node, d int) error {
 		if d > 0 && len(n.Props) == 0 && len(n.Children) == 0 {
 			indent(d)

@@ -308,9 +308,6 @@ func (w *Writer) tree(root *Node) error {
 			if c == nil {
 				return w.fail("nil child of %s", f.n.Path())
 			}
-			if len(stack) >= 1<<16 {
-				return w.fail("tree deeper than %d", 1<<16)
-			}
 			if err := w.open(c); err != nil {
 				return err
 			}

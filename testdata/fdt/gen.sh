@@ -22,3 +22,8 @@ fdtput -t s kho-like-fdtput.dtb /LUO note "added by fdtput"
 fdtput -c kho-like-fdtput.dtb /LUO/child
 fdtput -t x kho-like-fdtput.dtb /LUO/child cells 1 2 3
 fdtput -d kho-like-fdtput.dtb /kexec-metadata blob-size
+
+# The kernel's debugfs kho/out/fdt copy: the first 233 bytes of the 285-byte
+# tree (debugfs sized the file before LUO added its node).
+cd ..
+head -c 233 kernel/kho_out_fdt_stage1_0x1eb000.dtb > kernel/kho_out_fdt_debugfs_233.bin

@@ -1,0 +1,209 @@
+package fdt
+
+import (
+	"encoding/binary"
+	"errors"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestKernelDebugfsCopy decodes the shape of the kernel's debugfs
+// kho/out/fdt file: 233 bytes of a 285-byte tree. The structure block is
+// whole; 52 of the 57 strings bytes are missing, so every property name is.
+func TestKernelDebugfsCopy(t *testing.T) {
+	data := readTestdata(t, "kernel/kho_out_fdt_debugfs_233.bin")
+	if len(data) != 233 {
+		t.Fatalf("file is %d bytes", len(data))
+	}
+	_, err := Decode(data, nil)
+	var fe *Error
+	if !errors.Is(err, ErrTruncated) || !errors.As(err, &fe) || fe.Offset != 233 {
+		t.Fatalf("strict: %v, want ErrTruncated at 0xe9", err)
+	}
+	tree, err := Decode(data, &Options{Lenient: true})
+	if err != nil {
+		t.Fatalf("lenient: %v", err)
+	}
+	want := []Finding{
+		{Offset: 0xe9, Code: FindTruncatedTail},
+		{Offset: 0x40, Path: "/", Code: FindMissingString},
+		{Offset: 0x54, Path: "/", Code: FindMissingString},
+		{Offset: 0x70, Path: "/LUO", Code: FindMissingString},
+		{Offset: 0x84, Path: "/LUO", Code: FindMissingString},
+		{Offset: 0xb0, Path: "/kexec-metadata", Code: FindMissingString},
+		{Offset: 0xc4, Path: "/kexec-metadata", Code: FindMissingString},
+	}
+	if d := cmp.Diff(want, tree.Findings, cmp.FilterPath(func(p cmp.Path) bool { return p.Last().String() == ".Message" }, cmp.Ignore())); d != "" {
+		t.Errorf("findings (-want +got):\n%s", d)
+	}
+	var names []string
+	for _, c := range tree.Root.Children {
+		names = append(names, c.Name)
+	}
+	if d := cmp.Diff([]string{"LUO", "kexec-metadata"}, names); d != "" {
+		t.Errorf("nodes (-want +got):\n%s", d)
+	}
+	// Values survive; names do not, but their string offsets do.
+	p := &tree.Root.Props[1]
+	if v, err := p.U64In(binary.LittleEndian); err != nil || v != 0x1ea000 || p.Name != "" {
+		t.Errorf("root property 1 = %q %#x, %v; want nameless 0x1ea000", p.Name, v, err)
+	}
+	if off, ok := p.NameOffset(); !ok || off != 0 {
+		t.Errorf("NameOffset = %#x, %v; want 0 (preserved-memory-map)", off, ok)
+	}
+	if _, err := tree.Encode(); !errors.Is(err, ErrWriter) {
+		t.Errorf("Encode of a tree with lost names: %v, want ErrWriter", err)
+	}
+}
+
+// TestLimits: a blob 10^6 nodes deep and one with 10^6 properties fail
+// with ErrLimit under the defaults, and decode with raised limits without
+// recursion (u-root's recursive walk dies on the deep one).
+func TestLimits(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds two 12 MB blobs")
+	}
+	const n = 1000000
+	deep := NewWriter()
+	for i := range n {
+		name := "n"
+		if i == 0 {
+			name = ""
+		}
+		deep.BeginNode(name)
+	}
+	for range n {
+		deep.EndNode()
+	}
+	deepBlob, err := deep.Finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wide := NewWriter()
+	wide.BeginNode("")
+	for range n {
+		wide.Property("p", []byte{})
+	}
+	wide.EndNode()
+	wideBlob, err := wide.Finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raised := &Options{Limits: Limits{MaxDepth: n, MaxNodes: n, MaxProperties: n}}
+	for _, tc := range []struct {
+		name string
+		blob []byte
+	}{{"deep", deepBlob}, {"wide", wideBlob}} {
+		if err := Validate(tc.blob, nil); !errors.Is(err, ErrLimit) {
+			t.Errorf("%s: Validate with default limits: %v, want ErrLimit", tc.name, err)
+		}
+		if _, err := Decode(tc.blob, nil); !errors.Is(err, ErrLimit) {
+			t.Errorf("%s: Decode with default limits: %v, want ErrLimit", tc.name, err)
+		}
+		tree, err := Decode(tc.blob, raised)
+		if err != nil {
+			t.Fatalf("%s: Decode with raised limits: %v", tc.name, err)
+		}
+		if tc.name == "deep" {
+			var sink discard
+			if err := WriteDTS(&sink, tree); err != nil {
+				t.Errorf("deep: WriteDTS: %v", err)
+			}
+		}
+		out, err := tree.Encode()
+		if err != nil || len(out) != len(tc.blob) {
+			t.Errorf("%s: Encode: %d bytes, %v", tc.name, len(out), err)
+		}
+	}
+	if err := Validate(wideBlob, &Options{Limits: Limits{MaxProperties: n - 1}}); !errors.Is(err, ErrLimit) {
+		t.Errorf("MaxProperties n-1: %v", err)
+	}
+	if err := Validate(deepBlob[:1<<20], &Options{Limits: Limits{MaxSize: 1 << 20}}); !errors.Is(err, ErrLimit) {
+		t.Errorf("MaxSize: %v", err)
+	}
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+func TestErrorMessage(t *testing.T) {
+	data := readTestdata(t, "malformed/node-name-bad-char.dtb")
+	err := Validate(data, nil)
+	if got, want := err.Error(), `fdt: offset 0x40: /: node name "a b": character ' ' not allowed`; got != want {
+		t.Errorf("message\n got %s\nwant %s", got, want)
+	}
+	data = readTestdata(t, "malformed/prop-after-subnode.dtb")
+	if got, want := Validate(data, nil).Error(), `fdt: offset 0x4c: /: property after a subnode`; got != want {
+		t.Errorf("message\n got %s\nwant %s", got, want)
+	}
+}
+
+// TestIterator checks the token stream of the kernel FDT.
+func TestIterator(t *testing.T) {
+	data := readTestdata(t, "kernel/kho_in_fdt_stage2.dtb")
+	var it Iterator
+	if err := it.Reset(data, nil); err != nil {
+		t.Fatal(err)
+	}
+	type tok struct {
+		Kind   TokenKind
+		Offset int
+		Depth  int
+		Name   string
+		Len    int
+	}
+	var got []tok
+	for it.Next() {
+		k := it.Token()
+		got = append(got, tok{k.Kind, k.Offset, k.Depth, string(k.Name), len(k.Value)})
+	}
+	if err := it.Err(); err != nil {
+		t.Fatal(err)
+	}
+	want := []tok{
+		{TokenBeginNode, 0x38, 0, "", 0},
+		{TokenProperty, 0x40, 0, "compatible", 7},
+		{TokenProperty, 0x54, 0, "preserved-memory-map", 8},
+		{TokenBeginNode, 0x68, 1, "LUO", 0},
+		{TokenProperty, 0x70, 1, "blob-size", 8},
+		{TokenProperty, 0x84, 1, "preserved-data", 8},
+		{TokenEndNode, 0x98, 1, "", 0},
+		{TokenBeginNode, 0x9c, 1, "kexec-metadata", 0},
+		{TokenProperty, 0xb0, 1, "blob-size", 8},
+		{TokenProperty, 0xc4, 1, "preserved-data", 8},
+		{TokenEndNode, 0xd8, 1, "", 0},
+		{TokenEndNode, 0xdc, 0, "", 0},
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("tokens (-want +got):\n%s", d)
+	}
+	if it.Next() {
+		t.Error("Next after the end returned true")
+	}
+}
+
+func TestPathsAndOffsets(t *testing.T) {
+	tree, err := Decode(readTestdata(t, "valid/board.dtb"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := tree.Lookup("/soc/serial@10000000")
+	if n == nil || n.Path() != "/soc/serial@10000000" || n.Parent() != tree.Lookup("/soc") {
+		t.Fatalf("Lookup/Path/Parent broken: %v", n)
+	}
+	if tree.Root.Path() != "/" || tree.Lookup("/") != tree.Root || tree.Lookup("/nope") != nil || tree.Lookup("soc") != nil {
+		t.Error("root lookups broken")
+	}
+	p := n.Prop("odd-bytes")
+	if p == nil || p.Node() != n || p.Offset() <= n.Offset() || n.Offset() <= 0 {
+		t.Errorf("offsets: node %#x prop %v", n.Offset(), p)
+	}
+	if n.Child("x") != nil || n.Prop("x") != nil || (*Node)(nil).Prop("x") != nil {
+		t.Error("absent child/prop not nil")
+	}
+	if got := (&Node{Name: "free"}).Offset(); got != -1 {
+		t.Errorf("offset of a built node = %d", got)
+	}
+}
