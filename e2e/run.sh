@@ -101,8 +101,8 @@ Dir::Etc::sourcelist "$APT_DIR/etc/sources.list";
 Dir::Etc::sourceparts "-";
 Dir::State::Lists "$APT_DIR/lists";
 Dir::Cache "$APT_DIR/cache";
-Dir::Cache::pkgcache "pkgcache.bin";
-Dir::Cache::srcpkgcache "srcpkgcache.bin";
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
 APT::Sandbox::User "root";
 EOF
   # Refresh the lists at most once a day.
@@ -120,8 +120,15 @@ step_source() {
   # One apt-cache call: the candidate version of each wanted package.
   local wanted=(linux-source-7.3 linux-source-7.2) p cand
   [ -n "${KHOKIT_E2E_SOURCE:-}" ] && wanted=("$KHOKIT_E2E_SOURCE")
-  cand=$(private_apt apt-cache policy "${wanted[@]}" 2>/dev/null |
-    awk '/^[^ ].*:$/ {pkg=substr($1, 1, length($1)-1)} /^  Candidate:/ && $2 != "(none)" {print pkg, $2}')
+  # apt-cache parses all lists (~8 s): remember its answer until the lists change.
+  local memo="$APT_DIR/candidates-$(printf '%s_' "${wanted[@]}")"
+  if [ -s "$memo" ] && [ -z "$(find "$APT_DIR/lists" -maxdepth 1 -newer "$memo" -name '*Packages*' | head -1)" ]; then
+    cand=$(cat "$memo")
+  else
+    cand=$(private_apt apt-cache policy "${wanted[@]}" 2>/dev/null |
+      awk '/^[^ ].*:$/ {pkg=substr($1, 1, length($1)-1)} /^  Candidate:/ && $2 != "(none)" {print pkg, $2}')
+    printf '%s\n' "$cand" > "$memo"
+  fi
   SRC_PKG= SRC_VER=
   for p in "${wanted[@]}"; do
     SRC_VER=$(awk -v p="$p" '$1 == p {print $2; exit}' <<< "$cand")
@@ -417,6 +424,12 @@ check_dump() {
     # Where the KHO FDTs and LUO structures are (a quick look, not a decoder).
     "$BIN_DIR/e2etool" scan "$f" > "$DUMP_DIR/$name.scan.txt" || die "check: scan of $f failed"
     grep -q 'KHO FDT "kho-' "$DUMP_DIR/$name.scan.txt" || die "check: no KHO FDT found in $f (see $DUMP_DIR/$name.scan.txt)"
+    # The root the first kernel handed over (SETUP_KEXEC_KHO, seen by stage 2) must be a KHO FDT in the image.
+    local root
+    root=$(grep -o '"root_fdt_phys": "0x[0-9a-f]*"' "$DUMP_DIR/expected.json" | grep -o '0x[0-9a-f]*' || true)
+    if [ -n "$root" ]; then
+      grep -q "^$root KHO FDT" "$DUMP_DIR/$name.scan.txt" || die "check: no KHO FDT at the handover root $root in $f"
+    fi
   done
   # ---- KHODUMP HOOK: decoder checks go here (see e2e/README.md, "Check hook").
   log "check: dumps present, ELF/kdump, ${#names[@]} session names found in ${images[*]}"

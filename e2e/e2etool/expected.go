@@ -43,6 +43,10 @@ type Handover struct {
 	KexecCount       uint64   `json:"kexec_count"`
 	PreviousRelease  string   `json:"previous_release"`
 	FLBsFound        []string `json:"flbs_found"`
+	// RootFDTPhys is the incoming KHO root as the SETUP_KEXEC_KHO setup_data
+	// entry gave it to the new kernel: the answer a scan must find.
+	RootFDTPhys string          `json:"root_fdt_phys,omitempty"`
+	SetupData   json.RawMessage `json:"setup_data,omitempty"`
 }
 
 type Image struct {
@@ -95,6 +99,7 @@ func cmdExpected(args []string) error {
 		PreviousRelease  string          `json:"previous_release"`
 		FLBsFound        []string        `json:"flbs_found"`
 		Release          string          `json:"release"`
+		SetupData        json.RawMessage `json:"setup_data"`
 		Stage2Log        json.RawMessage `json:"stage2_log"`
 	}
 	if err := json.Unmarshal(s2, &st); err != nil {
@@ -109,11 +114,30 @@ func cmdExpected(args []string) error {
 		Handover: Handover{
 			LiveupdateNumber: *st.LiveupdateNumber, KexecCount: *st.KexecCount,
 			PreviousRelease: st.PreviousRelease, FLBsFound: st.FLBsFound,
+			SetupData: st.SetupData,
 		},
 		Kernel: Kernel{Release: st.Release, Compat: map[string]string{}},
 		Images: map[string]Image{},
 	}
 	e.Kernel.SourcePackage, e.Kernel.SourceVersion, _ = strings.Cut(*source, " ")
+	if len(st.SetupData) > 0 {
+		var sd struct {
+			Entries []struct {
+				Type uint32 `json:"type"`
+				KHO  *struct {
+					FDTAddr string `json:"fdt_addr"`
+				} `json:"kho"`
+			} `json:"entries"`
+		}
+		if err := json.Unmarshal(st.SetupData, &sd); err != nil {
+			return fmt.Errorf("stage-2 setup_data: %w", err)
+		}
+		for _, en := range sd.Entries {
+			if en.Type == 10 && en.KHO != nil {
+				e.Handover.RootFDTPhys = en.KHO.FDTAddr
+			}
+		}
+	}
 	if *compat != "" {
 		b, err := os.ReadFile(*compat)
 		if err != nil {

@@ -180,7 +180,10 @@ type Stage2 struct {
 	PreviousRelease  string   `json:"previous_release"`
 	FLBsFound        []string `json:"flbs_found"`
 	Release          string   `json:"release"`
-	Stage2Log        []string `json:"stage2_log"`
+	// SetupData is the x86 setup_data chain as sysfs shows it; the
+	// SETUP_KEXEC_KHO entry holds the true address of the handover root.
+	SetupData *SetupData `json:"setup_data,omitempty"`
+	Stage2Log []string   `json:"stage2_log"`
 }
 
 func stage2(sc *scenario, plan []plannedSession, mode string) error {
@@ -205,6 +208,11 @@ func stage2(sc *scenario, plan []plannedSession, mode string) error {
 		s2.Release = strings.TrimSpace(string(rel))
 	}
 	s2.Stage2Log = interesting(logText, `liveupdate|luo|KHO|flb`)
+	if sd, err := readSetupData(); err != nil {
+		fmt.Printf("%s setup_data: %v\n", marker, err)
+	} else {
+		s2.SetupData = sd
+	}
 	if err := emitJSON("STAGE2", s2); err != nil {
 		return err
 	}
