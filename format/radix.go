@@ -24,6 +24,12 @@ type RadixGeometry struct {
 	TableLog2  uint // KHO_TABLE_SIZE_LOG2: log2(entries per node)
 	BitmapLog2 uint // KHO_BITMAP_SIZE_LOG2: log2(bits per leaf)
 	Depth      int  // KHO_TREE_MAX_DEPTH: table levels + the leaf level
+	// EarlyDepth is KHO_TREE_MAX_DEPTH by the formula of the first radix
+	// header, DIV_ROUND_UP(Order0Bit-BitmapLog2, TableLog2)+1, before the +1
+	// that covers the order-0 bit was added (which release carried it is not
+	// verified). It differs from Depth only at 16 KiB pages (4 vs 5), where such
+	// a tree cannot hold order-0 keys.
+	EarlyDepth int
 }
 
 // RadixFor returns the radix geometry for page size p: depth 6 at 4 KiB, 5 at
@@ -43,6 +49,7 @@ func RadixFor(p PageSize) (RadixGeometry, error) {
 	}
 	// ceil((KeyWidth - BitmapLog2) / TableLog2) + 1, the 7.3 formula.
 	g.Depth = int((g.KeyWidth-g.BitmapLog2+g.TableLog2-1)/g.TableLog2) + 1
+	g.EarlyDepth = int((g.Order0Bit-g.BitmapLog2+g.TableLog2-1)/g.TableLog2) + 1
 	return g, nil
 }
 

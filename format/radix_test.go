@@ -11,21 +11,21 @@ import (
 func TestRadixGeometry(t *testing.T) {
 	type geo struct {
 		Order0, KeyWidth, Table, Bitmap uint
-		Depth, Entries, LeafBits        int
+		Depth, Early, Entries, LeafBits int
 		RootIndices                     uint64
 	}
 	want := map[PageSize]geo{
 		// abi.md §3.2 table (depth 5 at 16 KiB per the correction).
-		Page4K:  {52, 53, 9, 15, 6, 512, 32768, 4},
-		Page16K: {50, 51, 11, 17, 5, 2048, 131072, 2},
-		Page64K: {48, 49, 13, 19, 4, 8192, 524288, 16},
+		Page4K:  {52, 53, 9, 15, 6, 6, 512, 32768, 4},
+		Page16K: {50, 51, 11, 17, 5, 4, 2048, 131072, 2},
+		Page64K: {48, 49, 13, 19, 4, 4, 8192, 524288, 16},
 	}
 	for _, ps := range PageSizes {
 		g, err := RadixFor(ps)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := geo{g.Order0Bit, g.KeyWidth, g.TableLog2, g.BitmapLog2, g.Depth, g.TableEntries(), g.LeafBits(), g.RootIndices()}
+		got := geo{g.Order0Bit, g.KeyWidth, g.TableLog2, g.BitmapLog2, g.Depth, g.EarlyDepth, g.TableEntries(), g.LeafBits(), g.RootIndices()}
 		if diff := cmp.Diff(want[ps], got); diff != "" {
 			t.Errorf("%v (-want +got):\n%s", ps, diff)
 		}
