@@ -204,3 +204,26 @@ func TestDefaultSlice(t *testing.T) {
 		}
 	}
 }
+
+// A package whose tests do not compile fails the run, and the other
+// packages' targets still run.
+func TestBuildFailure(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a throwaway module")
+	}
+	mod := t.TempDir()
+	files := map[string]string{}
+	for k, v := range plantedModule {
+		files[k] = v
+	}
+	files["b/b.go"] = "package b\n\nfunc B() int { return 1 }\n"
+	files["b/b_test.go"] = "package b\n\nimport \"testing\"\n\nfunc FuzzB(f *testing.F) {\n\tvar s string = B()\n\t_ = s\n}\n"
+	writeFiles(t, mod, files)
+	code, out := khofuzz(t, "-C", mod, "--corpus", filepath.Join(t.TempDir(), "c"), "--smoke", "--slice", "1s", "--run", "b/|Clean")
+	if code != exitFailed {
+		t.Errorf("exit code %d, want %d", code, exitFailed)
+	}
+	if !strings.Contains(out, "BUILD FAILED b\n") || !strings.HasSuffix(out, "\n1 passed, 1 failed\n") {
+		t.Errorf("want b reported as not building and p/FuzzClean passing")
+	}
+}
