@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/khokit/khokit/format"
 	"github.com/khokit/khokit/kho/physmem"
 )
 
@@ -538,7 +539,9 @@ func (b *builder) layoutMemfd(si, fi int, f *File) (uint64, error) {
 			}
 			bldLE.PutUint64(chunkBufs[len(chunkBufs)-1][8+8*(int(i)%perChunk):], addr)
 			for j := i * b.ps / encFolioEntrySize; j < min(uint64(len(m.Folios)), (i+1)*b.ps/encFolioEntrySize); j++ {
-				encPutFolio(page[(j*encFolioEntrySize)%b.ps:], m.Folios[j])
+				if err := encPutFolio(page[(j*encFolioEntrySize)%b.ps:], m.Folios[j]); err != nil {
+					return 0, err
+				}
 			}
 		}
 		m.FoliosMap = Vmalloc{First: chunks[0], TotalPages: uint32(total), Flags: encVmallocFlagAlloc}
@@ -552,7 +555,9 @@ func (b *builder) layoutMemfd(si, fi int, f *File) (uint64, error) {
 	if !v2 && (m.Seals != 0 || m.Flags != 0) {
 		return 0, fmt.Errorf("memfd-v1 has no seals or flags fields")
 	}
-	encPutMemfd(buf, v2, m)
+	if err := encPutMemfd(buf, v2, m); err != nil {
+		return 0, err
+	}
 	b.built.Layout.MemfdSer[si][fi] = addr
 	return addr, nil
 }
@@ -562,8 +567,9 @@ func (b *builder) writeFLBs(page []byte, flbs []FLB) error {
 	if uint64(len(flbs)) > max {
 		return fmt.Errorf("kho: build: %d FLBs, a page holds %d", len(flbs), max)
 	}
-	bldLE.PutUint64(page[0:], 1) // pgcnt: LUO_FLB_PGCNT
-	bldLE.PutUint64(page[8:], uint64(len(flbs)))
+	if err := encPutFLBHeader(page, 1, uint64(len(flbs))); err != nil { // pgcnt: LUO_FLB_PGCNT
+		return err
+	}
 	for i, f := range flbs {
 		if err := encPutFLBEntry(page[encFlbHeaderSize+i*encFlbEntrySize:], f.Name, f.Data, f.Count); err != nil {
 			return fmt.Errorf("kho: build: FLB %d: %w", i, err)
@@ -592,7 +598,9 @@ func (b *builder) layoutLUOv1(l *LUO) (Subtree, error) {
 	if max := (uint64(len(sessBuf)) - 8) / encSessionEntrySize; uint64(len(l.Sessions)) > max {
 		return Subtree{}, fmt.Errorf("kho: build: %d sessions, luo-v1 holds %d", len(l.Sessions), max)
 	}
-	bldLE.PutUint64(sessBuf[0:], uint64(len(l.Sessions)))
+	if err := encPut(sessBuf, format.SessionHeader{Count: uint64(len(l.Sessions))}); err != nil {
+		return Subtree{}, err
+	}
 	L.FileBlocks = make([][]uint64, len(l.Sessions))
 	for si := range l.Sessions {
 		s := &l.Sessions[si]
@@ -706,21 +714,21 @@ func (b *builder) layoutBoot(root uint64) error {
 	}
 	array := make([]byte, len(sc)*encScratchEntrySize)
 	for i, s := range sc {
-		bldLE.PutUint64(array[i*16:], s.Addr)
-		bldLE.PutUint64(array[i*16+8:], s.Size)
+		if err := encPut(array[i*encScratchEntrySize:], format.Scratch{Addr: s.Addr, Size: s.Size}); err != nil {
+			return err
+		}
 	}
 	page := make([]byte, b.ps)
 	bldLE.PutUint16(page[encBootParamsBootFlag:], encBootFlagMagic)
 	bldLE.PutUint32(page[encBootParamsHeader:], encHdrSMagic)
 	bldLE.PutUint64(page[encBootParamsSetupData:], sd)
 	node := make([]byte, encSetupDataHdrSize+encKhoDataSize)
-	bldLE.PutUint64(node[0:], 0)
-	bldLE.PutUint32(node[8:], encSetupKexecKHO)
-	bldLE.PutUint32(node[12:], encKhoDataSize)
-	bldLE.PutUint64(node[16:], root)
-	bldLE.PutUint64(node[24:], b.ps)
-	bldLE.PutUint64(node[32:], arr)
-	bldLE.PutUint64(node[40:], uint64(len(array)))
+	if err := encPut(node, format.SetupData{Type: encSetupKexecKHO, Len: encKhoDataSize}); err != nil {
+		return err
+	}
+	if err := encPut(node[encSetupDataHdrSize:], format.KHOData{FDTAddr: root, FDTSize: b.ps, ScratchAddr: arr, ScratchSize: uint64(len(array))}); err != nil {
+		return err
+	}
 	for _, w := range []struct {
 		p []byte
 		a uint64

@@ -3,11 +3,12 @@ package kho
 import (
 	"encoding/binary"
 	"fmt"
+
+	"github.com/khokit/khokit/format"
 )
 
-// Byte layouts the builder writes, as abi.md gives them (x86-64, packed,
-// little-endian). They are kept in this one file so that they can be
-// replaced by package format's codecs without touching the layout code.
+// The builder's encoders: thin wrappers over package format's codecs, plus
+// the sizes and boot-protocol offsets the layout code needs.
 
 const (
 	encBlockHeaderSize   = 16 // kho_block_header_ser
@@ -16,8 +17,6 @@ const (
 	encFlbHeaderSize     = 16 // luo_flb_header_ser
 	encFlbEntrySize      = 64 // luo_flb_ser
 	encLuoSerSize        = 32 // luo_ser for "luo-v5"
-	encMemfdV1Size       = 40
-	encMemfdV2Size       = 48
 	encFolioEntrySize    = 16 // memfd_luo_folio_ser
 	encKexecMetadataSize = 73 // kho_kexec_metadata
 	encKhoDataSize       = 32 // x86 kho_data
@@ -32,7 +31,6 @@ const (
 
 	encVmallocFlagAlloc  = 0x1 // KHO_VMALLOC_ALLOC
 	encFolioFlagsWritten = 0x3 // MEMFD_LUO_FOLIO_DIRTY | MEMFD_LUO_FOLIO_UPTODATE
-	encFolioPFNBits      = 52
 
 	encSetupKexecKHO = 10 // SETUP_KEXEC_KHO
 
@@ -47,92 +45,93 @@ const (
 
 var bldLE = binary.LittleEndian
 
-// encPutCString copies s into a fixed field of n bytes with a NUL terminator,
-// refusing (rather than truncating, as strscpy would) a string that does not
-// fit: a builder that silently changed names would break round trips.
-func encPutCString(dst []byte, s string, n int, what string) error {
-	if len(s) >= n {
-		return fmt.Errorf("kho: build: %s %q is %d bytes, the field holds at most %d plus NUL", what, s, len(s), n-1)
+// encPut encodes v with package format's codec (the catalogue is the one
+// place a field's offset is written) into the start of dst.
+func encPut(dst []byte, v format.Struct) error {
+	b, err := v.Append(nil)
+	if err != nil {
+		return fmt.Errorf("kho: build: %w", err)
 	}
-	copy(dst[:n], s)
-	clear(dst[len(s):n])
+	if len(b) > len(dst) {
+		return fmt.Errorf("kho: build: %T is %d bytes, room for %d", v, len(b), len(dst))
+	}
+	copy(dst, b)
 	return nil
+}
+
+// encCString is s as a NUL-padded char[n], refusing (rather than
+// truncating, as strscpy would) a string that does not fit: a builder that
+// silently changed names would break round trips.
+func encCString(s string, n int, what string) (format.CString, error) {
+	c, err := format.MakeCString(s, n)
+	if err != nil {
+		return nil, fmt.Errorf("kho: build: %s %q is %d bytes, the field holds at most %d plus NUL", what, s, len(s), n-1)
+	}
+	return c, nil
 }
 
 func encPutBlockHeader(b []byte, next, count uint64) {
-	bldLE.PutUint64(b[0:], next)
-	bldLE.PutUint64(b[8:], count)
+	// A 16-byte header always encodes and always fits a block page.
+	_ = encPut(b, format.BlockHeader{Next: next, Count: count})
 }
 
 func encPutSessionEntry(b []byte, name string, files, count uint64) error {
-	if err := encPutCString(b, name, encSessionNameLen, "session name"); err != nil {
+	n, err := encCString(name, encSessionNameLen, "session name")
+	if err != nil {
 		return err
 	}
-	bldLE.PutUint64(b[64:], files)
-	bldLE.PutUint64(b[72:], count)
-	return nil
+	return encPut(b, format.SessionSer{Name: n, FileSet: format.FileSetSer{Files: files, Count: count}})
 }
 
 func encPutFileEntry(b []byte, compat string, data, token uint64) error {
-	if err := encPutCString(b, compat, encFileCompatLen, "file compatible"); err != nil {
+	c, err := encCString(compat, encFileCompatLen, "file compatible")
+	if err != nil {
 		return err
 	}
-	bldLE.PutUint64(b[48:], data)
-	bldLE.PutUint64(b[56:], token)
-	return nil
+	return encPut(b, format.FileSer{Compatible: c, Data: data, Token: token})
+}
+
+func encPutFLBHeader(b []byte, pgcnt, count uint64) error {
+	return encPut(b, format.FLBHeader{PgCnt: pgcnt, Count: count})
 }
 
 func encPutFLBEntry(b []byte, name string, data, count uint64) error {
-	if err := encPutCString(b, name, encFlbNameLen, "FLB name"); err != nil {
+	n, err := encCString(name, encFlbNameLen, "FLB name")
+	if err != nil {
 		return err
 	}
-	bldLE.PutUint64(b[48:], data)
-	bldLE.PutUint64(b[56:], count)
-	return nil
+	return encPut(b, format.FLBSer{Name: n, Data: data, Count: count})
 }
 
 func encPutLUOSer(b []byte, compat string, num, sessions, flbs uint64) error {
-	if err := encPutCString(b, compat, encLuoCompatLen, "luo_ser compatible"); err != nil {
+	c, err := encCString(compat, encLuoCompatLen, "luo_ser compatible")
+	if err != nil {
 		return err
 	}
-	bldLE.PutUint64(b[8:], num)
-	bldLE.PutUint64(b[16:], sessions)
-	bldLE.PutUint64(b[24:], flbs)
-	return nil
+	return encPut(b, format.LUOSer{Compatible: c, LiveupdateNum: num, SessionsPA: sessions, FLBsPA: flbs})
 }
 
-func encPutVmalloc(b []byte, v Vmalloc) {
-	bldLE.PutUint64(b[0:], v.First)
-	bldLE.PutUint32(b[8:], v.TotalPages)
-	bldLE.PutUint16(b[12:], v.Flags)
-	bldLE.PutUint16(b[14:], v.Order)
+func encVmalloc(v Vmalloc) format.Vmalloc {
+	return format.Vmalloc{First: v.First, TotalPages: v.TotalPages, Flags: v.Flags, Order: v.Order}
 }
 
 // encPutMemfd writes memfd_luo_ser: v1 (40 bytes) or v2 (48 bytes).
-func encPutMemfd(b []byte, v2 bool, m *Memfd) {
-	bldLE.PutUint64(b[0:], m.Pos)
-	bldLE.PutUint64(b[8:], m.Size)
+func encPutMemfd(b []byte, v2 bool, m *Memfd) error {
 	if v2 {
-		bldLE.PutUint32(b[16:], m.Seals)
-		bldLE.PutUint32(b[20:], m.Flags)
-		bldLE.PutUint64(b[24:], uint64(len(m.Folios)))
-		encPutVmalloc(b[32:], m.FoliosMap)
-		return
+		return encPut(b, format.MemfdSerV2{Pos: m.Pos, Size: m.Size, Seals: m.Seals, Flags: m.Flags,
+			NrFolios: uint64(len(m.Folios)), Folios: encVmalloc(m.FoliosMap)})
 	}
-	bldLE.PutUint64(b[16:], uint64(len(m.Folios)))
-	encPutVmalloc(b[24:], m.FoliosMap)
+	return encPut(b, format.MemfdSerV1{Pos: m.Pos, Size: m.Size, NrFolios: uint64(len(m.Folios)), Folios: encVmalloc(m.FoliosMap)})
 }
 
-func encPutFolio(b []byte, f Folio) {
-	bldLE.PutUint64(b[0:], f.PFN&(1<<encFolioPFNBits-1)|uint64(f.Flags)<<encFolioPFNBits)
-	bldLE.PutUint64(b[8:], f.Index)
+func encPutFolio(b []byte, f Folio) error {
+	return encPut(b, format.FolioSer{PFN: f.PFN, Flags: f.Flags, Index: f.Index})
 }
 
 func encPutKexecMetadata(b []byte, k *KexecMetadata) error {
-	bldLE.PutUint32(b[0:], k.Version)
-	if err := encPutCString(b[4:], k.PreviousRelease, encReleaseFieldLen, "previous_release"); err != nil {
+	r, err := encCString(k.PreviousRelease, encReleaseFieldLen, "previous_release")
+	if err != nil {
 		return err
 	}
-	bldLE.PutUint32(b[69:], k.KexecCount)
-	return nil
+	return encPut(b, format.KexecMetadata{Version: k.Version, PreviousRelease: r, KexecCount: k.KexecCount})
 }

@@ -5,6 +5,7 @@ import (
 	"math/bits"
 	"sort"
 
+	"github.com/khokit/khokit/format"
 	"github.com/khokit/khokit/kho/physmem"
 )
 
@@ -167,16 +168,19 @@ func bldChunks(a *bldPageAlloc, blocks []Block) (uint64, bldMapPages, error) {
 				return 0, nil, err
 			}
 			cp := make([]byte, ps)
-			bldLE.PutUint32(cp[8:], uint32(o))
-			bldLE.PutUint32(cp[12:], uint32(n))
+			if err := encPut(cp, format.KhoserChunkHeader{Order: uint32(o), NumElms: uint32(n)}); err != nil {
+				return 0, nil, err
+			}
 			for e, idx := range idxs[:n] {
 				bm, err := a.alloc(0)
 				if err != nil {
 					return 0, nil, err
 				}
 				pages[bm] = m[idx]
-				bldLE.PutUint64(cp[16+16*e:], (idx*preserveBits)<<(uint(o)+shift))
-				bldLE.PutUint64(cp[16+16*e+8:], bm)
+				ptr := format.BitmapPtr{PhysStart: (idx * preserveBits) << (uint(o) + shift), Bitmap: bm}
+				if err := encPut(cp[16+16*e:], ptr); err != nil {
+					return 0, nil, err
+				}
 			}
 			pages[chunk] = cp
 			if prev == 0 {
