@@ -170,6 +170,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = c.Fuzz(ctx, campaign.FuzzOptions{Budget: cfg.budget, Slice: slice, Smoke: cfg.smoke})
 	}
 	c.WriteSummary(stdout, fuzzed)
+	if errors.Is(err, context.Canceled) {
+		fmt.Fprintln(stderr, "khofuzz: interrupted")
+		return exitFailed
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "khofuzz: %v\n", err)
 		return exitFailed
