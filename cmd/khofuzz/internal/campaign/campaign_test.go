@@ -5,8 +5,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/khokit/khokit/cmd/khofuzz/internal/target"
 )
 
@@ -31,14 +29,6 @@ func TestBinaryName(t *testing.T) {
 		if got := binaryName(target.Package{Rel: rel}, ".test"); got != want {
 			t.Errorf("binaryName(%q) = %q, want %q", rel, got, want)
 		}
-	}
-}
-
-func TestNewFiles(t *testing.T) {
-	before := map[string]bool{"a": true, "b": true}
-	after := map[string]bool{"a": true, "b": true, "d": true, "c": true}
-	if d := cmp.Diff([]string{"c", "d"}, newFiles(before, after)); d != "" {
-		t.Errorf("newFiles (-want +got):\n%s", d)
 	}
 }
 

@@ -63,8 +63,7 @@ func (c *Campaign) Regress(ctx context.Context) error {
 		}
 		r := c.Results[i]
 		t := r.Target
-		before := seedNames(t)
-		start := time.Now()
+			start := time.Now()
 		rep, out, err := c.baselineRun(ctx, r, c.bins[t.ImportPath], c.opts.Procs, nil)
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -79,25 +78,22 @@ func (c *Campaign) Regress(ctx context.Context) error {
 			r.Status = Passed
 		}
 		c.printf("%-40s %6s  replayed %d corpus entries\n", t.ID(), time.Since(start).Round(100*time.Millisecond), max(rep.Baseline, 0))
-		c.classify(ctx, r, rep, out, err, before, 0)
+		c.classify(ctx, r, rep, out, err, 0)
 	}
 	return nil
 }
 
 // classify turns a run's report into a target status: new crashers,
 // failing seeds, hangs and other errors.
-func (c *Campaign) classify(ctx context.Context, r *TargetResult, rep fuzzout.Report, out []byte, err error, before map[string]bool, slice time.Duration) {
+//
+// Only the file the fuzzer says it wrote is taken as a crasher: in a
+// shared checkout another process may be writing to testdata as well.
+func (c *Campaign) classify(ctx context.Context, r *TargetResult, rep fuzzout.Report, out []byte, err error, slice time.Duration) {
 	t := r.Target
-	files := newFiles(before, seedNames(t))
-	if rep.FailingInput != "" {
-		files = appendUnique(files, filepath.Base(rep.FailingInput))
-	}
 	switch {
 	case ctx.Err() != nil:
-	case len(files) > 0:
-		for _, name := range files {
-			c.handleCrash(ctx, r, name, out)
-		}
+	case rep.FailingInput != "":
+		c.handleCrash(ctx, r, filepath.Base(rep.FailingInput), out)
 	case rep.SeedFailure != "":
 		name := rep.SeedFailure[strings.LastIndex(rep.SeedFailure, "/")+1:]
 		cr := &Crash{Signature: fuzzout.ParseSignature(out, c.opts.Frames), Confirmed: true}
@@ -244,11 +240,10 @@ func (c *Campaign) minimizeTarget(ctx context.Context, r *TargetResult) (kept, t
 	}
 
 	env := []string{"GODEBUG=" + appendGODEBUG("fuzzdebug=1")}
-	before := seedNames(t)
 	rep, out, err := c.baselineRun(ctx, r, c.bins[t.ImportPath], 1, env)
 	if err != nil || rep.Failed || !rep.BaselineDone || rep.InitialBits < 0 {
 		undo()
-		c.classify(ctx, r, rep, out, err, before, 0)
+		c.classify(ctx, r, rep, out, err, 0)
 		return 0, 0, fmt.Errorf("the corpus replay did not finish (%v)", err)
 	}
 	seeds := len(rep.InitialInputs) - len(live)
@@ -336,8 +331,7 @@ func (c *Campaign) Cover(ctx context.Context, profile string) ([]PackageCoverage
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, err
 		}
-		before := seedNames(t)
-		start := time.Now()
+			start := time.Now()
 		rep, out, err := c.baselineRun(ctx, r, bin, c.opts.Procs, []string{"GOCOVERDIR=" + dir}, "-test.gocoverdir="+dir)
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -348,7 +342,7 @@ func (c *Campaign) Cover(ctx context.Context, profile string) ([]PackageCoverage
 		r.FuzzTime += time.Since(start)
 		r.Corpus = max(rep.Baseline, 0)
 		c.printf("%-40s %6s  replayed %d corpus entries\n", t.ID(), time.Since(start).Round(100*time.Millisecond), max(rep.Baseline, 0))
-		c.classify(ctx, r, rep, out, err, before, 0)
+		c.classify(ctx, r, rep, out, err, 0)
 		dirs = append(dirs, dir)
 	}
 	c.restoreHeldLogged()

@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -127,7 +126,6 @@ func (c *Campaign) canContinue(r *TargetResult) bool {
 func (c *Campaign) fuzzSlice(ctx context.Context, r *TargetResult, d time.Duration) int {
 	t := r.Target
 	bin := c.bins[t.ImportPath]
-	before := seedNames(t)
 	args := []string{
 		"-test.run=^$",
 		"-test.fuzz=^" + regexp.QuoteMeta(t.Name) + "$",
@@ -164,7 +162,7 @@ func (c *Campaign) fuzzSlice(ctx context.Context, r *TargetResult, d time.Durati
 		c.printf("    warning: %s fuzzed without coverage instrumentation\n", t.ID())
 	}
 
-	c.classify(ctx, r, rep, out, err, before, d)
+	c.classify(ctx, r, rep, out, err, d)
 	return rep.NewInteresting
 }
 
@@ -296,26 +294,6 @@ func (c *Campaign) restoreHeldLogged() {
 			cr.held = ""
 		}
 	}
-}
-
-func newFiles(before, after map[string]bool) []string {
-	var out []string
-	for name := range after {
-		if !before[name] {
-			out = append(out, name)
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
-func appendUnique(list []string, s string) []string {
-	for _, x := range list {
-		if x == s {
-			return list
-		}
-	}
-	return append(list, s)
 }
 
 // lastLines returns up to n final lines of b.
