@@ -7,6 +7,7 @@ import (
 	"sort"
 
 	"github.com/khokit/khokit/fdt"
+	"github.com/khokit/khokit/format"
 	"github.com/khokit/khokit/kho/physmem"
 )
 
@@ -141,7 +142,8 @@ const (
 	locChosenPath       = "/chosen"
 	locRelX86           = "x86 (6.16-7.3)"
 	locRelAll           = "6.16-7.3"
-	locMaxChosenFDTSize = 1 << 22
+	locMaxChosenFDTSize = 1 << 20 // a boot FDT larger than this is not read
+	locBootFDTBudget    = 64 << 20 // bytes of non-KHO FDTs read whole while looking for /chosen
 )
 
 // Locate finds KHO roots in mem and says what each is: the incoming
@@ -182,7 +184,7 @@ func Locate(mem physmem.Memory, opts *LocateOptions) ([]Candidate, []Finding, er
 		}
 	}
 	if o.BootFDT != nil {
-		l.chosen(o.BootFDT, 0)
+		l.chosen(o.BootFDT, 0, true)
 	}
 	if scan != nil {
 		for _, a := range scan.fdts {
@@ -199,6 +201,7 @@ type locator struct {
 	findings    []Finding
 	haveHandoff bool
 	seenNodes   map[uint64]bool
+	bootFDTRead uint64 // bytes of non-KHO FDTs read, bounded by locBootFDTBudget
 }
 
 // locRoot is a validated KHO root and what is known of it.
@@ -279,14 +282,18 @@ func (l *locator) describe(r *locRoot, t *fdt.Tree) {
 	}
 	if pa, ok := blobAt(bldNodeKexecMetadata); ok {
 		var b [encKexecMetadataSize]byte
-		if _, err := l.mem.ReadAt(b[:], pa); err == nil && bldLE.Uint32(b[:]) == 1 {
-			r.KexecCount = int64(bldLE.Uint32(b[69:]))
+		if _, err := l.mem.ReadAt(b[:], pa); err == nil {
+			if km, err := format.DecodeKexecMetadata(b[:]); err == nil {
+				r.KexecCount = int64(km.KexecCount)
+			}
 		}
 	}
 	if pa, ok := blobAt(bldNodeLUO); ok {
 		var b [encLuoSerSize]byte
-		if _, err := l.mem.ReadAt(b[:], pa); err == nil && string(b[:8]) == "luo-v5\x00\x00" {
-			r.LUOSessions = int64(bldLE.Uint64(b[16:]))
+		if _, err := l.mem.ReadAt(b[:], pa); err == nil {
+			if ls, err := format.DecodeLUOSer(b[:]); err == nil && ls.Compatible.String() == bldCompatLUOv5 {
+				r.LUOSessions = int64(ls.SessionsPA)
+			}
 		}
 	}
 }
@@ -329,12 +336,15 @@ func (l *locator) bootParams(base uint64) {
 			l.find(Warning, "setup_data.unreadable", path, pa, nil, "boot_params %#x: setup_data node: %v", base, err)
 			return
 		}
-		next := bldLE.Uint64(node[0:])
-		if bldLE.Uint32(node[8:]) == encSetupKexecKHO && !l.seenNodes[pa] {
+		sd, err := format.DecodeSetupData(node[:])
+		if err != nil {
+			return
+		}
+		if sd.Type == encSetupKexecKHO && !l.seenNodes[pa] {
 			l.seenNodes[pa] = true
 			l.setupNode(pa, i, false)
 		}
-		pa = next
+		pa = sd.Next
 	}
 }
 
@@ -349,7 +359,11 @@ func (l *locator) setupNode(pa uint64, i int, scanned bool) {
 	if _, err := l.mem.ReadAt(node[:encSetupDataHdrSize], pa); err != nil {
 		return
 	}
-	n := bldLE.Uint32(node[12:])
+	sd, err := format.DecodeSetupData(node[:encSetupDataHdrSize])
+	if err != nil {
+		return
+	}
+	n := sd.Len
 	if n < encKhoDataSize {
 		if scanned {
 			return // not believed without a chain that leads to it
@@ -364,8 +378,11 @@ func (l *locator) setupNode(pa uint64, i int, scanned bool) {
 		}
 		return
 	}
-	kd := &KHOData{Node: pa, Len: n, FDTAddr: bldLE.Uint64(node[16:]), FDTSize: bldLE.Uint64(node[24:]),
-		ScratchAddr: bldLE.Uint64(node[32:]), ScratchSize: bldLE.Uint64(node[40:])}
+	d, err := format.DecodeKHOData(node[encSetupDataHdrSize:])
+	if err != nil {
+		return
+	}
+	kd := &KHOData{Node: pa, Len: n, FDTAddr: d.FDTAddr, FDTSize: d.FDTSize, ScratchAddr: d.ScratchAddr, ScratchSize: d.ScratchSize}
 	r, err := l.root(kd.FDTAddr)
 	if err != nil {
 		if !scanned {
@@ -390,12 +407,12 @@ func (l *locator) setupNode(pa uint64, i int, scanned bool) {
 	}
 }
 
-// chosen reads /chosen linux,kho-fdt from a boot FDT (at addr, 0 when
-// given as bytes).
-func (l *locator) chosen(blob []byte, addr uint64) {
+// chosen reads /chosen linux,kho-fdt from a boot FDT: the caller's
+// (given) or one found at addr by the scan.
+func (l *locator) chosen(blob []byte, addr uint64, given bool) {
 	t, err := fdt.Decode(blob, &fdt.Options{Lenient: true})
 	if err != nil {
-		if addr == 0 {
+		if given {
 			l.find(Warning, "chosen.fdt-invalid", locChosenPath, 0, nil, "boot FDT: %v", err)
 		}
 		return
@@ -429,7 +446,7 @@ func (l *locator) chosen(blob []byte, addr uint64) {
 		return
 	}
 	where := "given boot FDT"
-	if addr != 0 {
+	if !given {
 		where = fmt.Sprintf("boot FDT at %#x", addr)
 	}
 	if ch.Prop("linux,kho-scratch") == nil {
@@ -459,11 +476,19 @@ func (l *locator) scanned(addr uint64) {
 	if total > locMaxChosenFDTSize {
 		return
 	}
+	if l.bootFDTRead+uint64(total) > locBootFDTBudget {
+		if l.bootFDTRead <= locBootFDTBudget {
+			l.find(Warning, "locate.fdt-budget", "/", addr, nil, "more than %d bytes of non-KHO FDTs; FDTs from %#x on are not searched for /chosen", locBootFDTBudget, addr)
+			l.bootFDTRead = locBootFDTBudget + 1
+		}
+		return
+	}
+	l.bootFDTRead += uint64(total)
 	blob, err := physmem.Read(l.mem, addr, int(total), locMaxChosenFDTSize)
 	if err != nil || !bytes.Contains(blob, []byte("linux,kho-fdt")) {
 		return
 	}
-	l.chosen(blob, addr)
+	l.chosen(blob, addr, false)
 }
 
 // classify gives every root its role.

@@ -58,7 +58,11 @@ func (l *locator) scan() *locScan {
 				}
 				truncated = l.scanChunk(s, chunk, a) || truncated
 			}
-			done += min(a+n, r.End()) - max(a, r.Start)
+			chunkEnd := a + n
+			if chunkEnd < a {
+				chunkEnd = ^uint64(0)
+			}
+			done += min(chunkEnd, r.End()) - max(a, r.Start)
 			if l.o.Progress != nil {
 				l.o.Progress(done, total)
 			}

@@ -505,3 +505,66 @@ func BenchmarkLocateScan(b *testing.B) {
 		}
 	})
 }
+
+// TestLocateHostileMemory: memory built to make the locator work hard or
+// wrap around must end quickly with bounded findings.
+func TestLocateHostileMemory(t *testing.T) {
+	t.Run("every page an FDT header", func(t *testing.T) {
+		m := new(physmem.Sparse)
+		if err := m.AddRange(0, 32<<20, physmem.Present); err != nil {
+			t.Fatal(err)
+		}
+		hdr := make([]byte, 64)
+		copy(hdr, []byte{0xd0, 0x0d, 0xfe, 0xed, 0x00, 0x10, 0x00, 0x00}) // totalsize 1 MiB
+		copy(hdr[40:], "linux,kho-fdt")
+		for a := uint64(0); a < 32<<20; a += 4096 {
+			mustWrite(t, m, hdr, a)
+		}
+		cs, fs, err := Locate(m, &LocateOptions{MaxHits: 1000})
+		if err != nil || len(cs) != 0 {
+			t.Fatalf("candidates %v, err %v", cs, err)
+		}
+		if diff := cmp.Diff([]string{"locate.scan-truncated", "locate.fdt-budget"}, findingCodes(fs)); diff != "" {
+			t.Errorf("codes (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("ranges at the top of the address space and unaligned", func(t *testing.T) {
+		m := new(physmem.Sparse)
+		top := ^uint64(0) - 3*4096 + 1 // ends at 2^64-1
+		for _, r := range []physmem.Range{{Start: 0x1001, Size: 0x3000}, {Start: top, Size: 3*4096 - 1}} {
+			if err := m.AddRange(r.Start, r.Size, physmem.Present); err != nil {
+				t.Fatal(err)
+			}
+		}
+		node := make([]byte, 48)
+		bldLE.PutUint32(node[8:], 10)
+		bldLE.PutUint32(node[12:], 32)
+		bldLE.PutUint64(node[16:], top) // points at the top range: not an FDT
+		mustWrite(t, m, node, top+16)
+		var done, total uint64
+		cs, fs, err := Locate(m, &LocateOptions{Progress: func(d, t uint64) { done, total = d, t }})
+		if err != nil || len(cs) != 0 || len(fs) != 0 {
+			t.Fatalf("candidates %v, findings %v, err %v", cs, fs, err)
+		}
+		if done != total || total != 0x3000+3*4096-1 {
+			t.Errorf("progress %d of %d", done, total)
+		}
+	})
+	t.Run("setup_data node pointing at itself as the FDT", func(t *testing.T) {
+		b, err := Build(vectorHandover(), &BuildOptions{SetupData: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rewriteNode(t, b, func(n []byte) { bldLE.PutUint64(n[16:], b.SetupDataAddr&^4095) })
+		cs, fs, err := Locate(b.Mem, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff([]string{"setup_data.kho-fdt-invalid"}, findingCodes(fs)); diff != "" {
+			t.Errorf("codes (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff([]roleSummary{{b.RootAddr, RoleUnknown}}, roles(cs)); diff != "" {
+			t.Errorf("roles (-want +got):\n%s", diff)
+		}
+	})
+}
