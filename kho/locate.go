@@ -142,7 +142,7 @@ const (
 	locChosenPath       = "/chosen"
 	locRelX86           = "x86 (6.16-7.3)"
 	locRelAll           = "6.16-7.3"
-	locMaxChosenFDTSize = 1 << 20 // a boot FDT larger than this is not read
+	locMaxChosenFDTSize = 1 << 20  // a boot FDT larger than this is not read
 	locBootFDTBudget    = 64 << 20 // bytes of non-KHO FDTs read whole while looking for /chosen
 )
 
