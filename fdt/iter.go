@@ -475,6 +475,11 @@ func (it *Iterator) padding(from, to int) error {
 func (it *Iterator) checkGaps() error {
 	blocks := it.blockSpans()
 	pos := it.hdr.Size()
+	if it.versionV16 {
+		// Bytes 36..40 are the v17 size_dt_struct field, which v16
+		// readers ignore; producers may leave a value there.
+		pos = min(headerSizeV17, blocks[0].start)
+	}
 	for _, b := range blocks {
 		if b.start > pos {
 			if err := it.padding(pos, min(b.start, len(it.data))); err != nil {

@@ -207,3 +207,42 @@ func TestPathsAndOffsets(t *testing.T) {
 		t.Errorf("offset of a built node = %d", got)
 	}
 }
+
+func TestChildLikeLibfdt(t *testing.T) {
+	root := &Node{Children: []*Node{{Name: "LUO@1"}, {Name: "LUO"}, {Name: "x"}, {Name: "LUOX"}}}
+	for _, tc := range []struct{ lookup, libfdt, exact string }{
+		{"LUO", "LUO@1", "LUO"},
+		{"LUO@1", "LUO@1", "LUO@1"},
+		{"LUO@2", "", ""},
+		{"LU", "", ""},
+		{"x", "x", "x"},
+	} {
+		name := func(n *Node) string {
+			if n == nil {
+				return ""
+			}
+			return n.Name
+		}
+		if got := name(root.ChildLikeLibfdt(tc.lookup)); got != tc.libfdt {
+			t.Errorf("ChildLikeLibfdt(%q) = %q, want %q", tc.lookup, got, tc.libfdt)
+		}
+		if got := name(root.Child(tc.lookup)); got != tc.exact {
+			t.Errorf("Child(%q) = %q, want %q", tc.lookup, got, tc.exact)
+		}
+	}
+}
+
+// TestV16SizeField: a v16 blob may carry anything in the v17
+// size_dt_struct slot; it is not padding.
+func TestV16SizeField(t *testing.T) {
+	data := append([]byte(nil), readTestdata(t, "valid/board-v16.dtb")...)
+	data[39] = 0x7c
+	tree, err := Decode(data, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := tree.Encode()
+	if err != nil || string(out) != string(data) {
+		t.Errorf("v16 blob with a size_dt_struct value does not round-trip: %v", err)
+	}
+}

@@ -76,6 +76,24 @@ func (n *Node) Child(name string) *Node {
 	return nil
 }
 
+// ChildLikeLibfdt returns the child libfdt's fdt_subnode_offset (and so
+// the kernel's KHO lookup) finds for name: the first child called exactly
+// name or, when name has no unit address, name@anything. Strict decoding
+// rejects the sibling collisions that make the two lookups differ in
+// which node they return, but a lone "foo@1" is still found as "foo".
+func (n *Node) ChildLikeLibfdt(name string) *Node {
+	if n == nil {
+		return nil
+	}
+	unit := strings.IndexByte(name, '@') >= 0
+	for _, c := range n.Children {
+		if c.Name == name || (!unit && strings.HasPrefix(c.Name, name) && len(c.Name) > len(name) && c.Name[len(name)] == '@') {
+			return c
+		}
+	}
+	return nil
+}
+
 // Parent returns the node's parent in a decoded tree, nil for the root and
 // for nodes built by hand.
 func (n *Node) Parent() *Node { return n.parent }
