@@ -16,6 +16,7 @@ const (
 	BTFDifferent                     // present, but some member or the size differs (see Diffs)
 )
 
+// String returns the name of the value.
 func (s BTFState) String() string {
 	switch s {
 	case BTFEqual:
@@ -42,6 +43,7 @@ const (
 	DiffExtra                            // member in the kernel, not in the catalogue (Got = its offset)
 )
 
+// String returns the name of the value.
 func (k BTFDiffKind) String() string {
 	switch k {
 	case DiffSize:
@@ -72,6 +74,7 @@ type BTFDiff struct {
 	WantType, GotType string // for DiffType
 }
 
+// String describes the difference.
 func (d BTFDiff) String() string {
 	name := d.Field
 	if name == "" {

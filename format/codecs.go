@@ -58,8 +58,10 @@ func DecodeSetupData(b []byte) (SetupData, error) {
 	return v, nil
 }
 
+// Format returns the catalogue entry of the SetupData layout.
 func (v SetupData) Format() *Format { return fmtSetupData }
 
+// Append appends the encoding of v to dst; on error it returns dst unchanged.
 func (v SetupData) Append(dst []byte) ([]byte, error) {
 	w := newWriter(fmtSetupData, dst)
 	w.phys("next", v.Next)
@@ -75,6 +77,7 @@ type KHOData struct {
 	ScratchAddr, ScratchSize uint64
 }
 
+// DecodeKHOData decodes the struct at the start of b; a short b fails with ErrShort.
 func DecodeKHOData(b []byte) (KHOData, error) {
 	r := newReader(fmtKHOData, b)
 	v := KHOData{FDTAddr: r.phys("fdt_addr"), FDTSize: r.u64("fdt_size"),
@@ -85,8 +88,10 @@ func DecodeKHOData(b []byte) (KHOData, error) {
 	return v, nil
 }
 
+// Format returns the catalogue entry of the KHOData layout.
 func (v KHOData) Format() *Format { return fmtKHOData }
 
+// Append appends the encoding of v to dst; on error it returns dst unchanged.
 func (v KHOData) Append(dst []byte) ([]byte, error) {
 	w := newWriter(fmtKHOData, dst)
 	w.phys("fdt_addr", v.FDTAddr)
@@ -101,6 +106,7 @@ type Scratch struct {
 	Addr, Size uint64
 }
 
+// DecodeScratch decodes the struct at the start of b; a short b fails with ErrShort.
 func DecodeScratch(b []byte) (Scratch, error) {
 	r := newReader(fmtScratch, b)
 	v := Scratch{Addr: r.phys("addr"), Size: r.u64("size")}
@@ -110,8 +116,10 @@ func DecodeScratch(b []byte) (Scratch, error) {
 	return v, nil
 }
 
+// Format returns the catalogue entry of the Scratch layout.
 func (v Scratch) Format() *Format { return fmtScratch }
 
+// Append appends the encoding of v to dst; on error it returns dst unchanged.
 func (v Scratch) Append(dst []byte) ([]byte, error) {
 	w := newWriter(fmtScratch, dst)
 	w.phys("addr", v.Addr)
@@ -139,6 +147,7 @@ func DecodeScratchArray(b []byte) (ScratchArray, error) {
 	return a, nil
 }
 
+// Format returns the catalogue entry of the ScratchArray layout.
 func (a ScratchArray) Format() *Format { return fmtScratch }
 
 // Append encodes the entries (trailing bytes of the input are not reproduced).
@@ -161,6 +170,7 @@ type KhoserChunkHeader struct {
 	NumElms uint32
 }
 
+// DecodeKhoserChunkHeader decodes the struct at the start of b; a short b fails with ErrShort.
 func DecodeKhoserChunkHeader(b []byte) (KhoserChunkHeader, error) {
 	r := newReader(fmtChunkHeader, b)
 	v := readChunkHeader(&r)
@@ -180,8 +190,10 @@ func (v KhoserChunkHeader) write(w *writer) {
 	w.u32("num_elms", v.NumElms)
 }
 
+// Format returns the catalogue entry of the KhoserChunkHeader layout.
 func (v KhoserChunkHeader) Format() *Format { return fmtChunkHeader }
 
+// Append appends the encoding of v to dst; on error it returns dst unchanged.
 func (v KhoserChunkHeader) Append(dst []byte) ([]byte, error) {
 	w := newWriter(fmtChunkHeader, dst)
 	v.write(&w)
@@ -194,6 +206,7 @@ type BitmapPtr struct {
 	Bitmap    uint64
 }
 
+// DecodeBitmapPtr decodes the struct at the start of b; a short b fails with ErrShort.
 func DecodeBitmapPtr(b []byte) (BitmapPtr, error) {
 	r := newReader(fmtBitmapPtr, b)
 	v := readBitmapPtr(&r)
@@ -212,8 +225,10 @@ func (v BitmapPtr) write(w *writer) {
 	w.phys("bitmap", v.Bitmap)
 }
 
+// Format returns the catalogue entry of the BitmapPtr layout.
 func (v BitmapPtr) Format() *Format { return fmtBitmapPtr }
 
+// Append appends the encoding of v to dst; on error it returns dst unchanged.
 func (v BitmapPtr) Append(dst []byte) ([]byte, error) {
 	w := newWriter(fmtBitmapPtr, dst)
 	v.write(&w)
@@ -261,6 +276,7 @@ func (v KhoserChunk) Format() *Format {
 	return f
 }
 
+// Append appends the encoding of v to dst; on error it returns dst unchanged.
 func (v KhoserChunk) Append(dst []byte) ([]byte, error) {
 	f := v.Format()
 	if f == nil {
@@ -315,6 +331,7 @@ func (v PhysBits) Format() *Format {
 	return f
 }
 
+// Append appends the encoding of v to dst; on error it returns dst unchanged.
 func (v PhysBits) Append(dst []byte) ([]byte, error) {
 	f := v.Format()
 	if f == nil {
@@ -339,6 +356,7 @@ type RadixNode struct {
 	Table []uint64
 }
 
+// DecodeRadixNode decodes one node page of page size ps (ErrShort if b is shorter).
 func DecodeRadixNode(b []byte, ps PageSize) (RadixNode, error) {
 	f, err := LookupFor("radix-node", ps)
 	if err != nil {
@@ -352,11 +370,13 @@ func DecodeRadixNode(b []byte, ps PageSize) (RadixNode, error) {
 	return v, nil
 }
 
+// Format returns the catalogue entry of the RadixNode layout.
 func (v RadixNode) Format() *Format {
 	f, _ := LookupFor("radix-node", PageSize(len(v.Table)*8))
 	return f
 }
 
+// Append appends the encoding of v to dst; on error it returns dst unchanged.
 func (v RadixNode) Append(dst []byte) ([]byte, error) {
 	f := v.Format()
 	if f == nil {
@@ -372,6 +392,7 @@ type RadixLeaf struct {
 	Bitmap []byte
 }
 
+// DecodeRadixLeaf decodes one leaf page of page size ps (ErrShort if b is shorter).
 func DecodeRadixLeaf(b []byte, ps PageSize) (RadixLeaf, error) {
 	f, err := LookupFor("radix-leaf", ps)
 	if err != nil {
@@ -385,11 +406,13 @@ func DecodeRadixLeaf(b []byte, ps PageSize) (RadixLeaf, error) {
 	return v, nil
 }
 
+// Format returns the catalogue entry of the RadixLeaf layout.
 func (v RadixLeaf) Format() *Format {
 	f, _ := LookupFor("radix-leaf", PageSize(len(v.Bitmap)))
 	return f
 }
 
+// Append appends the encoding of v to dst; on error it returns dst unchanged.
 func (v RadixLeaf) Append(dst []byte) ([]byte, error) {
 	f := v.Format()
 	if f == nil {
@@ -413,6 +436,7 @@ type Vmalloc struct {
 	Order      uint16
 }
 
+// DecodeVmalloc decodes the struct at the start of b; a short b fails with ErrShort.
 func DecodeVmalloc(b []byte) (Vmalloc, error) {
 	r := newReader(fmtVmalloc, b)
 	v := readVmalloc(&r)
@@ -433,8 +457,10 @@ func (v Vmalloc) write(w *writer) {
 	w.u16("order", v.Order)
 }
 
+// Format returns the catalogue entry of the Vmalloc layout.
 func (v Vmalloc) Format() *Format { return fmtVmalloc }
 
+// Append appends the encoding of v to dst; on error it returns dst unchanged.
 func (v Vmalloc) Append(dst []byte) ([]byte, error) {
 	w := newWriter(fmtVmalloc, dst)
 	v.write(&w)
@@ -446,6 +472,7 @@ type VmallocChunkHeader struct {
 	Next uint64
 }
 
+// DecodeVmallocChunkHeader decodes the struct at the start of b; a short b fails with ErrShort.
 func DecodeVmallocChunkHeader(b []byte) (VmallocChunkHeader, error) {
 	r := newReader(fmtVmallocHdr, b)
 	v := VmallocChunkHeader{Next: r.phys("next")}
@@ -455,8 +482,10 @@ func DecodeVmallocChunkHeader(b []byte) (VmallocChunkHeader, error) {
 	return v, nil
 }
 
+// Format returns the catalogue entry of the VmallocChunkHeader layout.
 func (v VmallocChunkHeader) Format() *Format { return fmtVmallocHdr }
 
+// Append appends the encoding of v to dst; on error it returns dst unchanged.
 func (v VmallocChunkHeader) Append(dst []byte) ([]byte, error) {
 	w := newWriter(fmtVmallocHdr, dst)
 	w.phys("next", v.Next)
@@ -470,6 +499,7 @@ type VmallocChunk struct {
 	Phys []uint64
 }
 
+// DecodeVmallocChunk decodes one chunk page of page size ps (ErrShort if b is shorter).
 func DecodeVmallocChunk(b []byte, ps PageSize) (VmallocChunk, error) {
 	f, err := LookupFor("vmalloc-chunk", ps)
 	if err != nil {
@@ -496,11 +526,13 @@ func (v VmallocChunk) Runs() []uint64 {
 	return v.Phys
 }
 
+// Format returns the catalogue entry of the VmallocChunk layout.
 func (v VmallocChunk) Format() *Format {
 	f, _ := LookupFor("vmalloc-chunk", PageSize((len(v.Phys)+1)*8))
 	return f
 }
 
+// Append appends the encoding of v to dst; on error it returns dst unchanged.
 func (v VmallocChunk) Append(dst []byte) ([]byte, error) {
 	f := v.Format()
 	if f == nil {
@@ -522,6 +554,7 @@ type BlockHeader struct {
 	Count uint64
 }
 
+// DecodeBlockHeader decodes the struct at the start of b; a short b fails with ErrShort.
 func DecodeBlockHeader(b []byte) (BlockHeader, error) {
 	r := newReader(fmtBlockHeader, b)
 	v := BlockHeader{Next: r.phys("next"), Count: r.u64("count")}
@@ -531,8 +564,10 @@ func DecodeBlockHeader(b []byte) (BlockHeader, error) {
 	return v, nil
 }
 
+// Format returns the catalogue entry of the BlockHeader layout.
 func (v BlockHeader) Format() *Format { return fmtBlockHeader }
 
+// Append appends the encoding of v to dst; on error it returns dst unchanged.
 func (v BlockHeader) Append(dst []byte) ([]byte, error) {
 	w := newWriter(fmtBlockHeader, dst)
 	w.phys("next", v.Next)
@@ -565,8 +600,10 @@ func DecodeKexecMetadata(b []byte) (KexecMetadata, error) {
 	return v, nil
 }
 
+// Format returns the catalogue entry of the KexecMetadata layout.
 func (v KexecMetadata) Format() *Format { return fmtKexecMetadata }
 
+// Append appends the encoding of v to dst; on error it returns dst unchanged.
 func (v KexecMetadata) Append(dst []byte) ([]byte, error) {
 	w := newWriter(fmtKexecMetadata, dst)
 	w.u32("version", v.Version)

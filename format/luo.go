@@ -85,6 +85,7 @@ func (v LUOSer) Format() *Format {
 	return nil
 }
 
+// Append appends the encoding of v to dst; on error it returns dst unchanged.
 func (v LUOSer) Append(dst []byte) ([]byte, error) {
 	f := v.Format()
 	if f == nil {
@@ -107,6 +108,7 @@ type SessionHeader struct {
 	Count uint64
 }
 
+// DecodeSessionHeader decodes the struct at the start of b; a short b fails with ErrShort.
 func DecodeSessionHeader(b []byte) (SessionHeader, error) {
 	r := newReader(fmtSessionHeader, b)
 	v := SessionHeader{Count: r.u64("count")}
@@ -116,8 +118,10 @@ func DecodeSessionHeader(b []byte) (SessionHeader, error) {
 	return v, nil
 }
 
+// Format returns the catalogue entry of the SessionHeader layout.
 func (v SessionHeader) Format() *Format { return fmtSessionHeader }
 
+// Append appends the encoding of v to dst; on error it returns dst unchanged.
 func (v SessionHeader) Append(dst []byte) ([]byte, error) {
 	w := newWriter(fmtSessionHeader, dst)
 	w.u64("count", v.Count)
@@ -129,6 +133,7 @@ type SessionSerV1 struct {
 	Name CString
 }
 
+// DecodeSessionSerV1 decodes the struct at the start of b; a short b fails with ErrShort.
 func DecodeSessionSerV1(b []byte) (SessionSerV1, error) {
 	r := newReader(fmtSessionSerV1, b)
 	v := SessionSerV1{Name: r.chars("name")}
@@ -138,8 +143,10 @@ func DecodeSessionSerV1(b []byte) (SessionSerV1, error) {
 	return v, nil
 }
 
+// Format returns the catalogue entry of the SessionSerV1 layout.
 func (v SessionSerV1) Format() *Format { return fmtSessionSerV1 }
 
+// Append appends the encoding of v to dst; on error it returns dst unchanged.
 func (v SessionSerV1) Append(dst []byte) ([]byte, error) {
 	w := newWriter(fmtSessionSerV1, dst)
 	w.chars("name", v.Name)
@@ -161,6 +168,7 @@ func (v FileSetSer) write(w *writer) {
 	w.u64("count", v.Count)
 }
 
+// DecodeFileSetSer decodes the struct at the start of b; a short b fails with ErrShort.
 func DecodeFileSetSer(b []byte) (FileSetSer, error) {
 	r := newReader(fmtFileSet, b)
 	v := readFileSet(&r)
@@ -170,8 +178,10 @@ func DecodeFileSetSer(b []byte) (FileSetSer, error) {
 	return v, nil
 }
 
+// Format returns the catalogue entry of the FileSetSer layout.
 func (v FileSetSer) Format() *Format { return fmtFileSet }
 
+// Append appends the encoding of v to dst; on error it returns dst unchanged.
 func (v FileSetSer) Append(dst []byte) ([]byte, error) {
 	w := newWriter(fmtFileSet, dst)
 	v.write(&w)
@@ -184,6 +194,7 @@ type SessionSer struct {
 	FileSet FileSetSer
 }
 
+// DecodeSessionSer decodes the struct at the start of b; a short b fails with ErrShort.
 func DecodeSessionSer(b []byte) (SessionSer, error) {
 	r := newReader(fmtSessionSer, b)
 	v := SessionSer{Name: r.chars("name")}
@@ -196,8 +207,10 @@ func DecodeSessionSer(b []byte) (SessionSer, error) {
 	return v, nil
 }
 
+// Format returns the catalogue entry of the SessionSer layout.
 func (v SessionSer) Format() *Format { return fmtSessionSer }
 
+// Append appends the encoding of v to dst; on error it returns dst unchanged.
 func (v SessionSer) Append(dst []byte) ([]byte, error) {
 	w := newWriter(fmtSessionSer, dst)
 	w.chars("name", v.Name)
@@ -214,6 +227,7 @@ type FileSer struct {
 	Token      uint64
 }
 
+// DecodeFileSer decodes the struct at the start of b; a short b fails with ErrShort.
 func DecodeFileSer(b []byte) (FileSer, error) {
 	r := newReader(fmtFileSer, b)
 	v := FileSer{Compatible: r.chars("compatible"), Data: r.u64("data"), Token: r.u64("token")}
@@ -223,8 +237,10 @@ func DecodeFileSer(b []byte) (FileSer, error) {
 	return v, nil
 }
 
+// Format returns the catalogue entry of the FileSer layout.
 func (v FileSer) Format() *Format { return fmtFileSer }
 
+// Append appends the encoding of v to dst; on error it returns dst unchanged.
 func (v FileSer) Append(dst []byte) ([]byte, error) {
 	w := newWriter(fmtFileSer, dst)
 	w.chars("compatible", v.Compatible)
@@ -241,6 +257,7 @@ type FLBHeader struct {
 	Count uint64
 }
 
+// DecodeFLBHeader decodes the struct at the start of b; a short b fails with ErrShort.
 func DecodeFLBHeader(b []byte) (FLBHeader, error) {
 	r := newReader(fmtFLBHeader, b)
 	v := FLBHeader{PgCnt: r.u64("pgcnt"), Count: r.u64("count")}
@@ -250,8 +267,10 @@ func DecodeFLBHeader(b []byte) (FLBHeader, error) {
 	return v, nil
 }
 
+// Format returns the catalogue entry of the FLBHeader layout.
 func (v FLBHeader) Format() *Format { return fmtFLBHeader }
 
+// Append appends the encoding of v to dst; on error it returns dst unchanged.
 func (v FLBHeader) Append(dst []byte) ([]byte, error) {
 	w := newWriter(fmtFLBHeader, dst)
 	w.u64("pgcnt", v.PgCnt)
@@ -266,6 +285,7 @@ type FLBSer struct {
 	Count uint64
 }
 
+// DecodeFLBSer decodes the struct at the start of b; a short b fails with ErrShort.
 func DecodeFLBSer(b []byte) (FLBSer, error) {
 	r := newReader(fmtFLBSer, b)
 	v := FLBSer{Name: r.chars("name"), Data: r.u64("data"), Count: r.u64("count")}
@@ -275,8 +295,10 @@ func DecodeFLBSer(b []byte) (FLBSer, error) {
 	return v, nil
 }
 
+// Format returns the catalogue entry of the FLBSer layout.
 func (v FLBSer) Format() *Format { return fmtFLBSer }
 
+// Append appends the encoding of v to dst; on error it returns dst unchanged.
 func (v FLBSer) Append(dst []byte) ([]byte, error) {
 	w := newWriter(fmtFLBSer, dst)
 	w.chars("name", v.Name)
@@ -350,6 +372,7 @@ func DecodeFLBPage(b []byte) (FLBPage, error) {
 	return FLBPage{Header: h, Entries: es}, nil
 }
 
+// Format returns the catalogue entry of the FLBPage layout.
 func (v FLBPage) Format() *Format { return fmtLUOFLB }
 
 // Append writes the header as given and then every entry (the used prefix of the page).
@@ -367,6 +390,8 @@ type SessionBlock struct {
 	Entries []SessionSer
 }
 
+// DecodeSessionBlock decodes a block header and its Count session entries;
+// a count the bytes cannot hold fails with ErrShort before any allocation.
 func DecodeSessionBlock(b []byte) (SessionBlock, error) {
 	h, err := DecodeBlockHeader(b)
 	if err != nil {
@@ -379,8 +404,10 @@ func DecodeSessionBlock(b []byte) (SessionBlock, error) {
 	return SessionBlock{Header: h, Entries: es}, nil
 }
 
+// Format returns the catalogue entry of the SessionBlock layout.
 func (v SessionBlock) Format() *Format { return fmtSessionBlock }
 
+// Append appends the encoding of v to dst; on error it returns dst unchanged.
 func (v SessionBlock) Append(dst []byte) ([]byte, error) {
 	dst, err := v.Header.Append(dst)
 	if err != nil {
@@ -395,6 +422,8 @@ type FileBlock struct {
 	Entries []FileSer
 }
 
+// DecodeFileBlock decodes a block header and its Count file entries; a count
+// the bytes cannot hold fails with ErrShort before any allocation.
 func DecodeFileBlock(b []byte) (FileBlock, error) {
 	h, err := DecodeBlockHeader(b)
 	if err != nil {
@@ -407,8 +436,10 @@ func DecodeFileBlock(b []byte) (FileBlock, error) {
 	return FileBlock{Header: h, Entries: es}, nil
 }
 
+// Format returns the catalogue entry of the FileBlock layout.
 func (v FileBlock) Format() *Format { return fmtFileBlock }
 
+// Append appends the encoding of v to dst; on error it returns dst unchanged.
 func (v FileBlock) Append(dst []byte) ([]byte, error) {
 	dst, err := v.Header.Append(dst)
 	if err != nil {
@@ -424,6 +455,8 @@ type SessionArrayV1 struct {
 	Entries []SessionSer
 }
 
+// DecodeSessionArrayV1 decodes the luo-v1 session header and its Count
+// entries; a count the bytes cannot hold fails with ErrShort.
 func DecodeSessionArrayV1(b []byte) (SessionArrayV1, error) {
 	h, err := DecodeSessionHeader(b)
 	if err != nil {
@@ -436,8 +469,10 @@ func DecodeSessionArrayV1(b []byte) (SessionArrayV1, error) {
 	return SessionArrayV1{Header: h, Entries: es}, nil
 }
 
+// Format returns the catalogue entry of the SessionArrayV1 layout.
 func (v SessionArrayV1) Format() *Format { return fmtSessionArrayV1 }
 
+// Append appends the encoding of v to dst; on error it returns dst unchanged.
 func (v SessionArrayV1) Append(dst []byte) ([]byte, error) {
 	dst, err := v.Header.Append(dst)
 	if err != nil {
@@ -461,6 +496,8 @@ func DecodeFileArrayV1(b []byte, count uint64) (FileArrayV1, error) {
 	return FileArrayV1{Entries: es}, nil
 }
 
+// Format returns the catalogue entry of the FileArrayV1 layout.
 func (v FileArrayV1) Format() *Format { return fmtFileArrayV1 }
 
+// Append appends the encoding of v to dst; on error it returns dst unchanged.
 func (v FileArrayV1) Append(dst []byte) ([]byte, error) { return appendAll(dst, v.Entries) }

@@ -10,6 +10,7 @@ type MemfdSerV1 struct {
 	Folios   Vmalloc
 }
 
+// DecodeMemfdSerV1 decodes the struct at the start of b; a short b fails with ErrShort.
 func DecodeMemfdSerV1(b []byte) (MemfdSerV1, error) {
 	r := newReader(fmtMemfdV1, b)
 	v := MemfdSerV1{Pos: r.u64("pos"), Size: r.u64("size"), NrFolios: r.u64("nr_folios")}
@@ -22,8 +23,10 @@ func DecodeMemfdSerV1(b []byte) (MemfdSerV1, error) {
 	return v, nil
 }
 
+// Format returns the catalogue entry of the MemfdSerV1 layout.
 func (v MemfdSerV1) Format() *Format { return fmtMemfdV1 }
 
+// Append appends the encoding of v to dst; on error it returns dst unchanged.
 func (v MemfdSerV1) Append(dst []byte) ([]byte, error) {
 	w := newWriter(fmtMemfdV1, dst)
 	w.u64("pos", v.Pos)
@@ -45,6 +48,7 @@ type MemfdSerV2 struct {
 	Folios   Vmalloc
 }
 
+// DecodeMemfdSerV2 decodes the struct at the start of b; a short b fails with ErrShort.
 func DecodeMemfdSerV2(b []byte) (MemfdSerV2, error) {
 	r := newReader(fmtMemfdV2, b)
 	v := MemfdSerV2{Pos: r.u64("pos"), Size: r.u64("size"), Seals: r.u32("seals"), Flags: r.u32("flags"), NrFolios: r.u64("nr_folios")}
@@ -57,8 +61,10 @@ func DecodeMemfdSerV2(b []byte) (MemfdSerV2, error) {
 	return v, nil
 }
 
+// Format returns the catalogue entry of the MemfdSerV2 layout.
 func (v MemfdSerV2) Format() *Format { return fmtMemfdV2 }
 
+// Append appends the encoding of v to dst; on error it returns dst unchanged.
 func (v MemfdSerV2) Append(dst []byte) ([]byte, error) {
 	w := newWriter(fmtMemfdV2, dst)
 	w.u64("pos", v.Pos)
@@ -102,6 +108,7 @@ type FolioSer struct {
 	Index uint64
 }
 
+// DecodeFolioSer decodes the struct at the start of b; a short b fails with ErrShort.
 func DecodeFolioSer(b []byte) (FolioSer, error) {
 	r := newReader(fmtFolio, b)
 	v := FolioSer{PFN: r.bitfield("pfn"), Flags: uint16(r.bitfield("flags")), Index: r.u64("index")}
@@ -111,6 +118,7 @@ func DecodeFolioSer(b []byte) (FolioSer, error) {
 	return v, nil
 }
 
+// Format returns the catalogue entry of the FolioSer layout.
 func (v FolioSer) Format() *Format { return fmtFolio }
 
 // Append fails with ErrValue if PFN exceeds 52 bits or Flags 12 bits.
@@ -137,8 +145,10 @@ func DecodeFolios(b []byte, n uint64) (FolioArray, error) {
 	return FolioArray{Entries: es}, nil
 }
 
+// Format returns the catalogue entry of the FolioArray layout.
 func (v FolioArray) Format() *Format { return fmtFolio }
 
+// Append appends the encoding of v to dst; on error it returns dst unchanged.
 func (v FolioArray) Append(dst []byte) ([]byte, error) { return appendAll(dst, v.Entries) }
 
 // String gives the flag names, "DIRTY|UPTODATE".

@@ -11,6 +11,7 @@ const (
 	StatusPosted                           // posted on the lists, not merged
 )
 
+// String returns the name of the value.
 func (s Status) String() string {
 	switch s {
 	case StatusMainline:
@@ -32,6 +33,7 @@ const (
 	KindFDT                       // a flattened device tree (Nodes); decoded by package fdt
 )
 
+// String returns the name of the value.
 func (k Kind) String() string {
 	switch k {
 	case KindStruct:
@@ -61,6 +63,7 @@ const (
 	FieldBytes            // raw bytes (flexible array members: Size 0)
 )
 
+// String returns the name of the value.
 func (t FieldType) String() string {
 	switch t {
 	case FieldU8:
@@ -101,6 +104,7 @@ const (
 // PageSizes lists the supported page sizes in ascending order.
 var PageSizes = []PageSize{Page4K, Page16K, Page64K}
 
+// String returns the name of the value.
 func (p PageSize) String() string {
 	switch p {
 	case PageAny:
@@ -154,6 +158,7 @@ const (
 	PropAddrSize                      // big-endian <addr size> cells per #address-cells/#size-cells
 )
 
+// String returns the name of the value.
 func (t PropType) String() string {
 	switch t {
 	case PropString:
