@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/khokit/khokit/format"
 	"github.com/khokit/khokit/kho/physmem"
 )
 
@@ -170,21 +171,19 @@ type flbPage struct {
 }
 
 type flbEntry struct {
-	raw         [flbmEntrySize]byte
 	name        string // up to the first NUL, or all 48 bytes
 	terminated  bool
 	data, count uint64
 }
 
-func (e *flbEntry) parse() {
-	n := bytes.IndexByte(e.raw[:flbmNameLen], 0)
-	e.terminated = n >= 0
-	if n < 0 {
-		n = flbmNameLen
+func (e *flbEntry) parse(b []byte) error {
+	v, err := format.DecodeFLBSer(b)
+	if err != nil {
+		return err
 	}
-	e.name = string(e.raw[:n])
-	e.data = bldLE.Uint64(e.raw[48:])
-	e.count = bldLE.Uint64(e.raw[56:])
+	e.name, e.terminated = v.Name.String(), v.Name.Terminated()
+	e.data, e.count = v.Data, v.Count
+	return nil
 }
 
 // flbmFinding makes a finding with the severity and kernel impacts the
@@ -234,7 +233,11 @@ func readFLBPage(mem physmem.Memory, addr uint64, o FLBOptions) (*flbPage, []Fin
 	if _, err := mem.ReadAt(buf, addr); err != nil {
 		return nil, append(fs, flbmFinding("ptr.absent", Error, flbmPath, addr, "FLB page: %v", err))
 	}
-	p := &flbPage{addr: addr, pgcnt: bldLE.Uint64(buf[0:]), count: bldLE.Uint64(buf[8:])}
+	h, err := format.DecodeFLBHeader(buf[:flbmHeaderSize])
+	if err != nil {
+		return nil, append(fs, flbmFinding("ptr.read-failed", Error, flbmPath, addr, "FLB header: %v", err))
+	}
+	p := &flbPage{addr: addr, pgcnt: h.PgCnt, count: h.Count}
 	if p.pgcnt != 1 {
 		sev := Warning
 		if p.pgcnt == 0 {
@@ -254,10 +257,11 @@ func readFLBPage(mem physmem.Memory, addr uint64, o FLBOptions) (*flbPage, []Fin
 	seen := map[string]int{}
 	for i := range p.entries {
 		e := &p.entries[i]
-		copy(e.raw[:], buf[flbmHeaderSize+i*flbmEntrySize:])
-		e.parse()
 		path := fmt.Sprintf("%s[%d]", flbmPath, i)
 		ea := addr + flbmHeaderSize + uint64(i)*flbmEntrySize
+		if err := e.parse(buf[flbmHeaderSize+i*flbmEntrySize:][:flbmEntrySize]); err != nil {
+			return p, append(fs, flbmFinding("ptr.read-failed", Error, path, ea, "FLB entry: %v", err))
+		}
 		switch {
 		case !e.terminated:
 			fs = append(fs, flbmFinding("flb.name-unterminated", Error, path, ea, "name %q has no NUL within %d bytes", e.name, flbmNameLen))
