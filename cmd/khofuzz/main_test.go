@@ -15,7 +15,7 @@ import (
 // plantedModule is a throwaway module whose FuzzPlanted panics on inputs
 // starting with "KHO". The bytes are compared one at a time so that
 // coverage guidance leads there, and the seed "KH" (which passes) is one
-// mutation away, so that the fuzzer finds the crash within about a second
+// mutation away, so that the fuzzer finds the crash within a second or two
 // even on a loaded machine; FuzzClean never fails.
 var plantedModule = map[string]string{
 	"go.mod": "module example.com/planted\n\ngo 1.25.0\n",
@@ -96,12 +96,15 @@ func TestPlantedCrash(t *testing.T) {
 	corpus := filepath.Join(t.TempDir(), "corpus")
 	start := time.Now()
 
-	code, out := khofuzz(t, "-C", mod, "--corpus", corpus, "--budget", "10s", "--procs", "2")
+	// Fuzzing only the planted target: it crashes, keeps fuzzing while its
+	// reproducer is held aside, finds the same bug again and again, and
+	// leaves the rotation after three duplicates, well before the budget.
+	code, out := khofuzz(t, "-C", mod, "--corpus", corpus, "--budget", "30s", "--procs", "2", "--run", "Planted")
 	if code != exitFailed {
 		t.Errorf("exit code %d, want %d", code, exitFailed)
 	}
-	if !strings.HasSuffix(out, "\n1 passed, 1 failed\n") {
-		t.Errorf("output does not end with the summary line \"1 passed, 1 failed\"")
+	if !strings.HasSuffix(out, "\n0 passed, 1 failed\n") {
+		t.Errorf("output does not end with the summary line \"0 passed, 1 failed\"")
 	}
 	crashDir := filepath.Join(mod, "p", "testdata", "fuzz", "FuzzPlanted")
 	files, err := os.ReadDir(crashDir)
@@ -111,14 +114,14 @@ func TestPlantedCrash(t *testing.T) {
 	if len(files) != 1 {
 		t.Fatalf("%d reproducers in %s, want 1", len(files), crashDir)
 	}
-	if !regexp.MustCompile(`p/FuzzPlanted crashed \(\d+ duplicates? deleted\): panic: planted: KHO magic reached at example.com/planted/p.Parse p.go:7`).MatchString(out) {
+	if !regexp.MustCompile(`p/FuzzPlanted crashed \(3 duplicates deleted\): panic: planted: KHO magic reached at example.com/planted/p.Parse p.go:7`).MatchString(out) {
 		t.Errorf("summary lacks the deduplicated, confirmed crash")
 	}
 	if strings.Contains(out, "NOT reproduced") {
 		t.Errorf("the crash was not confirmed by a replay")
 	}
-	if _, err := os.Stat(filepath.Join(mod, "p", "testdata", "fuzz", "FuzzClean")); err == nil {
-		t.Errorf("FuzzClean got a crasher directory")
+	if held, _ := os.ReadDir(filepath.Join(corpus, ".crashers", "p", "FuzzPlanted")); len(held) != 0 {
+		t.Errorf("%d reproducers left in the holding directory", len(held))
 	}
 	m := reproduceLine.FindStringSubmatch(out)
 	if m == nil {
@@ -135,11 +138,19 @@ func TestPlantedCrash(t *testing.T) {
 	} else if !strings.Contains(string(repro), "panic: planted: KHO magic reached") {
 		t.Errorf("%s failed without the planted panic:\n%s", m[1], repro)
 	}
-	t.Logf("found, confirmed and reproduced in %s", time.Since(start).Round(100*time.Millisecond))
+	t.Logf("found, confirmed, deduplicated and reproduced in %s", time.Since(start).Round(100*time.Millisecond))
 
-	// The managed corpus lives where it was told to.
+	// A smoke run of the clean target passes and grows its managed corpus
+	// where it was told to.
+	code, out = khofuzz(t, "-C", mod, "--corpus", corpus, "--smoke", "--run", "Clean")
+	if code != exitOK || !strings.HasSuffix(out, "\n1 passed, 0 failed\n") {
+		t.Errorf("--smoke --run Clean: exit %d, want 0 and \"1 passed, 0 failed\"", code)
+	}
 	if entries, _ := os.ReadDir(filepath.Join(corpus, "p", "FuzzClean")); len(entries) == 0 {
 		t.Errorf("no managed corpus for FuzzClean under %s", corpus)
+	}
+	if _, err := os.Stat(filepath.Join(mod, "p", "testdata", "fuzz", "FuzzClean")); err == nil {
+		t.Errorf("FuzzClean got a crasher directory")
 	}
 
 	// Replaying fails on the committed reproducer, without fuzzing.
