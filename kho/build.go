@@ -208,7 +208,16 @@ func (b *builder) setup(h *Handover) error {
 	if base == 0 {
 		base = 1 << 20
 	}
-	b.alloc = &bldPageAlloc{pageSize: b.ps, ram: present, avoid: b.opts.Scratch, next: base}
+	avoid := append([]ScratchRegion(nil), b.opts.Scratch...)
+	if h.Memblock != nil {
+		// Regions the caller placed must not receive allocations.
+		for _, r := range h.Memblock.Regions {
+			if r.Start != 0 {
+				avoid = append(avoid, ScratchRegion{Addr: r.Start, Size: r.Size})
+			}
+		}
+	}
+	b.alloc = &bldPageAlloc{pageSize: b.ps, ram: present, avoid: avoid, next: base}
 	b.pages = map[uint64][]byte{}
 	b.built = &Built{Mem: b.mem}
 	return nil

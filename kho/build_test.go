@@ -243,6 +243,8 @@ func buildCases() []buildCase {
 		{"kho-v4+luo-v5", &Handover{Compatible: "kho-v4", LUO: &LUO{Compatible: "luo-v5", LiveupdateNumber: 1, Sessions: v2Sessions, FLBs: flbs},
 			KexecMetadata: &KexecMetadata{Version: 1, PreviousRelease: "7.3.4", KexecCount: 1},
 			Memblock:      &Memblock{Regions: []ReserveMem{{Name: "trace", Size: 5 * 4096}, {Name: "oops", Size: 4096}}}}, &BuildOptions{Contents: contents, SetupData: true}},
+		{"kho-v3 memblock at a given address", &Handover{Compatible: "kho-v3",
+			Memblock: &Memblock{Regions: []ReserveMem{{Name: "fixed", Start: 0x100000, Size: 0x200000}, {Name: "odd", Start: 0x311000, Size: 0x3000}}}}, nil},
 		{"kho-v4+luo-v5 chains", &Handover{Compatible: "kho-v4", LUO: &LUO{Compatible: "luo-v5", LiveupdateNumber: 9, Sessions: chain}}, nil},
 		{"kho-v4 empty LUO", &Handover{Compatible: "kho-v4", LUO: &LUO{Compatible: "luo-v5", LiveupdateNumber: 1}}, nil},
 		{"kho-v1 nothing", &Handover{Compatible: "kho-v1"}, nil},
