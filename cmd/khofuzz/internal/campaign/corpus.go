@@ -63,7 +63,7 @@ func (c *Campaign) Regress(ctx context.Context) error {
 		}
 		r := c.Results[i]
 		t := r.Target
-			start := time.Now()
+		start := time.Now()
 		rep, out, err := c.baselineRun(ctx, r, c.bins[t.ImportPath], c.opts.Procs, nil)
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -331,7 +331,7 @@ func (c *Campaign) Cover(ctx context.Context, profile string) ([]PackageCoverage
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, err
 		}
-			start := time.Now()
+		start := time.Now()
 		rep, out, err := c.baselineRun(ctx, r, bin, c.opts.Procs, []string{"GOCOVERDIR=" + dir}, "-test.gocoverdir="+dir)
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
