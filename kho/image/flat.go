@@ -18,6 +18,7 @@ const (
 	flatTypeOff    = 16
 	// maxFlatOffset bounds the rebuilt file: 1 PiB is past any dump.
 	maxFlatOffset = 1 << 50
+	maxFlatHoles  = 1 << 20
 )
 
 // Flattened is a makedumpfile flattened stream (what `makedumpfile -F`
@@ -95,6 +96,16 @@ func NewFlattened(r io.ReaderAt, size int64) (*Flattened, error) {
 	}
 	f.Segments = len(segs)
 	f.ext = resolveSegments(segs)
+	// Holes read as zeros for free, so a few tiny segments far apart could
+	// make a reader above scan petabytes of nothing. Real streams write
+	// every byte; allow holes up to the bytes actually written plus 1 MiB.
+	var covered int64
+	for _, e := range f.ext {
+		covered += e.size
+	}
+	if holes := f.size - covered; holes > covered+maxFlatHoles {
+		return nil, formatErr(flatHeaderSize, ErrLimit, fmt.Sprintf("segments write %#x bytes of a %#x-byte file: the rest would be holes", covered, f.size), nil)
+	}
 	return f, nil
 }
 
@@ -174,6 +185,9 @@ func (f *Flattened) Size() int64 { return f.size }
 func (f *Flattened) ReadAt(p []byte, off int64) (int, error) {
 	if off < 0 {
 		return 0, fmt.Errorf("image: negative offset %d", off)
+	}
+	if len(p) == 0 {
+		return 0, nil
 	}
 	if off >= f.size {
 		return 0, io.EOF

@@ -268,9 +268,6 @@ func NewKdump(r io.ReaderAt, size int64) (*Kdump, error) {
 		k.splitLo, k.splitHi = h.StartPFN, min(h.EndPFN, k.nbits)
 	}
 	k.cum = []uint64{0}
-	k.chunk = make([]byte, bitmapChunk)
-	k.page = make([]byte, k.bs)
-	k.comp = make([]byte, k.bs)
 	return k, nil
 }
 
@@ -383,6 +380,9 @@ func (k *Kdump) readPage(pfn uint64) ([]byte, error) {
 		return nil, formatErr(at, ErrTruncated, fmt.Sprintf("data of pfn %#x at %#x+%#x lies past the end of the file", pfn, off, dsize), nil)
 	}
 	k.pageOK = false
+	if k.page == nil {
+		k.page, k.comp = make([]byte, k.bs), make([]byte, k.bs)
+	}
 	if !compressed {
 		if err := readAtFull(k.r, k.page, int64(off), "page data"); err != nil {
 			return nil, err
@@ -484,6 +484,9 @@ func (k *Kdump) loadChunk(i uint64) ([]byte, error) {
 		return k.chunk, nil
 	}
 	k.chunkOK = false
+	if k.chunk == nil {
+		k.chunk = make([]byte, bitmapChunk)
+	}
 	start := i * bitmapChunk
 	n := min(bitmapChunk, k.bitmapBytes-start)
 	clear(k.chunk[n:])

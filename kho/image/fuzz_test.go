@@ -1,0 +1,206 @@
+package image
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"testing"
+
+	"github.com/khokit/khokit/kho/physmem"
+)
+
+// fuzzMemory is a tiny machine for seeds, in 512-byte blocks so that the
+// seeds stay a few KiB (the fuzzer minimises every new input it keeps):
+// three blocks in two banks, one excluded block.
+func fuzzMemory(t testing.TB) *physmem.Sparse {
+	var s physmem.Sparse
+	s.AddRange(0x200, 0x400, physmem.Present)
+	s.AddRange(0x600, 0x200, physmem.Excluded)
+	s.AddRange(0x2000, 0x200, physmem.Present)
+	s.WriteAt(bytes.Repeat([]byte("block one"), 0x30), 0x200)
+	s.WriteAt([]byte("the last bank"), 0x2000)
+	return &s
+}
+
+const fuzzBlock = 512
+
+// exercise reads a bounded sample of m and checks the Memory contract:
+// a failed read is an *AddrError inside the request, and reading a span
+// whole or in two parts gives the same bytes.
+func exercise(t *testing.T, m physmem.Memory) {
+	rs := m.Ranges()
+	for i, r := range rs {
+		if i > 0 && rs[i-1].End() > r.Start {
+			t.Fatalf("ranges overlap or are unsorted: %v then %v", rs[i-1], r)
+		}
+		if i >= 16 {
+			break
+		}
+		for _, a := range []uint64{r.Start, r.End() - min(r.Size, 100)} {
+			whole := make([]byte, 100)
+			n, err := m.ReadAt(whole, a)
+			if err != nil {
+				var ae *physmem.AddrError
+				if !errors.As(err, &ae) || ae.Addr < a || ae.Addr > a+100 || ae.Addr != a+uint64(n) {
+					t.Fatalf("ReadAt(%#x) = %d, %v: not a located error", a, n, err)
+				}
+				continue
+			}
+			part := make([]byte, 100)
+			if _, err := m.ReadAt(part[:37], a); err != nil {
+				t.Fatalf("whole read worked, first part failed: %v", err)
+			}
+			if _, err := m.ReadAt(part[37:], a+37); err != nil {
+				t.Fatalf("whole read worked, second part failed: %v", err)
+			}
+			if !bytes.Equal(whole, part) {
+				t.Fatalf("ReadAt(%#x): whole and split reads differ", a)
+			}
+		}
+	}
+}
+
+func FuzzELF(f *testing.F) {
+	m := fuzzMemory(f)
+	for _, o := range []*ELFOptions{nil, {ByteOrder: binary.BigEndian}, {TrimZeros: true, VMCoreInfo: []byte(testVMCoreInfo)}} {
+		var b bytes.Buffer
+		if err := WriteELF(&b, m, m.Ranges(), o); err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b.Bytes())
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		e, err := NewELF(bytes.NewReader(data), int64(len(data)))
+		if err != nil {
+			if e != nil {
+				t.Fatal("result alongside an error")
+			}
+			return
+		}
+		exercise(t, e)
+		// Round trip: what reads cleanly writes back and reads the same.
+		var total uint64
+		for _, r := range e.Ranges() {
+			total += r.Size
+		}
+		if total > 1<<20 {
+			return
+		}
+		var b bytes.Buffer
+		if err := WriteELF(&b, e, e.Ranges(), nil); err != nil {
+			return // a truncated segment: not every byte reads
+		}
+		e2, err := NewELF(bytes.NewReader(b.Bytes()), int64(b.Len()))
+		if err != nil {
+			t.Fatalf("rewritten core does not open: %v", err)
+		}
+		compareMemory(t, e, e2, e.Ranges())
+	})
+}
+
+func FuzzKdump(f *testing.F) {
+	m := fuzzMemory(f)
+	for _, o := range []*KdumpOptions{{}, {Compression: PageZlib, VMCoreInfo: []byte(testVMCoreInfo)}, {Compression: PageSnappy, ByteOrder: binary.BigEndian},
+		{Compression: PageZstd}, {compress: lzoRepeat}, {ExcludeZero: true}} {
+		o.BlockSize = fuzzBlock
+		var b bytes.Buffer
+		if err := WriteKdump(&b, m, m.Ranges(), o); err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b.Bytes())
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		k, err := NewKdump(bytes.NewReader(data), int64(len(data)))
+		if err != nil {
+			if k != nil {
+				t.Fatal("result alongside an error")
+			}
+			return
+		}
+		defer k.Close()
+		exercise(t, k)
+		for _, a := range []uint64{0, 0x200, 0x400, 0x600, 0x2000, 1 << 40} {
+			k.ReadAt(make([]byte, 64), a)
+		}
+	})
+}
+
+func FuzzFlattened(f *testing.F) {
+	m := fuzzMemory(f)
+	var kd bytes.Buffer
+	if err := WriteKdump(&kd, m, m.Ranges(), &KdumpOptions{Compression: PageZlib, BlockSize: fuzzBlock}); err != nil {
+		f.Fatal(err)
+	}
+	for _, seg := range []int{4096, 300} {
+		var b bytes.Buffer
+		WriteFlattened(&b, bytes.NewReader(kd.Bytes()), int64(kd.Len()), seg)
+		f.Add(b.Bytes())
+	}
+	f.Add(buildFlat([]flatSeg{{100, []byte("later")}, {0, []byte("first")}, {98, []byte("overlap")}}, true))
+	f.Fuzz(fuzzFlattenedOne)
+}
+
+func fuzzFlattenedOne(t *testing.T, data []byte) {
+	{
+		fl, err := NewFlattened(bytes.NewReader(data), int64(len(data)))
+		if err != nil {
+			if fl != nil {
+				t.Fatal("result alongside an error")
+			}
+			return
+		}
+		if fl.Size() <= 1<<20 {
+			// The extent list must rebuild exactly what a replay writes.
+			var segs []flatSeg
+			for pos := int64(flatHeaderSize); pos+16 <= int64(len(data)); {
+				off, n := int64(binary.BigEndian.Uint64(data[pos:])), int64(binary.BigEndian.Uint64(data[pos+8:]))
+				if off == -1 && n == -1 {
+					break
+				}
+				n = min(n, int64(len(data))-pos-16)
+				segs = append(segs, flatSeg{off, data[pos+16 : pos+16+n]})
+				pos += 16 + n
+			}
+			want := replay(segs)
+			got := make([]byte, fl.Size())
+			if _, err := fl.ReadAt(got, 0); err != nil || !bytes.Equal(want, got) {
+				t.Fatalf("rebuilt stream differs from replay (%v)", err)
+			}
+		}
+		if k, err := NewKdump(fl, fl.Size()); err == nil {
+			exercise(t, k)
+			k.Close()
+		}
+	}
+}
+
+// FuzzDetect runs detection and the matching reader on any bytes.
+func FuzzDetect(f *testing.F) {
+	m := fuzzMemory(f)
+	var e, k bytes.Buffer
+	WriteELF(&e, m, m.Ranges(), nil)
+	WriteKdump(&k, m, m.Ranges(), &KdumpOptions{BlockSize: fuzzBlock, Compression: PageZlib})
+	f.Add(e.Bytes())
+	f.Add(k.Bytes())
+	f.Add([]byte{0xd0, 0x0d, 0xfe, 0xed, 0, 0, 0, 0x28})
+	f.Add([]byte("makedumpfile\x00\x00\x00\x00"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		im, err := open(bytes.NewReader(data), int64(len(data)), "fuzz", Options{})
+		if err != nil {
+			if im != nil {
+				t.Fatal("result alongside an error")
+			}
+			if bytes.ContainsRune([]byte(err.Error()), '\n') {
+				t.Fatalf("multi-line error %q", err)
+			}
+			return
+		}
+		if im.Format != Detect(data[:min(len(data), 64)]) {
+			t.Fatalf("opened as %v, detected %v", im.Format, Detect(data))
+		}
+		if im.Memory != nil {
+			exercise(t, im.Memory)
+		}
+		im.Close()
+	})
+}
