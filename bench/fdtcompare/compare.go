@@ -1,0 +1,85 @@
+package fdtcompare
+
+import (
+	"bytes"
+
+	"github.com/khokit/khokit/fdt"
+	"github.com/u-root/u-root/pkg/dt"
+)
+
+// KhokitIterWalk walks data once with a caller-owned fdt.Iterator, which
+// validates every token as it goes (everything fdt.Validate checks except
+// duplicate sibling names). It does not allocate.
+func KhokitIterWalk(it *fdt.Iterator, data []byte) (WalkStats, error) {
+	var s WalkStats
+	if err := it.Reset(data, nil); err != nil {
+		return s, err
+	}
+	for it.Next() {
+		tok := it.Token()
+		switch tok.Kind {
+		case fdt.TokenBeginNode:
+			s.Nodes++
+			s.NameBytes += len(tok.Name)
+		case fdt.TokenProperty:
+			s.Props++
+			s.ValueBytes += len(tok.Value)
+		}
+	}
+	return s, it.Err()
+}
+
+// KhokitValidateWalk is fdt.Validate (all checks, duplicate sibling names
+// included) followed by an iterator walk: the same two passes libfdt makes
+// with fdt_check_full and its offset walk. It does not allocate.
+func KhokitValidateWalk(it *fdt.Iterator, data []byte) (WalkStats, error) {
+	if err := fdt.Validate(data, nil); err != nil {
+		return WalkStats{}, err
+	}
+	return KhokitIterWalk(it, data)
+}
+
+// KhokitDecodeWalk decodes data into khokit's tree model and walks it.
+func KhokitDecodeWalk(data []byte) (WalkStats, error) {
+	var s WalkStats
+	t, err := fdt.Decode(data, nil)
+	if err != nil {
+		return s, err
+	}
+	// The decoder caps depth (64 by default), so recursion is bounded.
+	var visit func(n *fdt.Node)
+	visit = func(n *fdt.Node) {
+		s.Nodes++
+		s.NameBytes += len(n.Name)
+		for i := range n.Props {
+			s.Props++
+			s.ValueBytes += len(n.Props[i].Value)
+		}
+		for _, c := range n.Children {
+			visit(c)
+		}
+	}
+	visit(t.Root)
+	return s, nil
+}
+
+// URootReadWalk decodes data with u-root's dt.ReadFDT and walks the tree
+// with its Node.Walk. Both recurse without a depth limit: never give it an
+// untrusted blob.
+func URootReadWalk(data []byte) (WalkStats, error) {
+	var s WalkStats
+	f, err := dt.ReadFDT(bytes.NewReader(data))
+	if err != nil {
+		return s, err
+	}
+	err = f.RootNode.Walk(func(n *dt.Node) error {
+		s.Nodes++
+		s.NameBytes += len(n.Name)
+		for i := range n.Properties {
+			s.Props++
+			s.ValueBytes += len(n.Properties[i].Value)
+		}
+		return nil
+	})
+	return s, err
+}
