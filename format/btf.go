@@ -98,6 +98,20 @@ type BTFResult struct {
 	Diffs  []BTFDiff
 }
 
+// String gives "name (struct cname): state", with the differences.
+func (r BTFResult) String() string {
+	s := fmt.Sprintf("%s (struct %s): %s", r.Format.Name, r.Format.CName, r.State)
+	for i, d := range r.Diffs {
+		if i == 0 {
+			s += ": "
+		} else {
+			s += "; "
+		}
+		s += d.String()
+	}
+	return s
+}
+
 // CheckBTFFile loads BTF from path (raw BTF such as /sys/kernel/btf/vmlinux,
 // or an ELF vmlinux with a .BTF section) and runs CheckBTF.
 func CheckBTFFile(path string, formats []*Format) ([]BTFResult, error) {

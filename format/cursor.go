@@ -3,6 +3,8 @@ package format
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"slices"
 )
@@ -50,6 +52,21 @@ func (c CString) CleanPadding() bool {
 		}
 	}
 	return true
+}
+
+// MarshalJSON gives {"string": ..., "terminated": ...}, plus "raw" (hex of all
+// bytes) when the array is unterminated or holds stale bytes after the NUL, so
+// JSON output is readable and still shows what a string comparison would miss.
+func (c CString) MarshalJSON() ([]byte, error) {
+	v := struct {
+		String     string `json:"string"`
+		Terminated bool   `json:"terminated"`
+		Raw        string `json:"raw,omitempty"`
+	}{String: c.String(), Terminated: c.Terminated()}
+	if !c.CleanPadding() {
+		v.Raw = hex.EncodeToString(c)
+	}
+	return json.Marshal(v)
 }
 
 // reader decodes one struct by walking its catalogue table in order: every

@@ -2,6 +2,7 @@ package format
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"testing"
 
@@ -164,5 +165,27 @@ func TestTableMismatch(t *testing.T) {
 	r.end(&s)
 	if err := r.done(); !errors.Is(err, ErrTable) {
 		t.Errorf("unknown nested struct: %v", err)
+	}
+}
+
+func TestCStringJSON(t *testing.T) {
+	clean, _ := MakeCString("memfd-v2", 8+1)
+	tests := []struct {
+		in   CString
+		want string
+	}{
+		{clean, `{"string":"memfd-v2","terminated":true}`},
+		{CString("ab\x00c"), `{"string":"ab","terminated":true,"raw":"61620063"}`},
+		{CString("abc"), `{"string":"abc","terminated":false,"raw":"616263"}`},
+	}
+	for _, tt := range tests {
+		b, err := json.Marshal(tt.in)
+		if err != nil || string(b) != tt.want {
+			t.Errorf("%q: %s %v, want %s", tt.in, b, err, tt.want)
+		}
+	}
+	r := BTFResult{Format: fmtMemfdV2, State: BTFDifferent, Diffs: []BTFDiff{{Kind: DiffSize, Want: 48, Got: 40}, {Field: "seals", Kind: DiffMissing, Want: 16}}}
+	if got, want := r.String(), "memfd-v2 (struct memfd_luo_ser): different: struct: size 48, kernel has 40; seals: missing in kernel (catalogue offset 16)"; got != want {
+		t.Errorf("BTFResult: %q", got)
 	}
 }
