@@ -73,6 +73,7 @@ const (
 	FindDuplicateNode   = "fdt.duplicate-node"    // two siblings with the same name
 	FindUnitCollision   = "fdt.unit-collision"    // "foo" beside "foo@unit": a lookup by "foo" is ambiguous
 	FindTrailingBytes   = "fdt.trailing-bytes"    // buffer longer than totalsize
+	FindSuppressed      = "fdt.findings-suppressed" // more findings than are kept (256)
 )
 
 // Finding is a non-fatal problem: a quirk lenient mode tolerated, or an

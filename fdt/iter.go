@@ -87,6 +87,14 @@ type Iterator struct {
 	tok      Token
 	err      error
 	findings findingList
+	paths    pathCache
+}
+
+// pathCache is where pathAt's last walk stopped: the offset and the names
+// of the nodes open there.
+type pathCache struct {
+	p     int
+	stack []string
 }
 
 // NewIterator returns an iterator over data, or the first layout error.
@@ -524,39 +532,44 @@ func (it *Iterator) fail(off int, sentinel error, prop string, format string, ar
 }
 
 // pathAt returns the path of the node open at offset off, by walking the
-// already-validated tokens before it.
+// already-validated tokens before it. The walk resumes where the previous
+// call stopped when off is further on, so the findings of one walk cost
+// linear time in total.
 func (it *Iterator) pathAt(off int) string {
-	var stack []string
-	p := it.structOff
+	c := &it.paths
+	if c.p == 0 || off < c.p {
+		c.p, c.stack = it.structOff, c.stack[:0]
+	}
+	p := c.p
+walk:
 	for p < off && p+4 <= len(it.data) {
 		switch binary.BigEndian.Uint32(it.data[p:]) {
 		case tagBeginNode:
 			i := bytes.IndexByte(it.data[p+4:], 0)
 			if i < 0 || p+4+i >= off {
-				p = off
-				continue
+				break walk // off is inside this token; stay at its start
 			}
-			stack = append(stack, string(it.data[p+4:p+4+i]))
+			c.stack = append(c.stack, string(it.data[p+4:p+4+i]))
 			p = align4(p + 4 + i + 1)
 		case tagEndNode:
-			if len(stack) > 0 {
-				stack = stack[:len(stack)-1]
+			if len(c.stack) > 0 {
+				c.stack = c.stack[:len(c.stack)-1]
 			}
 			p += 4
 		case tagProp:
 			if p+12 > len(it.data) {
-				p = off
-				continue
+				break walk
 			}
 			p = align4(p + 12 + int(binary.BigEndian.Uint32(it.data[p+4:])))
 		default:
 			p += 4
 		}
 	}
-	if len(stack) == 0 {
+	c.p = p
+	if len(c.stack) == 0 {
 		return ""
 	}
-	return "/" + strings.Join(stack[1:], "/")
+	return "/" + strings.Join(c.stack[1:], "/")
 }
 
 // Node and property name characters (devicetree specification 2.2.1, 2.2.4).

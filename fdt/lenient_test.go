@@ -246,3 +246,44 @@ func TestV16SizeField(t *testing.T) {
 		t.Errorf("v16 blob with a size_dt_struct value does not round-trip: %v", err)
 	}
 }
+
+// TestFindingsCapped: a blob with a non-zero padding byte after each of
+// 5000 properties keeps 256 findings and a count of the rest.
+func TestFindingsCapped(t *testing.T) {
+	w := NewWriter()
+	w.BeginNode("")
+	w.BeginNode("n")
+	for range 5000 {
+		w.Property("p", []byte{1})
+	}
+	w.EndNode()
+	w.EndNode()
+	blob, err := w.Finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var it Iterator
+	it.Reset(blob, nil)
+	for it.Next() {
+		if tok := it.Token(); tok.Kind == TokenProperty {
+			blob[tok.Offset+13] = 0xee
+		}
+	}
+	if err := Validate(blob, nil); !errors.Is(err, ErrPadding) {
+		t.Fatalf("strict: %v, want ErrPadding", err)
+	}
+	tree, err := Decode(blob, &Options{Lenient: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tree.Findings) != 257 {
+		t.Fatalf("%d findings, want 256 and a summary", len(tree.Findings))
+	}
+	last := tree.Findings[256]
+	if last.Code != FindSuppressed || last.Message != "4744 more findings not recorded" {
+		t.Errorf("summary finding %+v", last)
+	}
+	if f := tree.Findings[255]; f.Path != "/n" || f.Code != FindNonzeroPadding {
+		t.Errorf("finding 255 = %+v", f)
+	}
+}
