@@ -66,13 +66,13 @@ func errAt(off int, sentinel error, format string, args ...any) *Error {
 
 // Finding codes: stable identifiers of the non-fatal problems Decode reports.
 const (
-	FindTruncatedTail   = "fdt.truncated-tail"    // buffer shorter than totalsize, missing bytes not needed
-	FindMissingString   = "fdt.missing-string"    // property name lies in the missing tail; Name is ""
-	FindStructSizeShort = "fdt.struct-size-short" // size_dt_struct ends before FDT_END
-	FindNonzeroPadding  = "fdt.nonzero-padding"   // padding or gap bytes not zero
-	FindDuplicateNode   = "fdt.duplicate-node"    // two siblings with the same name
-	FindUnitCollision   = "fdt.unit-collision"    // "foo" beside "foo@unit": a lookup by "foo" is ambiguous
-	FindTrailingBytes   = "fdt.trailing-bytes"    // buffer longer than totalsize
+	FindTruncatedTail   = "fdt.truncated-tail"      // buffer shorter than totalsize, missing bytes not needed
+	FindMissingString   = "fdt.missing-string"      // property name lies in the missing tail; Name is ""
+	FindStructSizeShort = "fdt.struct-size-short"   // size_dt_struct ends before FDT_END
+	FindNonzeroPadding  = "fdt.nonzero-padding"     // padding or gap bytes not zero
+	FindDuplicateNode   = "fdt.duplicate-node"      // two siblings with the same name
+	FindUnitCollision   = "fdt.unit-collision"      // "foo" beside "foo@unit": a lookup by "foo" is ambiguous
+	FindTrailingBytes   = "fdt.trailing-bytes"      // buffer longer than totalsize
 	FindSuppressed      = "fdt.findings-suppressed" // more findings than are kept (256)
 )
 
