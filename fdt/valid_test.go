@@ -118,3 +118,51 @@ func TestDTSThroughDTC(t *testing.T) {
 		})
 	}
 }
+
+// TestDTSOddNames checks that names made of every allowed character and
+// values of every kind survive WriteDTS | dtc.
+func TestDTSOddNames(t *testing.T) {
+	dtc, err := exec.LookPath("dtc")
+	if err != nil {
+		t.Skip("dtc not installed (Debian: apt install device-tree-compiler)")
+	}
+	w := NewWriter()
+	w.AddReservation(0xffffffff_ffff0000, 0x10000)
+	w.BeginNode("")
+	for i, name := range []string{"123", "?", "#", "+", ",", ".", "_", "-", "a#b?c", "0x10", "zz"} {
+		w.Property(name, [][]byte{nil, []byte("x\x00"), {1}, {0, 0, 0, 1}, []byte("a\x00\x00"), []byte("\"\\\x00"),
+			[]byte("tab\t\x00"), {0xff, 0xfe, 0, 0}, []byte("a\x00b\x00"), {0, 0, 0, 0, 0, 0, 0, 0}, []byte("\x00")}[i])
+	}
+	for _, name := range []string{"1", "-a", "a@b,c", "A_B.c+d", "x@0", "x@1"} {
+		w.BeginNode(name)
+		w.EndNode()
+	}
+	w.EndNode()
+	blob, err := w.Finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := Decode(blob, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dts bytes.Buffer
+	if err := WriteDTS(&dts, want); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(dtc, "-q", "-I", "dts", "-O", "dtb")
+	cmd.Stdin = &dts
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("dtc: %v: %s\n%s", err, stderr.String(), dts.String())
+	}
+	got, err := Decode(out, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(want, got, treeOpts); d != "" {
+		t.Errorf("(-want +got):\n%s", d)
+	}
+}
