@@ -173,6 +173,12 @@ func (b *builder) setup(h *Handover) error {
 		}
 	}
 
+	for id := range b.opts.Contents {
+		if h.LUO == nil || id.Session < 0 || id.Session >= len(h.LUO.Sessions) || id.File < 0 || id.File >= len(h.LUO.Sessions[id.Session].Files) {
+			return fmt.Errorf("kho: build: contents for session %d file %d, which the handover does not have", id.Session, id.File)
+		}
+	}
+
 	b.mem = b.opts.Mem
 	if b.mem == nil {
 		b.mem = new(physmem.Sparse)

@@ -266,6 +266,8 @@ func TestBuildRejects(t *testing.T) {
 		{"64 FLBs", &Handover{Compatible: "kho-v4", LUO: &LUO{Compatible: "luo-v5", FLBs: make([]FLB, 64)}}, nil},
 		{"page size", &Handover{Compatible: "kho-v4"}, &BuildOptions{PageSize: 8192}},
 		{"no RAM", &Handover{Compatible: "kho-v4"}, &BuildOptions{RAM: []physmem.Range{{Start: 0, Size: 1 << 20}}}},
+		{"contents for a missing file", &Handover{Compatible: "kho-v4", LUO: &LUO{Compatible: "luo-v5", Sessions: []Session{{Name: "s"}}}},
+			&BuildOptions{Contents: map[FileID][]byte{{0, 0}: []byte("x")}}},
 		{"contents for a non-memfd", &Handover{Compatible: "kho-v4", LUO: &LUO{Compatible: "luo-v5", Sessions: []Session{{Name: "s", Files: []File{{Compatible: "other-v1"}}}}}},
 			&BuildOptions{Contents: map[FileID][]byte{{0, 0}: []byte("x")}}},
 	} {
