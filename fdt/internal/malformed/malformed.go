@@ -185,12 +185,10 @@ func Cases() []Case {
 	fails("strings-offset-huge", "ErrLayout", fStrings, set(base, fStrings, 0xfffffff0), "off_dt_strings near 2^32")
 	fails("blocks-overlap", "ErrLayout", fStruct, set(base, fStrings, uint32(stEnd-8)), "strings block overlaps the structure block")
 	{
-		// dtc#178: a 72-byte blob with off_dt_struct 0x32 (misaligned).
-		poc := build(words{}.begin("").end().u32(tagEnd), "")
-		poc = append(poc, make([]byte, 72-len(poc))...)
-		poc = set(poc, fTotal, 72)
-		poc = set(poc, fStruct, 0x32)
-		fails("dtc178-struct-0x32", "ErrLayout", fStruct, poc, "dtc#178 shape: 72-byte blob with off_dt_struct 0x32 (libfdt 8d15a63)")
+		// dtc#178's 72-byte PoC, word for word: off_dt_struct 0x32.
+		poc := words{}.u32(0xd00dfeed, 0x48, 0x32, 0x48, 0x28, 0x11, 0x10, 0, 0, 0x10,
+			0, 0, 0, 0, 1, 0, 2, 9)
+		fails("dtc178-struct-0x32", "ErrLayout", fStruct, poc, "dtc#178 PoC (72 bytes): off_dt_struct 0x32 not 4-byte aligned (libfdt 8d15a63)")
 	}
 
 	// Reservation map (§1 #10, u-root).
@@ -256,7 +254,7 @@ func Cases() []Case {
 
 	// Quirks lenient mode tolerates.
 	add(Case{Name: "struct-size-short-4", Strict: "ErrStructure", Offset: stEnd - 4, Lenient: "ok", Findings: []string{"fdt.struct-size-short"},
-		Data: set(base, fSizeSt, uint32(len(body())-4)), Desc: "size_dt_struct 4 bytes short: FDT_END lies just outside the block"})
+		Data: set(base, fSizeSt, uint32(len(body())-4)), Desc: "size_dt_struct 4 bytes short: FDT_END lies just outside the block (seen from mkimage on a ChromeOS FIT, fwupd#8135)"})
 	add(Case{Name: "padding-node-name", Strict: "ErrPadding", Offset: nodeA + 6, Lenient: "ok", Findings: []string{"fdt.nonzero-padding"},
 		Data: func() []byte { b := append([]byte(nil), base...); b[nodeA+6] = 0xaa; return b }(),
 		Desc: "non-zero byte in the padding after a node name"})
