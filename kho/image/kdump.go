@@ -126,6 +126,7 @@ type Kdump struct {
 	pageOK   bool
 	comp     []byte
 	zr       io.ReadCloser
+	zsrc     bytes.Reader
 	zd       *zstd.Decoder
 	ranges   []physmem.Range
 	rangesOK bool
@@ -409,10 +410,11 @@ func (k *Kdump) decompress(src []byte, flags PageFlags) error {
 	switch {
 	case flags&PageZlib != 0:
 		var err error
+		k.zsrc.Reset(src)
 		if k.zr == nil {
-			k.zr, err = zlib.NewReader(bytes.NewReader(src))
+			k.zr, err = zlib.NewReader(&k.zsrc)
 		} else {
-			err = k.zr.(zlib.Resetter).Reset(bytes.NewReader(src), nil)
+			err = k.zr.(zlib.Resetter).Reset(&k.zsrc, nil)
 		}
 		if err != nil {
 			return err
