@@ -88,6 +88,14 @@ type Iterator struct {
 	err      error
 	findings findingList
 	paths    pathCache
+	names    [32]nameCacheEntry // property names already checked, by nameoff
+}
+
+// nameCacheEntry remembers that the string at off is a valid property
+// name n-1 bytes long (n == 0: empty slot).
+type nameCacheEntry struct {
+	off uint32
+	n   int32
 }
 
 // pathCache is where pathAt's last walk stopped: the offset and the names
@@ -438,6 +446,9 @@ func (it *Iterator) stringAt(p int, nameoff uint32) ([]byte, error) {
 		return nil, it.fail(p, ErrStrings, "", "property nameoff %#x outside the %d-byte strings block", nameoff, it.strEnd-it.strOff)
 	}
 	start := it.strOff + int(nameoff)
+	if c := &it.names[nameoff%uint32(len(it.names))]; c.n > 0 && c.off == nameoff {
+		return it.data[start : start+int(c.n)-1], nil
+	}
 	lim := min(it.strEnd, len(it.data))
 	if start >= lim {
 		return it.missingString(p, nameoff)
@@ -453,6 +464,7 @@ func (it *Iterator) stringAt(p int, nameoff uint32) ([]byte, error) {
 	if msg := checkPropName(name); msg != "" {
 		return nil, it.fail(p, ErrName, "", "property name %q: %s", name, msg)
 	}
+	it.names[nameoff%uint32(len(it.names))] = nameCacheEntry{off: nameoff, n: int32(i) + 1}
 	return name, nil
 }
 

@@ -287,3 +287,30 @@ func TestFindingsCapped(t *testing.T) {
 		t.Errorf("finding 255 = %+v", f)
 	}
 }
+
+func TestWalkOrder(t *testing.T) {
+	tree, err := Decode(readTestdata(t, "valid/deep.dtb"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	stop := errors.New("stop")
+	err = tree.Walk(func(n *Node, depth int) error {
+		got = append(got, n.Path())
+		if depth != len(got)-1 && n.Name != "z" {
+			t.Errorf("%s at depth %d", n.Path(), depth)
+		}
+		if n.Name == "z" {
+			return stop
+		}
+		return nil
+	})
+	if err != stop {
+		t.Errorf("Walk returned %v, want the callback's error", err)
+	}
+	want := []string{"/", "/a", "/a/b", "/a/b/c", "/a/b/c/d", "/a/b/c/d/e", "/a/b/c/d/e/f", "/a/b/c/d/e/f/g",
+		"/a/b/c/d/e/f/g/h", "/a/b/c/d/e/f/g/h/i", "/a/b/c/d/e/f/g/h/i/j", "/z"}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("(-want +got):\n%s", d)
+	}
+}

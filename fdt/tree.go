@@ -283,3 +283,13 @@ func (l *layout) fill(it *Iterator) {
 func (p *Property) NameOffset() (off uint32, ok bool) {
 	return uint32(p.nameOff - 1), p.nameOff > 0
 }
+
+// Walk calls fn for every node in depth-first pre-order (the order of the
+// blob), the root at depth 0, without recursion. A non-nil error from fn
+// stops the walk and is returned.
+func (t *Tree) Walk(fn func(n *Node, depth int) error) error {
+	if t == nil || t.Root == nil {
+		return nil
+	}
+	return walk(t.Root, fn, func(*Node, int) error { return nil })
+}
