@@ -5,40 +5,32 @@ import (
 	"fmt"
 
 	"github.com/khokit/khokit/fdt"
+	"github.com/khokit/khokit/format"
 )
 
-// kho_kexec_metadata (abi.md §4.3).
-const (
-	kexecMetadataSize    = 73
-	kexecReleaseLen      = 65
-	kexecMetadataVersion = 1
-)
+var kexecMetadataSize = (format.KexecMetadata{}).Format().Size
 
 // decodeKexecMetadata checks a kexec-metadata blob (rule 16).
 func (d *decoder) decodeKexecMetadata(path string, addr uint64, blob []byte) *KexecMetadata {
-	// The kernel's order: at least the version, the version, then the size.
+	// The kernel's order: room for the version, the version, then the size.
 	if len(blob) < 4 {
 		d.add("kexec.blob-too-small", "", path, addr, "blob-size %d < %d", len(blob), kexecMetadataSize)
 		return nil
 	}
-	r := readBuf(blob)
-	km := &KexecMetadata{Version: r.uint32()}
-	if km.Version != kexecMetadataVersion {
-		d.add("kexec.version-unknown", "", path, addr, "version %d, want %d", km.Version, kexecMetadataVersion)
+	if v := binary.LittleEndian.Uint32(blob); v != format.KexecMetadataVersion {
+		d.add("kexec.version-unknown", "", path, addr, "version %d, want %d", v, format.KexecMetadataVersion)
 		return nil
 	}
-	if len(blob) < kexecMetadataSize {
-		d.add("kexec.blob-too-small", "", path, addr, "blob-size %d < %d", len(blob), kexecMetadataSize)
+	v, err := format.DecodeKexecMetadata(blob)
+	if err != nil {
+		d.add("kexec.blob-too-small", "", path, addr, "blob-size %d < %d: %v", len(blob), kexecMetadataSize, err)
 		return nil
 	}
-	rel, ok := cString(r[:kexecReleaseLen])
-	if !ok {
-		d.add("kexec.release-unterminated", "", path, addr, "previous_release %q has no NUL within %d bytes", rel, kexecReleaseLen)
+	if !v.PreviousRelease.Terminated() {
+		d.add("kexec.release-unterminated", "", path, addr, "previous_release %q has no NUL within %d bytes", v.PreviousRelease.String(), len(v.PreviousRelease))
 		return nil
 	}
-	r = r[kexecReleaseLen:]
-	km.PreviousRelease, km.KexecCount = rel, r.uint32()
-	return km
+	return &KexecMetadata{Version: v.Version, PreviousRelease: v.PreviousRelease.String(), KexecCount: v.KexecCount}
 }
 
 // decodeMemblock checks the memblock sub-FDT (rule 15, structurally: the

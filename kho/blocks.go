@@ -1,20 +1,20 @@
 package kho
 
 import (
-	"encoding/binary"
 	"fmt"
+
+	"github.com/khokit/khokit/format"
 )
 
 // kho_block_header_ser: {next u64, count u64}, entries follow back to back.
-const blockHeaderSize = 16
+var blockHeaderSize = uint64((format.BlockHeader{}).Format().Size)
 
 // walkBlocks walks a linked-block chain (abi.md §4.4, rule 17) from head
 // and returns the entries of entrySize bytes, back to back. ctx names the
 // chain kind for kernel impacts ("sessions", "files"). ok is false when
 // the chain is broken; the entries of the blocks before the bad one are
 // still returned, as the bytes are there to see.
-func (d *decoder) walkBlocks(path, ctx string, head, entrySize uint64) (entries []byte, ok bool) {
-	perBlock := d.geo.perBlock(entrySize)
+func (d *decoder) walkBlocks(path, ctx string, head, entrySize, perBlock uint64) (entries []byte, ok bool) {
 	buf := d.pageBuf
 	n := 0
 	for pa := head; pa != 0; n++ {
@@ -41,8 +41,12 @@ func (d *decoder) walkBlocks(path, ctx string, head, entrySize uint64) (entries 
 			!d.readInto(bpath, "block", pa, buf) {
 			return entries, false
 		}
-		next := binary.LittleEndian.Uint64(buf[0:])
-		count := binary.LittleEndian.Uint64(buf[8:])
+		h, err := format.DecodeBlockHeader(buf)
+		if err != nil {
+			d.add("ptr.read-failed", ctx, bpath, pa, "%v", err)
+			return entries, false
+		}
+		next, count := h.Next, h.Count
 		if count == 0 {
 			d.add("block.count-zero", ctx, bpath, pa, "block count is 0")
 			return entries, false

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/khokit/khokit/fdt"
+	"github.com/khokit/khokit/format"
 	"github.com/khokit/khokit/kho/physmem"
 )
 
@@ -35,6 +36,10 @@ func (e *RootError) Error() string {
 func (e *RootError) Unwrap() error { return e.Err }
 
 const fdtHeaderSize = 40
+
+// luoSerV2Size is the size of the series-internal luo-v2 luo_ser (no
+// compatible field).
+var luoSerV2Size = (format.LUOSer{}).Format().Size
 
 // Decode decodes the handover whose root FDT lies at physical address
 // rootAddr in mem. It returns an error only when the root cannot be read,
@@ -80,16 +85,20 @@ func DecodeRoot(mem physmem.Memory, fdtBytes []byte, opts *Options) (*Handover, 
 
 // rootVersion is a parsed KHO root compatible.
 type rootVersion struct {
-	version    int      // 1..4
-	components []string // RFC sub-components ("radix-v1", ...)
+	version int // 1..4
+	compat  format.Compat
 }
 
-// parseRootCompatible accepts "kho-vN" (1..4) and the RFC composites
-// "kho-v4;comp;comp" with known components in alphabetical order.
+// parseRootCompatible accepts "kho-vN" (1..4) and the RFC composites of
+// kho-v4 with the components the RFC defines, parsed by the format
+// catalogue's compatible grammar.
 func parseRootCompatible(s string) (rootVersion, bool) {
-	parts := strings.Split(s, ";")
-	var rv rootVersion
-	switch parts[0] {
+	c, err := format.ParseCompat(s)
+	if err != nil {
+		return rootVersion{}, false
+	}
+	rv := rootVersion{compat: c}
+	switch c.Base {
 	case "kho-v1":
 		rv.version = 1
 	case "kho-v2":
@@ -101,21 +110,15 @@ func parseRootCompatible(s string) (rootVersion, bool) {
 	default:
 		return rv, false
 	}
-	if len(parts) > 1 && rv.version != 4 {
+	if len(c.Components) > 0 && rv.version != 4 {
 		return rv, false
 	}
-	prev := ""
-	for _, c := range parts[1:] {
-		switch c {
+	for _, comp := range c.Components {
+		switch comp {
 		case "radix-v1", "vmalloc-v1", "block-v1":
 		default:
 			return rv, false
 		}
-		if c <= prev {
-			return rv, false
-		}
-		prev = c
-		rv.components = append(rv.components, c)
 	}
 	return rv, true
 }
@@ -385,15 +388,20 @@ func (d *decoder) decodeLUOFDT(path string, addr uint64, blob []byte) *LUO {
 			d.add("luo.abi-header", "", path, addr, "%v", err)
 			return nil
 		}
-		if !d.check(path, "luo_ser", pa, 24, d.page()) {
+		size := luoSerV2Size
+		if !d.check(path, "luo_ser", pa, uint64(size), d.page()) {
 			return nil
 		}
-		b := d.read(path, "luo_ser", pa, 24)
+		b := d.read(path, "luo_ser", pa, size)
 		if b == nil {
 			return nil
 		}
-		r := readBuf(b)
-		l.LiveupdateNumber, l.SessionsAddr, l.FLBsAddr = r.uint64(), r.uint64(), r.uint64()
+		v, err := format.DecodeLUOSerV2(b)
+		if err != nil {
+			d.add("ptr.read-failed", "", path, pa, "%v", err)
+			return nil
+		}
+		l.LiveupdateNumber, l.SessionsAddr, l.FLBsAddr = v.LiveupdateNum, v.SessionsPA, v.FLBsPA
 		d.decodeLUOState(path, l, luoLayout{sessionSize: sessionSerSize}, false)
 		return l
 	}

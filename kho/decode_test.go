@@ -26,9 +26,7 @@ func TestDecodeRoundTrip(t *testing.T) {
 			if tc.opts != nil {
 				opts.PageSize = tc.opts.PageSize
 			}
-			for _, s := range b.Scratch {
-				opts.Scratch = append(opts.Scratch, s)
-			}
+			opts.Scratch = append(opts.Scratch, b.Scratch...)
 			h, err := Decode(b.Mem, b.RootAddr, &opts)
 			if err != nil {
 				t.Fatal(err)

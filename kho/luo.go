@@ -2,22 +2,30 @@ package kho
 
 import (
 	"bytes"
-	"encoding/binary"
+	"errors"
 	"fmt"
+	"math"
+
+	"github.com/khokit/khokit/format"
 )
 
-// Sizes of the LUO structures (abi.md §6.2).
+// Sizes of the LUO structures, from the format catalogue.
+var (
+	sessionSerSize   = uint64((format.SessionSer{}).Format().Size)   // luo-session-v2 and later
+	sessionSerV1Size = uint64((format.SessionSerV1{}).Format().Size) // luo-session-v1: name only
+	sessionHdrSize   = uint64((format.SessionHeader{}).Format().Size)
+	fileSerSize      = uint64((format.FileSer{}).Format().Size)
+	flbHeaderSize    = uint64((format.FLBHeader{}).Format().Size)
+	flbSerSize       = uint64((format.FLBSer{}).Format().Size)
+)
+
+// Allocation sizes of the luo-v1 … luo-v4 arrays (LUO_SESSION_PGCNT,
+// LUO_FILE_PGCNT): the kernel preserves them as one folio each.
 const (
-	sessionNameLen   = 64 // LIVEUPDATE_SESSION_NAME_LENGTH
-	sessionSerSize   = 80 // luo_session_ser with file_set_ser (luo-session-v2 and later)
-	sessionSerV1Size = 64 // luo-session-v1: name only
-	fileCompatLen    = 48 // LIVEUPDATE_HNDL_COMPAT_LENGTH
-	fileSerSize      = 64
-	flbNameLen       = 48 // LIVEUPDATE_FLB_COMPAT_LENGTH
-	flbHeaderSize    = 16
-	flbSerSize       = 64
-	sessionArrayPgs  = 16 // LUO_SESSION_PGCNT (luo-v1 … luo-v3)
-	fileArrayPgs     = 2  // LUO_FILE_PGCNT (luo-v1 … luo-v4)
+	sessionArrayPgs   = 16
+	sessionArrayOrder = 4
+	fileArrayPgs      = 2
+	fileArrayOrder    = 1
 )
 
 // luoLayout says how one LUO generation stores sessions and files.
@@ -27,24 +35,16 @@ type luoLayout struct {
 	sessionSize   uint64 // 80, or 64 for luo-session-v1
 }
 
-// luoSerVariant is one raw luo_ser layout: the compatible, the length of
-// its aligned field, and the layout of what it points to.
-type luoSerVariant struct {
-	compat    string
-	compatLen int
-	layout    luoLayout
-}
-
-// The raw luo_ser variants (abi.md §6.2, §6.4). The posted
-// "-kho-block-v1" variants are taken to be the block-based end state of
-// their series (sessions and files in blocks).
-var luoSerVariants = []luoSerVariant{
-	{"luo-v3", 8, luoLayout{false, false, sessionSerSize}},
-	{"luo-v4", 8, luoLayout{true, false, sessionSerSize}},
-	{"luo-v5", 8, luoLayout{true, true, sessionSerSize}},
-	{"luo-v5;block-v1", 16, luoLayout{true, true, sessionSerSize}},
-	{"luo-v3-kho-block-v1", 24, luoLayout{true, true, sessionSerSize}},
-	{"luo-v4-kho-block-v1", 24, luoLayout{true, true, sessionSerSize}},
+// luoLayouts maps a raw luo_ser compatible to what its pointers lead to
+// (abi.md §6.2, §6.4). The posted "-kho-block-v1" variants are taken to be
+// the block-based end state of their series.
+var luoLayouts = map[string]luoLayout{
+	"luo-v3":              {false, false, sessionSerSize},
+	"luo-v4":              {true, false, sessionSerSize},
+	"luo-v5":              {true, true, sessionSerSize},
+	"luo-v5;block-v1":     {true, true, sessionSerSize},
+	"luo-v3-kho-block-v1": {true, true, sessionSerSize},
+	"luo-v4-kho-block-v1": {true, true, sessionSerSize},
 }
 
 // cString returns the NUL-terminated string at the start of b and whether
@@ -60,31 +60,24 @@ func cString(b []byte) (string, bool) {
 // blob-size bytes (bounded by the caller).
 func (d *decoder) decodeLUOSer(path string, addr uint64, blob []byte) *LUO {
 	name, _ := cString(blob[:min(len(blob), 32)])
-	var v *luoSerVariant
-	for i := range luoSerVariants {
-		if luoSerVariants[i].compat == name {
-			v = &luoSerVariants[i]
-			break
-		}
-	}
-	if v == nil {
+	v, err := format.DecodeLUOSer(blob)
+	lay, known := luoLayouts[name]
+	switch {
+	case err != nil && known && errors.Is(err, format.ErrShort):
+		d.add("luo.blob-too-small", "", path, addr, "blob-size %d is too small for a %s luo_ser: %v", len(blob), name, err)
+		return nil
+	case err != nil || !known:
 		d.add("luo.compatible-unknown", "", path, addr, "luo_ser compatible %q is not known", name)
 		return nil
 	}
-	size := v.compatLen + 24
-	if len(blob) < size {
-		d.add("luo.blob-too-small", "", path, addr, "blob-size %d < %d bytes of a %s luo_ser", len(blob), size, v.compat)
-		return nil
+	if size := v.Format().Size; len(blob) > size {
+		d.add("luo.blob-size-mismatch", "", path, addr, "blob-size %d > %d bytes of a %s luo_ser", len(blob), size, name)
 	}
-	if len(blob) > size {
-		d.add("luo.blob-size-mismatch", "", path, addr, "blob-size %d > %d bytes of a %s luo_ser", len(blob), size, v.compat)
+	if !v.Compatible.CleanPadding() {
+		d.add("luo.compatible-padding", "", path, addr, "compatible field % x has bytes after the NUL", []byte(v.Compatible))
 	}
-	if pad := blob[len(name):v.compatLen]; bytes.Count(pad, []byte{0}) != len(pad) {
-		d.add("luo.compatible-padding", "", path, addr, "compatible field % x has bytes after the NUL", blob[:v.compatLen])
-	}
-	r := readBuf(blob[v.compatLen:size])
-	l := &LUO{Compatible: v.compat, Addr: addr, LiveupdateNumber: r.uint64(), SessionsAddr: r.uint64(), FLBsAddr: r.uint64()}
-	d.decodeLUOState(path, l, v.layout, false)
+	l := &LUO{Compatible: name, Addr: addr, LiveupdateNumber: v.LiveupdateNum, SessionsAddr: v.SessionsPA, FLBsAddr: v.FLBsPA}
+	d.decodeLUOState(path, l, lay, false)
 	return l
 }
 
@@ -107,53 +100,72 @@ func (d *decoder) decodeLUOState(path string, l *LUO, lay luoLayout, flbV1 bool)
 func (d *decoder) decodeSessions(path string, pa uint64, lay luoLayout) []Session {
 	var entries []byte
 	if lay.sessionBlocks {
-		e, ok := d.walkBlocks(path, "sessions", pa, lay.sessionSize)
+		e, ok := d.walkBlocks(path, "sessions", pa, lay.sessionSize, uint64(d.geo.caps.SessionsPerBlock))
 		if !ok {
 			return nil
 		}
 		entries = e
 	} else {
 		arr := sessionArrayPgs * d.geo.pageSize
-		if !d.check(path, "session array", pa, arr, need{align: d.geo.pageSize, preserved: true, order: 4}) {
+		if !d.check(path, "session array", pa, arr, need{align: d.geo.pageSize, preserved: true, order: sessionArrayOrder}) {
 			return nil
 		}
-		hdr := d.read(path, "session array header", pa, 8)
+		hdr := d.read(path, "session array header", pa, int(sessionHdrSize))
 		if hdr == nil {
 			return nil
 		}
-		count := binary.LittleEndian.Uint64(hdr)
-		if max := (arr - 8) / lay.sessionSize; count > max {
-			d.add("session.count-too-large", "", path, pa, "session count %d > %d", count, max)
+		h, err := format.DecodeSessionHeader(hdr)
+		if err != nil {
+			d.add("ptr.read-failed", "", path, pa, "%v", err)
 			return nil
 		}
-		if entries = d.read(path, "session array", pa+8, int(count*lay.sessionSize)); entries == nil {
+		if limit := (arr - sessionHdrSize) / lay.sessionSize; h.Count > limit {
+			d.add("session.count-too-large", "", path, pa, "session count %d > %d", h.Count, limit)
+			return nil
+		}
+		if entries = d.read(path, "session array", pa+sessionHdrSize, int(h.Count*lay.sessionSize)); entries == nil {
 			return nil
 		}
 	}
 	var out []Session
 	seen := make(map[string]bool)
-	tokens := make(map[uint64]string) // file data pointers across sessions
+	data := make(map[uint64]string) // file data pointers across sessions
 	for i := 0; i < len(entries)/int(lay.sessionSize); i++ {
 		e := entries[uint64(i)*lay.sessionSize:][:lay.sessionSize]
 		spath := fmt.Sprintf("%s[%d]", path, i)
-		name, ok := cString(e[:sessionNameLen])
+		var name format.CString
+		var fs format.FileSetSer
+		if lay.sessionSize == sessionSerSize {
+			v, err := format.DecodeSessionSer(e)
+			if err != nil {
+				d.add("ptr.read-failed", "", spath, 0, "%v", err)
+				continue
+			}
+			name, fs = v.Name, v.FileSet
+		} else {
+			v, err := format.DecodeSessionSerV1(e)
+			if err != nil {
+				d.add("ptr.read-failed", "", spath, 0, "%v", err)
+				continue
+			}
+			name = v.Name
+		}
 		switch {
-		case !ok:
-			d.add("session.name-unterminated", "", spath, 0, "session name %q has no NUL within %d bytes", name, sessionNameLen)
+		case !name.Terminated():
+			d.add("session.name-unterminated", "", spath, 0, "session name %q has no NUL within %d bytes", name.String(), len(name))
 			continue
-		case name == "":
+		case name.String() == "":
 			d.add("session.name-empty", "", spath, 0, "session name is empty")
 			continue
-		case seen[name]:
-			d.add("session.name-duplicate", "", spath, 0, "session name %q is used by an earlier session", name)
+		case seen[name.String()]:
+			d.add("session.name-duplicate", "", spath, 0, "session name %q is used by an earlier session", name.String())
 			continue
 		}
-		seen[name] = true
-		s := Session{Name: name}
-		if lay.sessionSize >= sessionSerSize {
-			r := readBuf(e[sessionNameLen:])
-			s.FilesAddr, s.FileCount = r.uint64(), r.uint64()
-			s.Files = d.decodeFiles(spath+"/files", s.FilesAddr, s.FileCount, lay, tokens)
+		seen[name.String()] = true
+		s := Session{Name: name.String()}
+		if lay.sessionSize == sessionSerSize {
+			s.FilesAddr, s.FileCount = fs.Files, fs.Count
+			s.Files = d.decodeFiles(spath+"/files", s.FilesAddr, s.FileCount, lay, data)
 		}
 		out = append(out, s)
 	}
@@ -171,7 +183,7 @@ func (d *decoder) decodeFiles(path string, pa, count uint64, lay luoLayout, data
 	}
 	var entries []byte
 	if lay.fileBlocks {
-		e, ok := d.walkBlocks(path, "files", pa, fileSerSize)
+		e, ok := d.walkBlocks(path, "files", pa, fileSerSize, uint64(d.geo.caps.FilesPerBlock))
 		if !ok {
 			return nil
 		}
@@ -182,11 +194,11 @@ func (d *decoder) decodeFiles(path string, pa, count uint64, lay luoLayout, data
 		entries = e
 	} else {
 		arr := fileArrayPgs * d.geo.pageSize
-		if max := arr / fileSerSize; count > max {
-			d.add("file.count-too-large", "", path, pa, "file count %d > %d", count, max)
+		if limit := uint64(d.geo.caps.FileMax); count > limit {
+			d.add("file.count-too-large", "", path, pa, "file count %d > %d", count, limit)
 			return nil
 		}
-		if !d.check(path, "file array", pa, arr, need{align: d.geo.pageSize, preserved: true, order: 1}) {
+		if !d.check(path, "file array", pa, arr, need{align: d.geo.pageSize, preserved: true, order: fileArrayOrder}) {
 			return nil
 		}
 		if entries = d.read(path, "file array", pa, int(count*fileSerSize)); entries == nil {
@@ -195,16 +207,18 @@ func (d *decoder) decodeFiles(path string, pa, count uint64, lay luoLayout, data
 	}
 	var out []File
 	tokens := make(map[uint64]bool)
-	for i := 0; i < len(entries)/fileSerSize; i++ {
-		e := entries[i*fileSerSize:][:fileSerSize]
+	for i := uint64(0); i < uint64(len(entries))/fileSerSize; i++ {
 		fpath := fmt.Sprintf("%s[%d]", path, i)
-		compat, ok := cString(e[:fileCompatLen])
-		if !ok {
-			d.add("file.compatible-unterminated", "", fpath, 0, "compatible %q has no NUL within %d bytes", compat, fileCompatLen)
+		v, err := format.DecodeFileSer(entries[i*fileSerSize:][:fileSerSize])
+		if err != nil {
+			d.add("ptr.read-failed", "", fpath, 0, "%v", err)
 			continue
 		}
-		r := readBuf(e[fileCompatLen:])
-		f := File{Compatible: compat, Data: r.uint64(), Token: r.uint64()}
+		if !v.Compatible.Terminated() {
+			d.add("file.compatible-unterminated", "", fpath, 0, "compatible %q has no NUL within %d bytes", v.Compatible.String(), len(v.Compatible))
+			continue
+		}
+		f := File{Compatible: v.Compatible.String(), Data: v.Data, Token: v.Token}
 		if tokens[f.Token] {
 			d.add("file.token-duplicate", "", fpath, 0, "token %#x is used by an earlier file of the session", f.Token)
 			continue
@@ -217,11 +231,10 @@ func (d *decoder) decodeFiles(path string, pa, count uint64, lay luoLayout, data
 			}
 			data[f.Data] = fpath
 		}
-		switch memfdVersion(compat) {
-		case 0:
-			d.add("file.compatible-unknown", "", fpath, 0, "no known handler for %q", compat)
-		default:
-			f.Memfd = d.decodeMemfd(fpath+"/memfd", f.Data, memfdVersion(compat))
+		if ver := memfdVersion(f.Compatible); ver != 0 {
+			f.Memfd = d.decodeMemfd(fpath+"/memfd", f.Data, ver)
+		} else {
+			d.add("file.compatible-unknown", "", fpath, 0, "no known handler for %q", f.Compatible)
 		}
 		out = append(out, f)
 	}
@@ -237,25 +250,33 @@ func (d *decoder) decodeFLBs(path string, pa uint64) []FLB {
 	if page == nil {
 		return nil
 	}
-	r := readBuf(page)
-	pgcnt, count := r.uint64(), r.uint64()
-	if pgcnt != 1 {
-		d.add("flb.pgcnt-invalid", "", path, pa, "pgcnt is %d, want 1", pgcnt)
+	h, err := format.DecodeFLBHeader(page)
+	if err != nil {
+		d.add("ptr.read-failed", "", path, pa, "%v", err)
+		return nil
 	}
-	if max := (d.geo.pageSize - flbHeaderSize) / flbSerSize; count > max {
-		d.add("flb.count-exceeds-page", "", path, pa, "count %d > %d entries a page holds", count, max)
+	if h.PgCnt != format.LUOFLBPgCnt {
+		d.add("flb.pgcnt-invalid", "", path, pa, "pgcnt is %d, want %d", h.PgCnt, format.LUOFLBPgCnt)
+	}
+	if limit := uint64(d.geo.caps.FLBMax); h.Count > limit {
+		d.add("flb.count-exceeds-page", "", path, pa, "count %d > %d entries a page holds", h.Count, limit)
 		return nil
 	}
 	var out []FLB
 	seen := make(map[string]bool)
-	for i := uint64(0); i < count; i++ {
-		e := page[flbHeaderSize+i*flbSerSize:][:flbSerSize]
+	for i := uint64(0); i < h.Count; i++ {
+		off := flbHeaderSize + i*flbSerSize
 		epath := fmt.Sprintf("%s[%d]", path, i)
-		addr := pa + flbHeaderSize + i*flbSerSize
-		name, ok := cString(e[:flbNameLen])
+		addr := pa + off
+		v, err := format.DecodeFLBSer(page[off:])
+		if err != nil {
+			d.add("ptr.read-failed", "", epath, addr, "%v", err)
+			continue
+		}
+		name := v.Name.String()
 		switch {
-		case !ok:
-			d.add("flb.name-unterminated", "", epath, addr, "name %q has no NUL within %d bytes", name, flbNameLen)
+		case !v.Name.Terminated():
+			d.add("flb.name-unterminated", "", epath, addr, "name %q has no NUL within %d bytes", name, len(v.Name))
 			continue
 		case name == "":
 			d.add("flb.name-empty", "", epath, addr, "name is empty")
@@ -265,39 +286,15 @@ func (d *decoder) decodeFLBs(path string, pa uint64) []FLB {
 			continue
 		}
 		seen[name] = true
-		r := readBuf(e[flbNameLen:])
-		f := FLB{Name: name, Data: r.uint64(), Count: r.uint64()}
 		switch {
-		case f.Count == 0:
+		case v.Count == 0:
 			d.add("flb.entry-count-zero", "", epath, addr, "%s: count is 0", name)
 			continue
-		case f.Count > 1<<31-1:
-			d.add("flb.entry-count-too-large", "", epath, addr, "%s: count %d > INT_MAX", name, f.Count)
+		case v.Count > math.MaxInt32:
+			d.add("flb.entry-count-too-large", "", epath, addr, "%s: count %d > INT_MAX", name, v.Count)
 			continue
 		}
-		out = append(out, f)
+		out = append(out, FLB{Name: name, Data: v.Data, Count: v.Count})
 	}
 	return out
-}
-
-// readBuf is a little-endian cursor over a checked slice (as in
-// archive/zip): the caller sizes the slice before reading.
-type readBuf []byte
-
-func (b *readBuf) uint16() uint16 {
-	v := binary.LittleEndian.Uint16(*b)
-	*b = (*b)[2:]
-	return v
-}
-
-func (b *readBuf) uint32() uint32 {
-	v := binary.LittleEndian.Uint32(*b)
-	*b = (*b)[4:]
-	return v
-}
-
-func (b *readBuf) uint64() uint64 {
-	v := binary.LittleEndian.Uint64(*b)
-	*b = (*b)[8:]
-	return v
 }

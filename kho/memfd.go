@@ -1,25 +1,24 @@
 package kho
 
 import (
-	"encoding/binary"
 	"fmt"
 	"io"
+	"math"
 	"sort"
 
+	"github.com/khokit/khokit/format"
 	"github.com/khokit/khokit/kho/physmem"
 )
 
-// memfd layouts (abi.md §8.1) and the vmalloc descriptor (§4.1).
-const (
-	memfdSerV1Size    = 40
-	memfdSerV2Size    = 48
-	memfdAllSeals     = 0x3f // MEMFD_LUO_ALL_SEALS
-	folioSerSize      = 16
-	folioPFNBits      = 52
-	folioKnownFlags   = 0x3 // DIRTY | UPTODATE
-	vmallocKnownFlags = 0x3 // KHO_VMALLOC_ALLOC | KHO_VMALLOC_HUGE_VMAP
-	maxLFSFileSize    = 1<<63 - 1
+// memfd and vmalloc limits (abi.md §8.1, §4.1); layouts come from the
+// format catalogue.
+var (
+	memfdSerV1Size = uint64((format.MemfdSerV1{}).Format().Size)
+	memfdSerV2Size = uint64((format.MemfdSerV2{}).Format().Size)
+	folioSerSize   = uint64((format.FolioSer{}).Format().Size)
 )
+
+const maxLFSFileSize = math.MaxInt64 // MAX_LFS_FILESIZE on 64-bit
 
 // memfdVersion maps a file-handler compatible to the memfd layout it
 // uses: 1, 2, or 0 when it is not a memfd.
@@ -35,7 +34,7 @@ func memfdVersion(compat string) int {
 
 // decodeMemfd reads a memfd_luo_ser and its folio array (rules 14, 23).
 func (d *decoder) decodeMemfd(path string, pa uint64, version int) *Memfd {
-	size := uint64(memfdSerV2Size)
+	size := memfdSerV2Size
 	if version == 1 {
 		size = memfdSerV1Size
 	}
@@ -46,21 +45,31 @@ func (d *decoder) decodeMemfd(path string, pa uint64, version int) *Memfd {
 	if b == nil {
 		return nil
 	}
-	r := readBuf(b)
-	m := &Memfd{Pos: r.uint64(), Size: r.uint64()}
+	m := &Memfd{}
 	var nrFolios uint64
+	var vm format.Vmalloc
 	if version == 1 {
-		nrFolios = r.uint64()
+		v, err := format.DecodeMemfdSerV1(b)
+		if err != nil {
+			d.add("ptr.read-failed", "", path, pa, "%v", err)
+			return nil
+		}
+		m.Pos, m.Size, nrFolios, vm = v.Pos, v.Size, v.NrFolios, v.Folios
 	} else {
-		m.Seals, m.Flags, nrFolios = r.uint32(), r.uint32(), r.uint64()
-		if m.Seals&^memfdAllSeals != 0 {
-			d.add("memfd.seals-unknown", "", path, pa, "seals %#x outside %#x", m.Seals, memfdAllSeals)
+		v, err := format.DecodeMemfdSerV2(b)
+		if err != nil {
+			d.add("ptr.read-failed", "", path, pa, "%v", err)
+			return nil
+		}
+		m.Pos, m.Size, m.Seals, m.Flags, nrFolios, vm = v.Pos, v.Size, v.Seals, v.Flags, v.NrFolios, v.Folios
+		if m.Seals&^format.MemfdAllSeals != 0 {
+			d.add("memfd.seals-unknown", "", path, pa, "seals %#x outside %#x", m.Seals, format.MemfdAllSeals)
 		}
 		if m.Flags != 0 {
 			d.add("memfd.flags-nonzero", "", path, pa, "flags %#x", m.Flags)
 		}
 	}
-	m.FoliosMap = Vmalloc{First: r.uint64(), TotalPages: r.uint32(), Flags: r.uint16(), Order: r.uint16()}
+	m.FoliosMap = Vmalloc{First: vm.First, TotalPages: vm.TotalPages, Flags: vm.Flags, Order: vm.Order}
 	if m.Pos > maxLFSFileSize {
 		d.add("memfd.pos-too-large", "", path, pa, "pos %#x", m.Pos)
 	}
@@ -71,12 +80,11 @@ func (d *decoder) decodeMemfd(path string, pa uint64, version int) *Memfd {
 		d.add("memfd.too-many-folios", "", path, pa, "nr_folios %d > %d", nrFolios, d.opts.MaxFolios)
 		return m
 	}
-	vm := m.FoliosMap
-	if cap := uint64(vm.TotalPages) * d.geo.pageSize; nrFolios*folioSerSize > cap {
+	if capacity := uint64(vm.TotalPages) * d.geo.pageSize; nrFolios*folioSerSize > capacity {
 		d.add("memfd.nr-folios-too-large", "", path, pa, "nr_folios %d needs %d bytes, the array has %d pages", nrFolios, nrFolios*folioSerSize, vm.TotalPages)
 		return m
 	}
-	array := d.readVmalloc(path+"/folios", vm, nrFolios*folioSerSize)
+	array := d.readVmalloc(path+"/folios", m.FoliosMap, nrFolios*folioSerSize)
 	if array == nil {
 		return m
 	}
@@ -89,8 +97,8 @@ func (d *decoder) decodeMemfd(path string, pa uint64, version int) *Memfd {
 func (d *decoder) readVmalloc(path string, vm Vmalloc, want uint64) []byte {
 	ps := d.geo.pageSize
 	switch {
-	case vm.Flags&^vmallocKnownFlags != 0:
-		d.add("vmalloc.flags-unknown", "", path, vm.First, "flags %#x outside %#x", vm.Flags, vmallocKnownFlags)
+	case vm.Flags&^format.VmallocAllFlags != 0:
+		d.add("vmalloc.flags-unknown", "", path, vm.First, "flags %#x outside %#x", vm.Flags, format.VmallocAllFlags)
 		return nil
 	case vm.Order > uint16(d.opts.MaxPageOrder):
 		d.add("vmalloc.order-too-large", "", path, vm.First, "order %d > %d", vm.Order, d.opts.MaxPageOrder)
@@ -109,7 +117,7 @@ func (d *decoder) readVmalloc(path string, vm Vmalloc, want uint64) []byte {
 		d.add("vmalloc.first-zero", "", path, 0, "total_pages %d but no chunk", vm.TotalPages)
 		return nil
 	}
-	slots := (ps - 8) / 8 // KHO_VMALLOC_SIZE
+	slots := uint64(d.geo.caps.VmallocSize)
 	out := make([]byte, 0, min(want, 1<<20))
 	var pages uint64
 	visited := make(map[uint64]bool)
@@ -124,8 +132,13 @@ func (d *decoder) readVmalloc(path string, vm Vmalloc, want uint64) []byte {
 		if !d.check(cpath, "vmalloc chunk", pa, ps, need{align: ps, preserved: true, order: 0}) || !d.readInto(cpath, "vmalloc chunk", pa, chunk) {
 			return nil
 		}
-		for i := uint64(0); i < slots; i++ {
-			run := binary.LittleEndian.Uint64(chunk[8+i*8:])
+		c, err := format.DecodeVmallocChunk(chunk, format.PageSize(ps))
+		if err != nil {
+			d.add("ptr.read-failed", "", cpath, pa, "%v", err)
+			return nil
+		}
+		for i := uint64(0); i < slots && i < uint64(len(c.Phys)); i++ {
+			run := c.Phys[i]
 			if run == 0 {
 				break
 			}
@@ -152,7 +165,7 @@ func (d *decoder) readVmalloc(path string, vm Vmalloc, want uint64) []byte {
 				out = append(out, buf...)
 			}
 		}
-		pa = binary.LittleEndian.Uint64(chunk[0:])
+		pa = c.Next
 	}
 	if pages != uint64(vm.TotalPages) {
 		d.add("vmalloc.page-count-mismatch", "", path, vm.First, "runs hold %d pages, total_pages is %d", pages, vm.TotalPages)
@@ -170,16 +183,19 @@ func (d *decoder) decodeFolios(path string, size uint64, array []byte) []Folio {
 	}
 	var out []Folio
 	seen := make(map[uint64]bool)
-	for i := 0; i+folioSerSize <= len(array); i += folioSerSize {
-		r := readBuf(array[i:])
-		w, index := r.uint64(), r.uint64()
-		f := Folio{PFN: w & (1<<folioPFNBits - 1), Flags: uint16(w >> folioPFNBits), Index: index}
+	for i := uint64(0); i+folioSerSize <= uint64(len(array)); i += folioSerSize {
+		v, err := format.DecodeFolioSer(array[i:])
+		if err != nil {
+			d.add("ptr.read-failed", "", path, 0, "%v", err)
+			return out
+		}
+		f := Folio{PFN: v.PFN, Flags: v.Flags, Index: v.Index}
 		if f.PFN == 0 {
 			continue
 		}
 		fpath := fmt.Sprintf("%s[%d]", path, i/folioSerSize)
 		pa := f.PFN << d.geo.pageShift
-		if f.Flags&^folioKnownFlags != 0 {
+		if f.Flags&^format.FolioAllFlags != 0 {
 			d.add("memfd.folio-flags-unknown", "", fpath, pa, "flags %#x", f.Flags)
 		}
 		if f.Index >= pages {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 
+	"github.com/khokit/khokit/format"
 	"github.com/khokit/khokit/kho/physmem"
 )
 
@@ -262,11 +263,10 @@ func popcount(b []byte) int {
 	return n
 }
 
-// kho-v1 layout: khoser_mem_chunk_hdr {next u64, order u32, num_elms u32},
-// then num_elms khoser_mem_bitmap_ptr {phys_start u64, bitmap u64}.
-const (
-	chunkHeaderSize = 16
-	bitmapPtrSize   = 16
+// kho-v1 layout: khoser_mem_chunk_hdr, then num_elms khoser_mem_bitmap_ptr.
+var (
+	chunkHeaderSize = uint64((format.KhoserChunkHeader{}).Format().Size)
+	bitmapPtrSize   = uint64((format.BitmapPtr{}).Format().Size)
 )
 
 // decodeChunks decodes a kho-v1 chunk list (rule 11).
@@ -276,8 +276,8 @@ func (d *decoder) decodeChunks(head uint64) {
 	visited := make(map[uint64]struct{})
 	chunk := make([]byte, d.geo.pageSize)
 	bitmap := make([]byte, d.geo.pageSize)
-	maxElms := (d.geo.pageSize - chunkHeaderSize) / bitmapPtrSize
-	preserveBits := d.geo.pageSize * 8
+	maxElms := uint64(d.geo.caps.KhoserBitmapSize)
+	preserveBits := uint64(d.geo.caps.PreserveBits)
 	for pa, i := head, 0; pa != 0; i++ {
 		if _, seen := visited[pa]; seen {
 			d.add("chunk.cycle", "", mapPath, pa, "chunk %d at %#x was already visited", i, pa)
@@ -293,9 +293,13 @@ func (d *decoder) decodeChunks(head uint64) {
 			bad = true
 			break
 		}
-		next := binary.LittleEndian.Uint64(chunk[0:])
-		order := binary.LittleEndian.Uint32(chunk[8:])
-		nElms := binary.LittleEndian.Uint32(chunk[12:])
+		hdr, err := format.DecodeKhoserChunkHeader(chunk)
+		if err != nil {
+			d.add("ptr.read-failed", "", mapPath, pa, "%v", err)
+			bad = true
+			break
+		}
+		next, order, nElms := hdr.Next, hdr.Order, hdr.NumElms
 		switch {
 		case uint64(nElms) > maxElms:
 			d.add("chunk.num-elms-too-large", "", mapPath, pa, "chunk num_elms %d > %d", nElms, maxElms)
@@ -305,9 +309,13 @@ func (d *decoder) decodeChunks(head uint64) {
 			shift := d.geo.pageShift + uint(order)
 			window := preserveBits << shift
 			for e := uint64(0); e < uint64(nElms); e++ {
-				ent := chunk[chunkHeaderSize+e*bitmapPtrSize:]
-				start := binary.LittleEndian.Uint64(ent[0:])
-				bm := binary.LittleEndian.Uint64(ent[8:])
+				bp, err := format.DecodeBitmapPtr(chunk[chunkHeaderSize+e*bitmapPtrSize:])
+				if err != nil {
+					d.add("ptr.read-failed", "", mapPath, pa, "%v", err)
+					bad = true
+					break
+				}
+				start, bm := bp.PhysStart, bp.Bitmap
 				if bm == 0 {
 					d.add("chunk.bitmap-zero", "", mapPath, pa, "chunk element %d has a 0 bitmap pointer", e)
 					continue

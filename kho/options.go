@@ -2,7 +2,8 @@ package kho
 
 import (
 	"fmt"
-	"math/bits"
+
+	"github.com/khokit/khokit/format"
 )
 
 // Options bound and parameterise a decode. The zero value (or nil) means
@@ -57,19 +58,17 @@ func (o *Options) withDefaults() (Options, error) {
 	if v.PageSize == 0 {
 		v.PageSize = 4096
 	}
-	switch v.PageSize {
-	case 4096, 16384, 65536:
-	default:
+	if _, err := format.GeometryFor(format.PageSize(v.PageSize)); err != nil || v.PageSize > 1<<31 {
 		return v, fmt.Errorf("kho: unsupported page size %d (want 4096, 16384 or 65536)", v.PageSize)
 	}
 	if v.MaxPageOrder == 0 {
-		v.MaxPageOrder = 10
+		v.MaxPageOrder = format.DefaultMaxPageOrder
 	}
 	if v.MaxPageOrder > 20 {
 		return v, fmt.Errorf("kho: MaxPageOrder %d is above 20", v.MaxPageOrder)
 	}
 	if v.MaxBlocks <= 0 {
-		v.MaxBlocks = 10000
+		v.MaxBlocks = format.KHOMaxBlocks
 	}
 	if v.MaxTotalBlocks <= 0 {
 		v.MaxTotalBlocks = 100000
@@ -89,7 +88,8 @@ func (o *Options) withDefaults() (Options, error) {
 	return v, nil
 }
 
-// geometry is what depends on the page size.
+// geometry is what depends on the page size, taken from the format
+// catalogue (one source of truth) and flattened for the hot loops.
 type geometry struct {
 	pageSize   uint64
 	pageShift  uint
@@ -97,24 +97,30 @@ type geometry struct {
 	tableLog2  uint // KHO_TABLE_SIZE_LOG2: index bits per table level
 	bitmapLog2 uint // KHO_BITMAP_SIZE_LOG2: index bits of a leaf
 	depth      int  // KHO_TREE_MAX_DEPTH: table levels + the leaf level
+	radix      format.RadixGeometry
+	caps       format.Geometry // per-page capacities
 }
 
+// newGeometry is called with a page size withDefaults accepted.
 func newGeometry(pageSize uint64) geometry {
-	g := geometry{pageSize: pageSize, pageShift: uint(bits.TrailingZeros64(pageSize))}
-	g.keyWidth = 64 - g.pageShift + 1
-	g.tableLog2 = g.pageShift - 3
-	g.bitmapLog2 = g.pageShift + 3
-	g.depth = int((g.keyWidth-g.bitmapLog2+g.tableLog2-1)/g.tableLog2) + 1
-	return g
+	ps := format.PageSize(pageSize)
+	caps, err := format.GeometryFor(ps)
+	if err != nil {
+		panic(err) // unreachable: page sizes are checked first
+	}
+	r := caps.Radix
+	return geometry{
+		pageSize:   pageSize,
+		pageShift:  r.PageShift,
+		keyWidth:   r.KeyWidth,
+		tableLog2:  r.TableLog2,
+		bitmapLog2: r.BitmapLog2,
+		depth:      r.Depth,
+		radix:      r,
+		caps:       caps,
+	}
 }
 
 // levelShift is the key bit where the table index of level (1..depth-1)
 // starts.
-func (g geometry) levelShift(level int) uint {
-	return g.bitmapLog2 + g.tableLog2*uint(level-1)
-}
-
-// perBlock is how many entries of entrySize fit a linked block.
-func (g geometry) perBlock(entrySize uint64) uint64 {
-	return (g.pageSize - blockHeaderSize) / entrySize
-}
+func (g geometry) levelShift(level int) uint { return g.radix.Shift(level) }
