@@ -308,3 +308,29 @@ func TestKdumpReadAllocs(t *testing.T) {
 		t.Errorf("%.1f allocations per page read", allocs)
 	}
 }
+
+// TestKdumpOlderHeaders reads the same file as header versions 1 to 5
+// (max_mapnr from the 32-bit header field; VMCOREINFO from version 3) and
+// with the older DISKDUMP signature (no kdump sub-header).
+func TestKdumpOlderHeaders(t *testing.T) {
+	src := testMemory(t)
+	orig := writeTestKdump(t, src, src.Ranges(), &KdumpOptions{Compression: PageZlib, VMCoreInfo: []byte(testVMCoreInfo)})
+	for v := 1; v <= 6; v++ {
+		for _, sig := range []string{KdumpSignature, DiskdumpSignature} {
+			data := bytes.Clone(orig)
+			binary.LittleEndian.PutUint32(data[8:], uint32(v))
+			copy(data, sig)
+			k, err := NewKdump(bytes.NewReader(data), int64(len(data)))
+			if err != nil {
+				t.Fatalf("v%d %s: %v", v, sig, err)
+			}
+			if k.Header.MaxMapnr != 0x1010 {
+				t.Errorf("v%d %s: max_mapnr %#x", v, sig, k.Header.MaxMapnr)
+			}
+			if want := v >= 3 && sig == KdumpSignature; (k.VMCoreInfo != nil) != want {
+				t.Errorf("v%d %s: VMCOREINFO %v, want present %v", v, sig, k.VMCoreInfo, want)
+			}
+			compareData(t, src, k, presentRanges(src.Ranges()))
+		}
+	}
+}

@@ -174,7 +174,7 @@ func open(r io.ReaderAt, size int64, name string, opts Options) (*Image, error) 
 	case FormatELF:
 		e, err := NewELF(r, size)
 		if err != nil {
-			return nil, fmt.Errorf("image: %s: %w", name, err)
+			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 		im.ELF, im.Memory, im.Notes, im.VMCoreInfo, im.Findings = e, e, e.Notes, e.VMCoreInfo, e.Findings
 	case FormatKdump, FormatFlattened:
@@ -183,7 +183,7 @@ func open(r io.ReaderAt, size int64, name string, opts Options) (*Image, error) 
 		if format == FormatFlattened {
 			fl, err := NewFlattened(r, size)
 			if err != nil {
-				return nil, fmt.Errorf("image: %s: %w", name, err)
+				return nil, fmt.Errorf("%s: %w", name, err)
 			}
 			im.Flattened, im.Findings = fl, fl.Findings
 			kr, ksize = fl, fl.Size()
@@ -191,9 +191,9 @@ func open(r io.ReaderAt, size int64, name string, opts Options) (*Image, error) 
 		k, err := NewKdump(kr, ksize)
 		if err != nil {
 			if format == FormatFlattened {
-				return nil, fmt.Errorf("image: %s: in the rebuilt kdump file: %w", name, err)
+				return nil, fmt.Errorf("%s: in the rebuilt kdump file: %w", name, err)
 			}
-			return nil, fmt.Errorf("image: %s: %w", name, err)
+			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 		im.Kdump, im.Memory, im.Notes, im.VMCoreInfo = k, k, k.Notes, k.VMCoreInfo
 		im.Findings = append(im.Findings, k.Findings...)
