@@ -334,3 +334,34 @@ func TestKdumpOlderHeaders(t *testing.T) {
 		}
 	}
 }
+
+// TestKdumpRangesCapped: a 1st bitmap of alternating bits (2^20+ runs)
+// yields at most maxKdumpRanges ranges, the last one stretched to the end.
+func TestKdumpRangesCapped(t *testing.T) {
+	const pages = 2*maxKdumpRanges + 64
+	var s physmem.Sparse
+	if err := s.AddRange(0, pages*4096, physmem.Excluded); err != nil { // bitmap 1 only: nothing to read
+		t.Fatal(err)
+	}
+	data := writeTestKdump(t, &s, s.Ranges(), nil)
+	bitmap1 := 2 * 4096 // header block, one sub-header block
+	for i := range pages / 8 {
+		data[bitmap1+i] = 0x55
+	}
+	k, err := NewKdump(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs := k.Ranges()
+	if len(rs) != maxKdumpRanges {
+		t.Fatalf("%d ranges, want %d", len(rs), maxKdumpRanges)
+	}
+	if rs[1] != (physmem.Range{Start: 0x2000, Size: 0x1000, State: physmem.Present}) {
+		t.Errorf("second range %v", rs[1])
+	}
+	if last := rs[len(rs)-1]; last.End() != (pages-1)*4096 {
+		t.Errorf("last range %v does not reach the last run", last)
+	}
+	wantAddrErr(t, k, 0x2000, 1, 0, 0x2000, physmem.ErrExcluded)
+	wantAddrErr(t, k, 0x3000, 1, 0, 0x3000, physmem.ErrAbsent)
+}
