@@ -1,7 +1,9 @@
 package kho
 
 import (
+	"bytes"
 	"encoding/binary"
+	"errors"
 	"sort"
 	"testing"
 
@@ -13,9 +15,10 @@ import (
 
 // mutator corrupts a built handover in place.
 type mutator struct {
-	t *testing.T
-	b *Built
-	o *Options
+	t      *testing.T
+	b      *Built
+	o      *Options
+	failAt *uint64 // when set, reads of this address fail with an I/O error
 }
 
 func (m mutator) put(addr uint64, p []byte) {
@@ -31,6 +34,26 @@ func (m mutator) put32(addr uint64, v uint32) {
 }
 func (m mutator) put16(addr uint64, v uint16) {
 	m.put(addr, binary.LittleEndian.AppendUint16(nil, v))
+}
+
+func (m mutator) read(addr uint64, n int) []byte {
+	m.t.Helper()
+	b := make([]byte, n)
+	if _, err := m.b.Mem.ReadAt(b, addr); err != nil {
+		m.t.Fatal(err)
+	}
+	return b
+}
+
+// patch replaces the first occurrence of old in [addr, addr+n).
+func (m mutator) patch(addr uint64, n int, old, new string) {
+	m.t.Helper()
+	b := m.read(addr, n)
+	i := bytes.Index(b, []byte(old))
+	if i < 0 {
+		m.t.Fatalf("%q not found at %#x", old, addr)
+	}
+	m.put(addr+uint64(i), []byte(new))
 }
 
 func (m mutator) get64(addr uint64) uint64 {
@@ -65,7 +88,7 @@ func (m mutator) fdtAt(addr uint64, edit func(root *fdt.Node)) int {
 	}
 	edit(tr.Root)
 	out := rebuildFDT(m.t, tr.Root)
-	if len(out) > 4096 {
+	if len(out) > 8192 {
 		m.t.Fatalf("edited FDT is %d bytes", len(out))
 	}
 	m.put(addr, out)
@@ -210,7 +233,13 @@ func hostileCases() []hostileCase {
 			m.root(func(r *fdt.Node) { setProp(r, "extra", []byte{1}) })
 		}, want: []string{"root.property-unknown"}},
 		{name: "root duplicate node", mutate: func(m mutator, L Layout) {
-			m.root(func(r *fdt.Node) { r.Children = append(r.Children, r.Child("LUO")) })
+			// The fdt writer refuses duplicates: write "LUP", then rename it.
+			m.root(func(r *fdt.Node) {
+				c := *r.Child("LUO")
+				c.Name = "LUP"
+				r.Children = append(r.Children, &c)
+			})
+			m.patch(m.b.RootAddr, 4096, "LUP\x00", "LUO\x00")
 		}, want: []string{"root.node-duplicate"}},
 		{name: "map zero", mutate: func(m mutator, L Layout) {
 			m.root(func(r *fdt.Node) { setProp(r, "preserved-memory-map", le64(0)) })
@@ -373,6 +402,51 @@ func hostileCases() []hostileCase {
 			m.subFDT("LUO", L.LUO, func(r *fdt.Node) { r.Children = append(r.Children, &fdt.Node{Name: "luo-extra"}) })
 		}, want: []string{"luo.node-unknown"}},
 
+		{name: "luo-v1 FDT invalid", base: "kho-v2+luo-v1", mutate: func(m mutator, L Layout) { m.put32(L.LUO+20, 0x63000000) },
+			want: []string{"luo.fdt-invalid"}},
+		{name: "luo-v1 flb compatible", base: "kho-v2+luo-v1", mutate: func(m mutator, L Layout) {
+			m.subFDT("LUO", L.LUO, func(r *fdt.Node) { setProp(r.Child("luo-flb"), "compatible", []byte("luo-flb-v2\x00")) })
+		}, want: []string{"luo.flb-compatible"}},
+		{name: "luo-v1 flb header short", base: "kho-v2+luo-v1", mutate: func(m mutator, L Layout) {
+			m.subFDT("LUO", L.LUO, func(r *fdt.Node) { setProp(r.Child("luo-flb"), "luo-flb-header", []byte{1, 2, 3, 4}) })
+		}, want: []string{"luo.flb-header"}},
+		{name: "luo-v1 session header short", base: "kho-v2+luo-v1", mutate: func(m mutator, L Layout) {
+			m.subFDT("LUO", L.LUO, func(r *fdt.Node) { setProp(r.Child("luo-session"), "luo-session-header", []byte{1, 2, 3, 4}) })
+		}, want: []string{"luo.session-header"}},
+		{name: "luo-v1 unknown property", base: "kho-v2+luo-v1", mutate: func(m mutator, L Layout) {
+			m.subFDT("LUO", L.LUO, func(r *fdt.Node) { setProp(r, "luo-extra", []byte{1}) })
+		}, want: []string{"luo.property-unknown"}},
+		{name: "luo-v2 without abi header", base: "kho-v2+luo-v1", mutate: func(m mutator, L Layout) {
+			m.subFDT("LUO", L.LUO, func(r *fdt.Node) {
+				setProp(r, "compatible", []byte("luo-v2\x00"))
+				delProp(r, "liveupdate-number")
+				r.Children = nil
+			})
+		}, want: []string{"luo.abi-header"}},
+		{name: "sub-FDT without magic", base: "kho-v2+luo-v1", mutate: func(m mutator, L Layout) { m.put32(L.LUO, 0) },
+			want: []string{"subtree.fdt-invalid"}},
+		{name: "kho-v1 map zero", base: "kho-v1+luo-v1", mutate: func(m mutator, L Layout) {
+			m.root(func(r *fdt.Node) { setProp(r, "preserved-memory-map", le64(0)) })
+		}, want: []string{"map.unusable", "root.map-empty"}},
+		{name: "memfd inside a larger block", base: "kho-v2+luo-v1", mutate: func(m mutator, L Layout) {
+			m.put64(L.FileBlocks[0][0]+48, L.SessionBlocks[0]+4096) // order-4 session array, second page
+		}, want: []string{"ptr.order-mismatch"}},
+		{name: "memblock FDT invalid", mutate: func(m mutator, L Layout) { m.put32(L.Memblock+20, 0x63000000) },
+			want: []string{"memblock.fdt-invalid"}},
+		{name: "reserve_mem name too long", mutate: func(m mutator, L Layout) {
+			m.subFDT("memblock", L.Memblock, func(r *fdt.Node) { r.Children[0].Name = "a-very-long-region-name" })
+		}, want: []string{"memblock.region-name"}},
+		{name: "blocks over the total limit", base: "kho-v4+luo-v5 chains", mutate: func(m mutator, L Layout) { m.o.MaxTotalBlocks = 2 },
+			want: []string{"block.total-limit"}},
+		{name: "read error", mutate: func(m mutator, L Layout) { *m.failAt = L.FLB },
+			want: []string{"ptr.read-failed"}},
+		{name: "root FDT over a page", mutate: func(m mutator, L Layout) {
+			const free = 0x0800_0000 // two pages nothing uses
+			m.put(free, m.read(m.b.RootAddr, 4096))
+			m.b.RootAddr = free
+			m.root(func(r *fdt.Node) { setProp(r, "padding", make([]byte, 4100)) })
+		}, want: []string{"map.unusable", "root.fdt-too-large", "root.property-unknown"}},
+
 		// Rule 19: sessions.
 		{name: "session name unterminated", mutate: func(m mutator, L Layout) {
 			m.put(L.SessionBlocks[0]+blkEntry0, []byte("0123456789012345678901234567890123456789012345678901234567890123"))
@@ -473,8 +547,13 @@ func TestHostile(t *testing.T) {
 			b := hostileBase(t, base)
 			opts := &Options{}
 			opts.Scratch = append(opts.Scratch, b.Scratch...)
-			tc.mutate(mutator{t, b, opts}, b.Layout)
-			h, err := Decode(b.Mem, b.RootAddr, opts)
+			var failAt uint64
+			tc.mutate(mutator{t, b, opts, &failAt}, b.Layout)
+			var mem physmem.Memory = b.Mem
+			if failAt != 0 {
+				mem = failingMemory{b.Mem, failAt}
+			}
+			h, err := Decode(mem, b.RootAddr, opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -488,4 +567,16 @@ func TestHostile(t *testing.T) {
 	}
 }
 
-var _ = physmem.Present
+// failingMemory fails every read that touches one address with an I/O
+// error, as a damaged dump file would.
+type failingMemory struct {
+	physmem.Memory
+	bad uint64
+}
+
+func (f failingMemory) ReadAt(p []byte, addr uint64) (int, error) {
+	if addr <= f.bad && f.bad < addr+uint64(len(p)) {
+		return 0, &physmem.AddrError{Addr: f.bad, Size: uint64(len(p)), Err: errors.New("input/output error")}
+	}
+	return f.Memory.ReadAt(p, addr)
+}

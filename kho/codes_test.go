@@ -1,0 +1,90 @@
+package kho
+
+import (
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// decoderSources are the files that emit findings.
+var decoderSources = []string{"blobs.go", "blocks.go", "decode.go", "luo.go", "memfd.go", "memmap.go", "pointer.go"}
+
+// TestCodeTable checks that the codes the decoder emits and the table that
+// documents them are the same set, well formed, and that context impacts
+// refer to real codes.
+func TestCodeTable(t *testing.T) {
+	emit := regexp.MustCompile(`d\.add\("([^"]+)"`)
+	used := map[string]bool{"decode.findings-truncated": true} // added by finish
+	for _, f := range decoderSources {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range emit.FindAllStringSubmatch(string(b), -1) {
+			used[m[1]] = true
+		}
+	}
+	var usedList []string
+	for c := range used {
+		usedList = append(usedList, c)
+	}
+	sort.Strings(usedList)
+	if d := cmp.Diff(Codes(), usedList); d != "" {
+		t.Errorf("table (-) vs emitted codes (+):\n%s", d)
+	}
+	wellFormed := regexp.MustCompile(`^[a-z]+\.[a-z0-9]+(-[a-z0-9]+)*$`)
+	for _, c := range Codes() {
+		info, _ := LookupCode(c)
+		if !wellFormed.MatchString(c) || info.Summary == "" || info.Severity > Error {
+			t.Errorf("code %q: malformed entry %+v", c, info)
+		}
+		for _, im := range info.Kernel {
+			if im.Releases == "" || im.Detail == "" {
+				t.Errorf("code %q: incomplete impact %+v", c, im)
+			}
+		}
+	}
+	for k := range contextImpacts {
+		code, _, ok := strings.Cut(k, "@")
+		if _, known := codeTable[code]; !ok || !known {
+			t.Errorf("context impact %q names no code", k)
+		}
+	}
+}
+
+// TestFindingImpacts checks that a finding carries its context's kernel
+// impact: a broken session chain panics 7.2/7.3, a broken file chain only
+// fails /dev/liveupdate.
+func TestFindingImpacts(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		mutate func(m mutator, L Layout)
+		want   Effect
+	}{
+		{"session chain", func(m mutator, L Layout) { m.put64(L.SessionBlocks[0], L.SessionBlocks[0]) }, EffectPanic},
+		{"file chain", func(m mutator, L Layout) { m.put64(L.FileBlocks[0][0], L.FileBlocks[0][0]) }, EffectRejected},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := hostileBase(t, "kho-v4+luo-v5")
+			tc.mutate(mutator{t: t, b: b}, b.Layout)
+			h, err := Decode(b.Mem, b.RootAddr, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(h.Findings) != 1 || h.Findings[0].Code != "block.cycle" {
+				t.Fatalf("findings %v", h.Findings)
+			}
+			f := h.Findings[0]
+			if len(f.Kernel) != 1 || f.Kernel[0].Effect != tc.want || f.Kernel[0].Releases != "7.2-7.3" {
+				t.Errorf("impact %+v, want %v in 7.2-7.3", f.Kernel, tc.want)
+			}
+			if f.Addr == 0 || !strings.HasPrefix(f.Path, "/LUO/sessions") {
+				t.Errorf("finding not located: %v", f)
+			}
+		})
+	}
+}
