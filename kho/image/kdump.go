@@ -225,6 +225,9 @@ func NewKdump(r io.ReaderAt, size int64) (*Kdump, error) {
 		noteOff, noteSize := s.uint64(), s.uint64()
 		s.skip(16) // eraseinfo
 		start64, end64, max64 := s.uint64(), s.uint64(), s.uint64()
+		if h.Version < 2 { // split and the pfn range arrived in version 2
+			h.Split, h.StartPFN, h.EndPFN = 0, 0, 0
+		}
 		if h.Version < 3 {
 			vmcoreOff, vmcoreSize = 0, 0
 		}

@@ -365,3 +365,25 @@ func TestKdumpRangesCapped(t *testing.T) {
 	wantAddrErr(t, k, 0x2000, 1, 0, 0x2000, physmem.ErrExcluded)
 	wantAddrErr(t, k, 0x3000, 1, 0, 0x3000, physmem.ErrAbsent)
 }
+
+// TestKdumpSplit: a --split part holds page frames [start_pfn, end_pfn)
+// only; the rest are absent from this file, not excluded.
+func TestKdumpSplit(t *testing.T) {
+	src := testMemory(t)
+	data := writeTestKdump(t, src, src.Ranges(), nil)
+	le := binary.LittleEndian
+	le.PutUint32(data[4096+12:], 1)     // split
+	le.PutUint64(data[4096+80:], 0x100) // start_pfn_64
+	le.PutUint64(data[4096+88:], 0x200) // end_pfn_64
+	k, err := NewKdump(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []physmem.Range{{Start: 0x100000, Size: 0x100000, State: physmem.Present}}
+	if d := cmp.Diff(want, k.Ranges()); d != "" {
+		t.Errorf("ranges (-want +got):\n%s", d)
+	}
+	compareData(t, src, k, want)
+	wantAddrErr(t, k, 0x1ffff8, 16, 8, 0x200000, physmem.ErrAbsent)
+	wantAddrErr(t, k, 0x1000, 1, 0, 0x1000, physmem.ErrAbsent)
+}
