@@ -24,10 +24,11 @@ type Tree struct {
 
 // layout is what the bytes say beyond the tree itself.
 type layout struct {
-	order   [numBlocks]int // block kinds in file order
-	gaps    [numBlocks + 1][]byte
-	strings []byte  // strings block, verbatim
-	nops    []int32 // for each NOP, the ordinal of the token it precedes
+	order   [numBlocks]int     // block kinds in file order
+	gaps    [numBlocks + 1]int // zero bytes before each block and after the last
+	strings []byte             // strings block, verbatim
+	v16Slot [4]byte            // v16: the unused size_dt_struct slot, verbatim
+	nops    []int32            // for each NOP, the ordinal of the token it precedes
 }
 
 // Node is a device tree node. Props come before Children in the blob.
@@ -261,12 +262,12 @@ func (l *layout) fill(it *Iterator) {
 	}
 	// order must be a permutation even if two spans are equal (both empty
 	// at one offset cannot happen: the reservation map is never empty).
-	avail := func(a, b int) []byte {
+	// Gaps are kept as lengths (their bytes are zero in a valid blob; the
+	// writer writes zeros), clipped to the bytes present so a truncated
+	// blob's header cannot make them large.
+	avail := func(a, b int) int {
 		a, b = min(a, len(it.data)), min(b, len(it.data))
-		if b <= a {
-			return nil
-		}
-		return it.data[a:b:b]
+		return max(b-a, 0)
 	}
 	pos := it.hdr.Size()
 	for i, s := range spans {
@@ -274,7 +275,10 @@ func (l *layout) fill(it *Iterator) {
 		pos = max(pos, s.end)
 	}
 	l.gaps[numBlocks] = avail(pos, it.total)
-	l.strings = avail(it.strOff, it.strEnd)
+	l.strings = it.data[min(it.strOff, len(it.data)):min(it.strEnd, len(it.data))]
+	if it.versionV16 && spans[0].start >= headerSizeV17 {
+		l.v16Slot = [4]byte(it.data[headerSizeV16:headerSizeV17])
+	}
 }
 
 // NameOffset returns the offset of a decoded property's name in the

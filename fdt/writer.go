@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"hash/maphash"
 )
 
 // Writer builds a blob sequentially: reservations at any time, then the
@@ -24,6 +25,7 @@ type Writer struct {
 	strIdx   map[string]uint32
 	indexed  int // strs[:indexed] is in strIdx
 	depth    int
+	dups     *dupChecker // sibling names of the open nodes
 	rootDone bool
 	sawChild bool
 	err      error
@@ -88,8 +90,17 @@ func (w *Writer) BeginNode(name string) error {
 	} else if msg := checkNodeName([]byte(name)); msg != "" {
 		return w.fail("node name %q: %s", name, msg)
 	}
+	if w.dups == nil {
+		w.dups = &dupChecker{seed: maphash.MakeSeed()}
+		w.dups.resize(16)
+	}
 	w.tag(tagBeginNode)
+	off := len(w.st) - 4
 	w.st = append(w.st, name...)
+	w.dups.data = w.st // the checker reads sibling names back from here
+	if code, _ := w.dups.begin(off, w.st[off+4:]); code != "" {
+		return w.fail("node %q collides with a sibling (%s)", name, code)
+	}
 	w.st = append(w.st, 0)
 	w.pad()
 	w.depth++
@@ -106,6 +117,7 @@ func (w *Writer) EndNode() error {
 		return w.fail("EndNode with no open node")
 	}
 	w.tag(tagEndNode)
+	w.dups.end()
 	w.depth--
 	w.sawChild = true
 	if w.depth == 0 {
@@ -229,21 +241,21 @@ func (w *Writer) Finish() ([]byte, error) {
 	align := [numBlocks]int{blockMemRsv: 8, blockStruct: 4, blockStrings: 1}
 
 	order := [numBlocks]int{blockMemRsv, blockStruct, blockStrings}
-	var gaps [numBlocks + 1][]byte
+	var gaps [numBlocks + 1]int
 	if w.layout != nil {
 		order, gaps = w.layout.order, w.layout.gaps
 	}
 	out := make([]byte, hsize, hsize+len(rsv)+len(w.st)+len(w.strs)+64)
 	var offs [numBlocks]int
 	for i, k := range order {
-		out = append(out, gaps[i]...)
+		out = append(out, make([]byte, gaps[i])...)
 		for len(out)%align[k] != 0 {
 			out = append(out, 0)
 		}
 		offs[k] = len(out)
 		out = append(out, blocks[k]...)
 	}
-	out = append(out, gaps[numBlocks]...)
+	out = append(out, make([]byte, gaps[numBlocks])...)
 	if len(out) > 1<<31-1 {
 		return nil, w.fail("blob of %d bytes too large", len(out))
 	}
@@ -253,6 +265,8 @@ func (w *Writer) Finish() ([]byte, error) {
 	}
 	if version >= 17 {
 		binary.BigEndian.PutUint32(out[36:], uint32(len(w.st)))
+	} else if w.layout != nil && min(offs[0], offs[1], offs[2]) >= headerSizeV17 {
+		copy(out[headerSizeV16:], w.layout.v16Slot[:])
 	}
 	w.err = &Error{Offset: -1, Msg: "Writer already finished", Err: ErrWriter}
 	return out, nil
@@ -276,7 +290,7 @@ func (t *Tree) Encode() ([]byte, error) {
 		w.nops = t.layout.nops
 		w.strs = append([]byte(nil), t.layout.strings...)
 	} else if w.Version < 17 {
-		w.layout = &layout{order: [numBlocks]int{blockMemRsv, blockStruct, blockStrings}, gaps: [numBlocks + 1][]byte{make([]byte, 4)}}
+		w.layout = &layout{order: [numBlocks]int{blockMemRsv, blockStruct, blockStrings}, gaps: [numBlocks + 1]int{4}}
 	}
 	for _, r := range t.Reservations {
 		if err := w.AddReservation(r.Address, r.Size); err != nil {

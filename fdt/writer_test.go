@@ -89,10 +89,22 @@ func TestWriterRefuses(t *testing.T) {
 			w.EndNode()
 			return w.Property("p", nil)
 		},
-		"property outside":    func(w *Writer) error { return w.Property("p", nil) },
-		"end without begin":   func(w *Writer) error { return w.EndNode() },
-		"second root":         func(w *Writer) error { w.BeginNode(""); w.EndNode(); return w.BeginNode("") },
-		"zero reservation":    func(w *Writer) error { return w.AddReservation(0x1000, 0) },
+		"property outside":  func(w *Writer) error { return w.Property("p", nil) },
+		"end without begin": func(w *Writer) error { return w.EndNode() },
+		"second root":       func(w *Writer) error { w.BeginNode(""); w.EndNode(); return w.BeginNode("") },
+		"zero reservation":  func(w *Writer) error { return w.AddReservation(0x1000, 0) },
+		"duplicate node": func(w *Writer) error {
+			w.BeginNode("")
+			w.BeginNode("LUO")
+			w.EndNode()
+			return w.BeginNode("LUO")
+		},
+		"unit collision": func(w *Writer) error {
+			w.BeginNode("")
+			w.BeginNode("LUO")
+			w.EndNode()
+			return w.BeginNode("LUO@1")
+		},
 		"finish with no root": func(w *Writer) error { _, err := w.Finish(); return err },
 		"finish open node":    func(w *Writer) error { w.BeginNode(""); _, err := w.Finish(); return err },
 		"bad version":         func(w *Writer) error { w.Version = 15; w.BeginNode(""); w.EndNode(); _, err := w.Finish(); return err },
