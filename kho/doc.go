@@ -8,6 +8,18 @@
 // The builder does the inverse: it lays a [Handover] out into synthetic
 // physical memory, which is how tests and fuzz seeds are made.
 //
-// The formats themselves are described in package format; physical memory
-// comes through package physmem.
+// [Decode] starts from the root FDT's physical address, [DecodeRoot] from
+// its bytes (a debugfs copy), and [DecodeLUO] from LUO header values found
+// some other way. They return a Go error only when there is nothing to
+// decode; everything else is a finding, and an Error finding means the
+// object it is about was not used further. [Codes] and [LookupCode] list
+// the finding codes with their severity and kernel impact, from one table.
+// The memory map is decoded into runs of same-order blocks
+// ([MemoryMap.Runs]), which keeps maps of many gigabytes cheap; a map that
+// did not decode (as in images taken after the kexec, where its pages were
+// reused) is reported once and not used for preservation checks.
+// [MemfdContents] reads a preserved memfd back through its folios.
+//
+// The formats themselves are described in package format, whose codecs and
+// constants the decoder uses; physical memory comes through package physmem.
 package kho

@@ -7,6 +7,7 @@ import (
 	"math"
 
 	"github.com/khokit/khokit/format"
+	"github.com/khokit/khokit/kho/physmem"
 )
 
 // Sizes of the LUO structures, from the format catalogue.
@@ -297,4 +298,37 @@ func (d *decoder) decodeFLBs(path string, pa uint64) []FLB {
 		out = append(out, FLB{Name: name, Data: v.Data, Count: v.Count})
 	}
 	return out
+}
+
+// ErrUnknownLUO is returned by DecodeLUO for a compatible it has no layout
+// for.
+var ErrUnknownLUO = errors.New("kho: unknown LUO compatible")
+
+// DecodeLUO follows the session and FLB pointers of LUO state whose header
+// is known by value rather than found through a root: in images taken
+// after the kexec the luo_ser page has been reused, but the session chain
+// and the FLB page survive and can be found by their contents. l.Compatible
+// selects the layout ("luo-v5", "luo-v1" with luo-session-v2, ...);
+// l.SessionsAddr and l.FLBsAddr are followed with every check Decode makes,
+// except preservation: without a memory map it is not checked. The result
+// is a copy of l with Sessions and FLBs filled in.
+func DecodeLUO(mem physmem.Memory, l LUO, opts *Options) (*LUO, []Finding, error) {
+	lay, ok := luoLayouts[l.Compatible]
+	switch {
+	case ok:
+	case l.Compatible == "luo-v1" || l.Compatible == "luo-v2":
+		lay = luoLayout{sessionSize: sessionSerSize}
+	default:
+		return nil, nil, fmt.Errorf("%w %q", ErrUnknownLUO, l.Compatible)
+	}
+	d, err := newDecoder(mem, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	d.mapNoted = true // no map: preservation is knowingly unchecked
+	out := l
+	out.Sessions, out.FLBs = nil, nil
+	d.decodeLUOState("/LUO", &out, lay, false)
+	d.finish()
+	return &out, d.h.Findings, nil
 }

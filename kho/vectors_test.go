@@ -1,6 +1,7 @@
 package kho
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -131,4 +132,35 @@ func TestVectors(t *testing.T) {
 			t.Errorf("findings (-want +got):\n%s", d)
 		}
 	})
+}
+
+// TestDecodeLUOVectors decodes the captured session chain and FLB page
+// without the luo_ser, as a locator that found them by content would.
+func TestDecodeLUOVectors(t *testing.T) {
+	mem, _ := vectorMemory(t, nil)
+	l, findings, err := DecodeLUO(mem, LUO{Compatible: "luo-v5", SessionsAddr: 0x3e9000, FLBsAddr: 0x3b8000}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &LUO{
+		Compatible: "luo-v5", SessionsAddr: 0x3e9000, FLBsAddr: 0x3b8000,
+		Sessions: []Session{{
+			Name: "envcheck-session", FilesAddr: 0x3f808000, FileCount: 1,
+			Files: []File{{Compatible: "memfd-v2", Data: 0x3f80a000, Token: 0x1234}},
+		}},
+		FLBs: []FLB{
+			{Name: "liveupdate-test-flb-v0", Data: 0xfeedf00dcafebee0, Count: 1},
+			{Name: "liveupdate-test-flb-v1", Data: 0xfeedf00dcafebee1, Count: 1},
+			{Name: "liveupdate-test-flb-v2", Data: 0xfeedf00dcafebee2, Count: 1},
+		},
+	}
+	if d := cmp.Diff(want, l); d != "" {
+		t.Errorf("DecodeLUO (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff([]findingAt{{"ptr.absent", "/LUO/sessions[0]/files[0]/memfd"}}, findingsAt(&Handover{Findings: findings})); d != "" {
+		t.Errorf("findings (-want +got):\n%s", d)
+	}
+	if _, _, err := DecodeLUO(mem, LUO{Compatible: "luo-v9"}, nil); !errors.Is(err, ErrUnknownLUO) {
+		t.Errorf("unknown compatible: err %v", err)
+	}
 }
