@@ -173,6 +173,9 @@ func (b *builder) setup(h *Handover) error {
 		}
 	}
 
+	if err := bldCheckUnique(h); err != nil {
+		return err
+	}
 	for id := range b.opts.Contents {
 		if h.LUO == nil || id.Session < 0 || id.Session >= len(h.LUO.Sessions) || id.File < 0 || id.File >= len(h.LUO.Sessions[id.Session].Files) {
 			return fmt.Errorf("kho: build: contents for session %d file %d, which the handover does not have", id.Session, id.File)
@@ -755,6 +758,37 @@ func (b *builder) layoutBoot(root uint64) error {
 	L := &b.built.Layout
 	L.BootParams, L.SetupData, L.ScratchArray = bp, sd, arr
 	b.built.SetupDataAddr = sd
+	return nil
+}
+
+// bldCheckUnique refuses what a kernel would never write: empty or
+// duplicate session names, duplicate tokens within a session, empty or
+// duplicate FLB names. Hostile variants are made by writing over a build.
+func bldCheckUnique(h *Handover) error {
+	if h.LUO == nil {
+		return nil
+	}
+	names := map[string]bool{}
+	for i, s := range h.LUO.Sessions {
+		if s.Name == "" || names[s.Name] {
+			return fmt.Errorf("kho: build: session %d: name %q is empty or used twice", i, s.Name)
+		}
+		names[s.Name] = true
+		tokens := map[uint64]bool{}
+		for j, f := range s.Files {
+			if tokens[f.Token] {
+				return fmt.Errorf("kho: build: session %q file %d: token %#x used twice", s.Name, j, f.Token)
+			}
+			tokens[f.Token] = true
+		}
+	}
+	flbs := map[string]bool{}
+	for i, f := range h.LUO.FLBs {
+		if f.Name == "" || flbs[f.Name] {
+			return fmt.Errorf("kho: build: FLB %d: name %q is empty or used twice", i, f.Name)
+		}
+		flbs[f.Name] = true
+	}
 	return nil
 }
 

@@ -43,8 +43,13 @@ func fuzzSpec(data []byte) (*Handover, map[FileID][]byte) {
 	contents := map[FileID][]byte{}
 	for s := 0; s < int(next()%6); s++ {
 		sess := Session{Name: fmt.Sprintf("s%d-%x", s, next())}
+		tokens := map[uint64]bool{}
 		for f := 0; f < int(next()%80); f++ {
 			file := File{Compatible: memfd, Token: u64(), Memfd: &Memfd{Pos: uint64(next())}}
+			for tokens[file.Token] {
+				file.Token++
+			}
+			tokens[file.Token] = true
 			if memfd == "memfd-v2" {
 				file.Memfd.Seals = uint32(next() & 0x3f)
 			}

@@ -2,8 +2,10 @@ package kho
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -253,6 +255,23 @@ func buildCases() []buildCase {
 	}
 }
 
+// rejectReasons is what each TestBuildRejects error must say.
+var rejectReasons = map[string]string{
+	"unknown root":                "kho-v1..kho-v4",
+	"luo-v5 under kho-v2":         "cannot be carried",
+	"kexec-metadata under kho-v1": "needs blob-size",
+	"session name too long":       "holds at most 63",
+	"duplicate session names":     "used twice",
+	"empty session name":          "empty",
+	"duplicate tokens":            "token 0x1 used twice",
+	"duplicate FLB names":         "used twice",
+	"64 FLBs":                     "64 FLBs, a page holds 63",
+	"page size":                   "page size 8192",
+	"no RAM":                      "no free RAM",
+	"contents for a missing file": "does not have",
+	"contents for a non-memfd":    "not a memfd",
+}
+
 func TestBuildRejects(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -263,7 +282,18 @@ func TestBuildRejects(t *testing.T) {
 		{"luo-v5 under kho-v2", &Handover{Compatible: "kho-v2", LUO: &LUO{Compatible: "luo-v5"}}, nil},
 		{"kexec-metadata under kho-v1", &Handover{Compatible: "kho-v1", KexecMetadata: &KexecMetadata{Version: 1}}, nil},
 		{"session name too long", &Handover{Compatible: "kho-v4", LUO: &LUO{Compatible: "luo-v5", Sessions: []Session{{Name: string(make([]byte, 64))}}}}, nil},
-		{"64 FLBs", &Handover{Compatible: "kho-v4", LUO: &LUO{Compatible: "luo-v5", FLBs: make([]FLB, 64)}}, nil},
+		{"duplicate session names", &Handover{Compatible: "kho-v4", LUO: &LUO{Compatible: "luo-v5", Sessions: []Session{{Name: "a"}, {Name: "a"}}}}, nil},
+		{"empty session name", &Handover{Compatible: "kho-v4", LUO: &LUO{Compatible: "luo-v5", Sessions: []Session{{Name: ""}}}}, nil},
+		{"duplicate tokens", &Handover{Compatible: "kho-v4", LUO: &LUO{Compatible: "luo-v5", Sessions: []Session{{Name: "a",
+			Files: []File{{Compatible: "memfd-v2", Token: 1}, {Compatible: "memfd-v2", Token: 1}}}}}}, nil},
+		{"duplicate FLB names", &Handover{Compatible: "kho-v4", LUO: &LUO{Compatible: "luo-v5", FLBs: []FLB{{Name: "x", Count: 1}, {Name: "x", Count: 1}}}}, nil},
+		{"64 FLBs", &Handover{Compatible: "kho-v4", LUO: &LUO{Compatible: "luo-v5", FLBs: func() []FLB {
+			fs := make([]FLB, 64)
+			for i := range fs {
+				fs[i] = FLB{Name: fmt.Sprintf("flb-%d", i), Count: 1}
+			}
+			return fs
+		}()}}, nil},
 		{"page size", &Handover{Compatible: "kho-v4"}, &BuildOptions{PageSize: 8192}},
 		{"no RAM", &Handover{Compatible: "kho-v4"}, &BuildOptions{RAM: []physmem.Range{{Start: 0, Size: 1 << 20}}}},
 		{"contents for a missing file", &Handover{Compatible: "kho-v4", LUO: &LUO{Compatible: "luo-v5", Sessions: []Session{{Name: "s"}}}},
@@ -272,8 +302,12 @@ func TestBuildRejects(t *testing.T) {
 			&BuildOptions{Contents: map[FileID][]byte{{0, 0}: []byte("x")}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if b, err := Build(tc.h, tc.opts); err == nil {
+			b, err := Build(tc.h, tc.opts)
+			if err == nil {
 				t.Fatalf("Build succeeded, root at %#x", b.RootAddr)
+			}
+			if want := rejectReasons[tc.name]; !strings.Contains(err.Error(), want) {
+				t.Errorf("error %q does not say %q", err, want)
 			}
 		})
 	}
