@@ -247,7 +247,9 @@ func (d *decoder) decodeFDT(data []byte) (*fdt.Tree, error) {
 }
 
 // rawSubtree keeps a subnode whose root version is unknown: its address
-// properties as found, no blob read.
+// properties as found and, when they say how long it is and it can be
+// read, the blob's raw bytes. Nothing is interpreted or checked beyond
+// readability: the version's rules are unknown.
 func (d *decoder) rawSubtree(n *fdt.Node) Subtree {
 	st := Subtree{Name: n.Name, Format: "unknown"}
 	for _, name := range []string{"preserved-data", "fdt"} {
@@ -256,8 +258,22 @@ func (d *decoder) rawSubtree(n *fdt.Node) Subtree {
 			break
 		}
 	}
+	if st.Addr == 0 {
+		return st
+	}
 	if v, err := u64Prop(n, "blob-size"); err == nil {
 		st.Size = v
+	} else if hdr := make([]byte, fdtHeaderSize); physmem.StateOf(d.mem, st.Addr, fdtHeaderSize) == physmem.Present {
+		if _, err := d.mem.ReadAt(hdr, st.Addr); err == nil && binary.BigEndian.Uint32(hdr) == fdt.Magic {
+			st.Size = uint64(binary.BigEndian.Uint32(hdr[4:]))
+		}
+	}
+	if st.Size == 0 || st.Size > d.opts.MaxBlobSize || physmem.StateOf(d.mem, st.Addr, st.Size) != physmem.Present {
+		return st
+	}
+	raw := make([]byte, st.Size)
+	if _, err := d.mem.ReadAt(raw, st.Addr); err == nil {
+		st.Raw = raw
 	}
 	return st
 }

@@ -535,6 +535,29 @@ func hostileCases() []hostileCase {
 	}
 }
 
+// TestUnknownRootKeepsRaw: under an unknown root version nothing is
+// interpreted, but each subtree's bytes are kept.
+func TestUnknownRootKeepsRaw(t *testing.T) {
+	b := hostileBase(t, "kho-v4+luo-v5")
+	m := mutator{t: t, b: b}
+	m.root(func(r *fdt.Node) { setProp(r, "compatible", []byte("kho-v5\x00")) })
+	h, err := Decode(b.Mem, b.RootAddr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.LUO != nil || h.KexecMetadata != nil || h.MemoryMap.Kind != MapNone {
+		t.Errorf("unknown version interpreted: %+v", h)
+	}
+	for _, st := range h.Subtrees {
+		if st.Format != "unknown" || uint64(len(st.Raw)) != st.Size || st.Size == 0 {
+			t.Errorf("subtree %s: format %s, %d raw bytes of %d", st.Name, st.Format, len(st.Raw), st.Size)
+		}
+	}
+	if len(h.Subtrees) != 3 || string(h.Subtrees[0].Raw[:6]) != "luo-v5" && string(h.Subtrees[1].Raw[:6]) != "luo-v5" {
+		t.Errorf("subtrees %+v", h.Subtrees)
+	}
+}
+
 // TestHostile covers abi.md §10's decoder rules: each case corrupts one
 // field of a valid handover and expects exactly the listed finding codes.
 func TestHostile(t *testing.T) {

@@ -100,12 +100,13 @@ func (d *decoder) decodeLUOState(path string, l *LUO, lay luoLayout, flbV1 bool)
 // decodeSessions reads the session set at pa.
 func (d *decoder) decodeSessions(path string, pa uint64, lay luoLayout) []Session {
 	var entries []byte
+	var addrs []uint64
 	if lay.sessionBlocks {
-		e, ok := d.walkBlocks(path, "sessions", pa, lay.sessionSize, uint64(d.geo.caps.SessionsPerBlock))
+		e, a, ok := d.walkBlocks(path, "sessions", pa, lay.sessionSize, uint64(d.geo.caps.SessionsPerBlock))
 		if !ok {
 			return nil
 		}
-		entries = e
+		entries, addrs = e, a
 	} else {
 		arr := sessionArrayPgs * d.geo.pageSize
 		if !d.check(path, "session array", pa, arr, need{align: d.geo.pageSize, preserved: true, order: sessionArrayOrder}) {
@@ -127,6 +128,9 @@ func (d *decoder) decodeSessions(path string, pa uint64, lay luoLayout) []Sessio
 		if entries = d.read(path, "session array", pa+sessionHdrSize, int(h.Count*lay.sessionSize)); entries == nil {
 			return nil
 		}
+		for i := uint64(0); i < h.Count; i++ {
+			addrs = append(addrs, pa+sessionHdrSize+i*lay.sessionSize)
+		}
 	}
 	var out []Session
 	seen := make(map[string]bool)
@@ -134,32 +138,33 @@ func (d *decoder) decodeSessions(path string, pa uint64, lay luoLayout) []Sessio
 	for i := 0; i < len(entries)/int(lay.sessionSize); i++ {
 		e := entries[uint64(i)*lay.sessionSize:][:lay.sessionSize]
 		spath := fmt.Sprintf("%s[%d]", path, i)
+		at := addrs[i]
 		var name format.CString
 		var fs format.FileSetSer
 		if lay.sessionSize == sessionSerSize {
 			v, err := format.DecodeSessionSer(e)
 			if err != nil {
-				d.add("ptr.read-failed", "", spath, 0, "%v", err)
+				d.add("ptr.read-failed", "", spath, at, "%v", err)
 				continue
 			}
 			name, fs = v.Name, v.FileSet
 		} else {
 			v, err := format.DecodeSessionSerV1(e)
 			if err != nil {
-				d.add("ptr.read-failed", "", spath, 0, "%v", err)
+				d.add("ptr.read-failed", "", spath, at, "%v", err)
 				continue
 			}
 			name = v.Name
 		}
 		switch {
 		case !name.Terminated():
-			d.add("session.name-unterminated", "", spath, 0, "session name %q has no NUL within %d bytes", name.String(), len(name))
+			d.add("session.name-unterminated", "", spath, at, "session name %q has no NUL within %d bytes", name.String(), len(name))
 			continue
 		case name.String() == "":
-			d.add("session.name-empty", "", spath, 0, "session name is empty")
+			d.add("session.name-empty", "", spath, at, "session name is empty")
 			continue
 		case seen[name.String()]:
-			d.add("session.name-duplicate", "", spath, 0, "session name %q is used by an earlier session", name.String())
+			d.add("session.name-duplicate", "", spath, at, "session name %q is used by an earlier session", name.String())
 			continue
 		}
 		seen[name.String()] = true
@@ -183,11 +188,13 @@ func (d *decoder) decodeFiles(path string, pa, count uint64, lay luoLayout, data
 		return nil
 	}
 	var entries []byte
+	var addrs []uint64
 	if lay.fileBlocks {
-		e, ok := d.walkBlocks(path, "files", pa, fileSerSize, uint64(d.geo.caps.FilesPerBlock))
+		e, a, ok := d.walkBlocks(path, "files", pa, fileSerSize, uint64(d.geo.caps.FilesPerBlock))
 		if !ok {
 			return nil
 		}
+		addrs = a
 		if n := uint64(len(e)) / fileSerSize; n != count {
 			d.add("file.count-mismatch", "", path, pa, "the chain holds %d files, file_set_ser.count says %d", n, count)
 			return nil
@@ -205,23 +212,27 @@ func (d *decoder) decodeFiles(path string, pa, count uint64, lay luoLayout, data
 		if entries = d.read(path, "file array", pa, int(count*fileSerSize)); entries == nil {
 			return nil
 		}
+		for i := uint64(0); i < count; i++ {
+			addrs = append(addrs, pa+i*fileSerSize)
+		}
 	}
 	var out []File
 	tokens := make(map[uint64]bool)
 	for i := uint64(0); i < uint64(len(entries))/fileSerSize; i++ {
 		fpath := fmt.Sprintf("%s[%d]", path, i)
+		at := addrs[i]
 		v, err := format.DecodeFileSer(entries[i*fileSerSize:][:fileSerSize])
 		if err != nil {
-			d.add("ptr.read-failed", "", fpath, 0, "%v", err)
+			d.add("ptr.read-failed", "", fpath, at, "%v", err)
 			continue
 		}
 		if !v.Compatible.Terminated() {
-			d.add("file.compatible-unterminated", "", fpath, 0, "compatible %q has no NUL within %d bytes", v.Compatible.String(), len(v.Compatible))
+			d.add("file.compatible-unterminated", "", fpath, at, "compatible %q has no NUL within %d bytes", v.Compatible.String(), len(v.Compatible))
 			continue
 		}
 		f := File{Compatible: v.Compatible.String(), Data: v.Data, Token: v.Token}
 		if tokens[f.Token] {
-			d.add("file.token-duplicate", "", fpath, 0, "token %#x is used by an earlier file of the session", f.Token)
+			d.add("file.token-duplicate", "", fpath, at, "token %#x is used by an earlier file of the session", f.Token)
 			continue
 		}
 		tokens[f.Token] = true
@@ -235,7 +246,7 @@ func (d *decoder) decodeFiles(path string, pa, count uint64, lay luoLayout, data
 		if ver := memfdVersion(f.Compatible); ver != 0 {
 			f.Memfd = d.decodeMemfd(fpath+"/memfd", f.Data, ver)
 		} else {
-			d.add("file.compatible-unknown", "", fpath, 0, "no known handler for %q", f.Compatible)
+			d.add("file.compatible-unknown", "", fpath, at, "no known handler for %q", f.Compatible)
 		}
 		out = append(out, f)
 	}
