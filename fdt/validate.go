@@ -55,11 +55,15 @@ type dupChecker struct {
 }
 
 type dupEntry struct {
-	parent int32 // ordinal+1 of the parent; 0 = empty slot
-	base   bool  // entry is the part before '@' of a name with a unit
-	off    int32 // offset of the name's BEGIN_NODE (name at off+4)
-	n      int32 // name length
+	parent int32  // ordinal+1 of the parent; 0 = empty slot
+	off    int32  // offset of the name's BEGIN_NODE (name at off+4)
+	n      int32  // name length; baseFlag set for the part before '@'
+	h      uint32 // hash, kept so growing needs no rehashing
 }
+
+// baseFlag marks an entry that stands for the part before '@' of a name
+// with a unit address.
+const baseFlag = 1 << 30
 
 var dupPool = sync.Pool{New: func() any { return &dupChecker{seed: maphash.MakeSeed()} }}
 
@@ -98,20 +102,27 @@ func (d *dupChecker) begin(off int, name []byte) (code string, prev int) {
 	if len(d.parents) > 0 {
 		parent := d.parents[len(d.parents)-1] + 1
 		at := bytes.IndexByte(name, '@')
-		if p, ok := d.lookup(parent, false, name); ok {
+		hName := d.hash(parent, name)
+		var hBase uint32
+		if at >= 0 {
+			hBase = d.hash(parent, name[:at])
+		} else {
+			hBase = hName
+		}
+		if p, ok := d.lookup(hName, parent, 0, name); ok {
 			code, prev = FindDuplicateNode, p
 		} else if at >= 0 {
-			if p, ok := d.lookup(parent, false, name[:at]); ok {
+			if p, ok := d.lookup(hBase, parent, 0, name[:at]); ok {
 				code, prev = FindUnitCollision, p
 			}
-		} else if p, ok := d.lookup(parent, true, name); ok {
+		} else if p, ok := d.lookup(hName^baseSalt, parent, baseFlag, name); ok {
 			code, prev = FindUnitCollision, p
 		}
 		if code == "" {
-			d.insert(parent, false, off, len(name))
+			d.insert(dupEntry{parent: parent, off: int32(off), n: int32(len(name)), h: hName})
 			if at >= 0 {
-				if _, ok := d.lookup(parent, true, name[:at]); !ok {
-					d.insert(parent, true, off, at)
+				if _, ok := d.lookup(hBase^baseSalt, parent, baseFlag, name[:at]); !ok {
+					d.insert(dupEntry{parent: parent, off: int32(off), n: int32(at) | baseFlag, h: hBase ^ baseSalt})
 				}
 			}
 		}
@@ -126,43 +137,38 @@ func (d *dupChecker) end() {
 	}
 }
 
-func (d *dupChecker) hash(parent int32, base bool, name []byte) uint64 {
-	h := maphash.Bytes(d.seed, name)
-	h ^= uint64(parent) * 0x9e3779b97f4a7c15
-	if base {
-		h ^= 0xff51afd7ed558ccd
-	}
-	return h ^ h>>29
+// baseSalt separates the hashes of base entries from full-name entries.
+const baseSalt = 0x9e3779b9
+
+func (d *dupChecker) hash(parent int32, name []byte) uint32 {
+	h := maphash.Bytes(d.seed, name) ^ uint64(parent)*0xff51afd7ed558ccd
+	return uint32(h ^ h>>32)
 }
 
-func (d *dupChecker) nameOf(e dupEntry) []byte {
-	return d.data[e.off+4 : e.off+4+e.n]
-}
-
-func (d *dupChecker) lookup(parent int32, base bool, name []byte) (int, bool) {
-	mask := uint64(len(d.table) - 1)
-	for i := d.hash(parent, base, name) & mask; ; i = (i + 1) & mask {
-		e := d.table[i]
+func (d *dupChecker) lookup(h uint32, parent int32, flag int32, name []byte) (int, bool) {
+	mask := uint32(len(d.table) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		e := &d.table[i]
 		if e.parent == 0 {
 			return 0, false
 		}
-		if e.parent == parent && e.base == base && bytes.Equal(d.nameOf(e), name) {
+		if e.h == h && e.parent == parent && e.n&baseFlag == flag && int(e.n&^baseFlag) == len(name) &&
+			bytes.Equal(d.data[e.off+4:int(e.off)+4+len(name)], name) {
 			return int(e.off), true
 		}
 	}
 }
 
-func (d *dupChecker) insert(parent int32, base bool, off, n int) {
+func (d *dupChecker) insert(e dupEntry) {
 	if 2*(d.used+1) > len(d.table) {
 		d.grow()
 	}
-	e := dupEntry{parent: parent, base: base, off: int32(off), n: int32(n)}
 	d.place(e)
 }
 
 func (d *dupChecker) place(e dupEntry) {
-	mask := uint64(len(d.table) - 1)
-	i := d.hash(e.parent, e.base, d.nameOf(e)) & mask
+	mask := uint32(len(d.table) - 1)
+	i := e.h & mask
 	for d.table[i].parent != 0 {
 		i = (i + 1) & mask
 	}
@@ -177,7 +183,7 @@ func (d *dupChecker) grow() {
 			d.spare = append(d.spare, e)
 		}
 	}
-	d.resize(2 * len(d.table))
+	d.resize(4 * len(d.table))
 	for _, e := range d.spare {
 		d.place(e)
 	}
