@@ -101,7 +101,8 @@ func FuzzELF(f *testing.F) {
 func FuzzKdump(f *testing.F) {
 	m := fuzzMemory(f)
 	for _, o := range []*KdumpOptions{{}, {Compression: PageZlib, VMCoreInfo: []byte(testVMCoreInfo)}, {Compression: PageSnappy, ByteOrder: binary.BigEndian},
-		{Compression: PageZstd}, {compress: lzoRepeat}, {ExcludeZero: true}} {
+		{Compression: PageZstd}, {compress: lzoRepeat}, {ExcludeZero: true},
+		{layout: Kdump32Packed, Machine: "i686", VMCoreInfo: []byte("PAGESIZE=512\n")}, {layout: Kdump32Padded, Machine: "ppc", ByteOrder: binary.BigEndian}} {
 		o.BlockSize = fuzzBlock
 		var b bytes.Buffer
 		if err := WriteKdump(&b, m, m.Ranges(), o); err != nil {

@@ -54,10 +54,34 @@ func (f PageFlags) String() string {
 	return strings.Join(names, "|")
 }
 
-// Layout of the 64-bit disk_dump_header and kdump_sub_header.
+// KdumpLayout is the shape of the headers, which follows the dumped
+// machine's C types: 64-bit, or 32-bit where the 8-byte file offsets in the
+// sub-header are packed (i386 aligns them to 4) or padded to 8 (ARM, PPC,
+// MIPS).
+type KdumpLayout uint8
+
+const (
+	Kdump64       KdumpLayout = iota
+	Kdump32Packed             // i386
+	Kdump32Padded             // 32-bit ARM, PowerPC, MIPS ...
+)
+
+func (l KdumpLayout) String() string {
+	switch l {
+	case Kdump64:
+		return "64-bit"
+	case Kdump32Packed:
+		return "32-bit packed"
+	case Kdump32Padded:
+		return "32-bit padded"
+	}
+	return fmt.Sprintf("KdumpLayout(%d)", uint8(l))
+}
+
+// Layout of the disk_dump_header and kdump_sub_header.
 const (
 	kdumpHeaderSize     = 464
-	kdumpSubHeaderSize  = 104
+	kdumpSubHeaderSize  = 104 // the largest layout, 64-bit
 	kdumpBlockSizeOff   = 428 // int32 block_size, 64-bit layout
 	kdumpBlockSizeOff32 = 416 // the same field in the 32-bit layouts
 	kdumpMachineOff     = 12 + 4*65
@@ -73,6 +97,7 @@ const (
 type KdumpHeader struct {
 	Signature     string
 	Version       int32 // header_version, 1..6
+	Layout        KdumpLayout
 	ByteOrder     binary.ByteOrder
 	Sysname       string
 	Nodename      string
@@ -147,27 +172,45 @@ func NewKdump(r io.ReaderAt, size int64) (*Kdump, error) {
 	h := &k.Header
 	h.Signature = sig
 	machine := cstring(hb[kdumpMachineOff : kdumpMachineOff+utsLen])
-	// The byte order is the dumped machine's: take the one in which
-	// block_size and header_version are both sane, else block_size alone.
-	plausible := func(bo binary.ByteOrder, versionToo bool) bool {
+	// The byte order is the dumped machine's, the layout its word size:
+	// take the first pair under which block_size and header_version are
+	// sane and the blocks fit in the file, else block_size alone. A 32-bit
+	// utsname machine has the 32-bit layout tried first.
+	plausible := func(bo binary.ByteOrder, bsOff int, strict bool) bool {
+		bs := uint64(bo.Uint32(hb[bsOff:]))
+		if !validBlockSize(uint32(bs)) {
+			return false
+		}
+		if !strict {
+			return true
+		}
 		v := int32(bo.Uint32(hb[8:]))
-		return validBlockSize(bo.Uint32(hb[kdumpBlockSizeOff:])) && (!versionToo || v >= 1 && v <= 6)
+		sub, bitmaps := uint64(bo.Uint32(hb[bsOff+4:])), uint64(bo.Uint32(hb[bsOff+8:]))
+		return v >= 1 && v <= 6 && (sub >= 1 || sig != KdumpSignature) && bitmaps >= 1 && (1+sub+bitmaps)*bs <= uint64(size)
 	}
-	bs32 := func(bo binary.ByteOrder) bool { return validBlockSize(bo.Uint32(hb[kdumpBlockSizeOff32:])) }
-	switch {
-	case is32BitMachine(machine) || !plausible(binary.LittleEndian, false) && !plausible(binary.BigEndian, false) &&
-		(bs32(binary.LittleEndian) || bs32(binary.BigEndian)):
-		return nil, formatErr(kdumpBlockSizeOff32, ErrUnsupported, fmt.Sprintf("32-bit kdump header layout (machine %q); only 64-bit dumps are read", machine), nil)
-	case plausible(binary.LittleEndian, true):
-		k.bo = binary.LittleEndian
-	case plausible(binary.BigEndian, true):
-		k.bo = binary.BigEndian
-	case plausible(binary.LittleEndian, false):
-		k.bo = binary.LittleEndian
-	case plausible(binary.BigEndian, false):
-		k.bo = binary.BigEndian
-	default:
+	bsOff := kdumpBlockSizeOff
+	found := false
+	for _, strict := range []bool{true, false} {
+		offs := []int{kdumpBlockSizeOff, kdumpBlockSizeOff32}
+		if is32BitMachine(machine) {
+			offs = []int{kdumpBlockSizeOff32, kdumpBlockSizeOff}
+		}
+		for _, off := range offs {
+			for _, bo := range []binary.ByteOrder{binary.LittleEndian, binary.BigEndian} {
+				if !found && plausible(bo, off, strict) {
+					k.bo, bsOff, found = bo, off, true
+				}
+			}
+		}
+	}
+	if !found {
 		return nil, formatErr(kdumpBlockSizeOff, ErrFormat, "block_size is not a power of two between 512 and 1 MiB", binary.LittleEndian.Uint32(hb[kdumpBlockSizeOff:]))
+	}
+	if bsOff == kdumpBlockSizeOff32 {
+		h.Layout = Kdump32Padded
+		if len(machine) == 4 && machine[0] == 'i' && machine[2:] == "86" {
+			h.Layout = Kdump32Packed
+		}
 	}
 	h.ByteOrder = k.bo
 	b := readBuf{hb[8:], k.bo}
@@ -177,7 +220,11 @@ func NewKdump(r io.ReaderAt, size int64) (*Kdump, error) {
 		uts[i] = cstring(b.bytes(utsLen))
 	}
 	h.Sysname, h.Nodename, h.Release, h.KernelVersion, h.Machine, h.Domainname = uts[0], uts[1], uts[2], uts[3], uts[4], uts[5]
-	b.skip(6 + 16) // padding, timestamp
+	if h.Layout == Kdump64 {
+		b.skip(6 + 16) // padding to 8, struct timeval of two longs
+	} else {
+		b.skip(2 + 8) // padding to 4, struct timeval of two longs
+	}
 	h.Status = b.uint32()
 	h.BlockSize = b.uint32()
 	h.SubHdrSize = b.uint32()
@@ -190,7 +237,7 @@ func NewKdump(r io.ReaderAt, size int64) (*Kdump, error) {
 	}
 	k.bs = uint64(h.BlockSize)
 	if int32(h.SubHdrSize) < 0 {
-		return nil, formatErr(432, ErrFormat, "negative sub_hdr_size", int32(h.SubHdrSize))
+		return nil, formatErr(int64(bsOff)+4, ErrFormat, "negative sub_hdr_size", int32(h.SubHdrSize))
 	}
 	// Block offsets: header, sub-header, bitmaps, descriptors. Each is
 	// checked against the file before it is used; the sums cannot wrap
@@ -199,10 +246,10 @@ func NewKdump(r io.ReaderAt, size int64) (*Kdump, error) {
 	bitmapOff := (1 + uint64(h.SubHdrSize)) * k.bs
 	descOff := bitmapOff + uint64(h.BitmapBlocks)*k.bs
 	if bitmapOff > uint64(size) {
-		return nil, formatErr(432, ErrTruncated, fmt.Sprintf("sub-header of %d blocks runs past the end of the %#x-byte file", h.SubHdrSize, size), nil)
+		return nil, formatErr(int64(bsOff)+4, ErrTruncated, fmt.Sprintf("sub-header of %d blocks runs past the end of the %#x-byte file", h.SubHdrSize, size), nil)
 	}
 	if descOff > uint64(size) {
-		return nil, formatErr(436, ErrTruncated, fmt.Sprintf("bitmaps of %d blocks run past the end of the %#x-byte file", h.BitmapBlocks, size), nil)
+		return nil, formatErr(int64(bsOff)+8, ErrTruncated, fmt.Sprintf("bitmaps of %d blocks run past the end of the %#x-byte file", h.BitmapBlocks, size), nil)
 	}
 	k.bitmapBytes = uint64(h.BitmapBlocks) * k.bs / 2
 	k.bitmap1, k.bitmap2 = int64(bitmapOff), int64(bitmapOff+k.bitmapBytes)
@@ -210,21 +257,27 @@ func NewKdump(r io.ReaderAt, size int64) (*Kdump, error) {
 
 	nr := noteReader{r: r, fileSize: size, bo: k.bo}
 	var vmcoreOff, vmcoreSize uint64
+	vmcoreField := int64(subOff) // of offset_vmcoreinfo, for findings
 	if sig == KdumpSignature && h.SubHdrSize > 0 {
 		var sb [kdumpSubHeaderSize]byte
 		sub := sb[:min(kdumpSubHeaderSize, uint64(h.SubHdrSize)*k.bs)]
 		if err := readAtFull(r, sub, int64(subOff), "the kdump sub-header"); err != nil {
 			return nil, err
 		}
-		s := readBuf{sb[:], k.bo} // fields past a short sub-header read as zero
-		h.PhysBase = s.uint64()
-		h.DumpLevel = int32(s.uint32())
-		h.Split = int32(s.uint32())
-		h.StartPFN, h.EndPFN = s.uint64(), s.uint64()
-		vmcoreOff, vmcoreSize = s.uint64(), s.uint64()
-		noteOff, noteSize := s.uint64(), s.uint64()
-		s.skip(16) // eraseinfo
-		start64, end64, max64 := s.uint64(), s.uint64(), s.uint64()
+		sf := readSubHeader(sb[:], k.bo, h.Layout) // fields past a short sub-header read as zero
+		if h.Layout == Kdump32Padded && !is32BitMachine(machine) {
+			// An unknown 32-bit machine: packed if only that reading makes
+			// the VMCOREINFO and note offsets land inside the file.
+			if p := readSubHeader(sb[:], k.bo, Kdump32Packed); !sf.fits(size) && p.fits(size) {
+				sf, h.Layout = p, Kdump32Packed
+			}
+		}
+		h.PhysBase, h.DumpLevel, h.Split, h.StartPFN, h.EndPFN = sf.physBase, sf.dumpLevel, sf.split, sf.startPFN, sf.endPFN
+		vmcoreOff, vmcoreSize = sf.vmcoreOff, sf.vmcoreSize
+		noteOff, noteSize := sf.noteOff, sf.noteSize
+		start64, end64, max64 := sf.startPFN64, sf.endPFN64, sf.maxMapnr64
+		noteField := int64(subOff) + int64(sf.noteFieldOff)
+		vmcoreField += int64(sf.vmcoreFieldOff)
 		if h.Version < 2 { // split and the pfn range arrived in version 2
 			h.Split, h.StartPFN, h.EndPFN = 0, 0, 0
 		}
@@ -233,7 +286,7 @@ func NewKdump(r io.ReaderAt, size int64) (*Kdump, error) {
 		}
 		if h.Version >= 4 && noteSize > 0 {
 			if noteOff > 1<<62 {
-				k.Findings = append(k.Findings, formatErr(int64(subOff)+48, ErrTruncated, "note offset past the end of the file", noteOff))
+				k.Findings = append(k.Findings, formatErr(noteField, ErrTruncated, "note offset past the end of the file", noteOff))
 			} else {
 				nr.walk(int64(noteOff), noteSize)
 			}
@@ -247,9 +300,9 @@ func NewKdump(r io.ReaderAt, size int64) (*Kdump, error) {
 	if vmcoreSize > 0 && k.VMCoreInfo == nil {
 		switch {
 		case vmcoreSize > maxVMCoreInfo:
-			k.Findings = append(k.Findings, formatErr(int64(subOff)+40, ErrLimit, "VMCOREINFO larger than 1 MiB not read", vmcoreSize))
+			k.Findings = append(k.Findings, formatErr(vmcoreField, ErrLimit, "VMCOREINFO larger than 1 MiB not read", vmcoreSize))
 		case vmcoreOff > uint64(size) || vmcoreSize > uint64(size)-vmcoreOff:
-			k.Findings = append(k.Findings, formatErr(int64(subOff)+32, ErrTruncated, "VMCOREINFO lies past the end of the file", vmcoreOff))
+			k.Findings = append(k.Findings, formatErr(vmcoreField, ErrTruncated, "VMCOREINFO lies past the end of the file", vmcoreOff))
 		default:
 			text := make([]byte, vmcoreSize)
 			if err := readAtFull(r, text, int64(vmcoreOff), "VMCOREINFO"); err != nil {
@@ -261,7 +314,7 @@ func NewKdump(r io.ReaderAt, size int64) (*Kdump, error) {
 
 	k.nbits = h.MaxMapnr
 	if have := k.bitmapBytes * 8; have < k.nbits {
-		k.Findings = append(k.Findings, formatErr(436, ErrFormat, fmt.Sprintf("bitmaps cover %d page frames but max_mapnr is %d; the rest are absent", have, h.MaxMapnr), nil))
+		k.Findings = append(k.Findings, formatErr(int64(bsOff)+8, ErrFormat, fmt.Sprintf("bitmaps cover %d page frames but max_mapnr is %d; the rest are absent", have, h.MaxMapnr), nil))
 		k.nbits = have
 	}
 	if top := ^uint64(0) / k.bs; k.nbits > top {
@@ -273,6 +326,51 @@ func NewKdump(r io.ReaderAt, size int64) (*Kdump, error) {
 	}
 	k.cum = []uint64{0}
 	return k, nil
+}
+
+// subHeader is kdump_sub_header, whatever its layout.
+type subHeader struct {
+	physBase, startPFN, endPFN               uint64
+	dumpLevel, split                         int32
+	vmcoreOff, vmcoreSize, noteOff, noteSize uint64
+	startPFN64, endPFN64, maxMapnr64         uint64
+	vmcoreFieldOff, noteFieldOff             int
+}
+
+// fits reports whether the VMCOREINFO and note regions lie in the file.
+func (s subHeader) fits(size int64) bool {
+	in := func(off, n uint64) bool { return off <= uint64(size) && n <= uint64(size)-off }
+	return in(s.vmcoreOff, s.vmcoreSize) && in(s.noteOff, s.noteSize)
+}
+
+// readSubHeader decodes kdump_sub_header: unsigned longs are 4 bytes on
+// 32-bit machines, file offsets always 8, aligned to 8 except on i386.
+func readSubHeader(b []byte, bo binary.ByteOrder, l KdumpLayout) subHeader {
+	r := readBuf{b, bo}
+	var s subHeader
+	ulong := r.uint64
+	if l != Kdump64 {
+		ulong = func() uint64 { return uint64(r.uint32()) }
+	}
+	off := func() uint64 { // an off_t, after padding when the ABI aligns it
+		if l == Kdump32Padded && (len(b)-len(r.b))%8 != 0 {
+			r.skip(4)
+		}
+		return r.uint64()
+	}
+	s.physBase = ulong()
+	s.dumpLevel, s.split = int32(r.uint32()), int32(r.uint32())
+	s.startPFN, s.endPFN = ulong(), ulong()
+	s.vmcoreOff = off()
+	s.vmcoreFieldOff = len(b) - len(r.b) - 8
+	s.vmcoreSize = ulong()
+	s.noteOff = off()
+	s.noteFieldOff = len(b) - len(r.b) - 8
+	s.noteSize = ulong()
+	off() // offset_eraseinfo
+	ulong()
+	s.startPFN64, s.endPFN64, s.maxMapnr64 = off(), off(), off()
+	return s
 }
 
 func validBlockSize(v uint32) bool {

@@ -192,12 +192,6 @@ func TestKdumpHostile(t *testing.T) {
 		{name: "block_size 0", patch: func(d []byte, _ int) []byte { le.PutUint32(d[428:], 0); return d }, openErr: ErrFormat, off: 428},
 		{name: "block_size huge", patch: func(d []byte, _ int) []byte { le.PutUint32(d[428:], 1<<30); return d }, openErr: ErrFormat, off: 428},
 		{name: "block_size not a power of two", patch: func(d []byte, _ int) []byte { le.PutUint32(d[428:], 4097); return d }, openErr: ErrFormat, off: 428},
-		{name: "32-bit machine", patch: func(d []byte, _ int) []byte { copy(d[kdumpMachineOff:], "i686\x00\x00"); return d }, openErr: ErrUnsupported, off: kdumpBlockSizeOff32},
-		{name: "32-bit layout", patch: func(d []byte, _ int) []byte {
-			le.PutUint32(d[428:], 0x4000_0000) // max_mapnr in the 32-bit layout
-			le.PutUint32(d[416:], 4096)
-			return d
-		}, openErr: ErrUnsupported, off: kdumpBlockSizeOff32},
 		{name: "header version 7", patch: func(d []byte, _ int) []byte { le.PutUint32(d[8:], 7); return d }, openErr: ErrUnsupported, off: 8},
 		{name: "bitmap blocks past the file", patch: func(d []byte, _ int) []byte { le.PutUint32(d[436:], 0xffffffff); return d }, openErr: ErrTruncated, off: 436},
 		{name: "sub-header past the file", patch: func(d []byte, _ int) []byte { le.PutUint32(d[432:], 0x7fffffff); return d }, openErr: ErrTruncated, off: 432},
@@ -364,6 +358,41 @@ func TestKdumpRangesCapped(t *testing.T) {
 	}
 	wantAddrErr(t, k, 0x2000, 1, 0, 0x2000, physmem.ErrExcluded)
 	wantAddrErr(t, k, 0x3000, 1, 0, 0x3000, physmem.ErrAbsent)
+}
+
+// TestKdump32 reads the 32-bit layouts: packed (i386) and padded (ARM,
+// PowerPC), told apart by utsname machine, or by which reading of the
+// sub-header fits the file when the machine is unknown.
+func TestKdump32(t *testing.T) {
+	src := testMemory(t)
+	tests := []struct {
+		machine string
+		layout  KdumpLayout
+		bo      binary.AppendByteOrder
+	}{
+		{"i686", Kdump32Packed, binary.LittleEndian},
+		{"armv7l", Kdump32Padded, binary.LittleEndian},
+		{"ppc", Kdump32Padded, binary.BigEndian},
+		{"or1k", Kdump32Packed, binary.BigEndian}, // unknown: packed because it fits
+		{"or1k", Kdump32Padded, binary.LittleEndian},
+	}
+	for _, tt := range tests {
+		t.Run(tt.machine+"-"+tt.layout.String(), func(t *testing.T) {
+			data := writeTestKdump(t, src, src.Ranges(), &KdumpOptions{Machine: tt.machine, ByteOrder: tt.bo, layout: tt.layout,
+				Compression: PageZlib, VMCoreInfo: []byte(testVMCoreInfo)})
+			k, err := NewKdump(bytes.NewReader(data), int64(len(data)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if k.Header.Layout != tt.layout || k.Header.ByteOrder != tt.bo.(binary.ByteOrder) || k.Header.MaxMapnr != 0x1010 || k.Header.Machine != tt.machine {
+				t.Errorf("header %+v", k.Header)
+			}
+			if v, _ := k.VMCoreInfo.Get("PAGESIZE"); v != "4096" {
+				t.Errorf("VMCOREINFO %+v", k.VMCoreInfo)
+			}
+			compareData(t, src, k, presentRanges(src.Ranges()))
+		})
+	}
 }
 
 // TestKdumpSplit: a --split part holds page frames [start_pfn, end_pfn)

@@ -31,6 +31,7 @@ type KdumpOptions struct {
 	ExcludeZero bool
 
 	compress func(page []byte) ([]byte, PageFlags) // tests: any other encoder
+	layout   KdumpLayout                           // tests: 32-bit headers
 }
 
 // WriteKdump writes a makedumpfile kdump-compressed file (header version
@@ -106,9 +107,9 @@ func WriteKdump(w io.Writer, m physmem.Memory, ranges []physmem.Range, opts *Kdu
 		}
 	}
 
-	sub := make([]byte, kdumpSubHeaderSize)
-	subBlocks := (uint64(len(sub)+len(o.VMCoreInfo)) + bs - 1) / bs
 	bo := o.ByteOrder
+	subLen := map[KdumpLayout]int{Kdump64: kdumpSubHeaderSize, Kdump32Packed: 80, Kdump32Padded: 96}[o.layout]
+	subBlocks := (uint64(subLen+len(o.VMCoreInfo)) + bs - 1) / bs
 	hdr := make([]byte, 0, bs)
 	hdr = append(hdr, KdumpSignature...)
 	hdr = bo.AppendUint32(hdr, 6)
@@ -117,7 +118,11 @@ func WriteKdump(w io.Writer, m physmem.Memory, ranges []physmem.Range, opts *Kdu
 		copy(f[:utsLen-1], s)
 		hdr = append(hdr, f...)
 	}
-	hdr = append(hdr, make([]byte, 6+16)...) // padding, timestamp
+	if o.layout == Kdump64 {
+		hdr = append(hdr, make([]byte, 6+16)...) // padding, timestamp
+	} else {
+		hdr = append(hdr, make([]byte, 2+8)...)
+	}
 	hdr = bo.AppendUint32(hdr, uint32(o.Compression))
 	hdr = bo.AppendUint32(hdr, o.BlockSize)
 	hdr = bo.AppendUint32(hdr, uint32(subBlocks))
@@ -130,23 +135,41 @@ func WriteKdump(w io.Writer, m physmem.Memory, ranges []physmem.Range, opts *Kdu
 	hdr = bo.AppendUint32(hdr, 1) // nr_cpus
 	hdr = hdr[:bs]
 
-	sub = sub[:0]
-	sub = bo.AppendUint64(sub, 0)      // phys_base
-	sub = bo.AppendUint32(sub, 1)      // dump_level
-	sub = bo.AppendUint32(sub, 0)      // split
-	sub = bo.AppendUint64(sub, 0)      // start_pfn
-	sub = bo.AppendUint64(sub, maxPFN) // end_pfn
+	var vmcoreOff uint64
 	if o.VMCoreInfo != nil {
-		sub = bo.AppendUint64(sub, bs+kdumpSubHeaderSize)
-		sub = bo.AppendUint64(sub, uint64(len(o.VMCoreInfo)))
-	} else {
-		sub = bo.AppendUint64(sub, 0)
-		sub = bo.AppendUint64(sub, 0)
+		vmcoreOff = bs + uint64(subLen)
 	}
-	sub = append(sub, make([]byte, 32)...) // notes, eraseinfo
-	sub = bo.AppendUint64(sub, 0)
-	sub = bo.AppendUint64(sub, maxPFN)
-	sub = bo.AppendUint64(sub, maxPFN)
+	sub := make([]byte, 0, subBlocks*bs)
+	ulong := func(v uint64) {
+		if o.layout == Kdump64 {
+			sub = bo.AppendUint64(sub, v)
+		} else {
+			sub = bo.AppendUint32(sub, uint32(v))
+		}
+	}
+	offT := func(v uint64) { // an off_t, aligned as the layout's ABI does
+		if o.layout == Kdump32Padded && len(sub)%8 != 0 {
+			sub = append(sub, 0, 0, 0, 0)
+		}
+		sub = bo.AppendUint64(sub, v)
+	}
+	ulong(0)                      // phys_base
+	sub = bo.AppendUint32(sub, 1) // dump_level
+	sub = bo.AppendUint32(sub, 0) // split
+	ulong(0)                      // start_pfn
+	ulong(maxPFN)                 // end_pfn
+	offT(vmcoreOff)
+	ulong(uint64(len(o.VMCoreInfo)))
+	offT(0) // notes
+	ulong(0)
+	offT(0) // eraseinfo
+	ulong(0)
+	offT(0)
+	offT(maxPFN)
+	offT(maxPFN)
+	if len(sub) != subLen {
+		return fmt.Errorf("image: kdump %v sub-header is %d bytes, not %d", o.layout, len(sub), subLen)
+	}
 	sub = append(sub, o.VMCoreInfo...)
 	sub = append(sub, make([]byte, subBlocks*bs-uint64(len(sub)))...)
 
