@@ -209,15 +209,13 @@ func (it *Iterator) reset(data []byte) error {
 	// block or totalsize and its real end is known only after the walk.
 	reach := total
 	for _, s := range [...]span{rsv, str} {
-		if s.start > it.structOff || (s.start == it.structOff && s.end > s.start) {
-			if s.start < reach && s.start >= it.structOff {
-				reach = s.start
-			}
+		// A block starting where the structure block does bounds it too
+		// unless it is empty.
+		if (s.start > it.structOff || (s.start == it.structOff && s.end > s.start)) && s.start < reach {
+			reach = s.start
 		}
 	}
-	var st span
 	if it.versionV16 {
-		st = span{it.structOff, it.structOff}
 		for _, s := range [...]span{rsv, str} {
 			if s.start <= it.structOff && it.structOff < s.end {
 				return errAt(8, ErrLayout, "off_dt_struct %#x inside %s [%#x, %#x)", it.structOff, blockName(s, rsv), s.start, s.end)
@@ -225,7 +223,7 @@ func (it *Iterator) reset(data []byte) error {
 		}
 		it.structEnd = reach
 	} else {
-		st = span{it.structOff, it.structOff + int(h.SizeDtStruct)}
+		st := span{it.structOff, it.structOff + int(h.SizeDtStruct)}
 		it.structEnd = st.end
 		if st.overlaps(rsv) {
 			return errAt(8, ErrLayout, "structure block [%#x, %#x) overlaps the reservation map [%#x, %#x)", st.start, st.end, rsv.start, rsv.end)
