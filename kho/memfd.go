@@ -1,6 +1,7 @@
 package kho
 
 import (
+	"encoding/binary"
 	"fmt"
 	"io"
 	"math"
@@ -19,6 +20,25 @@ var (
 )
 
 const maxLFSFileSize = math.MaxInt64 // MAX_LFS_FILESIZE on 64-bit
+
+// vmallocPhysOff is where kho_vmalloc_chunk's phys[] starts.
+var vmallocPhysOff = uint64(mustField("vmalloc-chunk", "phys").Offset)
+
+func mustField(formatName, field string) *format.Field {
+	f, err := format.Lookup(formatName)
+	if err != nil || f.Field(field) == nil {
+		panic(fmt.Sprintf("kho: format catalogue lacks %s.%s: %v", formatName, field, err))
+	}
+	return f.Field(field)
+}
+
+// vmallocBuf returns a page-sized buffer reused for vmalloc chunk reads.
+func (d *decoder) vmallocBuf() []byte {
+	if d.vmBuf == nil {
+		d.vmBuf = make([]byte, d.geo.pageSize)
+	}
+	return d.vmBuf
+}
 
 // memfdVersion maps a file-handler compatible to the memfd layout it
 // uses: 1, 2, or 0 when it is not a memfd.
@@ -120,25 +140,37 @@ func (d *decoder) readVmalloc(path string, vm Vmalloc, want uint64) []byte {
 	slots := uint64(d.geo.caps.VmallocSize)
 	out := make([]byte, 0, min(want, 1<<20))
 	var pages uint64
-	visited := make(map[uint64]bool)
-	chunk := make([]byte, ps)
+	var visited map[uint64]bool
+	chunk := d.vmallocBuf()
 	for pa, n := vm.First, 0; pa != 0; n++ {
 		cpath := fmt.Sprintf("%s/chunks[%d]", path, n)
-		if visited[pa] || uint64(n) > uint64(vm.TotalPages) {
-			d.add("vmalloc.cycle", "", cpath, pa, "chunk %#x repeats or the chain is longer than total_pages", pa)
+		if n > 0 {
+			if visited == nil {
+				visited = map[uint64]bool{vm.First: true}
+			}
+			if visited[pa] || uint64(n) > uint64(vm.TotalPages) {
+				d.add("vmalloc.cycle", "", cpath, pa, "chunk %#x repeats or the chain is longer than total_pages", pa)
+				return nil
+			}
+			visited[pa] = true
+		}
+		if !d.check(cpath, "vmalloc chunk", pa, ps, need{align: ps, preserved: true, order: 0}) {
 			return nil
 		}
-		visited[pa] = true
-		if !d.check(cpath, "vmalloc chunk", pa, ps, need{align: ps, preserved: true, order: 0}) || !d.readInto(cpath, "vmalloc chunk", pa, chunk) {
+		// Read the header and only the slots the remaining pages can use,
+		// plus the terminating 0: usually a few bytes of the page.
+		used := min(slots, (uint64(vm.TotalPages)-pages)/runPages+1)
+		buf := chunk[:vmallocPhysOff+used*8]
+		if !d.readInto(cpath, "vmalloc chunk", pa, buf) {
 			return nil
 		}
-		c, err := format.DecodeVmallocChunk(chunk, format.PageSize(ps))
+		hdr, err := format.DecodeVmallocChunkHeader(buf)
 		if err != nil {
 			d.add("ptr.read-failed", "", cpath, pa, "%v", err)
 			return nil
 		}
-		for i := uint64(0); i < slots && i < uint64(len(c.Phys)); i++ {
-			run := c.Phys[i]
+		for i := uint64(0); i < used; i++ {
+			run := binary.LittleEndian.Uint64(buf[vmallocPhysOff+i*8:])
 			if run == 0 {
 				break
 			}
@@ -158,14 +190,14 @@ func (d *decoder) readVmalloc(path string, vm Vmalloc, want uint64) []byte {
 			}
 			if left := want - uint64(len(out)); left > 0 {
 				k := min(left, runBytes)
-				buf := make([]byte, k)
-				if !d.readInto(rpath, "vmalloc run", run, buf) {
+				n := len(out)
+				out = append(out, make([]byte, k)...)
+				if !d.readInto(rpath, "vmalloc run", run, out[n:]) {
 					return nil
 				}
-				out = append(out, buf...)
 			}
 		}
-		pa = c.Next
+		pa = hdr.Next
 	}
 	if pages != uint64(vm.TotalPages) {
 		d.add("vmalloc.page-count-mismatch", "", path, vm.First, "runs hold %d pages, total_pages is %d", pages, vm.TotalPages)

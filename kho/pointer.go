@@ -23,6 +23,7 @@ type decoder struct {
 	blockOwner   map[uint64]string // block page → path of the chain that owns it
 	totalBlocks  int
 	pageBuf      []byte // scratch page for block/chunk reads
+	vmBuf        []byte // scratch page for vmalloc chunk reads
 	totalDropped int
 }
 
