@@ -183,6 +183,8 @@ func Cases() []Case {
 	fails("strings-past-total", "ErrLayout", fStrings, set(base, fSizeStr, uint32(len(strs)+1)), "strings block runs past totalsize")
 	fails("strings-size-wraps", "ErrLayout", fStrings, set(base, fSizeStr, 0xffffffff-uint32(strOff)+2), "off_dt_strings + size_dt_strings wraps at 2^32")
 	fails("strings-offset-huge", "ErrLayout", fStrings, set(base, fStrings, 0xfffffff0), "off_dt_strings near 2^32")
+	fails("struct-empty-at-strings", "ErrStructure", strOff, set(set(base, fStruct, uint32(strOff)), fSizeSt, 0),
+		"empty structure block where the strings block starts: even lenient mode must not read strings as tokens")
 	fails("blocks-overlap", "ErrLayout", fStruct, set(base, fStrings, uint32(stEnd-8)), "strings block overlaps the structure block")
 	{
 		// dtc#178's 72-byte PoC, word for word: off_dt_struct 0x32.
