@@ -467,7 +467,11 @@ func (d *decoder) decodeLUOFDT(path string, addr uint64, blob []byte) *LUO {
 			flbV1 = true
 		}
 	}
-	// luo-v1 session header 0 means no sessions were serialized.
+	// The luo-v1 kernels always allocate the session array, and read it
+	// through phys_to_virt without a zero check.
+	if l.SessionsAddr == 0 {
+		d.add("ptr.zero", "session-v1", path+"/sessions", 0, "luo-session-header is 0")
+	}
 	d.decodeLUOState(path, l, lay, flbV1)
 	return l
 }

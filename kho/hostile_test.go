@@ -398,6 +398,9 @@ func hostileCases() []hostileCase {
 		{name: "luo-v1 flb header zero", base: "kho-v2+luo-v1", mutate: func(m mutator, L Layout) {
 			m.subFDT("LUO", L.LUO, func(r *fdt.Node) { setProp(r.Child("luo-flb"), "luo-flb-header", le64(0)) })
 		}, want: []string{"ptr.zero"}},
+		{name: "luo-v1 session header zero", base: "kho-v2+luo-v1", mutate: func(m mutator, L Layout) {
+			m.subFDT("LUO", L.LUO, func(r *fdt.Node) { setProp(r.Child("luo-session"), "luo-session-header", le64(0)) })
+		}, want: []string{"ptr.zero"}},
 		{name: "luo-v1 unknown node", base: "kho-v2+luo-v1", mutate: func(m mutator, L Layout) {
 			m.subFDT("LUO", L.LUO, func(r *fdt.Node) { r.Children = append(r.Children, &fdt.Node{Name: "luo-extra"}) })
 		}, want: []string{"luo.node-unknown"}},
