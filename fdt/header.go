@@ -111,3 +111,10 @@ type span struct{ start, end int }
 // overlaps reports whether two spans share a byte, or whether an empty span
 // lies strictly inside the other (which no layout can reproduce).
 func (a span) overlaps(b span) bool { return a.start < b.end && b.start < a.end }
+
+// ReadHeader reads the header at the start of data and checks the magic
+// and the version (16 or 17), not the layout: enough to learn TotalSize
+// when scanning memory for blobs. Decode and Validate check the rest.
+func ReadHeader(data []byte) (Header, error) {
+	return parseHeader(data)
+}

@@ -3,6 +3,7 @@ package fdt
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -81,5 +82,21 @@ func TestKernelFDT(t *testing.T) {
 				t.Errorf("Encode differs from the kernel's bytes:\ngot  %x\nwant %x", out, data)
 			}
 		})
+	}
+}
+
+func TestReadHeader(t *testing.T) {
+	data := readTestdata(t, "kernel/kho_in_fdt_stage2.dtb")
+	h, err := ReadHeader(data[:40])
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Header{Magic: Magic, TotalSize: 285, OffDtStruct: 0x38, OffDtStrings: 0xe4, OffMemRsvmap: 0x28,
+		Version: 17, LastCompVersion: 16, SizeDtStrings: 0x39, SizeDtStruct: 0xac}
+	if h != want {
+		t.Errorf("ReadHeader = %+v, want %+v", h, want)
+	}
+	if _, err := ReadHeader(data[:39]); !errors.Is(err, ErrTruncated) {
+		t.Errorf("39 bytes: %v, want ErrTruncated", err)
 	}
 }
