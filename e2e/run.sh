@@ -285,6 +285,7 @@ wait_console() {
 }
 
 stop_qemu() {
+  if [ -n "${GDB_PID:-}" ]; then kill "$GDB_PID" 2>/dev/null || true; GDB_PID=; fi
   if [ -n "${QEMU_PID:-}" ] && kill -0 "$QEMU_PID" 2>/dev/null; then
     "$BIN_DIR/qmp" -socket "$RUN_DIR/qmp.sock" quit >/dev/null 2>&1 || true
     local i
@@ -312,7 +313,7 @@ dump() {
 # MODE "capture": stage 2 holds for the dump; "verify": stage 2 retrieves and checks.
 boot_qemu() {
   local mode=$1; shift
-  rm -f "$RUN_DIR/console.log" "$RUN_DIR/qmp.sock" "$RUN_DIR/gdb.sock"
+  rm -f "$RUN_DIR/console.log" "$RUN_DIR/qmp.sock" "$RUN_DIR/gdb.sock" "$RUN_DIR/gdb.release" "$RUN_DIR/gdbstop.log"
   qemu-system-x86_64 -accel tcg -m "$GUEST_MEM" -smp 1 -display none -no-reboot \
     -serial "file:$RUN_DIR/console.log" -monitor none \
     -qmp "unix:$RUN_DIR/qmp.sock,server=on,wait=off" "$@" \
@@ -340,21 +341,28 @@ step_capture() {
     local addr
     addr=$(awk '$3 == "machine_kexec" {print $1; exit}' "$KERNEL_DIR/System.map")
     [ -n "$addr" ] || die "machine_kexec not in $KERNEL_DIR/System.map"
+    local i
     for i in $(seq 50); do [ -S "$RUN_DIR/gdb.sock" ] && break; sleep 0.1; done
     # gdbstop sets the breakpoint, resumes the (-S) paused guest and returns once it is hit.
-    "$BIN_DIR/gdbstop" -socket "$RUN_DIR/gdb.sock" -addr "0x$addr" -timeout 300s -hold "$RUN_DIR/gdb.release" \
+    "$BIN_DIR/gdbstop" -socket "$RUN_DIR/gdb.sock" -addr "0x$addr" -timeout 300s -hold "$RUN_DIR/gdb.release" -hold-timeout 600s \
       > "$RUN_DIR/gdbstop.log" 2>&1 &
-    local gdb_pid=$!
+    GDB_PID=$!
     for i in $(seq 3000); do
       grep -q '^stopped' "$RUN_DIR/gdbstop.log" 2>/dev/null && break
-      kill -0 $gdb_pid 2>/dev/null || die "gdbstop failed: $(cat "$RUN_DIR/gdbstop.log")"
+      kill -0 "$GDB_PID" 2>/dev/null || die "gdbstop failed: $(cat "$RUN_DIR/gdbstop.log")"
       sleep 0.1
     done
     grep -q '^stopped' "$RUN_DIR/gdbstop.log" || die "machine_kexec breakpoint not hit: $(cat "$RUN_DIR/gdbstop.log")"
     log "stopped at machine_kexec (0x$addr) after $((($(date +%s%N) - tb) / 1000000)) ms"
+    # The guest must still be held by the debugger while QEMU dumps it.
+    "$BIN_DIR/qmp" -socket "$RUN_DIR/qmp.sock" status | grep -q '"status": *"debug"' ||
+      die "guest not stopped by the debugger before the at-kexec dump: $("$BIN_DIR/qmp" -socket "$RUN_DIR/qmp.sock" status)"
     dump at-kexec
+    "$BIN_DIR/qmp" -socket "$RUN_DIR/qmp.sock" status | grep -q '"status": *"debug"' ||
+      die "guest left the debugger stop during the at-kexec dump"
     touch "$RUN_DIR/gdb.release"   # gdbstop removes the breakpoint and detaches (the guest resumes)
-    wait $gdb_pid || die "gdbstop failed to detach: $(cat "$RUN_DIR/gdbstop.log")"
+    wait "$GDB_PID" || die "gdbstop failed to detach: $(cat "$RUN_DIR/gdbstop.log")"
+    GDB_PID=
   fi
   wait_console 'KHOKIT-E2E-HOLD' 300
   log "stage 2 holding after $((($(date +%s%N) - tb) / 1000000)) ms"

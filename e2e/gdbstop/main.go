@@ -27,19 +27,20 @@ func main() {
 	addrFlag := flag.String("addr", "", "breakpoint address (virtual, hex with 0x)")
 	hold := flag.String("hold", "", "keep the guest stopped until this file exists (empty: detach at once)")
 	timeout := flag.Duration("timeout", 5*time.Minute, "give up when the breakpoint is not hit within this time")
+	holdTimeout := flag.Duration("hold-timeout", 10*time.Minute, "detach anyway when the -hold file has not appeared by then")
 	flag.Parse()
 	addr, err := strconv.ParseUint(strings.TrimPrefix(*addrFlag, "0x"), 16, 64)
 	if *socket == "" || err != nil {
 		fmt.Fprintln(os.Stderr, "usage: gdbstop -socket PATH -addr 0xADDR [-hold FILE] [-timeout D]")
 		os.Exit(2)
 	}
-	if err := run(*socket, addr, *hold, *timeout); err != nil {
+	if err := run(*socket, addr, *hold, *timeout, *holdTimeout); err != nil {
 		fmt.Fprintln(os.Stderr, "gdbstop:", err)
 		os.Exit(1)
 	}
 }
 
-func run(socket string, addr uint64, hold string, timeout time.Duration) error {
+func run(socket string, addr uint64, hold string, timeout, holdTimeout time.Duration) error {
 	network := "unix"
 	if strings.Contains(socket, ":") && !strings.Contains(socket, "/") {
 		network = "tcp"
@@ -75,8 +76,13 @@ func run(socket string, addr uint64, hold string, timeout time.Duration) error {
 	}
 	fmt.Printf("stopped pc=%#x reply=%s\n", pc, stop)
 	if hold != "" {
+		deadline := time.Now().Add(holdTimeout)
 		for {
 			if _, err := os.Stat(hold); err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				fmt.Fprintf(os.Stderr, "gdbstop: %s did not appear within %v; detaching\n", hold, holdTimeout)
 				break
 			}
 			time.Sleep(50 * time.Millisecond)
