@@ -41,7 +41,7 @@ func exercise(t *testing.T, m physmem.Memory) {
 			n, err := m.ReadAt(whole, a)
 			if err != nil {
 				var ae *physmem.AddrError
-				if !errors.As(err, &ae) || ae.Addr < a || ae.Addr > a+100 || ae.Addr != a+uint64(n) {
+				if !errors.As(err, &ae) || ae.Addr < a || ae.Addr-a > 100 || ae.Addr-a != uint64(n) {
 					t.Fatalf("ReadAt(%#x) = %d, %v: not a located error", a, n, err)
 				}
 				continue
