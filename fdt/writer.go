@@ -9,9 +9,10 @@ import (
 
 // Writer builds a blob sequentially: reservations at any time, then the
 // root BeginNode(""), its properties, its children, EndNode, and Finish.
-// Every call checks what a reader checks (names, properties before
-// subnodes, one root); the first error sticks and is returned by every
-// later call.
+// Every call checks what a strict reader checks (names, duplicate or
+// unit-colliding siblings, properties before subnodes, one root), so a
+// finished blob always decodes; the first error sticks and is returned by
+// every later call.
 type Writer struct {
 	// Version (16 or 17, default 17), LastCompVersion (default 16) and
 	// BootCPUID go to the header.
