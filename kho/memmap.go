@@ -112,8 +112,8 @@ const mapPath = "/preserved-memory-map"
 type radixWalk struct {
 	d       *decoder
 	visited map[uint64]struct{}
-	bufs    [][]byte // one page per level, reused
-	runs    []Run
+	bufs    [][]byte  // one page per level, reused
+	byOrder [64][]Run // runs per order: each ascending, since keys grow with addresses
 	stopped bool
 	bad     bool // a structural error: the map is incomplete
 }
@@ -124,7 +124,7 @@ func (d *decoder) decodeRadix(root uint64) {
 		w.bufs[i] = make([]byte, d.geo.pageSize)
 	}
 	w.node(root, d.geo.depth-1, 0)
-	d.setMap(w.runs, !w.bad && !w.stopped)
+	d.setMap(mergeRuns(w.byOrder[:]), !w.bad && !w.stopped)
 }
 
 func (w *radixWalk) node(pa uint64, level int, prefix uint64) {
@@ -197,7 +197,7 @@ func (w *radixWalk) leaf(prefix uint64, buf []byte, pa uint64) {
 		return
 	}
 	shift := d.geo.pageShift + order
-	w.runs = appendBitRuns(w.runs, buf, prefix<<shift, shift, uint8(order))
+	w.byOrder[order] = appendBitRuns(w.byOrder[order], buf, prefix<<shift, shift, uint8(order))
 }
 
 // appendBitRuns appends, for every run of set bits in bitmap, the run of
@@ -220,6 +220,11 @@ func appendBitRuns(runs []Run, bitmap []byte, base uint64, shift uint, order uin
 			continue
 		}
 		bit := uint64(wi) * 8
+		if word == ^uint64(0) && have && curEnd == base+bit<<shift {
+			cur.Count += 64
+			curEnd += 64 << shift
+			continue
+		}
 		for word != 0 {
 			tz := uint(bits.TrailingZeros64(word))
 			ones := uint(64)
@@ -354,8 +359,14 @@ func (d *decoder) setMap(runs []Run, clean bool) {
 	m := &d.h.MemoryMap
 	m.PageSize = d.geo.pageSize
 	runs = sortRuns(runs)
-	out := make([]Run, 0, len(runs))
+	// Kept runs never outnumber the runs read, except when scratch splits
+	// one in two: only then is a separate slice needed.
+	out := runs[:0]
+	if len(d.opts.Scratch) > 0 {
+		out = make([]Run, 0, len(runs))
+	}
 	var end uint64 // end of the last kept run
+	ram := rangeCursor{rs: d.mem.Ranges()}
 	for _, r := range runs {
 		bs := m.blockSize(r.Order)
 		if len(out) > 0 && r.Addr < end {
@@ -373,18 +384,13 @@ func (d *decoder) setMap(runs []Run, clean bool) {
 			d.add("map.block-outside-memory", "", mapPath, r.Addr, "order-%d blocks at %#x run past the top of the address space", r.Order, r.Addr)
 			continue
 		}
-		switch physmem.StateOf(d.mem, r.Addr, size) {
-		case physmem.Present, physmem.Excluded:
-		case physmem.Mixed:
-			if !d.partlyAbsent(r.Addr, size) {
-				break
-			}
-			fallthrough
-		default:
+		if !ram.covers(r.Addr, rEnd) {
 			d.add("map.block-outside-memory", "", mapPath, r.Addr, "%d order-%d blocks [%#x, %#x) are not all in memory", r.Count, r.Order, r.Addr, rEnd)
 			continue
 		}
-		if _, hit := d.inScratch(r.Addr, size); !hit {
+		if len(d.opts.Scratch) == 0 {
+			out = appendRun(m, out, r)
+		} else if _, hit := d.inScratch(r.Addr, size); !hit {
 			out = appendRun(m, out, r)
 		} else {
 			for _, part := range d.withoutScratch(m, r) {
@@ -401,9 +407,9 @@ func (d *decoder) setMap(runs []Run, clean bool) {
 	d.mapOK = clean
 }
 
-// sortRuns sorts runs by address. A radix walk yields, per order, runs in
-// ascending address order (keys grow with the address), so merging the
-// per-order sequences is linear; anything else is sorted.
+// sortRuns sorts runs by address. Runs that are, per order, already in
+// ascending address order (as a radix walk yields them) are merged in
+// linear time; anything else is sorted.
 func sortRuns(runs []Run) []Run {
 	if slices.IsSortedFunc(runs, cmpRun) {
 		return runs
@@ -417,23 +423,33 @@ func sortRuns(runs []Run) []Run {
 		}
 		byOrder[o] = append(byOrder[o], r)
 	}
-	var seqs [][]Run
-	for _, q := range byOrder {
+	return mergeRuns(byOrder[:])
+}
+
+// mergeRuns merges ascending sequences into one ascending slice.
+func mergeRuns(seqs [][]Run) []Run {
+	var live [][]Run
+	n := 0
+	for _, q := range seqs {
 		if len(q) > 0 {
-			seqs = append(seqs, q)
+			live = append(live, q)
+			n += len(q)
 		}
 	}
-	out := make([]Run, 0, len(runs))
-	for len(seqs) > 0 {
+	if len(live) == 1 {
+		return live[0]
+	}
+	out := make([]Run, 0, n)
+	for len(live) > 0 {
 		best := 0
-		for i := 1; i < len(seqs); i++ {
-			if seqs[i][0].Addr < seqs[best][0].Addr {
+		for i := 1; i < len(live); i++ {
+			if cmpRun(live[i][0], live[best][0]) < 0 {
 				best = i
 			}
 		}
-		out = append(out, seqs[best][0])
-		if seqs[best] = seqs[best][1:]; len(seqs[best]) == 0 {
-			seqs = slices.Delete(seqs, best, best+1)
+		out = append(out, live[best][0])
+		if live[best] = live[best][1:]; len(live[best]) == 0 {
+			live = slices.Delete(live, best, best+1)
 		}
 	}
 	return out
@@ -454,6 +470,30 @@ func appendRun(m *MemoryMap, out []Run, r Run) []Run {
 		return out
 	}
 	return append(out, r)
+}
+
+// rangeCursor answers "is [addr, end) described memory" (present or
+// excluded, without gaps) for ascending queries in amortised constant time.
+type rangeCursor struct {
+	rs []physmem.Range
+	i  int
+}
+
+func (c *rangeCursor) covers(addr, end uint64) bool {
+	for c.i < len(c.rs) && c.rs[c.i].End() <= addr {
+		c.i++
+	}
+	if c.i == len(c.rs) || c.rs[c.i].Start > addr {
+		return false
+	}
+	cur := c.rs[c.i].End()
+	for j := c.i + 1; cur < end; j++ {
+		if j == len(c.rs) || c.rs[j].Start != cur {
+			return false
+		}
+		cur = c.rs[j].End()
+	}
+	return true
 }
 
 // withoutScratch returns r minus the blocks that overlap a scratch region,
