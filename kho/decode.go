@@ -183,7 +183,11 @@ func (d *decoder) decodeRoot(rootAddr uint64, data []byte) (*Handover, error) {
 	if known {
 		d.trustMap(rootAddr, len(root.Children))
 		if rootAddr != 0 {
-			d.check("/", "root FDT", rootAddr, d.geo.pageSize, d.page())
+			// The root page is preserved since KHO became stateless
+			// (kho-v2); kho-v1 built it at finalize.
+			n := d.page()
+			n.preserved = rv.version >= 2
+			d.check("/", "root FDT", rootAddr, d.geo.pageSize, n)
 		}
 	}
 

@@ -84,6 +84,9 @@ func (m *MemoryMap) Covers(addr, size uint64) (Block, bool) {
 	}
 	r := rs[i]
 	bs := m.blockSize(r.Order)
+	if bs == 0 {
+		return Block{}, false
+	}
 	b := Block{Addr: r.Addr + (addr-r.Addr)/bs*bs, Order: r.Order}
 	for cur := m.runEnd(r); cur < end; {
 		i++
@@ -323,6 +326,10 @@ func (d *decoder) decodeChunks(head uint64) {
 				start, bm := bp.PhysStart, bp.Bitmap
 				if bm == 0 {
 					d.add("chunk.bitmap-zero", "", mapPath, pa, "chunk element %d has a 0 bitmap pointer", e)
+					continue
+				}
+				if start+window-1 < start {
+					d.add("map.block-outside-memory", "", mapPath, pa, "chunk element %d window at %#x runs past the top of the address space", e, start)
 					continue
 				}
 				if start%window != 0 {

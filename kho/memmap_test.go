@@ -316,6 +316,12 @@ func TestChunkMap(t *testing.T) {
 			m.putChunk(c2, c, 0, 0)
 			return c
 		}, []string{"chunk.cycle"}, nil},
+		{"window past 2^64", func(m *handMap) uint64 {
+			c, bm := m.page(), m.page()
+			m.put64(bm, 1)
+			m.putChunk(c, 0, 0, 1, ^uint64(0)&^(1<<27-1), bm)
+			return c
+		}, []string{"map.block-outside-memory"}, nil},
 		{"shared bitmap", func(m *handMap) uint64 {
 			c, bm := m.page(), m.page()
 			m.put64(bm, 1)

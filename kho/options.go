@@ -82,6 +82,7 @@ func (o *Options) withDefaults() (Options, error) {
 	if v.MaxFolios == 0 {
 		v.MaxFolios = 1 << 22
 	}
+	v.MaxFolios = min(v.MaxFolios, 1<<40) // keeps nr_folios*16 far from overflow
 	if v.MaxFindingsPerCode <= 0 {
 		v.MaxFindingsPerCode = 32
 	}
