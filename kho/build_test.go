@@ -379,3 +379,24 @@ func TestBuildSizesMatchCatalogue(t *testing.T) {
 		}
 	}
 }
+
+// TestBuildRawSubtree: a subtree the decoder has no format for comes back
+// with its bytes kept and one warning.
+func TestBuildRawSubtree(t *testing.T) {
+	raw := []byte("opaque bytes\x00\x01")
+	b, err := Build(&Handover{Compatible: "kho-v4", Subtrees: []Subtree{{Name: "vendor-blob", Raw: raw}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Decode(b.Mem, b.RootAddr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Subtree{{Name: "vendor-blob", Addr: b.Handover.Subtrees[0].Addr, Size: uint64(len(raw)), Format: "unknown", Raw: raw}}
+	if diff := cmp.Diff(want, got.Subtrees); diff != "" {
+		t.Errorf("subtrees (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"subtree.format-unknown"}, findingCodes(got.Findings)); diff != "" {
+		t.Errorf("findings (-want +got):\n%s", diff)
+	}
+}
