@@ -1,0 +1,48 @@
+package physmem
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestRecorder(t *testing.T) {
+	var s Sparse
+	if err := s.AddRange(0x1000, 0x5000, Present); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddRange(0x6000, 0x800, Present); err != nil { // half a page
+		t.Fatal(err)
+	}
+	if err := s.AddRange(0x10000, 0x1000, Excluded); err != nil {
+		t.Fatal(err)
+	}
+	r := NewRecorder(&s, 4096)
+	buf := make([]byte, 16)
+	for _, addr := range []uint64{0x1ff8, 0x1000, 0x4010} { // the first crosses into 0x2000
+		if _, err := r.ReadAt(buf, addr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := r.ReadAt(buf, 0x67f8); err == nil || n != 8 { // 8 bytes present, then absent
+		t.Fatalf("read across the end: n=%d err=%v", n, err)
+	}
+	if _, err := r.ReadAt(buf, 0x10000); err == nil { // excluded: nothing read, nothing recorded
+		t.Fatal("excluded read succeeded")
+	}
+	if _, err := r.ReadAt(buf, 0x20000); err == nil {
+		t.Fatal("absent read succeeded")
+	}
+	r.Add(^uint64(0)-10, 100) // saturates, clipped away: not present
+	want := []Range{
+		{Start: 0x1000, Size: 0x2000, State: Present},
+		{Start: 0x4000, Size: 0x1000, State: Present},
+		{Start: 0x6000, Size: 0x800, State: Present},
+	}
+	if d := cmp.Diff(want, r.Recorded()); d != "" {
+		t.Errorf("Recorded (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff(s.Ranges(), r.Ranges()); d != "" {
+		t.Errorf("Ranges differ:\n%s", d)
+	}
+}
