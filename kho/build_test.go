@@ -400,3 +400,57 @@ func TestBuildRawSubtree(t *testing.T) {
 		t.Errorf("findings (-want +got):\n%s", diff)
 	}
 }
+
+// largeBuildCase is the builder's largest case: a kho-v4 handover with
+// 200 sessions (4 session blocks), 63 files in the first 20 (one full
+// file block each) and 64 KiB of memfd contents per file, 63 FLBs.
+func largeBuildCase() (*Handover, *BuildOptions) {
+	h := &Handover{Compatible: "kho-v4", LUO: &LUO{Compatible: "luo-v5", LiveupdateNumber: 3},
+		KexecMetadata: &KexecMetadata{Version: 1, PreviousRelease: "7.3.4", KexecCount: 3}}
+	contents := map[FileID][]byte{}
+	for s := 0; s < 200; s++ {
+		sess := Session{Name: fmt.Sprintf("session-%03d", s)}
+		if s < 20 {
+			sess.Files = manyFiles(63, "memfd-v2")
+			for f := range sess.Files {
+				contents[FileID{s, f}] = bytes.Repeat([]byte{byte(s), byte(f)}, 32<<10)
+			}
+		}
+		h.LUO.Sessions = append(h.LUO.Sessions, sess)
+	}
+	for i := 0; i < 63; i++ {
+		h.LUO.FLBs = append(h.LUO.FLBs, FLB{Name: fmt.Sprintf("flb-%02d", i), Data: uint64(i), Count: 20})
+	}
+	return h, &BuildOptions{RAM: []physmem.Range{{Start: 0, Size: 1 << 30}}, Contents: contents}
+}
+
+func TestBuildLargeCase(t *testing.T) {
+	if testing.Short() {
+		t.Skip("large")
+	}
+	h, opts := largeBuildCase()
+	b, err := Build(h, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Decode(b.Mem, b.RootAddr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(b.Handover, got); diff != "" {
+		t.Errorf("Decode(Build(large)) (-built +decoded):\n%s", diff)
+	}
+	if n := len(b.Layout.SessionBlocks); n != 4 {
+		t.Errorf("%d session blocks, want 4", n)
+	}
+}
+
+func BenchmarkBuildLarge(b *testing.B) {
+	h, opts := largeBuildCase()
+	b.SetBytes(int64(20 * 63 * 64 << 10))
+	for i := 0; i < b.N; i++ {
+		if _, err := Build(h, opts); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
