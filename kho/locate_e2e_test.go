@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/khokit/khokit/kho/image"
+	"github.com/khokit/khokit/kho/physmem"
 )
 
 // TestLocateE2EDumps runs the locator over the real-kernel dumps the e2e
@@ -59,6 +60,9 @@ func TestLocateE2EDumps(t *testing.T) {
 					codes[f.Code]++
 				}
 				t.Logf("  decoded: %s, LUO %v, %d files, findings %v", h.Compatible, h.LUO != nil, files, codes)
+				if h.LUO != nil {
+					e2eFLBs(t, im.Memory, h, files)
+				}
 			}
 			switch name[:len("post-kexec")] {
 			case "post-kexec":
@@ -77,5 +81,21 @@ func TestLocateE2EDumps(t *testing.T) {
 				t.Logf("at-kexec: handover %#x (%v)", in.Addr, in.Role)
 			}
 		})
+	}
+}
+
+// e2eFLBs runs the FLB models on a real FLB page: the test FLBs of the
+// LUO test module, each counted once per preserved memfd.
+func e2eFLBs(t *testing.T, mem physmem.Memory, h *Handover, files int) {
+	for _, f := range h.LUO.FLBs {
+		for _, m := range []KernelModel{Hardened, Mainline70, Mainline71, Mainline72, Mainline73} {
+			r, fs := RetrieveFLB(mem, h.LUO.FLBsAddr, f.Name, m, nil)
+			o := SimulateFLBFiles(mem, h.LUO.FLBsAddr, f.Name, m, nil, files, true, nil)
+			t.Logf("  FLB %s under %v: found %v count %d, %d findings; %d files finished: finish() %d, impacts %v",
+				f.Name, m, r.Found, r.Count, len(fs), files, o.FinishCalls, o.Impacts)
+			if uint64(files) == f.Count && (!r.Found || o.FinishCalls != 1 || len(o.Impacts) != 0) {
+				t.Errorf("FLB %s under %v: a count equal to the files must retrieve and finish once cleanly", f.Name, m)
+			}
+		}
 	}
 }
