@@ -606,3 +606,35 @@ func (f failingMemory) ReadAt(p []byte, addr uint64) (int, error) {
 	}
 	return f.Memory.ReadAt(p, addr)
 }
+
+// TestLUOv2 decodes the series-internal luo-v2 layout: a LUO FDT holding
+// only luo-abi-header, pointing at a 24-byte luo_ser whose session pointer
+// leads to the luo-v1 session array. The builder does not write luo-v2, so
+// the FLB page of a luo-v1 handover is turned into the luo_ser.
+func TestLUOv2(t *testing.T) {
+	b := hostileBase(t, "kho-v2+luo-v1")
+	m := mutator{t: t, b: b}
+	L := b.Layout
+	m.put(L.FLB, make([]byte, 64))
+	m.put64(L.FLB, 42)                   // liveupdate_num
+	m.put64(L.FLB+8, L.SessionBlocks[0]) // sessions_pa
+	m.put64(L.FLB+16, 0)                 // flbs_pa: none
+	m.subFDT("LUO", L.LUO, func(r *fdt.Node) {
+		r.Props = nil
+		setProp(r, "compatible", []byte("luo-v2\x00"))
+		setProp(r, "luo-abi-header", le64(L.FLB))
+		r.Children = nil
+	})
+	h, err := Decode(b.Mem, b.RootAddr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h.Findings) != 0 {
+		t.Fatalf("findings: %v", h.Findings)
+	}
+	want := *b.Handover.LUO
+	want.Compatible, want.LiveupdateNumber, want.SessionsAddr, want.FLBsAddr, want.FLBs = "luo-v2", 42, L.SessionBlocks[0], 0, nil
+	if d := cmp.Diff(&want, h.LUO); d != "" {
+		t.Errorf("LUO (-want +got):\n%s", d)
+	}
+}
