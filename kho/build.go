@@ -38,6 +38,9 @@ type BuildOptions struct {
 	// Contents holds memfd contents by file: the builder writes one
 	// order-0 folio per page and fills in Memfd.Folios and FoliosMap.
 	Contents map[FileID][]byte
+	// LUOv1WithoutFLB lays a luo-v1 LUO out as v6.19 did, without the
+	// luo-flb node (and FLB page) that 7.0 and 7.1 require.
+	LUOv1WithoutFLB bool
 }
 
 // FileID names one file of a handover: index of the session in
@@ -648,16 +651,23 @@ func (b *builder) layoutLUOv1(l *LUO) (Subtree, error) {
 			return Subtree{}, err
 		}
 	}
-	flb, flbBuf, err := b.allocPreserved(0)
-	if err != nil {
-		return Subtree{}, err
+	if b.opts.LUOv1WithoutFLB {
+		if len(l.FLBs) > 0 {
+			return Subtree{}, fmt.Errorf("kho: build: a luo-v1 LUO without the luo-flb node cannot carry %d FLBs", len(l.FLBs))
+		}
+		l.FLBsAddr = 0
+	} else {
+		flb, flbBuf, err := b.allocPreserved(0)
+		if err != nil {
+			return Subtree{}, err
+		}
+		L.FLB = flb
+		l.FLBsAddr = flb
+		if err := b.writeFLBs(flbBuf, l.FLBs); err != nil {
+			return Subtree{}, err
+		}
 	}
-	L.FLB = flb
-	l.FLBsAddr = flb
-	if err := b.writeFLBs(flbBuf, l.FLBs); err != nil {
-		return Subtree{}, err
-	}
-	blob, err := bldLUOv1FDT(l)
+	blob, err := bldLUOv1FDT(l, !b.opts.LUOv1WithoutFLB)
 	if err != nil {
 		return Subtree{}, err
 	}

@@ -58,8 +58,9 @@ func (b *builder) rootFDT(h *Handover) ([]byte, error) {
 	return blob, nil
 }
 
-// bldLUOv1FDT writes the luo-v1 FDT in the order luo_fdt_setup creates it.
-func bldLUOv1FDT(l *LUO) ([]byte, error) {
+// bldLUOv1FDT writes the luo-v1 FDT in the order luo_fdt_setup creates
+// it; v6.19 had no luo-flb node.
+func bldLUOv1FDT(l *LUO, withFLB bool) ([]byte, error) {
 	f := newBldFDTWriter()
 	f.begin("")
 	f.str("compatible", bldCompatLUOv1)
@@ -68,10 +69,12 @@ func bldLUOv1FDT(l *LUO) ([]byte, error) {
 	f.str("compatible", "luo-session-v2")
 	f.u64("luo-session-header", l.SessionsAddr)
 	f.end()
-	f.begin("luo-flb")
-	f.str("compatible", "luo-flb-v1")
-	f.u64("luo-flb-header", l.FLBsAddr)
-	f.end()
+	if withFLB {
+		f.begin("luo-flb")
+		f.str("compatible", "luo-flb-v1")
+		f.u64("luo-flb-header", l.FLBsAddr)
+		f.end()
+	}
 	f.end()
 	blob, err := f.finish()
 	if err != nil {

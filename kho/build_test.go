@@ -454,3 +454,32 @@ func BenchmarkBuildLarge(b *testing.B) {
 		}
 	}
 }
+
+// TestBuildLUOv1WithoutFLB: a v6.19-style LUO (no luo-flb node) decodes
+// with the compat-trap warning and nothing else.
+func TestBuildLUOv1WithoutFLB(t *testing.T) {
+	h := &Handover{Compatible: "kho-v1", LUO: &LUO{Compatible: "luo-v1", LiveupdateNumber: 1,
+		Sessions: []Session{{Name: "s", Files: []File{{Compatible: "memfd-v1", Token: 5, Memfd: &Memfd{}}}}}}}
+	b, err := Build(h, &BuildOptions{LUOv1WithoutFLB: true, Contents: map[FileID][]byte{{0, 0}: []byte("x")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Decode(b.Mem, b.RootAddr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"luo.flb-missing"}, findingCodes(got.Findings)); diff != "" {
+		t.Errorf("findings (-want +got):\n%s", diff)
+	}
+	got.Findings = nil
+	if diff := cmp.Diff(b.Handover, got); diff != "" {
+		t.Errorf("Decode(Build(h)) (-built +decoded):\n%s", diff)
+	}
+	if b.Layout.FLB != 0 || b.Handover.LUO.FLBsAddr != 0 {
+		t.Errorf("FLB page laid out: %#x", b.Layout.FLB)
+	}
+	if _, err := Build(&Handover{Compatible: "kho-v1", LUO: &LUO{Compatible: "luo-v1", FLBs: []FLB{{Name: "a", Count: 1}}}},
+		&BuildOptions{LUOv1WithoutFLB: true}); err == nil {
+		t.Error("FLBs without an FLB node were accepted")
+	}
+}

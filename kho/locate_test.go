@@ -568,3 +568,30 @@ func TestLocateHostileMemory(t *testing.T) {
 		}
 	})
 }
+
+// TestLocateKnownBootParams: with the boot_params address known, the
+// locator names the root without reading the rest of memory.
+func TestLocateKnownBootParams(t *testing.T) {
+	in, _, _ := postKexec(t, true)
+	mem := &flakyMemory{Memory: in.Mem, bad: 1 << 40}
+	cs, fs, err := Locate(mem, &LocateOptions{BootParams: in.Layout.BootParams, Progress: func(d, t uint64) { panic("scanned") }})
+	if err != nil || len(fs) != 0 {
+		t.Fatal(err, fs)
+	}
+	if diff := cmp.Diff([]roleSummary{{in.RootAddr, RoleIncoming}}, roles(cs)); diff != "" {
+		t.Errorf("roles (-want +got):\n%s", diff)
+	}
+	if mem.reads > 16 || mem.max > 4096 {
+		t.Errorf("%d reads, largest %d bytes: more than following the chain needs", mem.reads, mem.max)
+	}
+	// ScanAlways also finds the outgoing root and the copy.
+	cs, _, err = Locate(in.Mem, &LocateOptions{BootParams: in.Layout.BootParams, Scan: ScanAlways})
+	if err != nil || len(cs) != 3 {
+		t.Fatalf("ScanAlways: %v, %v", roles(cs), err)
+	}
+	// ScanNever with nothing known finds nothing.
+	cs, _, err = Locate(in.Mem, &LocateOptions{Scan: ScanNever})
+	if err != nil || len(cs) != 0 {
+		t.Fatalf("ScanNever: %v, %v", roles(cs), err)
+	}
+}
