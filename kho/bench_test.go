@@ -2,7 +2,6 @@ package kho
 
 import (
 	"encoding/binary"
-	"fmt"
 	"math/bits"
 	"sort"
 	"sync"
@@ -182,41 +181,20 @@ func BenchmarkRadixPopcount16GiB(b *testing.B) {
 	}
 }
 
-// largestHandover is the biggest handover the benchmarks decode: 200
-// sessions (four session blocks) of 100 memfd-v2 files each (two file
-// blocks per session), every memfd with 16 KiB of contents (four folios),
-// three FLBs, kexec-metadata and memblock.
-var largestHandover = sync.OnceValue(func() *Built {
-	h := &Handover{Compatible: "kho-v4", LUO: &LUO{Compatible: "luo-v5", LiveupdateNumber: 1},
-		KexecMetadata: &KexecMetadata{Version: 1, PreviousRelease: "7.3.4", KexecCount: 1},
-		Memblock:      &Memblock{Regions: []ReserveMem{{Name: "trace", Size: 1 << 20}}}}
-	contents := map[FileID][]byte{}
-	data := make([]byte, 16<<10)
-	for i := range data {
-		data[i] = byte(i)
-	}
-	for s := 0; s < 200; s++ {
-		sess := Session{Name: fmt.Sprintf("session-%03d", s)}
-		for f := 0; f < 100; f++ {
-			sess.Files = append(sess.Files, File{Compatible: "memfd-v2", Token: uint64(f), Memfd: &Memfd{}})
-			contents[FileID{s, f}] = data
-		}
-		h.LUO.Sessions = append(h.LUO.Sessions, sess)
-	}
-	for i := 0; i < 3; i++ {
-		h.LUO.FLBs = append(h.LUO.FLBs, FLB{Name: fmt.Sprintf("flb-v%d", i), Data: uint64(i), Count: 1})
-	}
-	b, err := Build(h, &BuildOptions{Contents: contents, RAM: []physmem.Range{{Start: 0, Size: 1 << 30, State: physmem.Present}}})
+// largestBuilt is the builder's largest case (largeBuildCase: 200
+// sessions, 1260 memfds of 64 KiB, 63 FLBs) laid out once.
+var largestBuilt = sync.OnceValue(func() *Built {
+	h, opts := largeBuildCase()
+	b, err := Build(h, opts)
 	if err != nil {
 		panic(err)
 	}
 	return b
 })
 
-// BenchmarkDecodeLargest decodes the largest built handover (20000
-// memfds, 80000 folios) in full.
+// BenchmarkDecodeLargest decodes the builder's largest case in full.
 func BenchmarkDecodeLargest(b *testing.B) {
-	built := largestHandover()
+	built := largestBuilt()
 	b.ReportAllocs()
 	for b.Loop() {
 		h, err := Decode(built.Mem, built.RootAddr, nil)
