@@ -1,28 +1,34 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
+
+	"github.com/spf13/pflag"
 )
 
 // command is one subcommand. run returns the exit status.
 type command struct {
-	name    string
-	summary string
-	run     func(args []string, stdout, stderr io.Writer) int
+	name     string
+	synopsis string // after "khodump "
+	summary  string
+	examples []string
+	flags    func(fs *pflag.FlagSet, o *options) // registers the command's flags
+	run      func(o *options, args []string, stdout, stderr io.Writer) int
 }
 
 // commands lists the subcommands; the first is the default.
-var commands = []command{
-	{"show", "print an FDT file as text, DTS or JSON", runShow},
+var commands = []*command{
+	cmdShow, cmdCheck, cmdScan, cmdExtract, cmdCarve, cmdABI,
 }
 
 // Exit statuses.
 const (
 	exitOK        = 0
-	exitMalformed = 1 // the input is malformed
+	exitMalformed = 1 // the input is malformed, or check found an error
 	exitUsage     = 2 // bad usage or I/O error
 )
 
@@ -31,39 +37,90 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) > 0 {
-		switch args[0] {
-		case "help", "-h", "--help":
-			usage(stdout)
-			return exitOK
-		}
-		for _, c := range commands {
-			if args[0] == c.name {
-				return c.run(args[1:], stdout, stderr)
-			}
-		}
-	}
 	if len(args) == 0 {
 		usage(stderr)
 		return exitUsage
 	}
-	return commands[0].run(args, stdout, stderr)
+	switch args[0] {
+	case "help", "-h", "--help":
+		if len(args) > 1 {
+			for _, c := range commands {
+				if c.name == args[1] {
+					return runCommand(c, []string{"--help"}, stdout, stderr)
+				}
+			}
+		}
+		usage(stdout)
+		return exitOK
+	}
+	for _, c := range commands {
+		if args[0] == c.name {
+			return runCommand(c, args[1:], stdout, stderr)
+		}
+	}
+	return runCommand(commands[0], args, stdout, stderr)
+}
+
+// runCommand parses c's flags and runs it.
+func runCommand(c *command, args []string, stdout, stderr io.Writer) int {
+	fs := pflag.NewFlagSet(c.name, pflag.ContinueOnError)
+	fs.SortFlags = false
+	fs.SetOutput(io.Discard)
+	o := &options{stderr: stderr}
+	c.flags(fs, o)
+	help := fs.BoolP("help", "h", false, "show this help")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			commandHelp(stdout, c, fs)
+			return exitOK
+		}
+		errorLine(stderr, fmt.Sprintf("%s: %v (see 'khodump %s --help')", c.name, err, c.name))
+		return exitUsage
+	}
+	if *help {
+		commandHelp(stdout, c, fs)
+		return exitOK
+	}
+	if err := o.resolve(); err != nil {
+		errorLine(stderr, fmt.Sprintf("%s: %v", c.name, err))
+		return exitUsage
+	}
+	return c.run(o, fs.Args(), stdout, stderr)
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: khodump [command] [flags] FILE")
+	fmt.Fprintln(w, "usage: khodump [command] [flags] SOURCE")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "khodump reads the state Linux hands across kexec (KHO, LUO, memfds, FLBs)")
+	fmt.Fprintln(w, "from a memory dump (ELF, kdump, flattened, raw), a debugfs copy, a root FDT")
+	fmt.Fprintln(w, "or one blob, and tells what was handed over and what is wrong with it.")
+	fmt.Fprintln(w)
 	fmt.Fprintln(w, "commands (default: show):")
 	for _, c := range commands {
 		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintln(w, "run 'khodump COMMAND --help' for its flags")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "examples:")
+	fmt.Fprintln(w, "  khodump vmcore.elf                 # the incoming handover, as a tree")
+	fmt.Fprintln(w, "  khodump check --kernel 7.3 vmcore  # what is wrong, and what 7.3 does with it")
+	fmt.Fprintln(w, "  khodump scan dump.kdump            # every KHO root in the image, and why")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "run 'khodump COMMAND --help' for its flags; the manual is docs/khodump.md")
 }
 
-// errorLine prints err as one line: khodump: <context>: <error>.
-func errorLine(w io.Writer, context string, err error) {
-	msg := strings.ReplaceAll(err.Error(), "\n", " ")
-	if context != "" {
-		msg = context + ": " + msg
+func commandHelp(w io.Writer, c *command, fs *pflag.FlagSet) {
+	fmt.Fprintf(w, "usage: khodump %s\n\n%s\n\nflags:\n", c.synopsis, c.summary)
+	fmt.Fprint(w, fs.FlagUsages())
+	if len(c.examples) > 0 {
+		fmt.Fprintln(w, "\nexamples:")
+		for _, e := range c.examples {
+			fmt.Fprintln(w, "  "+e)
+		}
 	}
+}
+
+// errorLine prints msg as one line: khodump: <msg>.
+func errorLine(w io.Writer, msg string) {
+	msg = strings.Join(strings.Fields(strings.ReplaceAll(msg, "\n", " ")), " ")
 	fmt.Fprintln(w, "khodump: "+msg)
 }

@@ -72,9 +72,9 @@ const kernelText = `fdt version 17 (last compatible 16), boot cpu 0, 0 reservati
 
 func TestShowText(t *testing.T) {
 	for _, args := range [][]string{
-		{testdata("kernel/kho_in_fdt_stage2.dtb")},
-		{"show", testdata("kernel/kho_in_fdt_stage2.dtb")},
-		{"show", "-o", "text", testdata("kernel/kho_in_fdt_stage2.dtb")},
+		{"--as", "fdt", testdata("kernel/kho_in_fdt_stage2.dtb")},
+		{"show", "--as", "fdt", testdata("kernel/kho_in_fdt_stage2.dtb")},
+		{"show", "--as", "fdt", "-o", "text", testdata("kernel/kho_in_fdt_stage2.dtb")},
 	} {
 		out, errOut, code := khodump(t, args...)
 		if code != 0 || errOut != "" {
@@ -92,7 +92,7 @@ func TestShowDTSThroughDTC(t *testing.T) {
 		t.Skip("dtc not installed")
 	}
 	for _, file := range []string{"kernel/kho_in_fdt_stage2.dtb", "valid/board.dtb", "valid/kho-like-fdtput.dtb"} {
-		out, errOut, code := khodump(t, "-o", "dts", testdata(file))
+		out, errOut, code := khodump(t, "--as", "fdt", "-o", "dts", testdata(file))
 		if code != 0 {
 			t.Fatalf("%s: exit %d: %s", file, code, errOut)
 		}
@@ -121,7 +121,7 @@ func TestShowDTSThroughDTC(t *testing.T) {
 }
 
 func TestShowJSON(t *testing.T) {
-	out, _, code := khodump(t, "-o", "json", testdata("kernel/kho_in_fdt_stage2.dtb"))
+	out, _, code := khodump(t, "--as", "fdt", "-o", "json", testdata("kernel/kho_in_fdt_stage2.dtb"))
 	if code != 0 {
 		t.Fatalf("exit %d", code)
 	}
@@ -171,11 +171,12 @@ func TestExitStatus(t *testing.T) {
 		{"truncated lenient dts", []string{"--lenient", "-o", "dts", testdata("kernel/kho_out_fdt_debugfs_233.bin")}, 1, "property without a name"},
 		{"quirk strict", []string{testdata("malformed/struct-size-short-4.dtb")}, 1, "runs past the end of the structure block"},
 		{"quirk lenient", []string{"show", "--lenient", testdata("malformed/struct-size-short-4.dtb")}, 0, ""},
-		{"not a dtb", []string{testdata("gen.sh")}, 1, "gen.sh: fdt: offset 0x0: magic 0x23212f62, want 0xd00dfeed"},
+		{"not a dtb", []string{"--as", "fdt", testdata("gen.sh")}, 1, "gen.sh: fdt: offset 0x0: magic 0x23212f62, want 0xd00dfeed"},
+		{"not any format", []string{testdata("gen.sh")}, 2, "gen.sh: no known image format (starts 23 21 2f 62 69 6e 2f 73); pass --format raw --base ADDR for a raw dump, or --format blob"},
 		{"missing file", []string{"/nonexistent/x.dtb"}, 2, "no such file"},
-		{"directory", []string{testdata("")}, 2, "khodump: read"},
+		{"directory", []string{testdata("")}, 2, "fdt: no kho debugfs copy (looked for fdt in"},
 		{"no args", nil, 2, "usage: khodump"},
-		{"two files", []string{"a", "b"}, 2, "want exactly one FILE"},
+		{"two files", []string{"a", "b"}, 2, "want exactly one SOURCE, got 2 arguments"},
 		{"bad format", []string{"-o", "yaml", "x"}, 2, `unknown output format "yaml"`},
 		{"bad flag", []string{"--bogus", "x"}, 2, "unknown flag: --bogus"},
 	} {
@@ -201,7 +202,7 @@ func TestExitStatus(t *testing.T) {
 }
 
 func TestLenientShowsFindings(t *testing.T) {
-	out, _, code := khodump(t, "--lenient", testdata("kernel/kho_out_fdt_debugfs_233.bin"))
+	out, _, code := khodump(t, "--lenient", "--as", "fdt", testdata("kernel/kho_out_fdt_debugfs_233.bin"))
 	if code != 0 {
 		t.Fatalf("exit %d", code)
 	}

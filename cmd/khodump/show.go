@@ -1,79 +1,79 @@
 package main
 
 import (
-	"errors"
-	"fmt"
 	"io"
-	"os"
 
 	"github.com/khokit/khokit/fdt"
 	"github.com/spf13/pflag"
 )
 
-func runShow(args []string, stdout, stderr io.Writer) int {
-	fs := pflag.NewFlagSet("show", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.SortFlags = false
-	output := fs.StringP("output", "o", "text", "output format: text, dts or json")
-	lenient := fs.Bool("lenient", false, "accept producer quirks (truncated copy, short size_dt_struct, non-zero padding) and report them as findings")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: khodump show [-o text|dts|json] [--lenient] FILE")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return exitOK
-		}
-		errorLine(stderr, "", err)
-		fmt.Fprintln(stderr, "usage: khodump show [-o text|dts|json] [--lenient] FILE")
-		return exitUsage
-	}
-	write := map[string]func(io.Writer, *fdt.Tree) error{
-		"text": fdt.WriteText, "dts": fdt.WriteDTS, "json": fdt.WriteJSON,
-	}[*output]
-	if write == nil {
-		errorLine(stderr, "", fmt.Errorf("unknown output format %q (want text, dts or json)", *output))
-		return exitUsage
-	}
-	if fs.NArg() != 1 {
-		errorLine(stderr, "", fmt.Errorf("want exactly one FILE, got %d arguments", fs.NArg()))
-		return exitUsage
-	}
-	file := fs.Arg(0)
-	opts := &fdt.Options{Lenient: *lenient, Limits: fdt.DefaultLimits()}
-	data, err := readFile(file, opts.Limits.MaxSize)
+var cmdShow = &command{
+	name:     "show",
+	synopsis: "[show] [flags] SOURCE",
+	summary:  "print the decoded handover as a tree (or JSON, or the root FDT as DTS)",
+	examples: []string{
+		"khodump vmcore.elf",
+		"khodump show -o json --root 0x1eb000 vmcore.kdump",
+		"khodump show --format raw --base 0x0 memory.bin",
+		"khodump show copy-of-sys-kernel-debug-kho/",
+		"khodump show --as luo-flb flb-page.bin",
+		"khodump show --as fdt -o dts kho-in-fdt.dtb",
+	},
+	flags: func(fs *pflag.FlagSet, o *options) {
+		outputFlag(fs, o, "text", "json", "dts")
+		sourceFlags(fs, o)
+	},
+	run: runShow,
+}
+
+func runShow(o *options, args []string, stdout, stderr io.Writer) int {
+	path, err := oneSource(args)
 	if err != nil {
-		errorLine(stderr, "", err)
+		errorLine(stderr, "show: "+err.Error())
 		return exitUsage
 	}
-	tree, err := fdt.Decode(data, opts)
-	if err != nil {
-		errorLine(stderr, file, err)
-		return exitMalformed
+	if o.as != "" {
+		return runBlob(o, path, false, stdout, stderr)
 	}
-	if err := write(stdout, tree); err != nil {
-		var fe *fdt.Error
-		if errors.As(err, &fe) {
-			errorLine(stderr, file, err)
+	l, err := load(path, o, false)
+	defer l.close()
+	if err != nil {
+		return exitFor(stderr, err)
+	}
+	if l.plain != nil {
+		return writeFDT(o, path, l.plain, stdout, stderr)
+	}
+	switch o.output {
+	case "json":
+		err = writeJSON(stdout, l.report(nil))
+	case "dts":
+		d := l.handovers[0]
+		t, ferr := fdt.Decode(d.rootFDT, &fdt.Options{Lenient: true, Limits: fdt.DefaultLimits()})
+		if ferr != nil {
+			errorLine(stderr, path+": root FDT: "+ferr.Error())
 			return exitMalformed
 		}
-		errorLine(stderr, "writing output", err)
+		err = fdt.WriteDTS(stdout, t)
+	default:
+		err = writeText(stdout, l, nil, o.verbose)
+	}
+	if err != nil {
+		errorLine(stderr, "writing output: "+err.Error())
 		return exitUsage
 	}
 	return exitOK
 }
 
-// readFile reads at most limit bytes of name: more than that cannot be a
-// blob Decode accepts, and the bytes past totalsize are ignored anyway.
-func readFile(name string, limit int) ([]byte, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return nil, err
+// writeFDT prints an FDT that is not a KHO root (or one given --as fdt).
+func writeFDT(o *options, path string, t *fdt.Tree, stdout, stderr io.Writer) int {
+	write := map[string]func(io.Writer, *fdt.Tree) error{"text": fdt.WriteText, "dts": fdt.WriteDTS, "json": fdt.WriteJSON}[o.output]
+	if err := write(stdout, t); err != nil {
+		if _, ok := err.(*fdt.Error); ok {
+			errorLine(stderr, path+": "+err.Error())
+			return exitMalformed
+		}
+		errorLine(stderr, "writing output: "+err.Error())
+		return exitUsage
 	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, int64(limit)))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", name, err)
-	}
-	return data, nil
+	return exitOK
 }

@@ -1,0 +1,325 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+
+	"github.com/khokit/khokit/fdt"
+	"github.com/khokit/khokit/format"
+	"github.com/khokit/khokit/kho"
+	"github.com/khokit/khokit/kho/image"
+	"github.com/khokit/khokit/kho/physmem"
+)
+
+// loaded is SOURCE read and its handover decoded.
+type loaded struct {
+	path      string
+	im        *image.Image
+	mem       physmem.Memory // the memory decoded from (a Recorder when carving)
+	cands     []kho.Candidate
+	handovers []*decoded
+	findings  []kho.Finding // about the source: image and locator findings
+	plain     *fdt.Tree     // an FDT file that is not a KHO root
+}
+
+// decoded is one decoded handover.
+type decoded struct {
+	role    string
+	cand    *kho.Candidate // nil for a root FDT without an address
+	h       *kho.Handover
+	rootFDT []byte
+	sums    map[kho.FileID]memfdSum
+}
+
+// memfdSum is a preserved memfd's contents hash, or why it has none.
+type memfdSum struct {
+	sha256 string
+	err    error
+}
+
+// sourceError is a failure to read SOURCE: exit 2 (I/O) or 1 (malformed).
+type sourceError struct {
+	msg  string
+	code int
+}
+
+func (e *sourceError) Error() string { return e.msg }
+
+func failIO(format string, args ...any) error {
+	return &sourceError{fmt.Sprintf(format, args...), exitUsage}
+}
+
+func failBad(format string, args ...any) error {
+	return &sourceError{fmt.Sprintf(format, args...), exitMalformed}
+}
+
+// exitFor prints err as one line and returns its exit status.
+func exitFor(stderr io.Writer, err error) int {
+	errorLine(stderr, err.Error())
+	var se *sourceError
+	if errors.As(err, &se) {
+		return se.code
+	}
+	return exitUsage
+}
+
+// openImage opens SOURCE with one-line errors that say what to do.
+func openImage(path string, o *options) (*image.Image, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, failIO("%s: no such file or directory", path)
+		}
+		return nil, failIO("%s: %v", path, unwrapPath(err))
+	}
+	if st.Mode().IsRegular() && st.Size() == 0 {
+		return nil, failIO("%s: empty file (0 bytes): not a memory image, FDT or blob", path)
+	}
+	im, err := image.Open(path, image.Options{Format: o.imageFormat, Base: o.base.v})
+	if err != nil {
+		msg := strings.TrimPrefix(unwrapPath(err).Error(), "image: ")
+		if !strings.Contains(msg, path) {
+			msg = path + ": " + msg
+		}
+		// A source of no known kind is a usage error (2); a known format
+		// with broken contents is malformed input (1).
+		var fe *image.FormatError
+		switch {
+		case errors.Is(err, image.ErrUnknownFormat), errors.Is(err, image.ErrWrongFormat):
+			return nil, failIO("%s", msg)
+		case errors.As(err, &fe), errors.Is(err, image.ErrTruncated), errors.Is(err, image.ErrFormat),
+			errors.Is(err, image.ErrUnsupported), errors.Is(err, image.ErrLimit), errors.Is(err, image.ErrDecompress):
+			if errors.Is(err, image.ErrTruncated) {
+				msg += " (the file may be cut short; copy it again)"
+			}
+			return nil, failBad("%s", msg)
+		}
+		return nil, failIO("%s", msg)
+	}
+	return im, nil
+}
+
+// unwrapPath drops the os.PathError wrapping whose op and path the
+// message already gives.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) && err == error(pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// load reads SOURCE and decodes its handover. recorder, when set, wraps the
+// image's memory so every page the decode reads is recorded.
+func load(path string, o *options, carve bool) (*loaded, error) {
+	im, err := openImage(path, o)
+	if err != nil {
+		return nil, err
+	}
+	l := &loaded{path: path, im: im, mem: im.Memory}
+	for _, e := range im.Findings {
+		l.findings = append(l.findings, kho.Finding{Severity: kho.Warning, Code: "image.finding", Path: "/", Message: strings.TrimPrefix(e.Error(), "image: ")})
+	}
+	switch im.Format {
+	case image.FormatBlob:
+		im.Close()
+		return nil, failIO("%s: a blob needs --as FORMAT to say what it is (see 'khodump abi' for the names)", path)
+	case image.FormatFDT, image.FormatDebugfs:
+		return l, l.fromRootFDT(o)
+	}
+	if l.mem == nil {
+		im.Close()
+		return nil, failBad("%s: no physical memory in this %v image", path, im.Format)
+	}
+	if carve {
+		l.mem = physmem.NewRecorder(l.mem, l.pageSize(o))
+	}
+	return l, l.fromMemory(o)
+}
+
+func (l *loaded) close() {
+	if l != nil && l.im != nil {
+		l.im.Close()
+	}
+}
+
+func (l *loaded) pageSize(o *options) uint64 {
+	if o.pageSize != 0 {
+		return o.pageSize
+	}
+	return 4096
+}
+
+func decodeOptions(o *options, scratch []kho.ScratchRegion) *kho.Options {
+	return &kho.Options{PageSize: o.pageSize, Lenient: o.lenient, Scratch: scratch}
+}
+
+// fromRootFDT decodes a root FDT file or a debugfs copy: the root's own
+// address is unknown.
+func (l *loaded) fromRootFDT(o *options) error {
+	mem := l.im.Memory
+	if mem == nil {
+		mem = &physmem.Sparse{}
+		l.mem = mem
+	}
+	lenient := o.lenient || l.im.Format == image.FormatDebugfs // debugfs out/fdt copies are truncated by the kernel
+	opts := decodeOptions(o, nil)
+	opts.Lenient = lenient
+	h, err := kho.DecodeRoot(mem, l.im.RootFDT, opts)
+	if err != nil {
+		if errors.Is(err, kho.ErrNotKHO) && l.im.Format == image.FormatFDT {
+			t, ferr := fdt.Decode(l.im.RootFDT, &fdt.Options{Lenient: o.lenient, Limits: fdt.DefaultLimits()})
+			if ferr != nil {
+				return failBad("%s: %v", l.path, ferr)
+			}
+			l.plain = t
+			return nil
+		}
+		return failBad("%s: %s", l.path, strings.TrimPrefix(err.Error(), "kho: root: "))
+	}
+	d := &decoded{role: "unknown", h: h, rootFDT: l.im.RootFDT}
+	if l.im.Format == image.FormatDebugfs {
+		d.role = "incoming"
+		if strings.HasSuffix(strings.TrimRight(l.im.Debugfs.Dir, "/"), "out") {
+			d.role = "outgoing"
+		}
+	}
+	if l.im.Format == image.FormatFDT {
+		fdtOnly(h)
+	}
+	d.hashMemfds(mem, l.pageSize(o))
+	l.handovers = append(l.handovers, d)
+	return nil
+}
+
+// fdtOnly softens the findings of a root FDT decoded without memory: that
+// the blobs it points to are absent says nothing about the handover.
+func fdtOnly(h *kho.Handover) {
+	n := 0
+	for i, f := range h.Findings {
+		if f.Code == "ptr.absent" || f.Code == "map.unusable" {
+			h.Findings[i].Severity = kho.Info
+			n++
+		}
+	}
+	if n > 0 {
+		h.Findings = append([]kho.Finding{{Severity: kho.Info, Code: "khodump.fdt-only", Path: "/",
+			Message: "this source is the root FDT alone: the memory map and blobs it points to are not in it (decode a dump or a debugfs copy to see them)"}}, h.Findings...)
+	}
+}
+
+// fromMemory finds the handover in a memory image and decodes it.
+func (l *loaded) fromMemory(o *options) error {
+	lo := &kho.LocateOptions{Root: o.root.v, PageSize: o.pageSize}
+	if !o.root.set {
+		lo.Progress = newProgress(o, l.mem)
+	}
+	cands, fs, err := kho.Locate(l.im.Memory, lo) // not through a Recorder: carve keeps the handover, not the scan
+	if lo.Progress != nil {
+		lo.Progress(^uint64(0), 0) // clears the bar
+	}
+	if err != nil {
+		return failBad("%s: %v", l.path, strings.TrimPrefix(err.Error(), "kho: locate: "))
+	}
+	l.cands, l.findings = cands, append(l.findings, fs...)
+	if len(cands) == 0 {
+		return failBad("%s: no KHO root found in %s of memory (%v image); pass --root ADDR if you know where it is", l.path, human(presentBytes(l.im.Memory)), l.im.Format)
+	}
+	c, ok := kho.Incoming(cands)
+	if !ok {
+		c = cands[0] // ranked: incoming, unknown, outgoing, copy
+		roles := make([]string, len(cands))
+		for i, x := range cands {
+			roles[i] = fmt.Sprintf("%v at %#x", x.Role, x.Addr)
+		}
+		msg := fmt.Sprintf("no incoming handover among %d KHO roots (%s); decoding the %v one at %#x", len(cands), strings.Join(roles, ", "), c.Role, c.Addr)
+		l.findings = append(l.findings, kho.Finding{Severity: kho.Warning, Code: "khodump.no-incoming", Path: "/", Addr: c.Addr, Message: msg})
+		o.note("%s", msg)
+	}
+	var scratch []kho.ScratchRegion
+	if c.Handoff != nil && c.Handoff.ScratchSize > 0 && c.Handoff.ScratchSize <= 1<<16 {
+		if b, err := physmem.Read(l.mem, c.Handoff.ScratchAddr, int(c.Handoff.ScratchSize), 1<<16); err == nil {
+			if a, err := format.DecodeScratchArray(b); err == nil {
+				for _, s := range a.Entries {
+					scratch = append(scratch, kho.ScratchRegion{Addr: s.Addr, Size: s.Size})
+				}
+			}
+		}
+	}
+	h, err := kho.Decode(l.mem, c.Addr, decodeOptions(o, scratch))
+	if err != nil {
+		return failBad("%s: %v", l.path, err)
+	}
+	d := &decoded{role: c.Role.String(), cand: &c, h: h}
+	if root, err := physmem.Read(l.mem, c.Addr, int(c.Size), 1<<20); err == nil {
+		d.rootFDT = root
+	}
+	d.hashMemfds(l.mem, l.pageSize(o))
+	l.handovers = append(l.handovers, d)
+	return nil
+}
+
+// hashMemfds reads every decoded memfd's contents and hashes them.
+func (d *decoded) hashMemfds(mem physmem.Memory, pageSize uint64) {
+	if d.h.LUO == nil {
+		return
+	}
+	d.sums = map[kho.FileID]memfdSum{}
+	for si, s := range d.h.LUO.Sessions {
+		for fi, f := range s.Files {
+			if f.Memfd == nil {
+				continue
+			}
+			h := sha256.New()
+			_, err := io.Copy(h, kho.MemfdContents(mem, f.Memfd, pageSize))
+			id := kho.FileID{Session: si, File: fi}
+			if err != nil {
+				d.sums[id] = memfdSum{err: err}
+				d.h.Findings = append(d.h.Findings, kho.Finding{Severity: kho.Warning, Code: "khodump.memfd-unreadable",
+					Path: fmt.Sprintf("/LUO/sessions[%d]/files[%d]/memfd", si, fi), Message: "contents not readable from this source: " + err.Error()})
+				continue
+			}
+			d.sums[id] = memfdSum{sha256: hex.EncodeToString(h.Sum(nil))}
+		}
+	}
+}
+
+// presentBytes sums the present ranges of m.
+func presentBytes(m physmem.Memory) uint64 {
+	var n uint64
+	for _, r := range m.Ranges() {
+		if r.State == physmem.Present {
+			n += r.Size
+		}
+	}
+	return n
+}
+
+// allFindings lists the source's findings, then each handover's.
+func (l *loaded) allFindings() []kho.Finding {
+	out := append([]kho.Finding(nil), l.findings...)
+	for _, d := range l.handovers {
+		out = append(out, d.h.Findings...)
+	}
+	return out
+}
+
+// human gives a byte count in binary units: "4.0 KiB".
+func human(n uint64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := uint64(unit), 0
+	for m := n / unit; m >= unit && exp < 5; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
