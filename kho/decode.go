@@ -59,9 +59,6 @@ func Decode(mem physmem.Memory, rootAddr uint64, opts *Options) (*Handover, erro
 		return nil, &RootError{Addr: rootAddr, Msg: fmt.Sprintf("magic %#x", binary.BigEndian.Uint32(hdr)), Err: ErrNotFDT}
 	}
 	total := uint64(binary.BigEndian.Uint32(hdr[4:]))
-	if total > d.geo.pageSize {
-		d.add("root.fdt-too-large", "", "/", rootAddr, "totalsize %d > one page (%d)", total, d.geo.pageSize)
-	}
 	if total > d.opts.MaxBlobSize {
 		return nil, &RootError{Addr: rootAddr, Msg: fmt.Sprintf("totalsize %d above the %d-byte cap", total, d.opts.MaxBlobSize), Err: ErrNotFDT}
 	}
@@ -129,6 +126,9 @@ func (d *decoder) decodeRoot(rootAddr uint64, data []byte) (*Handover, error) {
 	t, err := d.decodeFDT(data)
 	if err != nil {
 		return nil, &RootError{Addr: rootAddr, Msg: err.Error(), Err: ErrNotFDT}
+	}
+	if total := binary.BigEndian.Uint32(data[4:]); uint64(total) > d.geo.pageSize {
+		d.add("root.fdt-too-large", "", "/", rootAddr, "totalsize %d > one page (%d)", total, d.geo.pageSize)
 	}
 	root := t.Root
 	cp := root.Prop("compatible")
