@@ -19,8 +19,12 @@ type locScan struct {
 	nodes      []uint64
 }
 
-// hdrSBytes is the boot protocol header magic "HdrS" as stored.
-var hdrSBytes = [4]byte{'H', 'd', 'r', 'S'}
+// hdrSBytes is the boot protocol header magic "HdrS" as stored;
+// setupKHOType is SETUP_KEXEC_KHO as a little-endian u32.
+var (
+	hdrSBytes    = [4]byte{'H', 'd', 'r', 'S'}
+	setupKHOType = [4]byte{encSetupKexecKHO, 0, 0, 0}
+)
 
 // scan reads every present range in chunks of o.ChunkSize. A chunk that
 // cannot be read whole is read page by page, skipping pages that fail
@@ -136,27 +140,38 @@ func (l *locator) scanChunk(s *locScan, chunk []byte, a uint64) bool {
 			add(&s.bootParams, base)
 		}
 	}
-	// SETUP_KEXEC_KHO headers: one 8-byte load of type and len per slot.
-	for off := 0; off+16 <= len(chunk); off += 16 {
-		w := le.Uint64(chunk[off+8:])
-		if uint32(w) != encSetupKexecKHO {
+	// SETUP_KEXEC_KHO headers: type 10 as a u32 at 8 bytes into a
+	// 16-byte slot. bytes.Index finds the candidates (vectorised; most
+	// memory holds few 0x0a bytes), the slot checks the rest.
+	for i := 0; i < len(chunk); {
+		j := bytes.Index(chunk[i:], setupKHOType[:])
+		if j < 0 {
+			break
+		}
+		off := i + j
+		i = off + 1
+		if off%16 != 8 {
 			continue
 		}
-		if n := uint32(w >> 32); n < encKhoDataSize || n > locSetupDataMaxLen {
+		slot := off - 8
+		if off+8 > len(chunk) {
+			continue // len lies in the next chunk; a node straddling chunks is page-crossing, not kexec's
+		}
+		if n := le.Uint32(chunk[off+4:]); n < encKhoDataSize || n > locSetupDataMaxLen {
 			continue
 		}
 		var fdtAddr uint64
-		if off+24 <= len(chunk) {
-			fdtAddr = le.Uint64(chunk[off+16:])
+		if slot+24 <= len(chunk) {
+			fdtAddr = le.Uint64(chunk[slot+16:])
 		} else {
 			var b [8]byte
-			if _, err := l.mem.ReadAt(b[:], a+uint64(off)+16); err != nil {
+			if _, err := l.mem.ReadAt(b[:], a+uint64(slot)+16); err != nil {
 				continue
 			}
 			fdtAddr = le.Uint64(b[:])
 		}
 		if fdtAddr != 0 && fdtAddr%ps == 0 {
-			add(&s.nodes, a+uint64(off))
+			add(&s.nodes, a+uint64(slot))
 		}
 	}
 	return capped
