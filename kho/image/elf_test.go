@@ -306,3 +306,41 @@ func TestELFHugeCountBoundedMemory(t *testing.T) {
 		t.Errorf("10 opens allocated %d bytes", d)
 	}
 }
+
+func TestELFNoteLimits(t *testing.T) {
+	var s physmem.Sparse
+	s.AddRange(0x1000, 0x1000, physmem.Present)
+	t.Run("too many notes", func(t *testing.T) {
+		const notes = maxNotes + 4
+		data := writeTestELF(t, &s, s.Ranges(), &ELFOptions{VMCoreInfo: make([]byte, notes*12-24)})
+		noteOff := binary.LittleEndian.Uint64(data[64+8:]) // PT_NOTE comes first
+		for i := range notes {
+			b := data[noteOff+uint64(i)*12:]
+			binary.LittleEndian.PutUint32(b, 0)     // namesz
+			binary.LittleEndian.PutUint32(b[4:], 0) // descsz
+			binary.LittleEndian.PutUint32(b[8:], uint32(elf.NT_PRSTATUS))
+		}
+		f, err := NewELF(bytes.NewReader(data), int64(len(data)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(f.Notes) != maxNotes || len(f.Findings) != 1 {
+			t.Fatalf("%d notes, findings %v", len(f.Notes), f.Findings)
+		}
+		wantFormatErr(t, f.Findings[0], ErrLimit, int64(noteOff)+maxNotes*12)
+		if got := f.Notes[0].String(); got != " type 1 (0 bytes)" {
+			t.Errorf("note string %q", got)
+		}
+	})
+	t.Run("VMCOREINFO over 1 MiB", func(t *testing.T) {
+		data := writeTestELF(t, &s, s.Ranges(), &ELFOptions{VMCoreInfo: bytes.Repeat([]byte("A=B\n"), maxVMCoreInfo/4+1)})
+		f, err := NewELF(bytes.NewReader(data), int64(len(data)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.VMCoreInfo != nil || len(f.Notes) != 1 || f.Notes[0].Desc != nil || len(f.Findings) != 1 {
+			t.Fatalf("VMCOREINFO %v, notes %v, findings %v", f.VMCoreInfo != nil, f.Notes, f.Findings)
+		}
+		wantFormatErr(t, f.Findings[0], ErrLimit, -1)
+	})
+}

@@ -416,3 +416,35 @@ func TestKdumpSplit(t *testing.T) {
 	wantAddrErr(t, k, 0x1ffff8, 16, 8, 0x200000, physmem.ErrAbsent)
 	wantAddrErr(t, k, 0x1000, 1, 0, 0x1000, physmem.ErrAbsent)
 }
+
+// TestKdumpRankAcrossChunks reads pages whose descriptors lie past several
+// 32768-frame chunks of the rank index, in an order that builds the index
+// piecewise, and checks each against its source.
+func TestKdumpRankAcrossChunks(t *testing.T) {
+	var s physmem.Sparse
+	const size = 160 << 20 // 40960 frames: two index chunks and a bit
+	if err := s.AddRange(0, size, physmem.Present); err != nil {
+		t.Fatal(err)
+	}
+	addrs := []uint64{0x7fff000, 0x8000000, 0x8001000, 0x1000, 0x9ff_f000, 0x5000000, 0x8003000}
+	for i, a := range addrs {
+		s.WriteAt(bytes.Repeat([]byte{byte(i + 1)}, 4096), a)
+	}
+	data := writeTestKdump(t, &s, s.Ranges(), &KdumpOptions{ExcludeZero: true})
+	for _, order := range [][]int{{0, 1, 2, 3, 4, 5, 6}, {4, 3, 6, 0, 5, 2, 1}} {
+		k, err := NewKdump(bytes.NewReader(data), int64(len(data)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, i := range order {
+			got := make([]byte, 4096)
+			if _, err := k.ReadAt(got, addrs[i]); err != nil || got[0] != byte(i+1) || got[4095] != byte(i+1) {
+				t.Fatalf("page %#x: %x, %v", addrs[i], got[0], err)
+			}
+		}
+		wantAddrErr(t, k, 0x8002000, 1, 0, 0x8002000, physmem.ErrExcluded)
+	}
+	if PageFlags(0x23).String() != "zlib|lzo|zstd" || PageFlags(0x40).String() != "0x40" {
+		t.Errorf("PageFlags strings %q %q", PageFlags(0x23), PageFlags(0x40))
+	}
+}
