@@ -186,7 +186,7 @@ func FuzzDetect(f *testing.F) {
 	f.Add([]byte{0xd0, 0x0d, 0xfe, 0xed, 0, 0, 0, 0x28})
 	f.Add([]byte("makedumpfile\x00\x00\x00\x00"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		im, err := open(bytes.NewReader(data), int64(len(data)), "fuzz", Options{})
+		im, err := OpenReader(bytes.NewReader(data), int64(len(data)), Options{})
 		if err != nil {
 			if im != nil {
 				t.Fatal("result alongside an error")

@@ -139,6 +139,15 @@ func Open(path string, opts Options) (*Image, error) {
 	return im, nil
 }
 
+// OpenReader opens an image held by r, of size bytes, as Open does for a
+// file. Debugfs copies are directories and need Open.
+func OpenReader(r io.ReaderAt, size int64, opts Options) (*Image, error) {
+	if opts.Format == FormatDebugfs {
+		return nil, fmt.Errorf("image: a debugfs copy is a directory; use Open: %w", ErrWrongFormat)
+	}
+	return open(r, size, "image", opts)
+}
+
 // open reads r as opts asks; name is for messages.
 func open(r io.ReaderAt, size int64, name string, opts Options) (*Image, error) {
 	head := make([]byte, min(size, 64))
