@@ -127,7 +127,7 @@ func (d *decoder) decodeRadix(root uint64) {
 		w.bufs[i] = make([]byte, d.geo.pageSize)
 	}
 	w.node(root, d.geo.depth-1, 0)
-	d.setMap(mergeRuns(w.byOrder[:]), !w.bad && !w.stopped)
+	d.setMap(w.byOrder[:], !w.bad && !w.stopped)
 }
 
 func (w *radixWalk) node(pa uint64, level int, prefix uint64) {
@@ -357,24 +357,48 @@ func (d *decoder) decodeChunks(head uint64) {
 		}
 		pa = next
 	}
-	d.setMap(runs, !bad && !stopped)
+	// Chunks may come in any order: sort each order's runs.
+	var byOrder [64][]Run
+	for _, r := range runs {
+		byOrder[r.Order&63] = append(byOrder[r.Order&63], r)
+	}
+	for _, q := range byOrder {
+		slices.SortFunc(q, cmpRun)
+	}
+	d.setMap(byOrder[:], !bad && !stopped)
 }
 
-// setMap sorts and checks the decoded runs (rule 12's block checks: inside
-// memory, no overlaps, not in scratch) and installs them.
-func (d *decoder) setMap(runs []Run, clean bool) {
+// setMap merges the decoded runs, given as one address-ascending sequence
+// per order (a radix walk yields them so: keys grow with addresses), checks
+// them (rule 12's block checks: inside memory, no overlaps, not in scratch)
+// and installs them. The merge and the checks are one pass.
+func (d *decoder) setMap(seqs [][]Run, clean bool) {
 	m := &d.h.MemoryMap
 	m.PageSize = d.geo.pageSize
-	runs = sortRuns(runs)
-	// Kept runs never outnumber the runs read, except when scratch splits
-	// one in two: only then is a separate slice needed.
-	out := runs[:0]
-	if len(d.opts.Scratch) > 0 {
-		out = make([]Run, 0, len(runs))
+	var live [][]Run
+	n := 0
+	for _, q := range seqs {
+		if len(q) > 0 {
+			live = append(live, q)
+			n += len(q)
+		}
 	}
+	out := make([]Run, 0, n)
 	var end uint64 // end of the last kept run
 	ram := rangeCursor{rs: d.mem.Ranges()}
-	for _, r := range runs {
+	for len(live) > 0 {
+		// The lowest address next; on a tie the lower order (earlier
+		// sequence) first.
+		best := 0
+		for i := 1; i < len(live); i++ {
+			if live[i][0].Addr < live[best][0].Addr {
+				best = i
+			}
+		}
+		r := live[best][0]
+		if live[best] = live[best][1:]; len(live[best]) == 0 {
+			live = append(live[:best], live[best+1:]...)
+		}
 		bs := m.blockSize(r.Order)
 		if len(out) > 0 && r.Addr < end {
 			drop := min((end-r.Addr+bs-1)/bs, r.Count)
@@ -387,7 +411,7 @@ func (d *decoder) setMap(runs []Run, clean bool) {
 		}
 		rEnd := m.runEnd(r)
 		size := rEnd - r.Addr
-		if rEnd == ^uint64(0) || m.blockSize(r.Order) == 0 {
+		if rEnd == ^uint64(0) || bs == 0 {
 			d.add("map.block-outside-memory", "", mapPath, r.Addr, "order-%d blocks at %#x run past the top of the address space", r.Order, r.Addr)
 			continue
 		}
@@ -412,54 +436,6 @@ func (d *decoder) setMap(runs []Run, clean bool) {
 	m.Runs = out
 	d.mapSet = true
 	d.mapOK = clean
-}
-
-// sortRuns sorts runs by address. Runs that are, per order, already in
-// ascending address order (as a radix walk yields them) are merged in
-// linear time; anything else is sorted.
-func sortRuns(runs []Run) []Run {
-	if slices.IsSortedFunc(runs, cmpRun) {
-		return runs
-	}
-	var byOrder [64][]Run
-	for _, r := range runs {
-		o := r.Order & 63
-		if q := byOrder[o]; len(q) > 0 && q[len(q)-1].Addr >= r.Addr {
-			slices.SortFunc(runs, cmpRun)
-			return runs
-		}
-		byOrder[o] = append(byOrder[o], r)
-	}
-	return mergeRuns(byOrder[:])
-}
-
-// mergeRuns merges ascending sequences into one ascending slice.
-func mergeRuns(seqs [][]Run) []Run {
-	var live [][]Run
-	n := 0
-	for _, q := range seqs {
-		if len(q) > 0 {
-			live = append(live, q)
-			n += len(q)
-		}
-	}
-	if len(live) == 1 {
-		return live[0]
-	}
-	out := make([]Run, 0, n)
-	for len(live) > 0 {
-		best := 0
-		for i := 1; i < len(live); i++ {
-			if cmpRun(live[i][0], live[best][0]) < 0 {
-				best = i
-			}
-		}
-		out = append(out, live[best][0])
-		if live[best] = live[best][1:]; len(live[best]) == 0 {
-			live = slices.Delete(live, best, best+1)
-		}
-	}
-	return out
 }
 
 func cmpRun(a, b Run) int {
