@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -22,6 +23,7 @@ var cmdCarve = &command{
 	},
 	flags: func(fs *pflag.FlagSet, o *options) {
 		fs.StringVar(&o.out, "out", "", "the ELF core file to write (required)")
+		fs.BoolVar(&o.exact, "whole-pages", false, "store every reached page whole, not only up to the last byte read (trailing zeros are never stored)")
 		sourceFlags(fs, o)
 	},
 	run: runCarve,
@@ -60,20 +62,25 @@ func runCarve(o *options, args []string, stdout, stderr io.Writer) int {
 			}
 		}
 	}
-	ranges := rec.Recorded()
+	segs, err := carveSegments(l.im.Memory, rec.Recorded(), l.pageSize(o), o.exact)
+	if err != nil {
+		errorLine(stderr, "carve: "+err.Error())
+		return exitMalformed
+	}
 	var eo image.ELFOptions
 	if l.im.VMCoreInfo != nil {
 		eo.VMCoreInfo = []byte(l.im.VMCoreInfo.Text)
 	}
-	if err := writeAtomic(o.out, func(w io.Writer) error { return image.WriteELF(w, l.im.Memory, ranges, &eo) }); err != nil {
+	if err := writeAtomic(o.out, func(w io.Writer) error { return image.WriteELFSegments(w, l.im.Memory, segs, &eo) }); err != nil {
 		errorLine(stderr, "carve: "+err.Error())
 		return exitUsage
 	}
-	var total uint64
-	for _, r := range ranges {
-		total += r.Size
+	var total, stored uint64
+	for _, s := range segs {
+		total += s.MemSize
+		stored += s.FileSize
 	}
-	o.note("carved %s of memory in %d ranges from %s into %s", human(total), len(ranges), path, o.out)
+	o.note("carved %s of memory (%s stored) in %d segments from %s into %s", human(total), human(stored), len(segs), path, o.out)
 	return exitOK
 }
 
@@ -97,4 +104,77 @@ func writeAtomic(path string, write func(io.Writer) error) error {
 		return fmt.Errorf("writing %s: %v", path, err)
 	}
 	return nil
+}
+
+// carveSegments turns the bytes a decode read (sorted, merged, present)
+// into ELF segments: every page holding a read byte is kept as present
+// memory, and its bytes are stored up to the last one read (the whole page
+// with wholePages), without trailing zeros. The rest of such a page reads
+// back as zeros: the decoder never looked at it.
+func carveSegments(mem physmem.Memory, spans []physmem.Range, pageSize uint64, wholePages bool) ([]image.Segment, error) {
+	type page struct{ addr, fileEnd uint64 } // fileEnd: offset in the page past the last byte read
+	var pages []page
+	for _, s := range spans {
+		for a := s.Start &^ (pageSize - 1); a < s.End(); a += pageSize {
+			end := min(s.End()-a, pageSize)
+			if n := len(pages); n > 0 && pages[n-1].addr == a {
+				pages[n-1].fileEnd = max(pages[n-1].fileEnd, end)
+			} else {
+				pages = append(pages, page{a, end})
+			}
+			if a+pageSize < a {
+				break
+			}
+		}
+	}
+	var segs []image.Segment
+	buf := make([]byte, pageSize)
+	for _, p := range pages {
+		if wholePages {
+			p.fileEnd = pageSize
+		}
+		for _, r := range presentParts(mem, p.addr, pageSize) {
+			file := min(p.addr+p.fileEnd, r.End()) // stored bytes end
+			var fileSize uint64
+			if file > r.Start {
+				b := buf[:file-r.Start]
+				if _, err := mem.ReadAt(b, r.Start); err != nil {
+					return nil, err
+				}
+				fileSize = uint64(len(bytes.TrimRight(b, "\x00")))
+			}
+			seg := image.Segment{Start: r.Start, MemSize: r.Size, FileSize: fileSize}
+			if n := len(segs); n > 0 && segs[n-1].Start+segs[n-1].MemSize == seg.Start {
+				prev := &segs[n-1]
+				switch {
+				case seg.FileSize == 0:
+					prev.MemSize += seg.MemSize
+					continue
+				case prev.FileSize == prev.MemSize:
+					prev.FileSize += seg.FileSize
+					prev.MemSize += seg.MemSize
+					continue
+				}
+			}
+			segs = append(segs, seg)
+		}
+	}
+	return segs, nil
+}
+
+// presentParts returns the present parts of [addr, addr+size).
+func presentParts(mem physmem.Memory, addr, size uint64) []physmem.Range {
+	var out []physmem.Range
+	end := addr + size
+	if end < addr {
+		end = ^uint64(0)
+	}
+	for _, r := range mem.Ranges() {
+		if r.State != physmem.Present || r.End() <= addr || r.Start >= end {
+			continue
+		}
+		lo, hi := max(r.Start, addr), min(r.End(), end)
+		out = append(out, physmem.Range{Start: lo, Size: hi - lo, State: physmem.Present})
+	}
+	return out
 }

@@ -25,6 +25,7 @@ type options struct {
 	verbose      bool
 	noProgress   bool
 	lenient      bool
+	exact        bool
 	imageFormat  image.Format
 	stderr       io.Writer
 	outputChoice []string // the values -o accepts for this command

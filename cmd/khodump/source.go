@@ -138,7 +138,7 @@ func load(path string, o *options, carve bool) (*loaded, error) {
 		return nil, failBad("%s: no physical memory in this %v image", path, im.Format)
 	}
 	if carve {
-		l.mem = physmem.NewRecorder(l.mem, l.pageSize(o))
+		l.mem = physmem.NewRecorder(l.mem, 1) // exact bytes; carve widens them to pages
 	}
 	return l, l.fromMemory(o)
 }

@@ -3,25 +3,27 @@ package physmem
 import "sort"
 
 // Recorder is a Memory that passes every read to another Memory and
-// remembers which pages the successful part of each read touched. Decoding
-// a handover through a Recorder yields exactly the pages reachable from it:
+// remembers what the successful part of each read touched. Decoding a
+// handover through a Recorder yields exactly the memory reachable from it:
 // what a carved image must keep.
 type Recorder struct {
-	mem      Memory
-	pageSize uint64
-	pages    map[uint64]struct{} // page numbers
+	mem     Memory
+	grain   uint64  // recorded ranges are widened to multiples of grain
+	spans   []Range // recorded, unsorted; compacted as it grows
+	compact int     // length at which spans is next compacted
 }
 
-// NewRecorder wraps m; pages are pageSize bytes (a power of two; 0 means
-// 4096).
-func NewRecorder(m Memory, pageSize uint64) *Recorder {
-	if pageSize == 0 || pageSize&(pageSize-1) != 0 {
-		pageSize = 4096
+// NewRecorder wraps m. grain is the unit recorded ranges are widened to: a
+// page size to keep whole pages, or 1 to keep exactly the bytes read. It
+// must be a power of two; 0 means 4096.
+func NewRecorder(m Memory, grain uint64) *Recorder {
+	if grain == 0 || grain&(grain-1) != 0 {
+		grain = 4096
 	}
-	return &Recorder{mem: m, pageSize: pageSize, pages: make(map[uint64]struct{})}
+	return &Recorder{mem: m, grain: grain, compact: 1024}
 }
 
-// ReadAt implements [Memory] and records the pages of the bytes read.
+// ReadAt implements [Memory] and records the bytes read.
 func (r *Recorder) ReadAt(p []byte, addr uint64) (int, error) {
 	n, err := r.mem.ReadAt(p, addr)
 	r.Add(addr, uint64(n))
@@ -36,39 +38,47 @@ func (r *Recorder) Add(addr, size uint64) {
 	if size == 0 {
 		return
 	}
-	end := addr + size - 1
+	start := addr &^ (r.grain - 1)
+	end := addr + size
 	if end < addr {
 		end = ^uint64(0)
 	}
-	for pg := addr / r.pageSize; pg <= end/r.pageSize; pg++ {
-		r.pages[pg] = struct{}{}
-		if pg == ^uint64(0)/r.pageSize {
-			break
-		}
+	if e := (end + r.grain - 1) &^ (r.grain - 1); e > end {
+		end = e
+	} else if end&(r.grain-1) != 0 {
+		end = ^uint64(0) // rounding up wrapped
+	}
+	r.spans = append(r.spans, Range{Start: start, Size: end - start, State: Present})
+	if len(r.spans) >= r.compact {
+		r.spans = merge(r.spans)
+		r.compact = max(1024, 2*len(r.spans))
 	}
 }
 
-// Recorded returns the recorded pages as present ranges, sorted, adjacent
-// pages joined, and clipped to the present ranges of the wrapped memory
-// (a page only partly present yields its present part).
-func (r *Recorder) Recorded() []Range {
-	pgs := make([]uint64, 0, len(r.pages))
-	for pg := range r.pages {
-		pgs = append(pgs, pg)
-	}
-	sort.Slice(pgs, func(i, j int) bool { return pgs[i] < pgs[j] })
-	var joined []Range
-	for _, pg := range pgs {
-		start := pg * r.pageSize
-		if n := len(joined); n > 0 && joined[n-1].End() == start {
-			joined[n-1].Size += r.pageSize
+// merge sorts spans and joins overlapping and adjacent ones.
+func merge(spans []Range) []Range {
+	sort.Slice(spans, func(i, j int) bool { return spans[i].Start < spans[j].Start })
+	out := spans[:0]
+	for _, s := range spans {
+		if n := len(out); n > 0 && s.Start <= out[n-1].End() {
+			if e := s.End(); e > out[n-1].End() {
+				out[n-1].Size = e - out[n-1].Start
+			}
 			continue
 		}
-		joined = append(joined, Range{Start: start, Size: r.pageSize, State: Present})
+		out = append(out, s)
 	}
+	return out
+}
+
+// Recorded returns what was recorded as present ranges, sorted, joined
+// where they touch, and clipped to the present ranges of the wrapped
+// memory (a page only partly present yields its present part).
+func (r *Recorder) Recorded() []Range {
+	r.spans = merge(r.spans)
 	var out []Range
 	present := r.mem.Ranges()
-	for _, j := range joined {
+	for _, j := range r.spans {
 		i := sort.Search(len(present), func(i int) bool { return present[i].End() > j.Start })
 		for ; i < len(present) && present[i].Start < j.End(); i++ {
 			p := present[i]

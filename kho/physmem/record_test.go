@@ -45,4 +45,26 @@ func TestRecorder(t *testing.T) {
 	if d := cmp.Diff(s.Ranges(), r.Ranges()); d != "" {
 		t.Errorf("Ranges differ:\n%s", d)
 	}
+
+	exact := NewRecorder(&s, 1)
+	for _, addr := range []uint64{0x1ff8, 0x1000, 0x1004, 0x1010, 0x4010} {
+		if _, err := exact.ReadAt(buf, addr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 3000; i++ { // enough to compact
+		exact.ReadAt(buf[:1], 0x5000+uint64(i%100))
+	}
+	wantExact := []Range{
+		{Start: 0x1000, Size: 0x20, State: Present}, // 0x1000+16, 0x1004+16, 0x1010+16 joined
+		{Start: 0x1ff8, Size: 0x10, State: Present},
+		{Start: 0x4010, Size: 0x10, State: Present},
+		{Start: 0x5000, Size: 100, State: Present},
+	}
+	if d := cmp.Diff(wantExact, exact.Recorded()); d != "" {
+		t.Errorf("byte-exact Recorded (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff(s.Ranges(), r.Ranges()); d != "" {
+		t.Errorf("Ranges differ:\n%s", d)
+	}
 }
