@@ -86,24 +86,38 @@ func (k *kernelFilter) flbFindings(l *loaded, d *decoded, pageSize uint64) []kho
 		return []kho.Finding{{Severity: kho.Info, Code: "khodump.flb-no-model", Path: "/LUO/flbs", Addr: d.h.LUO.FLBsAddr,
 			Message: fmt.Sprintf("no FLB retrieve model for %s (models: 7.0-7.3); FLBs judged by the findings only", k.release)}}
 	}
-	var out []kho.Finding
+	type probe struct {
+		name, path string
+	}
+	var probes []probe
 	for i, f := range d.h.LUO.FLBs {
-		r, _ := kho.RetrieveFLB(l.mem, d.h.LUO.FLBsAddr, f.Name, model, &kho.FLBOptions{PageSize: pageSize})
-		sev, msg := kho.Info, fmt.Sprintf("%s retrieve of %q: %v", model, f.Name, r.Err)
+		probes = append(probes, probe{f.Name, fmt.Sprintf("/LUO/flbs[%d]", i)})
+	}
+	if len(probes) == 0 {
+		// The page gave no usable entries: replay a lookup anyway, as a
+		// file handler asking for its FLB would.
+		probes = append(probes, probe{"khodump-probe", "/LUO/flbs"})
+	}
+	var out []kho.Finding
+	for _, p := range probes {
+		r, _ := kho.RetrieveFLB(l.mem, d.h.LUO.FLBsAddr, p.name, model, &kho.FLBOptions{PageSize: pageSize})
+		sev := kho.Info
+		msg := fmt.Sprintf("Linux %s retrieve of %q returns %v", model, p.name, r.Err)
 		if r.Found {
-			msg += fmt.Sprintf(", entry %d, data %#x, count %d loaded as refcount %d", r.Index, r.Data, r.Count, r.Refcount)
+			msg = fmt.Sprintf("Linux %s retrieve of %q finds entry %d: data %#x, count %d loaded as refcount %d", model, p.name, r.Index, r.Data, r.Count, r.Refcount)
 		}
+		msg += fmt.Sprintf(" (%d entries read", r.EntriesRead)
 		if r.PastPage {
-			msg += ", scan read past the FLB page"
+			msg += ", past the FLB page"
 		}
-		impacts := r.Impacts
-		for _, im := range impacts {
+		msg += ")"
+		for _, im := range r.Impacts {
 			if harmful(im.Effect) {
 				sev = kho.Warning
 			}
 		}
-		out = append(out, kho.Finding{Severity: sev, Code: "khodump.flb-model", Path: fmt.Sprintf("/LUO/flbs[%d]", i),
-			Addr: d.h.LUO.FLBsAddr, Message: msg, Kernel: impacts})
+		out = append(out, kho.Finding{Severity: sev, Code: "khodump.flb-model", Path: p.path,
+			Addr: d.h.LUO.FLBsAddr, Message: msg, Kernel: r.Impacts})
 	}
 	return out
 }

@@ -17,6 +17,9 @@ import (
 	"github.com/khokit/khokit/kho/physmem"
 )
 
+// maxImageFindings caps the image reader's findings listed one by one.
+const maxImageFindings = 8
+
 // loaded is SOURCE read and its handover decoded.
 type loaded struct {
 	path      string
@@ -83,7 +86,7 @@ func openImage(path string, o *options) (*image.Image, error) {
 	}
 	im, err := image.Open(path, image.Options{Format: o.imageFormat, Base: o.base.v})
 	if err != nil {
-		msg := strings.TrimPrefix(unwrapPath(err).Error(), "image: ")
+		msg := strings.Replace(strings.TrimPrefix(unwrapPath(err).Error(), "image: "), ": image: ", ": ", 1)
 		if !strings.Contains(msg, path) {
 			msg = path + ": " + msg
 		}
@@ -123,7 +126,12 @@ func load(path string, o *options, carve bool) (*loaded, error) {
 		return nil, err
 	}
 	l := &loaded{path: path, im: im, mem: im.Memory}
-	for _, e := range im.Findings {
+	for i, e := range im.Findings {
+		if i == maxImageFindings {
+			l.findings = append(l.findings, kho.Finding{Severity: kho.Info, Code: "image.findings-truncated", Path: "/",
+				Message: fmt.Sprintf("%d more image findings not listed", len(im.Findings)-i)})
+			break
+		}
 		l.findings = append(l.findings, kho.Finding{Severity: kho.Warning, Code: "image.finding", Path: "/", Message: strings.TrimPrefix(e.Error(), "image: ")})
 	}
 	switch im.Format {
@@ -190,9 +198,7 @@ func (l *loaded) fromRootFDT(o *options) error {
 			d.role = "outgoing"
 		}
 	}
-	if l.im.Format == image.FormatFDT {
-		fdtOnly(h)
-	}
+	fdtOnly(h, l.im.Format)
 	d.hashMemfds(mem, l.pageSize(o))
 	l.handovers = append(l.handovers, d)
 	return nil
@@ -200,7 +206,7 @@ func (l *loaded) fromRootFDT(o *options) error {
 
 // fdtOnly softens the findings of a root FDT decoded without memory: that
 // the blobs it points to are absent says nothing about the handover.
-func fdtOnly(h *kho.Handover) {
+func fdtOnly(h *kho.Handover, f image.Format) {
 	n := 0
 	for i, f := range h.Findings {
 		if f.Code == "ptr.absent" || f.Code == "map.unusable" {
@@ -209,8 +215,11 @@ func fdtOnly(h *kho.Handover) {
 		}
 	}
 	if n > 0 {
-		h.Findings = append([]kho.Finding{{Severity: kho.Info, Code: "khodump.fdt-only", Path: "/",
-			Message: "this source is the root FDT alone: the memory map and blobs it points to are not in it (decode a dump or a debugfs copy to see them)"}}, h.Findings...)
+		msg := "this source is the root FDT alone: the memory map and blobs it points to are not in it (decode a dump or a debugfs copy to see them)"
+		if f == image.FormatDebugfs {
+			msg = "a debugfs copy holds the root FDT and the subtree blobs only: the memory map, sessions, files and FLB page they point to are not in it (decode a memory dump to see them)"
+		}
+		h.Findings = append([]kho.Finding{{Severity: kho.Info, Code: "khodump.fdt-only", Path: "/", Message: msg}}, h.Findings...)
 	}
 }
 
