@@ -2,10 +2,13 @@ package kho
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/khokit/khokit/fdt"
 )
 
 // TestDecodeRoundTrip decodes what the builder laid out, for every root
@@ -51,5 +54,46 @@ func TestDecodeRoundTrip(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestDecodeErrors: a Go error only when there is nothing to decode, with
+// a nil result and the sentinel that says why.
+func TestDecodeErrors(t *testing.T) {
+	b, err := Build(&Handover{Compatible: "kho-v4"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	notKHO := func() []byte {
+		w := fdt.NewWriter()
+		_ = w.BeginNode("")
+		_ = w.Property("compatible", []byte("acme,board\x00"))
+		_ = w.EndNode()
+		out, _ := w.Finish()
+		return out
+	}()
+	for _, tc := range []struct {
+		name string
+		run  func() (*Handover, error)
+		want error
+	}{
+		{"root absent", func() (*Handover, error) { return Decode(b.Mem, 1<<40, nil) }, ErrRootUnreadable},
+		{"root not an FDT", func() (*Handover, error) { return Decode(b.Mem, b.Layout.MapPages[0], nil) }, ErrNotFDT},
+		{"bytes not an FDT", func() (*Handover, error) { return DecodeRoot(b.Mem, []byte("hello"), nil) }, ErrNotFDT},
+		{"not a KHO root", func() (*Handover, error) { return DecodeRoot(b.Mem, notKHO, nil) }, ErrNotKHO},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h, err := tc.run()
+			if h != nil || !errors.Is(err, tc.want) {
+				t.Errorf("got %v, %v; want nil, %v", h, err, tc.want)
+			}
+			var re *RootError
+			if !errors.As(err, &re) {
+				t.Errorf("%v is not a *RootError", err)
+			}
+		})
+	}
+	if _, err := Decode(b.Mem, b.RootAddr, &Options{PageSize: 8192}); err == nil {
+		t.Error("page size 8192 accepted")
 	}
 }
