@@ -174,25 +174,26 @@ func (d *decoder) readVmalloc(path string, vm Vmalloc, want uint64) []byte {
 			if run == 0 {
 				break
 			}
-			rpath := fmt.Sprintf("%s/runs[%d]", cpath, i)
+			rpath := func() string { return fmt.Sprintf("%s/runs[%d]", cpath, i) }
 			if run%(runPages*ps) != 0 {
-				d.add("vmalloc.run-unaligned", "", rpath, run, "run %#x not aligned to %d pages", run, runPages)
+				d.add("vmalloc.run-unaligned", "", rpath(), run, "run %#x not aligned to %d pages", run, runPages)
 				return nil
 			}
 			if pages+runPages > uint64(vm.TotalPages) {
-				d.add("vmalloc.run-overflow", "", rpath, run, "runs exceed total_pages %d", vm.TotalPages)
+				d.add("vmalloc.run-overflow", "", rpath(), run, "runs exceed total_pages %d", vm.TotalPages)
 				return nil
 			}
 			pages += runPages
 			runBytes := runPages * ps
-			if !d.check(rpath, "vmalloc run", run, runBytes, need{align: ps, preserved: true, order: int(vm.Order)}) {
+			runNeed := need{align: ps, preserved: true, order: int(vm.Order)}
+			if !d.fine(run, runBytes, runNeed) && !d.check(rpath(), "vmalloc run", run, runBytes, runNeed) {
 				return nil
 			}
 			if left := want - uint64(len(out)); left > 0 {
 				k := min(left, runBytes)
 				n := len(out)
 				out = append(out, make([]byte, k)...)
-				if !d.readInto(rpath, "vmalloc run", run, out[n:]) {
+				if _, err := d.mem.ReadAt(out[n:], run); err != nil && !d.readInto(rpath(), "vmalloc run", run, out[n:]) {
 					return nil
 				}
 			}
@@ -225,21 +226,22 @@ func (d *decoder) decodeFolios(path string, size uint64, array []byte) []Folio {
 		if f.PFN == 0 {
 			continue
 		}
-		fpath := fmt.Sprintf("%s[%d]", path, i/folioSerSize)
+		fpath := func() string { return fmt.Sprintf("%s[%d]", path, i/folioSerSize) }
 		pa := f.PFN << d.geo.pageShift
 		if f.Flags&^format.FolioAllFlags != 0 {
-			d.add("memfd.folio-flags-unknown", "", fpath, pa, "flags %#x", f.Flags)
+			d.add("memfd.folio-flags-unknown", "", fpath(), pa, "flags %#x", f.Flags)
 		}
 		if f.Index >= pages {
-			d.add("memfd.folio-index-range", "", fpath, pa, "index %d >= %d pages of a %d-byte file", f.Index, pages, size)
+			d.add("memfd.folio-index-range", "", fpath(), pa, "index %d >= %d pages of a %d-byte file", f.Index, pages, size)
 			continue
 		}
 		if seen[f.Index] {
-			d.add("memfd.folio-index-duplicate", "", fpath, pa, "index %d is used by an earlier folio", f.Index)
+			d.add("memfd.folio-index-duplicate", "", fpath(), pa, "index %d is used by an earlier folio", f.Index)
 			continue
 		}
 		seen[f.Index] = true
-		if !d.check(fpath, "folio", pa, ps, need{align: ps, preserved: true, order: -1}) {
+		folioNeed := need{align: ps, preserved: true, order: -1}
+		if !d.fine(pa, ps, folioNeed) && !d.check(fpath(), "folio", pa, ps, folioNeed) {
 			continue
 		}
 		if d.mapOK {
@@ -247,7 +249,7 @@ func (d *decoder) decodeFolios(path string, size uint64, array []byte) []Folio {
 				if b.Addr == pa {
 					f.Order = b.Order
 				} else {
-					d.add("ptr.order-mismatch", "", fpath, pa, "folio at %#x lies inside the order-%d block at %#x", pa, b.Order, b.Addr)
+					d.add("ptr.order-mismatch", "", fpath(), pa, "folio at %#x lies inside the order-%d block at %#x", pa, b.Order, b.Addr)
 				}
 			}
 		}

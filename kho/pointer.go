@@ -129,6 +129,28 @@ func (d *decoder) check(path, what string, pa, size uint64, n need) bool {
 	return true
 }
 
+// fine reports, without any finding, whether check would pass with none:
+// hot loops call it first and build the path for check only when not.
+func (d *decoder) fine(pa, size uint64, n need) bool {
+	if pa == 0 || pa+size < pa || n.align > 1 && pa%n.align != 0 {
+		return false
+	}
+	if physmem.StateOf(d.mem, pa, size) != physmem.Present {
+		return false
+	}
+	if _, hit := d.inScratch(pa, size); hit {
+		return false
+	}
+	if !n.preserved {
+		return true
+	}
+	if !d.mapOK {
+		return d.mapNoted
+	}
+	b, ok := d.h.MemoryMap.Covers(pa, size)
+	return ok && (n.order < 0 || b.Addr == pa && int(b.Order) == n.order)
+}
+
 // present reports whether [pa, pa+size) can be read, with a finding when not.
 func (d *decoder) present(path, what string, pa, size uint64, ctx string) bool {
 	switch physmem.StateOf(d.mem, pa, size) {
