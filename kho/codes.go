@@ -149,7 +149,7 @@ var codeTable = map[string]CodeInfo{
 	"memfd.flags-nonzero":         {Warning, "memfd-v2 flags not 0", []Impact{{"7.1-7.3", EffectIgnored, "not checked on retrieve"}}},
 	"memfd.pos-too-large":         {Warning, "memfd pos above MAX_LFS_FILESIZE", []Impact{{"6.19-7.3", EffectIgnored, "vfs_setpos result ignored"}}},
 	"memfd.nr-folios-too-large":   {Error, "nr_folios exceeds the folio array's pages", []Impact{{"6.19-7.3", EffectOutOfBounds, "the folio walk reads past the vmap area"}}},
-	"memfd.too-many-folios":       {Error, "nr_folios above Options.MaxFolios", nil},
+	"memfd.too-many-folios":       {Error, "nr_folios above Options.MaxFolios, or all memfds above four times it", nil},
 	"memfd.folio-flags-unknown":   {Warning, "folio flags outside DIRTY|UPTODATE", []Impact{{"6.19-7.3", EffectIgnored, "other bits ignored"}}},
 	"memfd.folio-index-range":     {Error, "folio index at or beyond ceil(size/PAGE_SIZE)", []Impact{{"6.19-7.3", EffectIgnored, "not checked; the page is inserted beyond i_size"}}},
 	"memfd.folio-index-duplicate": {Error, "two folios share a page-cache index; the later is not used", []Impact{{"6.19-7.3", EffectRejected, "page-cache insert fails with -EEXIST; remaining folios released"}}},
@@ -161,6 +161,7 @@ var codeTable = map[string]CodeInfo{
 	"vmalloc.run-overflow":        {Error, "vmalloc runs exceed total_pages", []Impact{{"6.18-7.3", EffectRejected, "kho_restore_vmalloc fails; pages already restored are not given back"}}},
 	"vmalloc.page-count-mismatch": {Error, "vmalloc runs sum to a different page count than total_pages", []Impact{{"6.18-7.3", EffectRejected, "kho_restore_vmalloc fails; pages already restored are not given back"}}},
 	"vmalloc.cycle":               {Error, "vmalloc chunk chain loops or is too long", nil},
+	"vmalloc.shared":              {Error, "a vmalloc chunk or run page already belongs to another area (or this one)", nil},
 
 	// FLB (rule 21).
 	"flb.pgcnt-invalid":         {Warning, "FLB header pgcnt is not 1", []Impact{{"7.0-7.3", EffectIgnored, "pgcnt is never read"}}},

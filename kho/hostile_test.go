@@ -313,6 +313,9 @@ func hostileCases() []hostileCase {
 			c := L.FolioChunks[0][1][0]
 			m.put64(c+8, 0) // no runs at all
 		}, want: []string{"vmalloc.page-count-mismatch"}},
+		{name: "vmalloc run shared by two memfds", mutate: func(m mutator, L Layout) {
+			m.put64(L.FolioChunks[0][0][0]+8, m.get64(L.FolioChunks[0][1][0]+8))
+		}, want: []string{"vmalloc.shared"}},
 		{name: "vmalloc chunk loops", mutate: func(m mutator, L Layout) {
 			c := L.FolioChunks[0][1][0]
 			m.put64(c, c)

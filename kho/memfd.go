@@ -32,6 +32,23 @@ func mustField(formatName, field string) *format.Field {
 	return f.Field(field)
 }
 
+// claimVmallocPage records that a vmalloc chunk or run page belongs to the
+// area at path. A page claimed twice (two areas sharing a run, or a chunk
+// that is also a run) is a finding: it would make hostile input cost
+// reads out of proportion to its bytes, and a kernel would restore the
+// page twice.
+func (d *decoder) claimVmallocPage(path string, pa uint64) bool {
+	if d.vmOwner == nil {
+		d.vmOwner = make(map[uint64]string)
+	}
+	if owner, seen := d.vmOwner[pa]; seen {
+		d.add("vmalloc.shared", "", path, pa, "page %#x already belongs to %s", pa, owner)
+		return false
+	}
+	d.vmOwner[pa] = path
+	return true
+}
+
 // vmallocBuf returns a page-sized buffer reused for vmalloc chunk reads.
 func (d *decoder) vmallocBuf() []byte {
 	if d.vmBuf == nil {
@@ -96,10 +113,11 @@ func (d *decoder) decodeMemfd(path string, pa uint64, version int) *Memfd {
 	if nrFolios == 0 {
 		return m
 	}
-	if nrFolios > d.opts.MaxFolios {
-		d.add("memfd.too-many-folios", "", path, pa, "nr_folios %d > %d", nrFolios, d.opts.MaxFolios)
+	if nrFolios > d.opts.MaxFolios || d.totalFolios+nrFolios > 4*d.opts.MaxFolios {
+		d.add("memfd.too-many-folios", "", path, pa, "nr_folios %d above %d per memfd or %d in all", nrFolios, d.opts.MaxFolios, 4*d.opts.MaxFolios)
 		return m
 	}
+	d.totalFolios += nrFolios
 	if capacity := uint64(vm.TotalPages) * d.geo.pageSize; nrFolios*folioSerSize > capacity {
 		d.add("memfd.nr-folios-too-large", "", path, pa, "nr_folios %d needs %d bytes, the array has %d pages", nrFolios, nrFolios*folioSerSize, vm.TotalPages)
 		return m
@@ -154,7 +172,7 @@ func (d *decoder) readVmalloc(path string, vm Vmalloc, want uint64) []byte {
 			}
 			visited[pa] = true
 		}
-		if !d.check(cpath, "vmalloc chunk", pa, ps, need{align: ps, preserved: true, order: 0}) {
+		if !d.check(cpath, "vmalloc chunk", pa, ps, need{align: ps, preserved: true, order: 0}) || !d.claimVmallocPage(cpath, pa) {
 			return nil
 		}
 		// Read the header and only the slots the remaining pages can use,
@@ -185,6 +203,9 @@ func (d *decoder) readVmalloc(path string, vm Vmalloc, want uint64) []byte {
 			}
 			pages += runPages
 			runBytes := runPages * ps
+			if !d.claimVmallocPage(cpath, run) {
+				return nil
+			}
 			runNeed := need{align: ps, preserved: true, order: int(vm.Order)}
 			if !d.fine(run, runBytes, runNeed) && !d.check(rpath(), "vmalloc run", run, runBytes, runNeed) {
 				return nil
@@ -215,7 +236,10 @@ func (d *decoder) decodeFolios(path string, size uint64, array []byte) []Folio {
 		pages++
 	}
 	var out []Folio
-	seen := make(map[uint64]bool)
+	// Writers emit ascending indices; a set of the indices seen is only
+	// built once they stop ascending.
+	var seen map[uint64]bool
+	last, any := uint64(0), false
 	for i := uint64(0); i+folioSerSize <= uint64(len(array)); i += folioSerSize {
 		v, err := format.DecodeFolioSer(array[i:])
 		if err != nil {
@@ -235,11 +259,20 @@ func (d *decoder) decodeFolios(path string, size uint64, array []byte) []Folio {
 			d.add("memfd.folio-index-range", "", fpath(), pa, "index %d >= %d pages of a %d-byte file", f.Index, pages, size)
 			continue
 		}
-		if seen[f.Index] {
-			d.add("memfd.folio-index-duplicate", "", fpath(), pa, "index %d is used by an earlier folio", f.Index)
-			continue
+		if any && f.Index <= last && seen == nil {
+			seen = make(map[uint64]bool, len(out))
+			for _, g := range out {
+				seen[g.Index] = true
+			}
 		}
-		seen[f.Index] = true
+		if seen != nil {
+			if seen[f.Index] {
+				d.add("memfd.folio-index-duplicate", "", fpath(), pa, "index %d is used by an earlier folio", f.Index)
+				continue
+			}
+			seen[f.Index] = true
+		}
+		last, any = f.Index, true
 		folioNeed := need{align: ps, preserved: true, order: -1}
 		if !d.fine(pa, ps, folioNeed) && !d.check(fpath(), "folio", pa, ps, folioNeed) {
 			continue

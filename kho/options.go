@@ -27,8 +27,9 @@ type Options struct {
 	MaxRadixNodes int
 	// MaxBlobSize caps blob-size and sub-FDT sizes (default 1 MiB).
 	MaxBlobSize uint64
-	// MaxFolios caps the folio entries read for one memfd (default 1<<22,
-	// 16 GiB of order-0 folios at 4 KiB).
+	// MaxFolios caps the folio entries read for one memfd (default 1<<24,
+	// a 64 GiB memfd of order-0 folios at 4 KiB); all memfds together may
+	// hold four times as many.
 	MaxFolios uint64
 	// MaxFindingsPerCode caps how many findings of one code are kept;
 	// the rest are counted in one "decode.findings-truncated" finding
@@ -80,7 +81,7 @@ func (o *Options) withDefaults() (Options, error) {
 		v.MaxBlobSize = 1 << 20
 	}
 	if v.MaxFolios == 0 {
-		v.MaxFolios = 1 << 22
+		v.MaxFolios = 1 << 24
 	}
 	v.MaxFolios = min(v.MaxFolios, 1<<40) // keeps nr_folios*16 far from overflow
 	if v.MaxFindingsPerCode <= 0 {

@@ -22,8 +22,10 @@ type decoder struct {
 	codeCounts   map[string]int
 	blockOwner   map[uint64]string // block page → path of the chain that owns it
 	totalBlocks  int
-	pageBuf      []byte // scratch page for block/chunk reads
-	vmBuf        []byte // scratch page for vmalloc chunk reads
+	pageBuf      []byte            // scratch page for block/chunk reads
+	vmBuf        []byte            // scratch page for vmalloc chunk reads
+	vmOwner      map[uint64]string // vmalloc chunk and run pages → the area that owns them
+	totalFolios  uint64            // folio entries read so far, all memfds
 	totalDropped int
 }
 
