@@ -1,8 +1,11 @@
 package main
 
 import (
+	"sort"
+
 	"bytes"
 	"fmt"
+	"github.com/khokit/khokit/kho"
 	"io"
 	"os"
 	"path/filepath"
@@ -62,7 +65,11 @@ func runCarve(o *options, args []string, stdout, stderr io.Writer) int {
 			}
 		}
 	}
-	segs, err := carveSegments(l.im.Memory, rec.Recorded(), l.pageSize(o), o.exact)
+	var preserved []physmem.Range
+	for _, d := range l.handovers {
+		preserved = append(preserved, preservedRanges(&d.h.MemoryMap, l.pageSize(o))...)
+	}
+	segs, err := carveSegments(l.im.Memory, rec.Recorded(), preserved, l.pageSize(o), o.exact)
 	if err != nil {
 		errorLine(stderr, "carve: "+err.Error())
 		return exitMalformed
@@ -111,8 +118,15 @@ func writeAtomic(path string, write func(io.Writer) error) error {
 // memory, and its bytes are stored up to the last one read (the whole page
 // with wholePages), without trailing zeros. The rest of such a page reads
 // back as zeros: the decoder never looked at it.
-func carveSegments(mem physmem.Memory, spans []physmem.Range, pageSize uint64, wholePages bool) ([]image.Segment, error) {
-	type page struct{ addr, fileEnd uint64 } // fileEnd: offset in the page past the last byte read
+//
+// Preserved memory the decode did not read is kept as present zeros
+// (stored size 0): the decoder checks that preserved blocks and whole
+// objects lie in memory, and a carved core must pass the same checks.
+func carveSegments(mem physmem.Memory, spans, preserved []physmem.Range, pageSize uint64, wholePages bool) ([]image.Segment, error) {
+	type page struct {
+		addr, fileEnd uint64 // fileEnd: offset in the page past the last byte read
+		size          uint64 // 0 for a read page; else a zero piece of this size
+	}
 	var pages []page
 	for _, s := range spans {
 		for a := s.Start &^ (pageSize - 1); a < s.End(); a += pageSize {
@@ -120,20 +134,43 @@ func carveSegments(mem physmem.Memory, spans []physmem.Range, pageSize uint64, w
 			if n := len(pages); n > 0 && pages[n-1].addr == a {
 				pages[n-1].fileEnd = max(pages[n-1].fileEnd, end)
 			} else {
-				pages = append(pages, page{a, end})
+				pages = append(pages, page{addr: a, fileEnd: end})
 			}
 			if a+pageSize < a {
 				break
 			}
 		}
 	}
+	// Preserved ranges not covered by a read page become zero pieces.
+	preserved = mergeRanges(preserved)
+	reads := pages[:len(pages):len(pages)] // appends below go to a new array
+	i := 0
+	for _, r := range preserved {
+		cur, end := r.Start, r.End()
+		for i < len(reads) && reads[i].addr+pageSize <= cur {
+			i++
+		}
+		for j := i; j < len(reads) && reads[j].addr < end; j++ {
+			if reads[j].addr > cur {
+				pages = append(pages, page{addr: cur, size: reads[j].addr - cur})
+			}
+			cur = max(cur, reads[j].addr+pageSize)
+		}
+		if cur < end {
+			pages = append(pages, page{addr: cur, size: end - cur})
+		}
+	}
+	sort.Slice(pages, func(a, b int) bool { return pages[a].addr < pages[b].addr })
 	var segs []image.Segment
 	buf := make([]byte, pageSize)
 	for _, p := range pages {
-		if wholePages {
+		size := pageSize
+		if p.size != 0 { // a zero piece of preserved memory
+			size, p.fileEnd = p.size, 0
+		} else if wholePages {
 			p.fileEnd = pageSize
 		}
-		for _, r := range presentParts(mem, p.addr, pageSize) {
+		for _, r := range presentParts(mem, p.addr, size) {
 			file := min(p.addr+p.fileEnd, r.End()) // stored bytes end
 			var fileSize uint64
 			if file > r.Start {
@@ -175,6 +212,49 @@ func presentParts(mem physmem.Memory, addr, size uint64) []physmem.Range {
 		}
 		lo, hi := max(r.Start, addr), min(r.End(), end)
 		out = append(out, physmem.Range{Start: lo, Size: hi - lo, State: physmem.Present})
+	}
+	return out
+}
+
+// preservedRanges lists the memory a decoded map preserves, saturating.
+func preservedRanges(m *kho.MemoryMap, pageSize uint64) []physmem.Range {
+	ps := m.PageSize
+	if ps == 0 {
+		ps = pageSize
+	}
+	var out []physmem.Range
+	add := func(addr uint64, order uint8, count uint64) {
+		if order >= 40 || count == 0 {
+			return
+		}
+		block := ps << order
+		size := block * count
+		if size/block != count || addr+size < addr {
+			return // a hostile run the decoder reported already
+		}
+		out = append(out, physmem.Range{Start: addr, Size: size, State: physmem.Present})
+	}
+	for _, r := range m.Runs {
+		add(r.Addr, r.Order, r.Count)
+	}
+	for _, b := range m.Blocks {
+		add(b.Addr, b.Order, 1)
+	}
+	return out
+}
+
+// mergeRanges sorts ranges and joins overlapping and touching ones.
+func mergeRanges(rs []physmem.Range) []physmem.Range {
+	sort.Slice(rs, func(i, j int) bool { return rs[i].Start < rs[j].Start })
+	var out []physmem.Range
+	for _, r := range rs {
+		if n := len(out); n > 0 && r.Start <= out[n-1].End() {
+			if r.End() > out[n-1].End() {
+				out[n-1].Size = r.End() - out[n-1].Start
+			}
+			continue
+		}
+		out = append(out, r)
 	}
 	return out
 }

@@ -186,6 +186,13 @@ func generate(dir string) error {
 	if err := writeMem(write, "bad-flb.elf", bad.Mem); err != nil {
 		return err
 	}
+	badPage, err := physmem.Read(bad.Mem, bad.Layout.FLB, 4096, 4096)
+	if err != nil {
+		return err
+	}
+	if err := write("blobs/flb-page-bad.bin", badPage); err != nil {
+		return err
+	}
 
 	// A post-kexec-like image: the incoming handover, the new kernel's
 	// outgoing root (kexec count 2, no sessions) and a byte copy of the
