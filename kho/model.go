@@ -84,6 +84,9 @@ type LUO struct {
 	FLBsAddr         uint64 // FLB header page; 0 = none
 	Sessions         []Session
 	FLBs             []FLB
+	// Recovered is set when the state was found by its contents rather
+	// than through luo_ser's pointers (RecoverLUO): after the kexec.
+	Recovered *Recovery
 }
 
 // Session is one preserved LUO session.

@@ -1,0 +1,210 @@
+package kho
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/khokit/khokit/kho/image"
+	"github.com/khokit/khokit/kho/physmem"
+)
+
+// e2eDumpDir is where the e2e harness leaves its dumps: $KHOKIT_E2E_DUMPS,
+// or the harness's default cache.
+func e2eDumpDir() string {
+	if d := os.Getenv("KHOKIT_E2E_DUMPS"); d != "" {
+		return d
+	}
+	return "/var/tmp/khokit-e2e/dumps"
+}
+
+// e2eExpected is the part of the guest's expected.json recovery checks.
+type e2eExpected struct {
+	Handover struct {
+		LiveupdateNumber uint64 `json:"liveupdate_number"`
+		KexecCount       uint32 `json:"kexec_count"`
+	} `json:"handover"`
+	FilesTotal int `json:"files_total"`
+	Sessions   []struct {
+		Name  string `json:"name"`
+		Files []struct {
+			TokenHex   string `json:"token_hex"`
+			Compatible string `json:"compatible"`
+			Size       uint64 `json:"size"`
+			Seals      uint32 `json:"seals"`
+			SHA256     string `json:"sha256"`
+		} `json:"files"`
+	} `json:"sessions"`
+	FLBs []struct {
+		Name  string `json:"name"`
+		Count uint64 `json:"count"`
+	} `json:"flbs"`
+}
+
+// e2eFile is what recovery must reproduce for one file.
+type e2eFile struct {
+	Token      uint64
+	Compatible string
+	Size       uint64
+	SHA256     string
+}
+
+type e2eSession struct {
+	Name  string
+	Files []e2eFile
+}
+
+// TestRecoverE2EPostKexec recovers the LUO state from the real 7.3.4
+// post-kexec dumps (ELF and kdump) and compares it with what the guest
+// created: every session, file, token and FLB, and memfd contents by
+// sha256. Skipped when the dumps are absent.
+func TestRecoverE2EPostKexec(t *testing.T) {
+	dir := e2eDumpDir()
+	raw, err := os.ReadFile(filepath.Join(dir, "expected.json"))
+	if err != nil {
+		t.Skipf("no e2e dumps: %v", err)
+	}
+	var exp e2eExpected
+	if err := json.Unmarshal(raw, &exp); err != nil {
+		t.Fatal(err)
+	}
+	var want []e2eSession
+	for _, s := range exp.Sessions {
+		ws := e2eSession{Name: s.Name}
+		for _, f := range s.Files {
+			tok, err := strconv.ParseUint(f.TokenHex, 0, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ws.Files = append(ws.Files, e2eFile{Token: tok, Compatible: f.Compatible, Size: f.Size, SHA256: f.SHA256})
+		}
+		want = append(want, ws)
+	}
+	var wantFLBs []FLB
+	for _, f := range exp.FLBs {
+		wantFLBs = append(wantFLBs, FLB{Name: f.Name, Count: f.Count})
+	}
+	for _, name := range []string{"post-kexec.elf", "post-kexec.kdump"} {
+		t.Run(name, func(t *testing.T) {
+			im, err := image.Open(filepath.Join(dir, name), image.Options{})
+			if err != nil {
+				t.Skip(err)
+			}
+			defer im.Close()
+			cs, _, err := Locate(im.Memory, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			in, ok := Incoming(cs)
+			if !ok || in.Handoff == nil {
+				t.Fatalf("no incoming root named by setup_data among %d candidates", len(cs))
+			}
+			h, err := Decode(im.Memory, in.Addr, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !NeedsRecovery(h) {
+				t.Fatalf("a post-kexec image must need recovery; LUO %+v", h.LUO)
+			}
+			var calls int
+			rec, err := RecoverLUO(im.Memory, h, nil, &RecoverOptions{Progress: func(done, total uint64) { calls++ }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rec == nil || h.LUO == nil || h.LUO.Recovered != rec {
+				t.Fatalf("nothing recovered: %+v", h.LUO)
+			}
+			t.Logf("scanned %d pages (%d progress calls); lost %v", rec.PagesScanned, calls, rec.Lost)
+			for _, o := range append(append(append([]RecoveredObject(nil), rec.Sessions...), rec.FLBs...), rec.LUOSers...) {
+				t.Logf("  %v %#x %v: %d blocks, %d sessions, %d files; %s", o.Kind, o.Addr, o.Verdict, len(o.Blocks), o.Sessions, o.Files, o.Reason)
+				for _, e := range o.Evidence {
+					t.Logf("      %s", e)
+				}
+			}
+			for _, f := range h.Findings {
+				t.Logf("  %v", f)
+			}
+			if n := countVerdict(rec.Sessions, VerdictChosen); n != 1 {
+				t.Errorf("%d session chains chosen, want 1", n)
+			}
+			if n := countVerdict(rec.FLBs, VerdictChosen); n != 1 {
+				t.Errorf("%d FLB pages chosen, want 1", n)
+			}
+			got := e2eRecovered(t, im.Memory, h.LUO)
+			if d := cmp.Diff(want, got); d != "" {
+				t.Errorf("recovered sessions (-want +got):\n%s", d)
+			}
+			gotFLBs := make([]FLB, len(h.LUO.FLBs))
+			for i, f := range h.LUO.FLBs {
+				gotFLBs[i] = FLB{Name: f.Name, Count: f.Count}
+			}
+			if d := cmp.Diff(wantFLBs, gotFLBs); d != "" {
+				t.Errorf("recovered FLBs (-want +got):\n%s", d)
+			}
+			if h.LUO.LiveupdateNumber != exp.Handover.LiveupdateNumber {
+				t.Errorf("liveupdate number %d, want %d", h.LUO.LiveupdateNumber, exp.Handover.LiveupdateNumber)
+			}
+			if h.KexecMetadata == nil || h.KexecMetadata.KexecCount != exp.Handover.KexecCount {
+				t.Errorf("kexec metadata %+v, want count %d", h.KexecMetadata, exp.Handover.KexecCount)
+			}
+			for _, code := range []string{"luo.pointer-lost", "luo.recovered-sessions", "luo.recovered-flbs"} {
+				if !hasCode(h.Findings, code) {
+					t.Errorf("no %s finding", code)
+				}
+			}
+			files := 0
+			for _, s := range got {
+				files += len(s.Files)
+			}
+			t.Logf("recovered %d sessions, %d files (expected %d), %d FLBs, liveupdate number %d", len(got), files, exp.FilesTotal, len(gotFLBs), h.LUO.LiveupdateNumber)
+		})
+	}
+}
+
+func countVerdict(os []RecoveredObject, v Verdict) int {
+	n := 0
+	for _, o := range os {
+		if o.Verdict == v {
+			n++
+		}
+	}
+	return n
+}
+
+func hasCode(fs []Finding, code string) bool {
+	for _, f := range fs {
+		if f.Code == code {
+			return true
+		}
+	}
+	return false
+}
+
+// e2eRecovered reduces a LUO model to what the guest knows, reading each
+// memfd's contents for its hash.
+func e2eRecovered(t *testing.T, mem physmem.Memory, l *LUO) []e2eSession {
+	var out []e2eSession
+	for _, s := range l.Sessions {
+		gs := e2eSession{Name: s.Name}
+		for _, f := range s.Files {
+			gf := e2eFile{Token: f.Token, Compatible: f.Compatible}
+			if f.Memfd != nil {
+				gf.Size = f.Memfd.Size
+				h := sha256.New()
+				if _, err := io.Copy(h, MemfdContents(mem, f.Memfd, 4096)); err != nil {
+					t.Errorf("session %s token %#x: %v", s.Name, f.Token, err)
+				}
+				gf.SHA256 = hex.EncodeToString(h.Sum(nil))
+			}
+			gs.Files = append(gs.Files, gf)
+		}
+		out = append(out, gs)
+	}
+	return out
+}
