@@ -99,7 +99,10 @@ func writeAtomic(path string, write func(io.Writer) error) error {
 		return fmt.Errorf("%s: %v", path, unwrapPath(err))
 	}
 	tmp := f.Name()
-	err = write(f)
+	err = f.Chmod(0o644) // CreateTemp makes 0600; a carved core is no secret the source was not
+	if err == nil {
+		err = write(f)
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

@@ -249,6 +249,8 @@ func TestGolden(t *testing.T) {
 		{"debugfs.txt", 0, []string{"debugfs"}},
 		{"kho-v2-luo-v1.txt", 0, []string{"kho-v2-luo-v1.elf"}},
 		{"flb-page-as.txt", 0, []string{"show", "--as", "luo-flb", "blobs/flb-page.bin"}},
+		{"real-at-kexec.json", 0, []string{"-o", "json", "real/at-kexec.elf"}},
+		{"real-post-kexec.txt", 0, []string{"real/post-kexec.elf"}},
 	} {
 		t.Run(tc.golden, func(t *testing.T) {
 			args := append([]string(nil), tc.args...)
@@ -601,5 +603,130 @@ func TestParseNumber(t *testing.T) {
 		if _, err := parseNumber(in); err == nil {
 			t.Errorf("parseNumber(%q) accepted", in)
 		}
+	}
+}
+
+// guestExpected is what the e2e guest wrote about the handover it made
+// (testdata/khodump/real/guest-expected.json).
+type guestExpected struct {
+	Handover struct {
+		LiveupdateNumber uint64 `json:"liveupdate_number"`
+		KexecCount       uint32 `json:"kexec_count"`
+		PreviousRelease  string `json:"previous_release"`
+		RootFDTPhys      string `json:"root_fdt_phys"`
+	} `json:"handover"`
+	Sessions []struct {
+		Name  string `json:"name"`
+		Files []struct {
+			TokenHex   string `json:"token_hex"`
+			Compatible string `json:"compatible"`
+			Size       uint64 `json:"size"`
+			Seals      uint32 `json:"seals"`
+			SHA256     string `json:"sha256"`
+		} `json:"files"`
+	} `json:"sessions"`
+	FLBs []struct {
+		Name  string `json:"name"`
+		Count uint64 `json:"count"`
+	} `json:"flbs"`
+}
+
+// TestRealKernel decodes cores carved from a Linux 7.3.4 guest (QEMU,
+// x86-64) and compares them with what the guest recorded it preserved.
+func TestRealKernel(t *testing.T) {
+	data, err := os.ReadFile(fixture("real/guest-expected.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g guestExpected
+	if err := json.Unmarshal(data, &g); err != nil {
+		t.Fatal(err)
+	}
+	doc := decodeDoc(t, out(t, 0, "-o", "json", fixture("real/at-kexec.elf")))
+	if len(doc.Handovers) != 1 {
+		t.Fatalf("%d handovers", len(doc.Handovers))
+	}
+	h := doc.Handovers[0]
+	if h.Role != "incoming" || h.Root.Address == nil || fmt.Sprintf("%#x", uint64(*h.Root.Address)) != g.Handover.RootFDTPhys {
+		t.Errorf("root: role %s address %v, want incoming %s", h.Role, h.Root.Address, g.Handover.RootFDTPhys)
+	}
+	if len(doc.Findings) != 0 {
+		t.Errorf("findings on a clean real handover: %+v", doc.Findings)
+	}
+	type file struct {
+		Compat string
+		Size   uint64
+		Seals  uint32
+		SHA256 string
+	}
+	want := map[string]map[string]file{}
+	got := map[string]map[string]file{}
+	var wantOrder, gotOrder []string
+	for _, s := range g.Sessions {
+		wantOrder = append(wantOrder, s.Name)
+		want[s.Name] = map[string]file{}
+		for _, f := range s.Files {
+			want[s.Name][f.TokenHex] = file{f.Compatible, f.Size, f.Seals, f.SHA256}
+		}
+	}
+	if h.LUO == nil || h.KexecMetadata == nil {
+		t.Fatalf("no LUO or kexec-metadata: %+v", h)
+	}
+	for _, s := range h.LUO.Sessions {
+		gotOrder = append(gotOrder, s.Name)
+		got[s.Name] = map[string]file{}
+		for _, f := range s.Files {
+			sum := ""
+			if f.Memfd == nil || f.Memfd.SHA256 == nil {
+				t.Errorf("%s/%#x: no memfd contents", s.Name, uint64(f.Token))
+				continue
+			}
+			sum = *f.Memfd.SHA256
+			got[s.Name][fmt.Sprintf("%#x", uint64(f.Token))] = file{f.Compatible, f.Memfd.Size, f.Memfd.Seals, sum}
+		}
+	}
+	sort.Strings(wantOrder)
+	sort.Strings(gotOrder)
+	if d := cmp.Diff(wantOrder, gotOrder); d != "" {
+		t.Errorf("sessions (-guest +khodump):\n%s", d)
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("files (-guest +khodump):\n%s", d)
+	}
+	var wantFLB, gotFLB []string
+	for _, f := range g.FLBs {
+		wantFLB = append(wantFLB, fmt.Sprintf("%s %d", f.Name, f.Count))
+	}
+	for _, f := range h.LUO.FLBs {
+		gotFLB = append(gotFLB, fmt.Sprintf("%s %d", f.Name, f.Count))
+	}
+	if d := cmp.Diff(wantFLB, gotFLB); d != "" {
+		t.Errorf("FLBs (-guest +khodump):\n%s", d)
+	}
+	if h.LUO.LiveupdateNumber != g.Handover.LiveupdateNumber || h.KexecMetadata.KexecCount != g.Handover.KexecCount || h.KexecMetadata.PreviousRelease != g.Handover.PreviousRelease {
+		t.Errorf("liveupdate number %d, kexec count %d, release %q; guest: %+v", h.LUO.LiveupdateNumber, h.KexecMetadata.KexecCount, h.KexecMetadata.PreviousRelease, g.Handover)
+	}
+	// The carved core is small and holds no other root.
+	if st, err := os.Stat(fixture("real/at-kexec.elf")); err != nil || st.Size() > 512<<10 {
+		t.Errorf("at-kexec.elf: %v, %v bytes", err, st)
+	}
+	if s := out(t, 0, "scan", fixture("real/at-kexec.elf")); !strings.Contains(s, "1 KHO root candidates") {
+		t.Errorf("scan of the carved core:\n%s", s)
+	}
+
+	// After the kexec: the incoming root, with what the new kernel
+	// destroyed said plainly.
+	post := decodeDoc(t, out(t, 0, "-o", "json", fixture("real/post-kexec.elf")))
+	ph := post.Handovers[0]
+	if ph.Role != "incoming" || fmt.Sprintf("%#x", uint64(*ph.Root.Address)) != g.Handover.RootFDTPhys ||
+		ph.KexecMetadata == nil || ph.KexecMetadata.KexecCount != g.Handover.KexecCount {
+		t.Errorf("post-kexec handover: %+v", ph)
+	}
+	codes := map[string]bool{}
+	for _, f := range post.Findings {
+		codes[f.Code] = true
+	}
+	if !codes["map.unusable"] {
+		t.Errorf("post-kexec: the lost memory map is not reported: %v", codes)
 	}
 }
