@@ -90,6 +90,9 @@ func (rc *recoverer) run() {
 	rc.scanMemory()
 	rc.rec.PagesScanned = rc.scan.pages
 	rc.rec.Lost = rc.lostPointers()
+	if !rc.forced {
+		rc.add("luo.pointer-lost", "/LUO", rc.luoSubtreeAddr(), "%s; lost: %s. What follows is found by its contents, not through pointers", rc.rec.Reason, strings.Join(rc.rec.Lost, ", "))
+	}
 	owners := rc.pickLUOSers()
 	var chosen *chainCand
 	if rc.sessions {
@@ -629,8 +632,6 @@ func (rc *recoverer) apply(chain *chainCand, flb *RecoveredObject, flbs []FLB, f
 		}
 	}
 	h.LUO.Recovered = rc.rec
-	lost := strings.Join(rc.rec.Lost, ", ")
-	rc.add("luo.pointer-lost", "/LUO", rc.luoSubtreeAddr(), "%s; lost: %s. Recovered objects are found by their contents; their preservation cannot be checked", rc.rec.Reason, lost)
 	if rc.sessions {
 		if chain != nil {
 			h.LUO.SessionsAddr = chain.obj.Addr

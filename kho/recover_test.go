@@ -1,0 +1,458 @@
+package kho
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/khokit/khokit/kho/physmem"
+)
+
+// recHandover is the handover the recovery tests build: 53 sessions (two
+// session blocks), one of them with 65 files (two file blocks), memfds of
+// several sizes, an empty session, and three FLBs counted once per file,
+// as the LUO test module's are.
+func recHandover() (*Handover, map[FileID][]byte) {
+	l := &LUO{Compatible: "luo-v5", LiveupdateNumber: 1}
+	contents := map[FileID][]byte{}
+	files := 0
+	for i := 0; i < 53; i++ {
+		s := Session{Name: fmt.Sprintf("rec-%02d", i)}
+		n := 1
+		switch i {
+		case 0:
+			n = 65
+		case 1:
+			n = 0
+		case 2:
+			s.Name = strings.Repeat("m", 63)
+			n = 3
+		}
+		for j := 0; j < n; j++ {
+			s.Files = append(s.Files, File{Compatible: "memfd-v2", Token: uint64(i)<<32 | uint64(j), Memfd: &Memfd{Seals: 1}})
+			contents[FileID{i, j}] = bytes.Repeat([]byte{byte(i), byte(j), 0x5a}, (i+1)*(j+1)*37%7000)
+			files++
+		}
+		l.Sessions = append(l.Sessions, s)
+	}
+	l.Sessions[0].Files[1].Token = ^uint64(0)
+	for i := 0; i < 3; i++ {
+		l.FLBs = append(l.FLBs, FLB{Name: fmt.Sprintf("liveupdate-test-flb-v%d", i), Data: 0xfeedf00dcafebee0 + uint64(i), Count: uint64(files)})
+	}
+	return &Handover{
+		Compatible:    "kho-v4",
+		LUO:           l,
+		KexecMetadata: &KexecMetadata{Version: 1, PreviousRelease: "7.3.4", KexecCount: 1},
+	}, contents
+}
+
+// recBuild builds recHandover and does to it what the new kernel does
+// after the kexec: luo_ser's page is reused (kernel pointers where the
+// compatible was) and the radix root node's page holds page-table
+// entries.
+func recBuild(t *testing.T) *Built {
+	t.Helper()
+	h, contents := recHandover()
+	b, err := Build(h, &BuildOptions{Contents: contents})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := make([]byte, 4096)
+	for i := 0; i < 512; i += 3 {
+		binary.LittleEndian.PutUint64(page[8*i:], 0xffff888000000000+uint64(i)*0x40)
+	}
+	recPut(t, b.Mem, b.Layout.LUO, page)
+	for i := range page {
+		page[i] = 0
+	}
+	for i := 0; i < 16; i++ {
+		binary.LittleEndian.PutUint64(page[8*i:], 0x3cc000+uint64(i)<<12|0x67)
+	}
+	recPut(t, b.Mem, b.Layout.MapPages[0], page)
+	return b
+}
+
+func recPut(t *testing.T, m *physmem.Sparse, pa uint64, p []byte) {
+	t.Helper()
+	if err := m.WriteAt(p, pa); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// recSessionPage encodes a session block.
+func recSessionPage(next uint64, sessions ...recSessionEntry) []byte {
+	p := make([]byte, 4096)
+	binary.LittleEndian.PutUint64(p, next)
+	binary.LittleEndian.PutUint64(p[8:], uint64(len(sessions)))
+	for i, s := range sessions {
+		e := p[16+80*i:]
+		copy(e, s.name)
+		binary.LittleEndian.PutUint64(e[64:], s.files)
+		binary.LittleEndian.PutUint64(e[72:], s.count)
+	}
+	return p
+}
+
+type recSessionEntry struct {
+	name         string
+	files, count uint64
+}
+
+// recFileBlock encodes a file block of memfd-v2 entries.
+func recFileBlock(next uint64, data ...uint64) []byte {
+	p := make([]byte, 4096)
+	binary.LittleEndian.PutUint64(p, next)
+	binary.LittleEndian.PutUint64(p[8:], uint64(len(data)))
+	for i, d := range data {
+		e := p[16+64*i:]
+		copy(e, "memfd-v2")
+		binary.LittleEndian.PutUint64(e[48:], d)
+		binary.LittleEndian.PutUint64(e[56:], uint64(i))
+	}
+	return p
+}
+
+// recFLBPageBytes encodes an FLB page.
+func recFLBPageBytes(entries ...FLB) []byte {
+	p := make([]byte, 4096)
+	binary.LittleEndian.PutUint64(p, 1)
+	binary.LittleEndian.PutUint64(p[8:], uint64(len(entries)))
+	for i, f := range entries {
+		e := p[16+64*i:]
+		copy(e, f.Name)
+		binary.LittleEndian.PutUint64(e[48:], f.Data)
+		binary.LittleEndian.PutUint64(e[56:], f.Count)
+	}
+	return p
+}
+
+// recLUOSerPage encodes a luo-v5 luo_ser page.
+func recLUOSerPage(num, sessions, flbs uint64) []byte {
+	p := make([]byte, 4096)
+	copy(p, "luo-v5")
+	binary.LittleEndian.PutUint64(p[8:], num)
+	binary.LittleEndian.PutUint64(p[16:], sessions)
+	binary.LittleEndian.PutUint64(p[24:], flbs)
+	return p
+}
+
+// Free pages far above the builder's allocations.
+const (
+	recFree0 = 0xc000000 + iota*0x1000
+	recFree1
+	recFree2
+	recFree3
+	recFree4
+)
+
+// recSummary is what a test asserts of a recovery: the verdict and reason
+// of every candidate, by kind.
+type recSummary struct {
+	Kind    RecoveredKind
+	Addr    uint64
+	Verdict Verdict
+	Reason  string // a substring of the reason
+}
+
+func recSummarize(rec *Recovery, want []recSummary) []recSummary {
+	var out []recSummary
+	all := append(append(append([]RecoveredObject(nil), rec.Sessions...), rec.FLBs...), rec.LUOSers...)
+	for _, o := range all {
+		s := recSummary{Kind: o.Kind, Addr: o.Addr, Verdict: o.Verdict}
+		// Keep the wanted substring when it matches, so diffs show
+		// real differences only.
+		s.Reason = o.Reason
+		for _, w := range want {
+			if w.Kind == o.Kind && w.Addr == o.Addr && strings.Contains(o.Reason, w.Reason) {
+				s.Reason = w.Reason
+			}
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func TestRecoverBuilt(t *testing.T) {
+	// The session chain head, the FLB page and the built LUO, filled in
+	// per case from the build.
+	type env struct {
+		b    *Built
+		head uint64
+		flb  uint64
+	}
+	for _, tc := range []struct {
+		name string
+		// plant writes decoys; it returns the candidates expected besides
+		// the built chain and FLB page (when those are chosen).
+		plant        func(t *testing.T, e env) []recSummary
+		wantSessions bool // the built sessions are recovered
+		wantFLBs     bool // the built FLBs are recovered
+		wantNum      uint64
+		wantCodes    []string
+		wantOrphans  []uint64
+	}{
+		{
+			name:         "clean",
+			plant:        func(t *testing.T, e env) []recSummary { return nil },
+			wantSessions: true, wantFLBs: true,
+			wantCodes: []string{"luo.pointer-lost", "luo.recovered-sessions", "luo.recovered-flbs"},
+		},
+		{
+			name: "stale session block with a dangling next",
+			plant: func(t *testing.T, e env) []recSummary {
+				recPut(t, e.b.Mem, recFree0, recSessionPage(recFree1, recSessionEntry{name: "rec-00"}))
+				return []recSummary{{RecoveredSessionChain, recFree0, VerdictRejected, fmt.Sprintf("next %#x is not a session block", recFree1)}}
+			},
+			wantSessions: true, wantFLBs: true,
+			wantCodes: []string{"luo.pointer-lost", "luo.recovered-sessions", "luo.recovered-flbs", "luo.recovery-rejected"},
+		},
+		{
+			name: "text that looks like names",
+			plant: func(t *testing.T, e env) []recSummary {
+				text := []byte(strings.Repeat("khokit-basic\x00rec-01\x00liveupdate-test-flb-v0\x00memfd-v2\x00", 100))[:4096]
+				recPut(t, e.b.Mem, recFree0, text)
+				// Right header, names without zero padding.
+				p := recSessionPage(0, recSessionEntry{name: "rec-77"})
+				copy(p[16+7:], "junk")
+				recPut(t, e.b.Mem, recFree1, p)
+				// Right header, a name with a control character.
+				recPut(t, e.b.Mem, recFree2, recSessionPage(0, recSessionEntry{name: "rec\x01"}))
+				return nil
+			},
+			wantSessions: true, wantFLBs: true,
+			wantCodes: []string{"luo.pointer-lost", "luo.recovered-sessions", "luo.recovered-flbs"},
+		},
+		{
+			name: "file block without a session",
+			plant: func(t *testing.T, e env) []recSummary {
+				recPut(t, e.b.Mem, recFree0, recFileBlock(0, e.b.Layout.MemfdSer[3][0]))
+				return nil
+			},
+			wantSessions: true, wantFLBs: true,
+			wantCodes:   []string{"luo.pointer-lost", "luo.recovered-sessions", "luo.recovered-flbs", "luo.recovery-orphan-file"},
+			wantOrphans: []uint64{recFree0},
+		},
+		{
+			name: "session block whose file chain is broken",
+			plant: func(t *testing.T, e env) []recSummary {
+				recPut(t, e.b.Mem, recFree1, recFileBlock(0, 0x5000))
+				recPut(t, e.b.Mem, recFree0, recSessionPage(0, recSessionEntry{"stale", recFree1, 2}))
+				return []recSummary{{RecoveredSessionChain, recFree0, VerdictRejected, "holds 1 files, file_set_ser.count says 2"}}
+			},
+			wantSessions: true, wantFLBs: true,
+			wantCodes:   []string{"luo.pointer-lost", "luo.recovered-sessions", "luo.recovered-flbs", "luo.recovery-rejected"},
+			wantOrphans: []uint64{},
+		},
+		{
+			name: "two FLB pages, one whose counts match the files",
+			plant: func(t *testing.T, e env) []recSummary {
+				recPut(t, e.b.Mem, recFree0, recFLBPageBytes(FLB{Name: "liveupdate-test-flb-v0", Data: 1, Count: 7}))
+				return []recSummary{{RecoveredFLBPage, recFree0, VerdictRejected, fmt.Sprintf("the FLB page at %#x was chosen", e.flb)}}
+			},
+			wantSessions: true, wantFLBs: true,
+			wantCodes: []string{"luo.pointer-lost", "luo.recovered-sessions", "luo.recovered-flbs"},
+		},
+		{
+			name: "two FLB pages that cannot be told apart",
+			plant: func(t *testing.T, e env) []recSummary {
+				h, _ := recHandover()
+				recPut(t, e.b.Mem, recFree0, recFLBPageBytes(h.LUO.FLBs...))
+				return []recSummary{
+					{RecoveredFLBPage, e.flb, VerdictAmbiguous, ""},
+					{RecoveredFLBPage, recFree0, VerdictAmbiguous, ""},
+				}
+			},
+			wantSessions: true,
+			wantCodes:    []string{"luo.pointer-lost", "luo.recovered-sessions", "luo.recovery-ambiguous"},
+		},
+		{
+			name: "FLB-like pages that fail",
+			plant: func(t *testing.T, e env) []recSummary {
+				p := recFLBPageBytes(FLB{Name: "Not A Compatible", Count: 1})
+				recPut(t, e.b.Mem, recFree0, p)
+				p = recFLBPageBytes(FLB{Name: "pci-v1", Count: 1})
+				p[4000] = 1 // junk past the entries
+				recPut(t, e.b.Mem, recFree1, p)
+				recPut(t, e.b.Mem, recFree2, recFLBPageBytes(FLB{Name: "pci-v1", Count: 0}))
+				recPut(t, e.b.Mem, recFree3, recFLBPageBytes(FLB{Name: "pci-v1", Count: 1}, FLB{Name: "pci-v1", Count: 1}))
+				return []recSummary{{RecoveredFLBPage, recFree3, VerdictRejected, "flb.name-duplicate"}}
+			},
+			wantSessions: true, wantFLBs: true,
+			wantCodes: []string{"luo.pointer-lost", "luo.recovered-sessions", "luo.recovered-flbs", "luo.recovery-rejected"},
+		},
+		{
+			name: "a second valid session chain",
+			plant: func(t *testing.T, e env) []recSummary {
+				recPut(t, e.b.Mem, recFree0, recSessionPage(0, recSessionEntry{name: "other"}))
+				return []recSummary{
+					{RecoveredSessionChain, e.head, VerdictAmbiguous, ""},
+					{RecoveredSessionChain, recFree0, VerdictAmbiguous, ""},
+				}
+			},
+			wantFLBs:  true,
+			wantCodes: []string{"luo.pointer-lost", "luo.recovered-flbs", "luo.recovery-ambiguous"},
+		},
+		{
+			name: "the running kernel's outgoing luo_ser",
+			plant: func(t *testing.T, e env) []recSummary {
+				recPut(t, e.b.Mem, recFree0, recLUOSerPage(2, 0, recFree1))
+				recPut(t, e.b.Mem, recFree1, recFLBPageBytes())
+				return []recSummary{{RecoveredLUOSer, recFree0, VerdictOther, "running kernel's outgoing state"}}
+			},
+			wantSessions: true, wantFLBs: true, wantNum: 1,
+			wantCodes: []string{"luo.recovery-other", "luo.number-inferred", "luo.pointer-lost", "luo.recovered-sessions", "luo.recovered-flbs"},
+		},
+		{
+			name: "a stale luo_ser claims a second chain and FLB page",
+			plant: func(t *testing.T, e env) []recSummary {
+				recPut(t, e.b.Mem, recFree0, recLUOSerPage(5, recFree1, recFree2))
+				recPut(t, e.b.Mem, recFree1, recSessionPage(0, recSessionEntry{name: "old"}))
+				recPut(t, e.b.Mem, recFree2, recFLBPageBytes(FLB{Name: "old-v1", Count: 1}))
+				return []recSummary{
+					{RecoveredSessionChain, recFree1, VerdictOther, fmt.Sprintf("luo_ser at %#x", recFree0)},
+					{RecoveredFLBPage, recFree2, VerdictOther, fmt.Sprintf("luo_ser at %#x", recFree0)},
+					{RecoveredLUOSer, recFree0, VerdictOther, "stale"},
+				}
+			},
+			wantSessions: true, wantFLBs: true,
+			wantCodes: []string{"luo.recovery-other", "luo.pointer-lost", "luo.recovery-other", "luo.recovered-sessions", "luo.recovery-other", "luo.recovered-flbs"},
+		},
+		{
+			name: "a cycle of session blocks",
+			plant: func(t *testing.T, e env) []recSummary {
+				recPut(t, e.b.Mem, recFree0, recSessionPage(recFree1, recSessionEntry{name: "a"}))
+				recPut(t, e.b.Mem, recFree1, recSessionPage(recFree0, recSessionEntry{name: "b"}))
+				return []recSummary{{RecoveredSessionChain, recFree0, VerdictRejected, "a cycle of session blocks"}}
+			},
+			wantSessions: true, wantFLBs: true,
+			wantCodes: []string{"luo.pointer-lost", "luo.recovered-sessions", "luo.recovered-flbs", "luo.recovery-rejected"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := recBuild(t)
+			e := env{b: b, head: b.Layout.SessionBlocks[0], flb: b.Layout.FLB}
+			extra := tc.plant(t, e)
+			h, err := Decode(b.Mem, b.RootAddr, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !NeedsRecovery(h) {
+				t.Fatalf("recovery not needed: %v", h.Findings)
+			}
+			before := len(h.Findings)
+			rec, err := RecoverLUO(b.Mem, h, nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			built := b.Handover.LUO
+			var want []recSummary
+			if tc.wantSessions {
+				want = append(want, recSummary{RecoveredSessionChain, e.head, VerdictChosen, ""})
+			}
+			if tc.wantFLBs {
+				want = append(want, recSummary{RecoveredFLBPage, e.flb, VerdictChosen, ""})
+			}
+			// Chosen first, then the rest in kind order as summarize lists them.
+			for _, k := range []RecoveredKind{RecoveredSessionChain, RecoveredFLBPage, RecoveredLUOSer} {
+				for _, x := range extra {
+					if x.Kind == k && !(x.Addr == e.head && k == RecoveredSessionChain || x.Addr == e.flb && k == RecoveredFLBPage) {
+						want = append(want, x)
+					}
+				}
+				for _, x := range extra {
+					if x.Kind == k && (x.Addr == e.head && k == RecoveredSessionChain || x.Addr == e.flb && k == RecoveredFLBPage) {
+						want = append(want[:0:0], append([]recSummary{x}, want...)...)
+					}
+				}
+			}
+			got := recSummarize(rec, want)
+			if d := cmp.Diff(sortedSummary(want), sortedSummary(got)); d != "" {
+				t.Errorf("candidates (-want +got):\n%s", d)
+			}
+			var wantSessions []Session
+			var wantFLBs []FLB
+			var wantHead, wantFLB uint64
+			if tc.wantSessions {
+				wantSessions, wantHead = built.Sessions, e.head
+			}
+			if tc.wantFLBs {
+				wantFLBs, wantFLB = built.FLBs, e.flb
+			}
+			if d := cmp.Diff(wantSessions, h.LUO.Sessions); d != "" {
+				t.Errorf("sessions (-built +recovered):\n%s", d)
+			}
+			if d := cmp.Diff(wantFLBs, h.LUO.FLBs); d != "" {
+				t.Errorf("FLBs (-built +recovered):\n%s", d)
+			}
+			if h.LUO.SessionsAddr != wantHead || h.LUO.FLBsAddr != wantFLB || h.LUO.LiveupdateNumber != tc.wantNum || h.LUO.Recovered != rec {
+				t.Errorf("LUO header %#x %#x num %d recovered %v, want %#x %#x %d", h.LUO.SessionsAddr, h.LUO.FLBsAddr, h.LUO.LiveupdateNumber, h.LUO.Recovered != nil, wantHead, wantFLB, tc.wantNum)
+			}
+			var codes []string
+			for _, f := range h.Findings[before:] {
+				if _, ok := LookupRecoveryCode(f.Code); ok {
+					codes = append(codes, f.Code)
+				} else if f.Severity == Error {
+					t.Errorf("decoder finding on a recovered object: %v", f)
+				}
+			}
+			if len(codes) == 0 || codes[0] != "luo.pointer-lost" {
+				t.Errorf("the first recovery finding is not luo.pointer-lost: %v", codes)
+			}
+			sort.Strings(codes)
+			sort.Strings(tc.wantCodes)
+			if d := cmp.Diff(tc.wantCodes, codes); d != "" {
+				t.Errorf("recovery findings (-want +got):\n%s\nall: %v", d, h.Findings[before:])
+			}
+			if d := cmp.Diff(tc.wantOrphans, rec.OrphanFileBlocks, cmpEmptyEqual); d != "" {
+				t.Errorf("orphan file blocks (-want +got):\n%s", d)
+			}
+			wantLost := []string{"luo_ser.liveupdate_num", "luo_ser.sessions_pa", "luo_ser.flbs_pa", "preserved-memory-map"}
+			if d := cmp.Diff(wantLost, rec.Lost); d != "" {
+				t.Errorf("lost pointers (-want +got):\n%s", d)
+			}
+			if tc.wantSessions {
+				e2eCheckContents(t, b, h.LUO)
+			}
+		})
+	}
+}
+
+var cmpEmptyEqual = cmp.Comparer(func(a, b []uint64) bool {
+	return len(a) == len(b) && (len(a) == 0 || cmp.Equal(a, b))
+})
+
+func sortedSummary(s []recSummary) []recSummary {
+	out := append([]recSummary(nil), s...)
+	for i := range out {
+		for j := i + 1; j < len(out); j++ {
+			a, b := out[i], out[j]
+			if b.Kind < a.Kind || b.Kind == a.Kind && b.Addr < a.Addr {
+				out[i], out[j] = b, a
+			}
+		}
+	}
+	return out
+}
+
+// e2eCheckContents reads every recovered memfd and compares it with what
+// the builder wrote.
+func e2eCheckContents(t *testing.T, b *Built, l *LUO) {
+	t.Helper()
+	_, contents := recHandover()
+	for si, s := range l.Sessions {
+		for fi, f := range s.Files {
+			want := contents[FileID{si, fi}]
+			got := make([]byte, f.Memfd.Size)
+			if _, err := MemfdContents(b.Mem, f.Memfd, 4096).ReadAt(got, 0); err != nil && len(got) > 0 {
+				t.Fatalf("session %d file %d: %v", si, fi, err)
+			}
+			if !bytes.Equal(want, got) {
+				t.Fatalf("session %d file %d: contents differ (%d vs %d bytes)", si, fi, len(want), len(got))
+			}
+		}
+	}
+}
