@@ -65,6 +65,14 @@ type jsonLUO struct {
 	LiveupdateNumber uint64        `json:"liveupdate_number"`
 	Sessions         []jsonSession `json:"sessions"`
 	FLBs             []jsonFLB     `json:"flbs"`
+	Recovered        *jsonRecovery `json:"recovered"`
+}
+
+// jsonRecovery says the LUO state was found by its contents because the
+// pointers to it were lost (an image taken after the kexec).
+type jsonRecovery struct {
+	Reason string   `json:"reason"`
+	Lost   []string `json:"lost"`
 }
 
 type jsonSession struct {
@@ -199,6 +207,9 @@ func (d *decoded) report() jsonHandover {
 		}
 		for _, f := range l.FLBs {
 			jl.FLBs = append(jl.FLBs, jsonFLB{f.Name, hexU64(f.Data), f.Count})
+		}
+		if r := l.Recovered; r != nil {
+			jl.Recovered = &jsonRecovery{Reason: r.Reason, Lost: append([]string{}, r.Lost...)}
 		}
 		jh.LUO = jl
 	}

@@ -261,9 +261,13 @@ func (l *loaded) fromMemory(o *options) error {
 			}
 		}
 	}
-	h, err := kho.Decode(l.mem, c.Addr, decodeOptions(o, scratch))
+	dopts := decodeOptions(o, scratch)
+	h, err := kho.Decode(l.mem, c.Addr, dopts)
 	if err != nil {
 		return failBad("%s: %v", l.path, err)
+	}
+	if kho.NeedsRecovery(h) {
+		l.recoverLUO(o, h, dopts)
 	}
 	d := &decoded{role: c.Role.String(), cand: &c, h: h}
 	if root, err := physmem.Read(l.mem, c.Addr, int(c.Size), 1<<20); err == nil {
@@ -272,6 +276,30 @@ func (l *loaded) fromMemory(o *options) error {
 	d.hashMemfds(l.mem, l.pageSize(o))
 	l.handovers = append(l.handovers, d)
 	return nil
+}
+
+// recoverLUO finds LUO state whose pointers are lost (an image taken after
+// the kexec) by its contents: one more pass over the image. When carving,
+// the pages of what was recovered are recorded by decoding it again
+// through the Recorder, so the carved core recovers the same.
+func (l *loaded) recoverLUO(o *options, h *kho.Handover, opts *kho.Options) {
+	ro := &kho.RecoverOptions{Progress: newProgress(o, l.im.Memory)}
+	rec, err := kho.RecoverLUO(l.im.Memory, h, opts, ro)
+	if ro.Progress != nil {
+		ro.Progress(^uint64(0), 0)
+	}
+	if err != nil {
+		h.Findings = append(h.Findings, kho.Finding{Severity: kho.Warning, Code: "khodump.recovery-failed", Path: "/LUO", Message: err.Error()})
+		return
+	}
+	r, carving := l.mem.(*physmem.Recorder)
+	if rec == nil || h.LUO == nil || !carving {
+		return
+	}
+	kho.DecodeLUO(r, *h.LUO, opts)
+	for _, s := range rec.LUOSers {
+		r.Add(s.Addr, l.pageSize(o))
+	}
 }
 
 // hashMemfds reads every decoded memfd's contents and hashes them.

@@ -104,6 +104,17 @@ func (t *textWriter) handover(d *decoded) {
 
 func (t *textWriter) luo(d *decoded, l *kho.LUO) {
 	t.line(1, "LUO %q at %#x: liveupdate number %d", l.Compatible, l.Addr, l.LiveupdateNumber)
+	if r := l.Recovered; r != nil {
+		t.line(2, "RECOVERED by content, not through pointers: %s", r.Reason)
+		t.line(2, "lost pointers: %s (preservation of what was recovered cannot be checked)", strings.Join(r.Lost, ", "))
+		if t.verbose {
+			for _, objs := range [][]kho.RecoveredObject{r.Sessions, r.FLBs, r.LUOSers} {
+				for _, ob := range objs {
+					t.line(3, "%v at %#x: %v %s", ob.Kind, ob.Addr, ob.Verdict, ob.Reason)
+				}
+			}
+		}
+	}
 	files := 0
 	for _, s := range l.Sessions {
 		files += len(s.Files)
