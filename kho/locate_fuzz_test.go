@@ -7,10 +7,10 @@ import (
 	"github.com/khokit/khokit/kho/physmem"
 )
 
-const fuzzLocateRAM = 128 << 10
+const fuzzLocateRAM = 64 << 10
 
-// fuzzLocateSeed is a small memory holding a kho-v4 handover named by
-// setup_data, as raw bytes from address 0.
+// fuzzLocateSeed is a small memory holding a handover named by setup_data,
+// as raw bytes from address 0.
 func fuzzLocateSeed(tb testing.TB, h *Handover) []byte {
 	b, err := Build(h, &BuildOptions{RAM: []physmem.Range{{Start: 0, Size: fuzzLocateRAM}}, Base: 0x1000, SetupData: true})
 	if err != nil {
@@ -23,18 +23,26 @@ func fuzzLocateSeed(tb testing.TB, h *Handover) []byte {
 	return out
 }
 
-// FuzzLocate runs the locator over arbitrary memory. Invariants: no
-// panic; every candidate is a page-aligned root inside memory that the
-// decoder also accepts as a KHO root; Incoming never picks an outgoing
-// root or a copy.
+// FuzzLocate runs the locator over a built memory with one patch of
+// fuzz bytes written at a fuzz offset (small inputs keep mutation and
+// minimisation fast, and every patch lands near real structures).
+// Invariants: no panic; every candidate is a page-aligned root inside
+// memory that the decoder also accepts as a KHO root; Incoming never picks
+// an outgoing root or a copy.
 func FuzzLocate(f *testing.F) {
-	f.Add(fuzzLocateSeed(f, &Handover{Compatible: "kho-v4", KexecMetadata: &KexecMetadata{Version: 1, PreviousRelease: "7.3.4", KexecCount: 1},
-		LUO: &LUO{Compatible: "luo-v5", LiveupdateNumber: 1}}))
-	f.Add(fuzzLocateSeed(f, &Handover{Compatible: "kho-v1"}))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		if len(data) > fuzzLocateRAM {
-			data = data[:fuzzLocateRAM]
-		}
+	bases := [][]byte{
+		fuzzLocateSeed(f, &Handover{Compatible: "kho-v4", KexecMetadata: &KexecMetadata{Version: 1, PreviousRelease: "7.3.4", KexecCount: 1},
+			LUO: &LUO{Compatible: "luo-v5", LiveupdateNumber: 1}}),
+		fuzzLocateSeed(f, &Handover{Compatible: "kho-v1"}),
+		make([]byte, fuzzLocateRAM),
+	}
+	f.Add(uint8(0), uint16(0), []byte{})
+	f.Add(uint8(1), uint16(0x1000), []byte{0xd0, 0x0d, 0xfe, 0xed})
+	f.Add(uint8(2), uint16(0x202), []byte("HdrS"))
+	f.Add(uint8(0), uint16(0xc008), []byte{10, 0, 0, 0, 8, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, which uint8, off uint16, patch []byte) {
+		data := append([]byte(nil), bases[int(which)%len(bases)]...)
+		copy(data[int(off)%fuzzLocateRAM:], patch)
 		m := new(physmem.Sparse)
 		if err := m.AddRange(0, fuzzLocateRAM, physmem.Present); err != nil {
 			t.Fatal(err)
