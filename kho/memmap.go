@@ -7,6 +7,7 @@ import (
 	"math/bits"
 	"slices"
 	"sort"
+	"sync"
 
 	"github.com/khokit/khokit/format"
 	"github.com/khokit/khokit/kho/physmem"
@@ -121,13 +122,34 @@ type radixWalk struct {
 	bad     bool // a structural error: the map is incomplete
 }
 
+// radixScratch is the memory a radix walk needs only while it runs (node
+// pages, per-order run lists); it is pooled, so that decoding a large map
+// allocates little more than its result.
+type radixScratch struct {
+	pages   [][]byte
+	byOrder [64][]Run
+}
+
+var radixScratchPool sync.Pool
+
 func (d *decoder) decodeRadix(root uint64) {
-	w := &radixWalk{d: d, visited: make(map[uint64]struct{}), bufs: make([][]byte, d.geo.depth)}
-	for i := range w.bufs {
-		w.bufs[i] = make([]byte, d.geo.pageSize)
+	sc, _ := radixScratchPool.Get().(*radixScratch)
+	if sc == nil || len(sc.pages) != d.geo.depth || uint64(len(sc.pages[0])) != d.geo.pageSize {
+		sc = &radixScratch{pages: make([][]byte, d.geo.depth)}
+		for i := range sc.pages {
+			sc.pages[i] = make([]byte, d.geo.pageSize)
+		}
+	}
+	w := &radixWalk{d: d, visited: make(map[uint64]struct{}), bufs: sc.pages}
+	for o := range sc.byOrder {
+		w.byOrder[o] = sc.byOrder[o][:0]
 	}
 	w.node(root, d.geo.depth-1, 0)
-	d.setMap(w.byOrder[:], !w.bad && !w.stopped)
+	d.setMap(w.byOrder[:], !w.bad && !w.stopped) // copies the runs out
+	for o := range w.byOrder {
+		sc.byOrder[o] = w.byOrder[o][:0]
+	}
+	radixScratchPool.Put(sc)
 }
 
 func (w *radixWalk) node(pa uint64, level int, prefix uint64) {
@@ -218,6 +240,16 @@ func appendBitRuns(runs []Run, bitmap []byte, base uint64, shift uint, order uin
 		runs = runs[:n-1]
 	}
 	for wi := 0; wi+8 <= len(bitmap); wi += 8 {
+		// Skip empty stretches 32 bytes at a time: sparse leaves are
+		// mostly zero.
+		if wi%32 == 0 && wi+32 <= len(bitmap) {
+			q := bitmap[wi : wi+32]
+			if binary.LittleEndian.Uint64(q)|binary.LittleEndian.Uint64(q[8:])|
+				binary.LittleEndian.Uint64(q[16:])|binary.LittleEndian.Uint64(q[24:]) == 0 {
+				wi += 24
+				continue
+			}
+		}
 		word := binary.LittleEndian.Uint64(bitmap[wi:])
 		if word == 0 {
 			continue
