@@ -740,3 +740,24 @@ func compareWithGuest(t *testing.T, g *guestExpected, name string) {
 		t.Errorf("at-kexec: recovered %+v, want decoded through pointers", h.LUO.Recovered)
 	}
 }
+
+// Every --format value reads its kind of source.
+func TestFormatFlag(t *testing.T) {
+	kernelFDT := filepath.Join("..", "..", "testdata", "fdt", "kernel", "kho_in_fdt_stage2.dtb")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--format", "debugfs", fixture("debugfs")}, `source "../../testdata/khodump/debugfs": debugfs copy`},
+		{[]string{"--format", "debugfs", fixture("debugfs/kho/in")}, "sessions at 0x105000"},
+		{[]string{"--format", "fdt", kernelFDT}, `handover unknown (root FDT, address unknown): "kho-v4"`},
+		{[]string{"--format", "raw", "--base", "0x100000", fixture("handover-base-0x100000.raw")}, "raw image, 116.0 KiB"},
+		{[]string{"--format", "auto", fixture("handover.elf")}, "elf image"},
+		{[]string{"--format", "blob", "--as", "kexec-metadata", fixture("blobs/kexec-metadata.bin")}, `previous_release = "7.3.4"`},
+		{[]string{"--lenient", "--as", "fdt", filepath.Join("..", "..", "testdata", "fdt", "malformed", "struct-size-short-4.dtb")}, "finding:"},
+	} {
+		if got := out(t, 0, tc.args...); !strings.Contains(got, tc.want) {
+			t.Errorf("%v: output lacks %q:\n%s", tc.args, tc.want, got)
+		}
+	}
+}
