@@ -1,11 +1,25 @@
-// Command khodump reads the state Linux hands across kexec. This first
-// version reads one Flattened Device Tree file (a KHO FDT from debugfs, or
-// any DTB) and prints it as text, DTS or JSON.
+// Command khodump reads the state Linux hands across kexec — the KHO
+// device tree, LUO sessions and files, preserved memfds and FLBs — from a
+// memory dump (ELF core, kdump-compressed, flattened, raw), a debugfs copy,
+// a root FDT or one blob, and prints what was handed over and what is wrong
+// with it.
 //
 // Usage:
 //
-//	khodump [show] [-o text|dts|json] [--lenient] FILE
+//	khodump [show] [-o text|json|dts] [flags] SOURCE
+//	khodump check [--kernel VERSION] [-o text|json] [flags] SOURCE
+//	khodump scan [-o text|json] [flags] SOURCE
+//	khodump extract --dir DIR [flags] SOURCE
+//	khodump carve --out FILE [flags] SOURCE
+//	khodump abi [--btf PATH] [--page-size N]
 //
-// A malformed blob prints one located error line and exits 1; usage and
-// I/O errors exit 2.
+// Common flags: --root ADDR, --base ADDR, --page-size N, --format
+// auto|raw|elf|kdump|flattened|debugfs|fdt|blob, --as FORMAT, -q, -v,
+// --no-progress. Errors are one line on stderr; check exits 0 (no error
+// finding), 1 (an error finding) or 2 (usage or I/O error). The manual is
+// docs/khodump.md and the JSON documents are specified in docs/json.md.
+//
+// The fixtures in testdata/khodump are written by
+// ./cmd/khodump/internal/genfixtures (synthetic handovers) and by
+// khodump carve (testdata/khodump/real, from a Linux 7.3.4 guest).
 package main
