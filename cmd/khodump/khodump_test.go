@@ -2,10 +2,12 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -759,5 +761,37 @@ func TestFormatFlag(t *testing.T) {
 		if got := out(t, 0, tc.args...); !strings.Contains(got, tc.want) {
 			t.Errorf("%v: output lacks %q:\n%s", tc.args, tc.want, got)
 		}
+	}
+}
+
+// The committed fixtures are what the generator writes today: a change in
+// the builder or the image writers shows up here, not as a puzzling
+// golden diff.
+func TestFixturesUpToDate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short")
+	}
+	dir := t.TempDir()
+	cmd := exec.Command("go", "run", "./internal/genfixtures", dir)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("genfixtures: %v\n%s", err, b)
+	}
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		got, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		want, err := os.ReadFile(fixture(rel))
+		if err != nil || !bytes.Equal(want, got) {
+			t.Errorf("testdata/khodump/%s is stale: run go run ./cmd/khodump/internal/genfixtures && go test ./cmd/khodump -update", rel)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
