@@ -36,11 +36,12 @@ func (d *decoder) decodeKexecMetadata(path string, addr uint64, blob []byte) *Ke
 // decodeMemblock checks the memblock sub-FDT (rule 15, structurally: the
 // names the new kernel will ask for are not known here).
 func (d *decoder) decodeMemblock(path string, addr uint64, blob []byte) *Memblock {
-	t, err := fdt.Decode(blob, &fdt.Options{Lenient: d.opts.Lenient})
+	t, err := d.decodeFDT(blob)
 	if err != nil {
 		d.add("memblock.fdt-invalid", "", path, addr, "%v", err)
 		return nil
 	}
+	d.reportQuirks(path, addr, t)
 	if c, ok := singleString(t.Root.Prop("compatible")); !ok || c != "memblock-v1" {
 		d.add("memblock.compatible", "", path, addr, "compatible %s, want \"memblock-v1\"", describeCompat(t.Root.Prop("compatible")))
 		return nil

@@ -68,6 +68,9 @@ var codeTable = map[string]CodeInfo{
 	"ptr.unpreserved":    {Error, "object not covered by the preserved-memory map", []Impact{{"6.16-7.3", EffectCorruption, "the page is not reserved; the new kernel may reuse it while it is still read"}}},
 	"ptr.order-mismatch": {Warning, "object preserved, but not as a block of the expected order", nil},
 
+	// FDT containers (rule 8).
+	"fdt.quirk": {Warning, "an FDT decoded only leniently, or with an observation (see the fdt package's codes)", nil},
+
 	// Root FDT (rules 8, 10, 13).
 	"root.fdt-too-large":      {Warning, "root FDT totalsize exceeds one page", []Impact{{"6.16-7.3", EffectOutOfBounds, "kho_populate maps one page; totalsize is not checked against it"}}},
 	"root.compatible-unknown": {Error, "root compatible is not a known KHO version", revivalDropped},

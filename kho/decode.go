@@ -133,13 +133,18 @@ func (d *decoder) decodeRoot(rootAddr uint64, data []byte) (*Handover, error) {
 	root := t.Root
 	cp := root.Prop("compatible")
 	if cp == nil {
-		return nil, &RootError{Addr: rootAddr, Msg: "no compatible property", Err: ErrNotKHO}
+		msg := "no compatible property"
+		if missingNames(t) {
+			msg += " (property names lie in the blob's missing tail: a copy shorter than its totalsize, like a debugfs kho/out/fdt sized before later subtrees were added)"
+		}
+		return nil, &RootError{Addr: rootAddr, Msg: msg, Err: ErrNotKHO}
 	}
 	compats, err := cp.Strings()
 	if err != nil || len(compats) == 0 || !strings.HasPrefix(compats[0], "kho-") {
 		return nil, &RootError{Addr: rootAddr, Msg: fmt.Sprintf("compatible %s", describeCompat(cp)), Err: ErrNotKHO}
 	}
 	h.Compatible = compats[0]
+	d.reportQuirks("/", rootAddr, t)
 	if len(compats) > 1 {
 		d.add("root.compatible-list", "", "/", rootAddr, "compatible is the list %q; %q used", compats, compats[0])
 	}
@@ -242,12 +247,42 @@ func (d *decoder) trustMap(rootAddr uint64, subtrees int) {
 // decodeFDT decodes an FDT with the caller's leniency; a strict decode that
 // fails only on duplicate node names is retried leniently, since duplicate
 // names are reported (and the later node skipped) by the caller.
+//
+// What the fdt package tolerated or observed is reported as "fdt.quirk"
+// findings under path (duplicate names are left to the caller), but only
+// once the tree is known to be used: call reportQuirks then.
 func (d *decoder) decodeFDT(data []byte) (*fdt.Tree, error) {
 	t, err := fdt.Decode(data, &fdt.Options{Lenient: d.opts.Lenient})
 	if err != nil && !d.opts.Lenient && errors.Is(err, fdt.ErrDuplicate) {
 		t, err = fdt.Decode(data, &fdt.Options{Lenient: true})
 	}
 	return t, err
+}
+
+// reportQuirks turns the fdt package's findings into "fdt.quirk" findings.
+func (d *decoder) reportQuirks(path string, addr uint64, t *fdt.Tree) {
+	for _, f := range t.Findings {
+		switch f.Code {
+		case fdt.FindDuplicateNode, fdt.FindTrailingBytes:
+			continue // duplicates are reported by name; blob-size may exceed totalsize
+		}
+		p := path
+		if f.Path != "" && f.Path != "/" {
+			p = strings.TrimSuffix(path, "/") + f.Path
+		}
+		d.add("fdt.quirk", "", p, addr, "%s at blob offset %#x: %s", f.Code, f.Offset, f.Message)
+	}
+}
+
+// missingNames reports whether lenient decoding lost property names to a
+// truncated strings block.
+func missingNames(t *fdt.Tree) bool {
+	for _, f := range t.Findings {
+		if f.Code == fdt.FindMissingString {
+			return true
+		}
+	}
+	return false
 }
 
 // rawSubtree keeps a subnode whose root version is unknown: its address
@@ -390,6 +425,7 @@ func (d *decoder) decodeLUOFDT(path string, addr uint64, blob []byte) *LUO {
 		d.add("luo.fdt-invalid", "", path, addr, "%v", err)
 		return nil
 	}
+	d.reportQuirks(path, addr, t)
 	root := t.Root
 	compat, ok := singleString(root.Prop("compatible"))
 	if !ok || (compat != "luo-v1" && compat != "luo-v2") {

@@ -1,9 +1,11 @@
 package kho
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -162,5 +164,36 @@ func TestDecodeLUOVectors(t *testing.T) {
 	}
 	if _, _, err := DecodeLUO(mem, LUO{Compatible: "luo-v9"}, nil); !errors.Is(err, ErrUnknownLUO) {
 		t.Errorf("unknown compatible: err %v", err)
+	}
+}
+
+// TestVectorsLenient: real FDT quirks are findings under Options.Lenient
+// and errors without it; a truncated debugfs copy whose property names
+// are lost says why it is not a KHO root.
+func TestVectorsLenient(t *testing.T) {
+	mem, root := vectorMemory(t, nil)
+	i := bytes.Index(root, []byte("kho-v4\x00"))
+	if i < 0 {
+		t.Fatal("no compatible in the vector")
+	}
+	padded := append([]byte(nil), root...)
+	padded[i+7] = 0xaa // the padding byte after "kho-v4\0"
+	if _, err := DecodeRoot(mem, padded, nil); !errors.Is(err, ErrNotFDT) {
+		t.Errorf("strict decode of non-zero padding: %v", err)
+	}
+	h, err := DecodeRoot(mem, padded, &Options{Lenient: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Findings[0].Code != "fdt.quirk" || !strings.Contains(h.Findings[0].Message, "fdt.nonzero-padding") {
+		t.Errorf("first finding %v, want the padding quirk", h.Findings[0])
+	}
+	short, err := os.ReadFile("../testdata/kho/kho_out_fdt_debugfs_233.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = DecodeRoot(mem, short, &Options{Lenient: true})
+	if !errors.Is(err, ErrNotKHO) || !strings.Contains(err.Error(), "missing tail") {
+		t.Errorf("truncated debugfs copy: %v", err)
 	}
 }
