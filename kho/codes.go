@@ -44,10 +44,20 @@ var contextImpacts = map[string][]Impact{
 	"ptr.unaligned@block":                {{"7.2-7.3", EffectIgnored, "read through the direct map unchecked; kho_restore_free WARNs and frees nothing"}},
 	"ptr.unpreserved@block":              {{"7.2-7.3", EffectIgnored, "read through the direct map unchecked; kho_restore_free WARNs and frees nothing"}},
 	"ptr.zero@memfd":                     {{"6.19-7.3", EffectOutOfBounds, "the NULL check tests phys_to_virt(0): physical page 0 is parsed as memfd_luo_ser"}},
+	"subtree.data-length@LUO":            luoSubtreePanic,
+	"subtree.size-missing@LUO":           luoSubtreePanic,
+	"subtree.size-length@LUO":            luoSubtreePanic,
 	"ptr.zero@session-v1":                {{"6.19-7.1", EffectOutOfBounds, "phys_to_virt(0): physical page 0 is read as the session array"}},
 	"ptr.zero@flb-v1":                    {{"7.0-7.1", EffectOutOfBounds, "phys_to_virt(0): physical page 0 is read as the FLB table"}},
 	"ptr.unaligned@flb":                  {{"7.0-7.3", EffectOutOfBounds, "dereferenced lazily, long after boot, with no check"}},
 	"ptr.unpreserved@flb":                {{"7.0-7.3", EffectOutOfBounds, "dereferenced lazily, long after boot, with no check"}},
+}
+
+// A LUO node kho_retrieve_subtree cannot return (anything but -ENOENT)
+// fails luo_early_startup.
+var luoSubtreePanic = []Impact{
+	{"6.19-7.1", EffectPanic, "kho_retrieve_subtree fails for LUO; luo_restore_fail panics"},
+	{"7.2-7.3", EffectPanic, "kho_retrieve_subtree fails for LUO; luo_restore_fail panics even with liveupdate=off"},
 }
 
 var panicLUOv5 = []Impact{{"7.2-7.3", EffectPanic, "luo_early_startup fails; luo_restore_fail panics even with liveupdate=off"}}

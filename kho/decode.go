@@ -336,7 +336,7 @@ func (d *decoder) decodeSubtree(path string, n *fdt.Node, rv rootVersion) Subtre
 	}
 	addr, err := u64Prop(n, dataProp)
 	if err != nil {
-		d.add("subtree.data-length", "", path, 0, "%v", err)
+		d.add("subtree.data-length", n.Name, path, 0, "%v", err)
 		return st
 	}
 	st.Addr = addr
@@ -349,10 +349,10 @@ func (d *decoder) decodeSubtree(path string, n *fdt.Node, rv rootVersion) Subtre
 		p := n.Prop("blob-size")
 		switch {
 		case p == nil:
-			d.add("subtree.size-missing", "", path, addr, "no blob-size")
+			d.add("subtree.size-missing", n.Name, path, addr, "no blob-size")
 			return st
 		case len(p.Value) != 8:
-			d.add("subtree.size-length", "", path, addr, "blob-size is %d bytes, want 8", len(p.Value))
+			d.add("subtree.size-length", n.Name, path, addr, "blob-size is %d bytes, want 8", len(p.Value))
 			return st
 		}
 		size = binary.LittleEndian.Uint64(p.Value)
