@@ -64,8 +64,8 @@ func KhokitDecodeWalk(data []byte) (WalkStats, error) {
 }
 
 // URootReadWalk decodes data with u-root's dt.ReadFDT and walks the tree
-// with its Node.Walk. Both recurse without a depth limit: never give it an
-// untrusted blob.
+// with its Node.Walk, which recurses without a depth limit: never give it
+// an untrusted blob.
 func URootReadWalk(data []byte) (WalkStats, error) {
 	var s WalkStats
 	f, err := dt.ReadFDT(bytes.NewReader(data))
