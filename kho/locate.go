@@ -122,6 +122,7 @@ func (o *LocateOptions) resolved() LocateOptions {
 	if v.ChunkSize <= 0 {
 		v.ChunkSize = 1 << 20
 	}
+	v.ChunkSize = min(v.ChunkSize, locMaxChunk)
 	v.ChunkSize = int(bldAlignUp(uint64(v.ChunkSize), v.PageSize))
 	if v.MaxSetupData <= 0 {
 		v.MaxSetupData = 256
@@ -140,6 +141,7 @@ const (
 	locSetupDataMaxLen  = 1 << 20 // a longer node is not believed
 	locKHODataPath      = "/setup_data"
 	locChosenPath       = "/chosen"
+	locMaxChunk         = 64 << 20 // ChunkSize cap: one read buffer
 	locRelX86           = "x86 (6.16-7.3)"
 	locRelAll           = "6.16-7.3"
 	locMaxChosenFDTSize = 1 << 20  // a boot FDT larger than this is not read
@@ -158,6 +160,11 @@ const (
 // given root that is not a KHO root.
 func Locate(mem physmem.Memory, opts *LocateOptions) ([]Candidate, []Finding, error) {
 	o := opts.resolved()
+	switch o.PageSize {
+	case 4096, 16384, 65536:
+	default:
+		return nil, nil, fmt.Errorf("kho: locate: page size %d, want 4096, 16384 or 65536", o.PageSize)
+	}
 	l := &locator{mem: mem, o: o, roots: map[uint64]*locRoot{}}
 	if o.Root != 0 {
 		r, err := l.root(o.Root)

@@ -595,3 +595,21 @@ func TestLocateKnownBootParams(t *testing.T) {
 		t.Fatalf("ScanNever: %v, %v", roles(cs), err)
 	}
 }
+
+func TestLocateOptionBounds(t *testing.T) {
+	b, err := Build(vectorHandover(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := Locate(b.Mem, &LocateOptions{PageSize: 5000}); err == nil {
+		t.Error("page size 5000 accepted")
+	}
+	mem := &flakyMemory{Memory: b.Mem, bad: 1 << 40}
+	cs, _, err := Locate(mem, &LocateOptions{ChunkSize: 1 << 40})
+	if err != nil || len(cs) != 1 {
+		t.Fatalf("%v, %v", roles(cs), err)
+	}
+	if mem.max > locMaxChunk {
+		t.Errorf("read %d bytes at once, above the %d cap", mem.max, locMaxChunk)
+	}
+}
