@@ -236,17 +236,27 @@ func (rc *recoverer) fileSetsValid(b *recSessionBlock) (files, blocks int, handl
 		if n != fs.count {
 			return 0, 0, nil, fmt.Sprintf("entry %d: file chain at %#x holds %d files, file_set_ser.count says %d", i, fs.files, n, fs.count)
 		}
-		seen := make(map[uint64]bool)
+		perBlock := make(map[uint64]int)
+		var order []uint64
+		for _, a := range addrs {
+			blk := a &^ (rc.geo.pageSize - 1)
+			if perBlock[blk] == 0 {
+				order = append(order, blk)
+			}
+			perBlock[blk]++
+		}
+		for k, blk := range order[:max(len(order)-1, 0)] {
+			if perBlock[blk] != rc.geo.caps.FilesPerBlock {
+				return 0, 0, nil, fmt.Sprintf("entry %d: file block %d at %#x holds %d of %d entries yet is not the last: the kernel fills every block but the last", i, k, blk, perBlock[blk], rc.geo.caps.FilesPerBlock)
+			}
+		}
+		blocks += len(order)
 		for j := uint64(0); j < n; j++ {
 			compat, ok := cString(e[j*fileSerSize:][:48])
 			if !ok || memfdVersion(compat) == 0 {
 				return 0, 0, nil, fmt.Sprintf("entry %d: file %d at %#x: compatible %q is not a known handler", i, j, addrs[j], compat)
 			}
 			handlers[compat]++
-			if blk := addrs[j] &^ (rc.geo.pageSize - 1); !seen[blk] {
-				seen[blk] = true
-				blocks++
-			}
 		}
 		files += int(n)
 	}
@@ -260,6 +270,10 @@ func (rc *recoverer) pickSessions(owners map[uint64]string) *chainCand {
 	rejected := make(map[uint64]string)
 	for i := range rc.scan.sessionBlocks {
 		b := &rc.scan.sessionBlocks[i]
+		if b.next != 0 && b.count != rc.geo.caps.SessionsPerBlock {
+			rejected[b.addr] = fmt.Sprintf("holds %d of %d entries yet has a next (%#x): the kernel fills every block but the last", b.count, rc.geo.caps.SessionsPerBlock, b.next)
+			continue
+		}
 		files, fblocks, handlers, why := rc.fileSetsValid(b)
 		if why != "" {
 			rejected[b.addr] = why
@@ -290,7 +304,14 @@ func (rc *recoverer) pickSessions(owners map[uint64]string) *chainCand {
 		rejects = append(rejects, o)
 	}
 	visited := make(map[uint64]bool)
-	for _, head := range heads {
+	tried := make(map[uint64]bool)
+	for len(heads) > 0 {
+		head := heads[0]
+		heads = heads[1:]
+		if tried[head] {
+			continue
+		}
+		tried[head] = true
 		o := RecoveredObject{Kind: RecoveredSessionChain, Addr: head}
 		seen := make(map[uint64]bool)
 		handlers := make(map[string]int)
@@ -329,8 +350,16 @@ func (rc *recoverer) pickSessions(owners map[uint64]string) *chainCand {
 			cur = next
 		}
 		o.Evidence = rc.chainEvidence(o, fblocks, handlers, tailsZero)
+		// A rejected chain may be a stale block in front of a good
+		// chain: its successor is tried as a head too.
+		retry := func() {
+			if len(o.Blocks) > 1 && !tried[o.Blocks[1]] {
+				heads = append(heads, o.Blocks[1])
+			}
+		}
 		if o.Reason != "" {
 			reject(o)
+			retry()
 			continue
 		}
 		// Decode the chain exactly as Decode would have from sessions_pa.
@@ -339,6 +368,7 @@ func (rc *recoverer) pickSessions(owners map[uint64]string) *chainCand {
 		if f, bad := firstError(d.h.Findings, true); bad {
 			o.Reason = fmt.Sprintf("decoding fails: %s %s: %s", f.Code, f.Path, f.Message)
 			reject(o)
+			retry()
 			continue
 		}
 		memfds, folios := 0, 0

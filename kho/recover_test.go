@@ -57,7 +57,7 @@ func recHandover() (*Handover, map[FileID][]byte) {
 func recBuild(t *testing.T) *Built {
 	t.Helper()
 	h, contents := recHandover()
-	b, err := Build(h, &BuildOptions{Contents: contents})
+	b, err := Build(h, recBuildOptions(contents))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,6 +74,10 @@ func recBuild(t *testing.T) *Built {
 	}
 	recPut(t, b.Mem, b.Layout.MapPages[0], page)
 	return b
+}
+
+func recBuildOptions(contents map[FileID][]byte) *BuildOptions {
+	return &BuildOptions{Contents: contents, RAM: []physmem.Range{{Start: 0, Size: recRAM, State: physmem.Present}}}
 }
 
 func recPut(t *testing.T, m *physmem.Sparse, pa uint64, p []byte) {
@@ -95,6 +99,16 @@ func recSessionPage(next uint64, sessions ...recSessionEntry) []byte {
 		binary.LittleEndian.PutUint64(e[72:], s.count)
 	}
 	return p
+}
+
+// recFullSessionPage encodes a full session block (51 sessions without
+// files), as every block but a chain's last is.
+func recFullSessionPage(prefix string, next uint64) []byte {
+	var es []recSessionEntry
+	for i := 0; i < 51; i++ {
+		es = append(es, recSessionEntry{name: fmt.Sprintf("%s-%02d", prefix, i)})
+	}
+	return recSessionPage(next, es...)
 }
 
 type recSessionEntry struct {
@@ -140,9 +154,13 @@ func recLUOSerPage(num, sessions, flbs uint64) []byte {
 	return p
 }
 
+// recRAM is the memory the tests build into: small, so that a scan is
+// cheap enough to fuzz.
+const recRAM = 16 << 20
+
 // Free pages far above the builder's allocations.
 const (
-	recFree0 = 0xc000000 + iota*0x1000
+	recFree0 = 0xc00000 + iota*0x1000
 	recFree1
 	recFree2
 	recFree3
@@ -204,8 +222,17 @@ func TestRecoverBuilt(t *testing.T) {
 		{
 			name: "stale session block with a dangling next",
 			plant: func(t *testing.T, e env) []recSummary {
-				recPut(t, e.b.Mem, recFree0, recSessionPage(recFree1, recSessionEntry{name: "rec-00"}))
+				recPut(t, e.b.Mem, recFree0, recFullSessionPage("stale", recFree1))
 				return []recSummary{{RecoveredSessionChain, recFree0, VerdictRejected, fmt.Sprintf("next %#x is not a session block", recFree1)}}
+			},
+			wantSessions: true, wantFLBs: true,
+			wantCodes: []string{"luo.pointer-lost", "luo.recovered-sessions", "luo.recovered-flbs", "luo.recovery-rejected"},
+		},
+		{
+			name: "stale session block, not full, with a next",
+			plant: func(t *testing.T, e env) []recSummary {
+				recPut(t, e.b.Mem, recFree0, recSessionPage(e.head, recSessionEntry{name: "stale"}))
+				return []recSummary{{RecoveredSessionChain, recFree0, VerdictRejected, "holds 1 of 51 entries yet has a next"}}
 			},
 			wantSessions: true, wantFLBs: true,
 			wantCodes: []string{"luo.pointer-lost", "luo.recovered-sessions", "luo.recovered-flbs", "luo.recovery-rejected"},
@@ -324,8 +351,8 @@ func TestRecoverBuilt(t *testing.T) {
 		{
 			name: "a cycle of session blocks",
 			plant: func(t *testing.T, e env) []recSummary {
-				recPut(t, e.b.Mem, recFree0, recSessionPage(recFree1, recSessionEntry{name: "a"}))
-				recPut(t, e.b.Mem, recFree1, recSessionPage(recFree0, recSessionEntry{name: "b"}))
+				recPut(t, e.b.Mem, recFree0, recFullSessionPage("a", recFree1))
+				recPut(t, e.b.Mem, recFree1, recFullSessionPage("b", recFree0))
 				return []recSummary{{RecoveredSessionChain, recFree0, VerdictRejected, "a cycle of session blocks"}}
 			},
 			wantSessions: true, wantFLBs: true,
@@ -455,4 +482,150 @@ func e2eCheckContents(t *testing.T, b *Built, l *LUO) {
 			}
 		}
 	}
+}
+
+// TestRecoverPointers covers the other ways in: a luo_ser that survived
+// with one bad pointer, a luo_ser zeroed while the map is intact (the map
+// then rejects unpreserved look-alikes), an intact handover (nothing to
+// do), and a forced scan of an intact handover.
+func TestRecoverPointers(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		mutate     func(t *testing.T, b *Built)
+		force      bool
+		wantNil    bool     // RecoverLUO does nothing
+		wantLost   []string // Recovery.Lost
+		wantCodes  []string // recovery findings, sorted
+		wantReject string   // reason of the planted chain at recFree0, when one is planted
+	}{
+		{
+			name: "sessions_pa fails its checks",
+			mutate: func(t *testing.T, b *Built) {
+				p := make([]byte, 8)
+				binary.LittleEndian.PutUint64(p, b.Layout.SessionBlocks[0]+8)
+				recPut(t, b.Mem, b.Layout.LUO+16, p)
+			},
+			wantLost:  []string{"luo_ser.sessions_pa"},
+			wantCodes: []string{"luo.pointer-lost", "luo.recovered-sessions"},
+		},
+		{
+			name: "luo_ser zeroed, map intact",
+			mutate: func(t *testing.T, b *Built) {
+				recPut(t, b.Mem, b.Layout.LUO, make([]byte, 4096))
+				recPut(t, b.Mem, recFree0, recSessionPage(0, recSessionEntry{name: "unpreserved"}))
+			},
+			wantLost:   []string{"luo_ser.liveupdate_num", "luo_ser.sessions_pa", "luo_ser.flbs_pa"},
+			wantCodes:  []string{"luo.pointer-lost", "luo.recovered-flbs", "luo.recovered-sessions", "luo.recovery-rejected"},
+			wantReject: "ptr.unpreserved",
+		},
+		{
+			name:    "intact",
+			mutate:  func(t *testing.T, b *Built) {},
+			wantNil: true,
+		},
+		{
+			name:   "intact, forced",
+			mutate: func(t *testing.T, b *Built) {},
+			force:  true,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h0, contents := recHandover()
+			b, err := Build(h0, recBuildOptions(contents))
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.mutate(t, b)
+			h, err := Decode(b.Mem, b.RootAddr, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := len(h.Findings)
+			rec, err := RecoverLUO(b.Mem, h, nil, &RecoverOptions{Force: tc.force})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.wantNil {
+				if rec != nil || len(h.Findings) != before || NeedsRecovery(h) {
+					t.Fatalf("recovery ran on an intact handover: %+v %v", rec, h.Findings[before:])
+				}
+				return
+			}
+			if rec == nil {
+				t.Fatal("no recovery")
+			}
+			if d := cmp.Diff(tc.wantLost, rec.Lost); d != "" {
+				t.Errorf("lost (-want +got):\n%s", d)
+			}
+			var codes []string
+			for _, f := range h.Findings[before:] {
+				codes = append(codes, f.Code)
+			}
+			sort.Strings(codes)
+			if d := cmp.Diff(tc.wantCodes, codes); d != "" {
+				t.Errorf("findings (-want +got):\n%s\n%v", d, h.Findings[before:])
+			}
+			if d := cmp.Diff(b.Handover.LUO.Sessions, h.LUO.Sessions); d != "" {
+				t.Errorf("sessions (-built +got):\n%s", d)
+			}
+			if d := cmp.Diff(b.Handover.LUO.FLBs, h.LUO.FLBs); d != "" {
+				t.Errorf("FLBs (-built +got):\n%s", d)
+			}
+			if len(rec.Sessions) == 0 || rec.Sessions[0].Verdict != VerdictChosen || rec.Sessions[0].Addr != b.Layout.SessionBlocks[0] {
+				t.Fatalf("session candidates %+v", rec.Sessions)
+			}
+			if tc.force && !slicesContains(rec.Sessions[0].Evidence, "the surviving incoming luo_ser's sessions_pa points at it") {
+				t.Errorf("forced: evidence %q does not name the surviving luo_ser", rec.Sessions[0].Evidence)
+			}
+			if tc.wantReject != "" {
+				var reason string
+				for _, o := range rec.Sessions {
+					if o.Addr == recFree0 {
+						reason = o.Reason
+					}
+				}
+				if !strings.Contains(reason, tc.wantReject) {
+					t.Errorf("planted chain: reason %q, want %q", reason, tc.wantReject)
+				}
+				if !slicesContains(rec.Sessions[0].Evidence, "every block lies in preserved memory according to the map") {
+					t.Errorf("evidence %q does not say the map vouches", rec.Sessions[0].Evidence)
+				}
+			}
+		})
+	}
+}
+
+func slicesContains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// FuzzRecoverPages plants two arbitrary pages beside a post-kexec memory
+// and checks that recovery neither panics nor lets them change what is
+// recovered unnoticed: the model holds the built sessions, or none (when
+// the planted bytes made a second valid candidate), never a mixture.
+func FuzzRecoverPages(f *testing.F) {
+	f.Add(recSessionPage(recFree1, recSessionEntry{name: "x"}), recSessionPage(0, recSessionEntry{name: "y"}))
+	f.Add(recFLBPageBytes(FLB{Name: "a-v1", Count: 1}), recLUOSerPage(2, recFree0, recFree1))
+	f.Add(recFileBlock(recFree0, 0x1000), recSessionPage(recFree0, recSessionEntry{"z", recFree0, 1}))
+	f.Add(recFullSessionPage("s", recFree1), recFullSessionPage("t", recFree0))
+	f.Fuzz(func(t *testing.T, p0, p1 []byte) {
+		b := recBuild(t)
+		recPut(t, b.Mem, recFree0, append(p0[:min(len(p0), 4096):min(len(p0), 4096)], make([]byte, 4096-min(len(p0), 4096))...))
+		recPut(t, b.Mem, recFree1, append(p1[:min(len(p1), 4096):min(len(p1), 4096)], make([]byte, 4096-min(len(p1), 4096))...))
+		h, err := Decode(b.Mem, b.RootAddr, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := RecoverLUO(b.Mem, h, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		if len(h.LUO.Sessions) != 0 && !cmp.Equal(b.Handover.LUO.Sessions, h.LUO.Sessions) {
+			t.Errorf("recovered sessions are neither the built ones nor none")
+		}
+	})
 }
