@@ -18,6 +18,7 @@
 #   KHOKIT_E2E_MEM       guest memory (default 512M)
 #   KHOKIT_E2E_AT_KEXEC  1 (default): also capture at machine_kexec via the gdb stub
 #   KHOKIT_E2E_JOBS      make -j (default: nproc)
+#   KHOKIT_E2E_SCENARIO  a scenario JSON file instead of the guest's embedded default
 set -euo pipefail
 
 E2E_DIR=$(cd "$(dirname "$0")" && pwd)
@@ -26,6 +27,7 @@ CACHE=${KHOKIT_E2E_CACHE:-/var/tmp/khokit-e2e}
 GUEST_MEM=${KHOKIT_E2E_MEM:-512M}
 AT_KEXEC=${KHOKIT_E2E_AT_KEXEC:-1}
 JOBS=${KHOKIT_E2E_JOBS:-$(nproc)}
+SCENARIO=${KHOKIT_E2E_SCENARIO:-}
 export PATH="$PATH:/usr/local/go/bin"
 
 # Directories under the cache.
@@ -249,6 +251,9 @@ step_initramfs() {
   local a
   for a in sh mount cat ls grep sleep dmesg reboot echo mkdir; do ln -s busybox "$root/bin/$a"; done
   cp "$BIN_DIR/guest" "$root/bin/guest"
+  if [ -n "$SCENARIO" ]; then
+    cp "$SCENARIO" "$root/scenario.json" || die "cannot read KHOKIT_E2E_SCENARIO=$SCENARIO"
+  fi
   cat > "$root/init" <<'EOF'
 #!/bin/sh
 mount -t proc proc /proc
@@ -318,7 +323,7 @@ boot_qemu() {
     -serial "file:$RUN_DIR/console.log" -monitor none \
     -qmp "unix:$RUN_DIR/qmp.sock,server=on,wait=off" "$@" \
     -kernel "$KERNEL_DIR/bzImage" -initrd "$RUN_DIR/stage1.cpio" \
-    -append "$KCMDLINE_BASE khokit.mode=$mode" > "$RUN_DIR/qemu-$mode.log" 2>&1 &
+    -append "$KCMDLINE_BASE khokit.mode=$mode${SCENARIO:+ khokit.scenario=/scenario.json}" > "$RUN_DIR/qemu-$mode.log" 2>&1 &
   QEMU_PID=$!
   local i
   for i in $(seq 100); do [ -S "$RUN_DIR/qmp.sock" ] && break; sleep 0.1; done
@@ -330,7 +335,8 @@ step_capture() {
   [ -n "${KERNEL_DIR:-}" ] || step_kernel
   [ -f "$RUN_DIR/stage1.cpio" ] || step_initramfs
   mkdir -p "$DUMP_DIR"
-  rm -f "$DUMP_DIR"/expected.json
+  # Outputs of an earlier capture must not mix with this one.
+  rm -f "$DUMP_DIR"/expected.json "$DUMP_DIR"/{at,post}-kexec.{elf,kdump,scan.txt} "$DUMP_DIR"/console*.log
   trap stop_qemu EXIT
   local gdbargs=()
   [ "$AT_KEXEC" = 1 ] && gdbargs=(-gdb "unix:$RUN_DIR/gdb.sock,server=on,wait=off" -S)

@@ -68,7 +68,7 @@ func run() error {
 	if args["khokit.stage"] == "2" {
 		return stage2(sc, plan, mode)
 	}
-	return stage1(sc, plan, mode, string(cmdline))
+	return stage1(sc, plan, mode, args["khokit.scenario"])
 }
 
 // parseCmdline splits the kernel command line into key=value pairs.
@@ -81,7 +81,7 @@ func parseCmdline(s string) map[string]string {
 	return m
 }
 
-func stage1(sc *scenario, plan []plannedSession, mode, cmdline string) error {
+func stage1(sc *scenario, plan []plannedSession, mode, scenarioPath string) error {
 	fmt.Printf("%s stage 1: %d sessions, mode %s\n", marker, len(plan), mode)
 	dev, err := syscall.Open("/dev/liveupdate", syscall.O_RDWR, 0)
 	if err != nil {
@@ -124,6 +124,9 @@ func stage1(sc *scenario, plan []plannedSession, mode, cmdline string) error {
 		return err
 	}
 	next := "console=ttyS0 panic=-1 kho=on liveupdate=on khokit.stage=2 khokit.mode=" + mode
+	if scenarioPath != "" {
+		next += " khokit.scenario=" + scenarioPath
+	}
 	if err := kexecFileLoad(kexecKernel, kexecInitrd, next); err != nil {
 		return err
 	}
