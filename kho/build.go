@@ -90,8 +90,20 @@ const (
 	bldCompatLUOv5       = "luo-v5"
 )
 
-// bldKHOVersion returns n for "kho-vN", 1..4.
+// bldKHOVersion returns n for "kho-vN", 1..4; the RFC composites
+// ("kho-v4;radix-v1;vmalloc-v1") lay out as kho-v4.
 func bldKHOVersion(compat string) (int, bool) {
+	if base, rest, ok := strings.Cut(compat, ";"); ok {
+		if base != "kho-v4" || rest == "" {
+			return 0, false
+		}
+		for _, c := range strings.Split(rest, ";") {
+			if c != "radix-v1" && c != "vmalloc-v1" && c != "block-v1" {
+				return 0, false
+			}
+		}
+		return 4, true
+	}
 	switch compat {
 	case "kho-v1":
 		return 1, true

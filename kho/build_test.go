@@ -483,3 +483,26 @@ func TestBuildLUOv1WithoutFLB(t *testing.T) {
 		t.Error("FLBs without an FLB node were accepted")
 	}
 }
+
+// TestBuildCompositeRoot: the RFC composite root compatible lays out as
+// kho-v4 and decodes back with its string intact.
+func TestBuildCompositeRoot(t *testing.T) {
+	h := vectorHandover()
+	h.Compatible = "kho-v4;radix-v1;vmalloc-v1"
+	b, err := Build(h, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Decode(b.Mem, b.RootAddr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(b.Handover, got); diff != "" {
+		t.Errorf("(-built +decoded):\n%s", diff)
+	}
+	for _, bad := range []string{"kho-v3;radix-v1", "kho-v4;", "kho-v4;nope-v1"} {
+		if _, err := Build(&Handover{Compatible: bad}, nil); err == nil {
+			t.Errorf("root %q accepted", bad)
+		}
+	}
+}
