@@ -27,7 +27,7 @@ type BuildOptions struct {
 	Base uint64
 	// Scratch regions are never allocated from; with SetupData they are
 	// written as the kho_scratch array. Default with SetupData: the top
-	// 16 MiB of the last RAM range.
+	// 16 MiB (at most a quarter) of the last RAM range.
 	Scratch []ScratchRegion
 	// SetupData writes an x86 boot_params page whose setup_data list
 	// holds one SETUP_KEXEC_KHO node (kho_data) pointing at the root and
@@ -57,7 +57,7 @@ type Built struct {
 	SetupDataAddr uint64    // the SETUP_KEXEC_KHO node; 0 without SetupData
 	Handover      *Handover // the input with every address filled in
 	Preserved     []Block   // every preserved allocation, sorted by address
-	Scratch       []ScratchRegion
+	Scratch       []ScratchRegion // the scratch regions used (pass them to the decoder)
 	Layout        Layout
 }
 
