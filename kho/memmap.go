@@ -256,8 +256,15 @@ func appendBitRuns(runs []Run, bitmap []byte, base uint64, shift uint, order uin
 		}
 		bit := uint64(wi) * 8
 		if word == ^uint64(0) && have && curEnd == base+bit<<shift {
-			cur.Count += 64
-			curEnd += 64 << shift
+			// Extend over this and every following full word at once.
+			k := wi + 8
+			for k+8 <= len(bitmap) && binary.LittleEndian.Uint64(bitmap[k:]) == ^uint64(0) {
+				k += 8
+			}
+			full := uint64(k-wi) * 8
+			cur.Count += full
+			curEnd += full << shift
+			wi = k - 8
 			continue
 		}
 		for word != 0 {
@@ -407,31 +414,43 @@ func (d *decoder) decodeChunks(head uint64) {
 func (d *decoder) setMap(seqs [][]Run, clean bool) {
 	m := &d.h.MemoryMap
 	m.PageSize = d.geo.pageSize
+	shift := d.geo.pageShift
+	// The sequences still to merge and the next position in each: indices,
+	// not re-slicing, so the loop stores no pointers (no write barriers).
 	var live [][]Run
+	var pos []int
 	n := 0
 	for _, q := range seqs {
 		if len(q) > 0 {
 			live = append(live, q)
+			pos = append(pos, 0)
 			n += len(q)
 		}
 	}
 	out := make([]Run, 0, n)
-	var end uint64 // end of the last kept run
+	var end uint64    // end of the last kept run, before scratch splits
+	var outEnd uint64 // end of out[len(out)-1]
 	ram := rangeCursor{rs: d.mem.Ranges()}
 	for len(live) > 0 {
 		// The lowest address next; on a tie the lower order (earlier
 		// sequence) first.
 		best := 0
 		for i := 1; i < len(live); i++ {
-			if live[i][0].Addr < live[best][0].Addr {
+			if live[i][pos[i]].Addr < live[best][pos[best]].Addr {
 				best = i
 			}
 		}
-		r := live[best][0]
-		if live[best] = live[best][1:]; len(live[best]) == 0 {
-			live = append(live[:best], live[best+1:]...)
+		r := live[best][pos[best]]
+		if pos[best]++; pos[best] == len(live[best]) {
+			live = slices.Delete(live, best, best+1)
+			pos = slices.Delete(pos, best, best+1)
 		}
-		bs := m.blockSize(r.Order)
+		s := uint(r.Order) + shift
+		if s >= 64 || r.Count > (^uint64(0)-r.Addr)>>s {
+			d.add("map.block-outside-memory", "", mapPath, r.Addr, "order-%d blocks at %#x run past the top of the address space", r.Order, r.Addr)
+			continue
+		}
+		bs := uint64(1) << s
 		if len(out) > 0 && r.Addr < end {
 			drop := min((end-r.Addr+bs-1)/bs, r.Count)
 			d.add("map.overlap", "", mapPath, r.Addr, "%d order-%d blocks at %#x overlap the block ending at %#x; dropped", drop, r.Order, r.Addr, end)
@@ -441,23 +460,28 @@ func (d *decoder) setMap(seqs [][]Run, clean bool) {
 				continue
 			}
 		}
-		rEnd := m.runEnd(r)
-		size := rEnd - r.Addr
-		if rEnd == ^uint64(0) || bs == 0 {
-			d.add("map.block-outside-memory", "", mapPath, r.Addr, "order-%d blocks at %#x run past the top of the address space", r.Order, r.Addr)
-			continue
-		}
+		rEnd := r.Addr + r.Count<<s
 		if !ram.covers(r.Addr, rEnd) {
 			d.add("map.block-outside-memory", "", mapPath, r.Addr, "%d order-%d blocks [%#x, %#x) are not all in memory", r.Count, r.Order, r.Addr, rEnd)
 			continue
 		}
-		if len(d.opts.Scratch) == 0 {
-			out = appendRun(m, out, r)
-		} else if _, hit := d.inScratch(r.Addr, size); !hit {
-			out = appendRun(m, out, r)
-		} else {
-			for _, part := range d.withoutScratch(m, r) {
-				out = appendRun(m, out, part)
+		switch k := len(out); {
+		case len(d.opts.Scratch) == 0 && k > 0 && out[k-1].Order == r.Order && outEnd == r.Addr:
+			out[k-1].Count += r.Count
+			outEnd = rEnd
+		case len(d.opts.Scratch) == 0:
+			out = append(out, r)
+			outEnd = rEnd
+		default:
+			if _, hit := d.inScratch(r.Addr, rEnd-r.Addr); !hit {
+				out = appendRun(m, out, r)
+			} else {
+				for _, part := range d.withoutScratch(m, r) {
+					out = appendRun(m, out, part)
+				}
+			}
+			if len(out) > 0 {
+				outEnd = m.runEnd(out[len(out)-1])
 			}
 		}
 		end = rEnd
