@@ -54,9 +54,9 @@ type ScratchRegion struct{ Addr, Size uint64 }
 type Built struct {
 	Mem           *physmem.Sparse
 	RootAddr      uint64
-	SetupDataAddr uint64    // the SETUP_KEXEC_KHO node; 0 without SetupData
-	Handover      *Handover // the input with every address filled in
-	Preserved     []Block   // every preserved allocation, sorted by address
+	SetupDataAddr uint64          // the SETUP_KEXEC_KHO node; 0 without SetupData
+	Handover      *Handover       // the input with every address filled in
+	Preserved     []Block         // every preserved allocation, sorted by address
 	Scratch       []ScratchRegion // the scratch regions used (pass them to the decoder)
 	Layout        Layout
 }
