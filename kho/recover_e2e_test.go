@@ -208,3 +208,55 @@ func e2eRecovered(t *testing.T, mem physmem.Memory, l *LUO) []e2eSession {
 	}
 	return out
 }
+
+// TestRecoverE2EAtKexec forces the recovery scan on the real dumps taken
+// at the kexec, where luo_ser and the map are intact: the scan must
+// choose exactly the session chain and FLB page luo_ser points at, and
+// find nothing ambiguous.
+func TestRecoverE2EAtKexec(t *testing.T) {
+	dir := e2eDumpDir()
+	for _, name := range []string{"at-kexec.elf", "at-kexec.kdump"} {
+		t.Run(name, func(t *testing.T) {
+			im, err := image.Open(filepath.Join(dir, name), image.Options{})
+			if err != nil {
+				t.Skip(err)
+			}
+			defer im.Close()
+			cs, _, err := Locate(im.Memory, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			in, ok := Incoming(cs)
+			if !ok {
+				t.Fatal("no handover root")
+			}
+			h, err := Decode(im.Memory, in.Addr, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if h.LUO == nil || NeedsRecovery(h) {
+				t.Fatalf("at-kexec handover does not decode through its pointers: %v", h.Findings)
+			}
+			before := len(h.Findings)
+			rec, err := RecoverLUO(im.Memory, h, nil, &RecoverOptions{Force: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, o := range append(append(append([]RecoveredObject(nil), rec.Sessions...), rec.FLBs...), rec.LUOSers...) {
+				t.Logf("  %v %#x %v: %d blocks, %d sessions, %d files; %s", o.Kind, o.Addr, o.Verdict, len(o.Blocks), o.Sessions, o.Files, o.Reason)
+			}
+			for _, f := range h.Findings[before:] {
+				t.Logf("  %v", f)
+				if f.Code == "luo.recovery-ambiguous" {
+					t.Errorf("forced scan disagrees: %v", f)
+				}
+			}
+			if len(rec.Sessions) == 0 || rec.Sessions[0].Verdict != VerdictChosen || rec.Sessions[0].Addr != h.LUO.SessionsAddr {
+				t.Errorf("scan's session chain %+v, sessions_pa %#x", rec.Sessions, h.LUO.SessionsAddr)
+			}
+			if len(rec.FLBs) == 0 || rec.FLBs[0].Verdict != VerdictChosen || rec.FLBs[0].Addr != h.LUO.FLBsAddr {
+				t.Errorf("scan's FLB page %+v, flbs_pa %#x", rec.FLBs, h.LUO.FLBsAddr)
+			}
+		})
+	}
+}
