@@ -401,6 +401,9 @@ func (d *decoder) decodeSubtree(path string, n *fdt.Node, rv rootVersion) Subtre
 		st.Format = "luo-ser"
 		if l := d.decodeLUOSer(path, addr, blob); l != nil {
 			d.h.LUO = l
+			if v, err := format.DecodeLUOSer(blob); err == nil && v.Format() != nil {
+				st.Format = v.Format().Name // the variant's catalogue name
+			}
 		} else {
 			st.Raw = blob
 		}
