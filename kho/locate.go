@@ -62,6 +62,11 @@ type Candidate struct {
 	LUOSessions int64
 	// Handoff is the x86 kho_data that names this root, when one does.
 	Handoff *KHOData
+	// Scratch is the scratch array the handoff names (kho_data or
+	// /chosen linux,kho-scratch), every entry as the kernel would use it;
+	// pass it to the decoder as Options.Scratch. Problems with it are
+	// findings.
+	Scratch []ScratchRegion
 }
 
 // KHOData is an x86 SETUP_KEXEC_KHO setup_data node and its payload.
@@ -411,6 +416,7 @@ func (l *locator) setupNode(pa uint64, i int, scanned bool) {
 		how, pa, n, kd.FDTAddr, kd.FDTSize, kd.ScratchAddr, kd.ScratchSize))
 	if r.Handoff == nil {
 		r.Handoff = kd
+		r.Scratch = l.scratch(kd.ScratchAddr, kd.ScratchSize, r)
 	}
 }
 
@@ -456,9 +462,15 @@ func (l *locator) chosen(blob []byte, addr uint64, given bool) {
 	if !given {
 		where = fmt.Sprintf("boot FDT at %#x", addr)
 	}
-	if ch.Prop("linux,kho-scratch") == nil {
+	var scratch []fdt.Reg
+	if sp := ch.Prop("linux,kho-scratch"); sp == nil {
 		l.find(Error, "chosen.kho-scratch-missing", locChosenPath, addr, []Impact{{locRelAll, EffectRejected, "early_init_dt_check_kho requires both properties and ignores KHO"}},
 			"%s: linux,kho-fdt without linux,kho-scratch", where)
+	} else if len(sp.Value) != (ac+sc)*4 {
+		l.find(Error, "chosen.kho-fdt-length", locChosenPath, addr, []Impact{{locRelAll, EffectRejected, "early_init_dt_check_kho ignores KHO"}},
+			"linux,kho-scratch is %d bytes, want one <addr size> pair of %d+%d cells", len(sp.Value), ac, sc)
+	} else {
+		scratch, _ = sp.Regs(ac, sc)
 	}
 	r, err := l.root(regs[0].Address)
 	if err != nil {
@@ -467,6 +479,83 @@ func (l *locator) chosen(blob []byte, addr uint64, given bool) {
 	}
 	l.haveHandoff = true
 	l.name(r, "named by /chosen linux,kho-fdt", fmt.Sprintf("%s: /chosen linux,kho-fdt = <%#x %#x>", where, regs[0].Address, regs[0].Size))
+	if len(scratch) == 1 && r.Scratch == nil {
+		r.Scratch = l.scratch(scratch[0].Address, scratch[0].Size, r)
+	}
+}
+
+// locMaxScratch bounds the scratch array: two entries plus one per NUMA
+// node with memory, so a few thousand at most.
+const locMaxScratch = 4096
+
+// scratch reads the kho_scratch array at addr (size bytes) and checks it
+// as abi.md §10 rule 9 says; it returns every entry the kernel would add
+// as scratch, good or bad, so that a decoder treats all of it as scratch.
+func (l *locator) scratch(addr, size uint64, r *locRoot) []ScratchRegion {
+	const path = "/scratch"
+	corrupt := []Impact{{locRelAll, EffectCorruption, "kho_populate adds every entry to memblock as scratch, unchecked: early allocations may land on preserved state"}}
+	if size%encScratchEntrySize != 0 {
+		l.find(Warning, "scratch.size-unaligned", path, addr, []Impact{{locRelAll, EffectIgnored, "the remainder past the last whole entry is ignored"}},
+			"scratch_size %d is not a multiple of %d", size, encScratchEntrySize)
+	}
+	n := size / encScratchEntrySize
+	switch {
+	case n == 0:
+		l.find(Error, "scratch.empty", path, addr, nil, "the scratch array has no entry")
+		return nil
+	case n > locMaxScratch:
+		l.find(Error, "scratch.too-many", path, addr, nil, "%d scratch entries, more than %d", n, locMaxScratch)
+		return nil
+	}
+	buf, err := physmem.Read(l.mem, addr, int(n*encScratchEntrySize), locMaxScratch*encScratchEntrySize)
+	if err != nil {
+		l.find(Error, "scratch.unreadable", path, addr, nil, "scratch array: %v", err)
+		return nil
+	}
+	if locAllZero(buf) {
+		// Before the kexec's final copy, kexec segments sit in staging
+		// pages and their destinations hold stale bytes.
+		l.find(Warning, "scratch.all-zero", path, addr, nil,
+			"the %d-entry scratch array at %#x is all zero (an image taken before the kexec copied its segments?)", n, addr)
+		return nil
+	}
+	ps := l.o.PageSize
+	out := make([]ScratchRegion, n)
+	for i := range out {
+		v, err := format.DecodeScratch(buf[i*encScratchEntrySize:][:encScratchEntrySize])
+		if err != nil {
+			return nil
+		}
+		out[i] = ScratchRegion{Addr: v.Addr, Size: v.Size}
+		ep := fmt.Sprintf("%s[%d]", path, i)
+		ea := addr + uint64(i)*encScratchEntrySize
+		end := v.Addr + v.Size
+		switch {
+		case v.Size == 0:
+			// The kernel writes these itself (an empty global region).
+			l.find(Info, "scratch.entry-empty", ep, ea, nil, "scratch region at %#x has size 0", v.Addr)
+			continue
+		case end < v.Addr:
+			l.find(Error, "scratch.entry-overflow", ep, ea, corrupt, "scratch region %#x + %#x wraps", v.Addr, v.Size)
+			continue
+		case v.Addr%ps != 0 || v.Size%ps != 0:
+			l.find(Error, "scratch.entry-unaligned", ep, ea, corrupt, "scratch region [%#x+%#x) is not page-aligned", v.Addr, v.Size)
+		}
+		if st := physmem.StateOf(l.mem, v.Addr, v.Size); st == physmem.Absent || st == physmem.Mixed {
+			l.find(Error, "scratch.entry-not-ram", ep, ea, corrupt, "scratch region [%#x+%#x) is %v in this memory", v.Addr, v.Size, st)
+		}
+		if r.Addr < end && v.Addr < r.Addr+ps {
+			l.find(Error, "scratch.covers-root", ep, ea, corrupt, "scratch region [%#x+%#x) covers the root FDT at %#x", v.Addr, v.Size, r.Addr)
+		}
+		for j := 0; j < i; j++ {
+			o := out[j]
+			if o.Size != 0 && o.Addr+o.Size >= o.Addr && v.Addr < o.Addr+o.Size && o.Addr < end {
+				l.find(Error, "scratch.entry-overlap", ep, ea, corrupt, "scratch region [%#x+%#x) overlaps entry %d", v.Addr, v.Size, j)
+				break
+			}
+		}
+	}
+	return out
 }
 
 // scanned considers an FDT header found by the scan: a KHO root, or a boot
@@ -612,4 +701,13 @@ func Incoming(cs []Candidate) (Candidate, bool) {
 		return unk[0], true
 	}
 	return Candidate{}, false
+}
+
+func locAllZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }

@@ -35,7 +35,7 @@ func TestLocateE2EDumps(t *testing.T) {
 			}
 			t.Logf("%s: scan took %v", name, time.Since(start))
 			for _, c := range cs {
-				t.Logf("  %#x %s %s kexec=%d sessions=%#x: %s %v", c.Addr, c.Role, c.Compatible, c.KexecCount, c.LUOSessions, c.Reason, c.Evidence)
+				t.Logf("  %#x %s %s kexec=%d sessions=%#x scratch=%#x: %s %v", c.Addr, c.Role, c.Compatible, c.KexecCount, c.LUOSessions, c.Scratch, c.Reason, c.Evidence)
 			}
 			for _, f := range fs {
 				t.Logf("  finding %v", f)

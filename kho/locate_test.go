@@ -315,7 +315,7 @@ func TestLocateGivenRoot(t *testing.T) {
 }
 
 // bootFDT writes a devicetree with /chosen naming root.
-func bootFDT(t *testing.T, addrCells, sizeCells uint32, kho []byte, scratch bool) []byte {
+func bootFDT(t *testing.T, addrCells, sizeCells uint32, kho, scratch []byte) []byte {
 	t.Helper()
 	w := fdt.NewWriter()
 	be := func(v ...uint32) []byte {
@@ -331,8 +331,8 @@ func bootFDT(t *testing.T, addrCells, sizeCells uint32, kho []byte, scratch bool
 	_ = w.Property("compatible", []byte("linux,dummy-virt\x00"))
 	_ = w.BeginNode("chosen")
 	_ = w.Property("linux,kho-fdt", kho)
-	if scratch {
-		_ = w.Property("linux,kho-scratch", be(0, 0x8000000, 0, 0x1000000)[:4*(addrCells+sizeCells)])
+	if scratch != nil {
+		_ = w.Property("linux,kho-scratch", scratch)
 	}
 	_ = w.EndNode()
 	_ = w.EndNode()
@@ -344,11 +344,14 @@ func bootFDT(t *testing.T, addrCells, sizeCells uint32, kho []byte, scratch bool
 }
 
 func TestLocateChosen(t *testing.T) {
-	b, err := Build(vectorHandover(), nil)
+	b, err := Build(vectorHandover(), &BuildOptions{SetupData: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	root := uint32(b.RootAddr)
+	// Keep the scratch array, drop the x86 handoff: /chosen names the root.
+	mustWrite(t, b.Mem, make([]byte, 4096), b.Layout.BootParams)
+	mustWrite(t, b.Mem, make([]byte, 48), b.SetupDataAddr)
+	root, arr := uint32(b.RootAddr), uint32(b.Layout.ScratchArray)
 	cells := func(v ...uint32) []byte {
 		var out []byte
 		for _, x := range v {
@@ -363,26 +366,22 @@ func TestLocateChosen(t *testing.T) {
 		codes    []string
 		role     Role
 	}{
-		{"2+2 cells", bootFDT(t, 2, 2, cells(0, root, 0, 4096), true), false, nil, RoleIncoming},
-		{"2+1 cells", bootFDT(t, 2, 1, cells(0, root, 4096), true), false, nil, RoleIncoming},
-		{"1+1 cells, in memory", bootFDT(t, 1, 1, cells(root, 4096), true), true, nil, RoleIncoming},
-		{"size read with address cells (v6.16 bug)", bootFDT(t, 2, 1, cells(0, root, 0, 4096), true), false, []string{"chosen.kho-fdt-length"}, RoleUnknown},
-		{"no scratch property", bootFDT(t, 2, 2, cells(0, root, 0, 4096), false), false, []string{"chosen.kho-scratch-missing"}, RoleIncoming},
+		{"2+2 cells", bootFDT(t, 2, 2, cells(0, root, 0, 4096), cells(0, arr, 0, 16)), false, nil, RoleIncoming},
+		{"2+1 cells", bootFDT(t, 2, 1, cells(0, root, 4096), cells(0, arr, 16)), false, nil, RoleIncoming},
+		{"1+1 cells, in memory", bootFDT(t, 1, 1, cells(root, 4096), cells(arr, 16)), true, nil, RoleIncoming},
+		{"size read with address cells (v6.16 bug)", bootFDT(t, 2, 1, cells(0, root, 0, 4096), cells(0, arr, 16)), false, []string{"chosen.kho-fdt-length"}, RoleUnknown},
+		{"no scratch property", bootFDT(t, 2, 2, cells(0, root, 0, 4096), nil), false, []string{"chosen.kho-scratch-missing"}, RoleIncoming},
+		{"scratch array of 17 bytes", bootFDT(t, 2, 1, cells(0, root, 4096), cells(0, arr, 17)), false, []string{"scratch.size-unaligned"}, RoleIncoming},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			mem := b.Mem
 			opts := &LocateOptions{BootFDT: tc.blob}
 			if tc.inMemory {
-				c, err := Build(vectorHandover(), nil)
-				if err != nil {
-					t.Fatal(err)
-				}
-				mem = c.Mem
-				mustWrite(t, mem, tc.blob, 200<<20)
+				mustWrite(t, b.Mem, tc.blob, 200<<20)
+				defer mustWrite(t, b.Mem, make([]byte, len(tc.blob)), 200<<20)
 				opts = nil
 			}
-			cs, fs, err := Locate(mem, opts)
+			cs, fs, err := Locate(b.Mem, opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -392,8 +391,68 @@ func TestLocateChosen(t *testing.T) {
 			if diff := cmp.Diff([]roleSummary{{b.RootAddr, tc.role}}, roles(cs)); diff != "" {
 				t.Errorf("roles (-want +got):\n%s", diff)
 			}
-			if tc.role == RoleIncoming && !strings.Contains(cs[0].Reason, "/chosen") {
+			if tc.role != RoleIncoming {
+				return
+			}
+			if !strings.Contains(cs[0].Reason, "/chosen") {
 				t.Errorf("reason %q", cs[0].Reason)
+			}
+			if want := b.Scratch; tc.codes == nil && !cmp.Equal(want, cs[0].Scratch) {
+				t.Errorf("scratch %v, want %v", cs[0].Scratch, want)
+			}
+		})
+	}
+}
+
+// TestLocateScratch checks the scratch array the handoff names (rule 9).
+func TestLocateScratch(t *testing.T) {
+	tests := []struct {
+		name    string
+		entries []ScratchRegion // written over the built array; nil keeps it
+		size    uint64          // kho_data.scratch_size; 0 keeps it
+		codes   []string
+	}{
+		{name: "as built"},
+		{name: "empty", size: 8, codes: []string{"scratch.size-unaligned", "scratch.empty"}},
+		{name: "too many", size: 16 * 5000, codes: []string{"scratch.too-many"}},
+		{name: "zero size entry", entries: []ScratchRegion{{0x8000000, 0}, {0x9000000, 0x1000}}, codes: []string{"scratch.entry-empty"}},
+		{name: "all zero (staged, at kexec)", entries: make([]ScratchRegion, 3), codes: []string{"scratch.all-zero"}},
+		{name: "unaligned", entries: []ScratchRegion{{0x8000100, 0x1000}}, codes: []string{"scratch.entry-unaligned"}},
+		{name: "wraps", entries: []ScratchRegion{{^uint64(0) &^ 4095, 0x2000}}, codes: []string{"scratch.entry-overflow"}},
+		{name: "not RAM", entries: []ScratchRegion{{1 << 40, 0x1000}}, codes: []string{"scratch.entry-not-ram"}},
+		{name: "covers the root", entries: []ScratchRegion{{0, 16 << 20}}, codes: []string{"scratch.covers-root"}},
+		{name: "overlap", entries: []ScratchRegion{{0x8000000, 0x2000}, {0x8001000, 0x2000}}, codes: []string{"scratch.entry-overlap"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := Build(vectorHandover(), &BuildOptions{SetupData: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.entries != nil {
+				arr := make([]byte, 16*len(tc.entries))
+				for i, e := range tc.entries {
+					bldLE.PutUint64(arr[16*i:], e.Addr)
+					bldLE.PutUint64(arr[16*i+8:], e.Size)
+				}
+				mustWrite(t, b.Mem, arr, b.Layout.ScratchArray)
+				tc.size = uint64(len(arr))
+			}
+			if tc.size != 0 {
+				rewriteNode(t, b, func(n []byte) { bldLE.PutUint64(n[40:], tc.size) })
+			}
+			cs, fs, err := Locate(b.Mem, nil)
+			if err != nil || len(cs) != 1 || cs[0].Role != RoleIncoming {
+				t.Fatalf("%v %v", roles(cs), err)
+			}
+			if diff := cmp.Diff(tc.codes, findingCodes(fs)); diff != "" {
+				t.Errorf("codes (-want +got):\n%s", diff)
+			}
+			if tc.entries != nil && tc.codes[0] != "scratch.all-zero" && !cmp.Equal(tc.entries, cs[0].Scratch) {
+				t.Errorf("scratch %v, want every entry %v", cs[0].Scratch, tc.entries)
+			}
+			if tc.name == "as built" && !cmp.Equal(b.Scratch, cs[0].Scratch) {
+				t.Errorf("scratch %v, built %v", cs[0].Scratch, b.Scratch)
 			}
 		})
 	}
