@@ -46,7 +46,7 @@ func TestLocateE2EDumps(t *testing.T) {
 			}
 			// Post-kexec, luo_ser is freed and the radix map overwritten
 			// (real-kernel.md): the decode shows what is left, not a failure.
-			if h, err := Decode(im.Memory, in.Addr, nil); err != nil {
+			if h, err := Decode(im.Memory, in.Addr, &Options{Scratch: in.Scratch}); err != nil {
 				t.Errorf("decoding the located root: %v", err)
 			} else {
 				files := 0
