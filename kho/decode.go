@@ -226,7 +226,7 @@ func (d *decoder) trustMap(rootAddr uint64, subtrees int) {
 		return
 	}
 	if !d.mapOK {
-		d.mapNoted = true
+		d.mapNoted, d.mapStale = true, d.mapSet
 		d.add("map.unusable", "", mapPath, m.Addr, "the map did not decode; preservation of pointers is not checked")
 		return
 	}
@@ -240,7 +240,7 @@ func (d *decoder) trustMap(rootAddr uint64, subtrees int) {
 		return
 	}
 	d.mapOK = false
-	d.mapNoted = true
+	d.mapNoted, d.mapStale = true, true
 	d.add("map.unusable", "", mapPath, m.Addr, "%s (stale map, as in images taken after the kexec?); preservation of pointers is not checked", reason)
 }
 

@@ -68,7 +68,11 @@ func (d *decoder) decodeLUOSer(path string, addr uint64, blob []byte) *LUO {
 		d.add("luo.blob-too-small", "", path, addr, "blob-size %d is too small for a %s luo_ser: %v", len(blob), name, err)
 		return nil
 	case err != nil || !known:
-		d.add("luo.compatible-unknown", "", path, addr, "luo_ser compatible %q is not known", name)
+		hint := ""
+		if d.mapStale {
+			hint = " (the memory map looks reused too: in an image taken after the kexec the new kernel has freed and reused the luo_ser page)"
+		}
+		d.add("luo.compatible-unknown", "", path, addr, "luo_ser compatible %q is not known%s", name, hint)
 		return nil
 	}
 	if size := v.Format().Size; len(blob) > size {

@@ -19,6 +19,7 @@ type decoder struct {
 	mapSet bool // a memory map was decoded at all
 
 	mapNoted     bool
+	mapStale     bool // the map was read but looks reused: an image taken after the kexec
 	codeCounts   map[string]int
 	blockOwner   map[uint64]string // block page → path of the chain that owns it
 	totalBlocks  int

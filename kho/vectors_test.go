@@ -91,6 +91,27 @@ func TestVectors(t *testing.T) {
 			t.Errorf("findings (-want +got):\n%s", d)
 		}
 	})
+	t.Run("luo_ser page reused", func(t *testing.T) {
+		mem, root := vectorMemory(t, map[uint64][]byte{0x3b3000: []byte("\x48\x89\xe5garbage")})
+		h, err := DecodeRoot(mem, root, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantF := []findingAt{
+			{"ptr.absent", "/preserved-memory-map"},
+			{"map.unusable", "/preserved-memory-map"},
+			{"luo.compatible-unknown", "/LUO"},
+		}
+		if d := cmp.Diff(wantF, findingsAt(h)); d != "" {
+			t.Fatalf("findings (-want +got):\n%s", d)
+		}
+		if msg := h.Findings[2].Message; !strings.Contains(msg, "reused") {
+			t.Errorf("no hint at the reused page: %s", msg)
+		}
+		if h.Subtrees[0].Raw == nil {
+			t.Error("the unknown LUO blob's bytes were not kept")
+		}
+	})
 	t.Run("luo_ser restored", func(t *testing.T) {
 		luoSer := make([]byte, 32)
 		copy(luoSer, "luo-v5")
