@@ -2,6 +2,7 @@ package fdt
 
 import (
 	"fmt"
+	"runtime"
 	"testing"
 )
 
@@ -126,6 +127,26 @@ func TestValidateAllocs(t *testing.T) {
 			}
 		}); n != 0 {
 			t.Errorf("%s: Validate allocates %v times per run", name, n)
+		}
+		// A caller-owned Validator needs no pool: after one blob as large,
+		// it does not allocate even when GC has run.
+		var v Validator
+		if err := v.Validate(big, nil); err != nil {
+			t.Fatal(err)
+		}
+		runtime.GC()
+		runtime.GC()
+		if n := testing.AllocsPerRun(20, func() {
+			if err := v.Reset(blob, nil); err != nil {
+				t.Fatal(err)
+			}
+			for v.Next() {
+			}
+			if err := v.Err(); err != nil {
+				t.Fatal(err)
+			}
+		}); n != 0 {
+			t.Errorf("%s: Validator walk allocates %v times per run", name, n)
 		}
 		var it Iterator
 		if n := testing.AllocsPerRun(20, func() {

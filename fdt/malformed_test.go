@@ -123,6 +123,7 @@ func checkOutcome(t *testing.T, what string, err error, want string, offset int6
 // TestMalformed decodes every case of the table in both modes and checks
 // the sentinel, the offset and the findings.
 func TestMalformed(t *testing.T) {
+	var reused Validator // one for all cases: its table must not leak between blobs
 	for _, c := range readCaseTable(t) {
 		t.Run(strings.TrimSuffix(c.file, ".dtb"), func(t *testing.T) {
 			data, err := os.ReadFile(filepath.Join(malformedDir, c.file))
@@ -135,6 +136,7 @@ func TestMalformed(t *testing.T) {
 				t.Errorf("strict Decode returned tree %v with error %v", tree != nil, err)
 			}
 			checkOutcome(t, "strict Validate", Validate(data, nil), c.strict, c.offset)
+			checkOutcome(t, "strict Validator", reused.Validate(data, nil), c.strict, c.offset)
 
 			lenient := &Options{Lenient: true}
 			// A case lenient mode does not tolerate fails at the same place.
@@ -145,6 +147,12 @@ func TestMalformed(t *testing.T) {
 			tree, err = Decode(data, lenient)
 			checkOutcome(t, "lenient Decode", err, c.lenient, lenientOffset)
 			checkOutcome(t, "lenient Validate", Validate(data, lenient), c.lenient, lenientOffset)
+			verr := reused.Validate(data, lenient)
+			checkOutcome(t, "lenient Validator", verr, c.lenient, lenientOffset)
+			var vcodes []string
+			for _, f := range reused.Findings() {
+				vcodes = append(vcodes, f.Code)
+			}
 			if err != nil {
 				if tree != nil {
 					t.Error("lenient Decode returned a tree with an error")
@@ -160,6 +168,17 @@ func TestMalformed(t *testing.T) {
 			}
 			if d := cmp.Diff(c.findings, codes); d != "" {
 				t.Errorf("lenient findings (-want +got):\n%s", d)
+			}
+			// The Validator reports what the walk found; Decode adds
+			// observations about the buffer around the blob.
+			var walkCodes []string
+			for _, code := range codes {
+				if code != FindTrailingBytes && code != FindSuppressed {
+					walkCodes = append(walkCodes, code)
+				}
+			}
+			if d := cmp.Diff(walkCodes, vcodes); d != "" {
+				t.Errorf("lenient Validator findings differ from Decode's (-Decode +Validator):\n%s", d)
 			}
 		})
 	}

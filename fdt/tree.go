@@ -159,18 +159,22 @@ func (t *Tree) Lookup(path string) *Node {
 // the error is an *Error wrapping a sentinel. Bytes after totalsize are
 // ignored (and reported as a finding).
 func Decode(data []byte, opts *Options) (*Tree, error) {
-	var it Iterator
-	if err := it.Reset(data, opts); err != nil {
+	v := validatorPool.Get().(*Validator)
+	defer func() {
+		v.release()
+		validatorPool.Put(v)
+	}()
+	if err := v.Reset(data, opts); err != nil {
 		return nil, err
 	}
 	// Work on a private copy of the blob (no more than totalsize bytes):
 	// property values alias it, and the caller may reuse data.
-	blob := append([]byte(nil), it.data...)
-	trailing := len(data) - it.total
-	if err := it.Reset(blob, opts); err != nil {
+	blob := append([]byte(nil), v.it.data...)
+	trailing := len(data) - v.it.total
+	if err := v.Reset(blob, opts); err != nil {
 		return nil, err
 	}
-	lenient := it.lenient
+	it := &v.it
 	t := &Tree{
 		Version:         it.hdr.Version,
 		LastCompVersion: it.hdr.LastCompVersion,
@@ -183,55 +187,32 @@ func Decode(data []byte, opts *Options) (*Tree, error) {
 			t.Reservations[i] = it.Reservation(i)
 		}
 	}
-	d := getDupChecker(blob)
-	defer putDupChecker(d)
-	names := make(map[uint32]string)
-	var stack []*Node
+	var b treeBuilder
+	b.init(it, blob)
 	var ord int32
-	for it.Next() {
-		tok := it.Token()
+	for v.Next() {
+		tok := &it.tok
 		switch tok.Kind {
 		case TokenNop:
 			t.layout.nops = append(t.layout.nops, ord)
 			continue
 		case TokenBeginNode:
-			if code, prev := d.begin(tok.Offset, tok.Name); code != "" {
-				if !lenient {
-					return nil, it.duplicateError(tok, code, prev)
-				}
-				it.note(tok.Offset, tok.Offset, code, "sibling %q collides with the node at %#x", tok.Name, prev)
-			}
-			n := &Node{Name: string(tok.Name), off: int64(tok.Offset) + 1}
-			if len(stack) == 0 {
+			n := b.beginNode(tok)
+			if t.Root == nil {
 				t.Root = n
-			} else {
-				parent := stack[len(stack)-1]
-				n.parent = parent
-				parent.Children = append(parent.Children, n)
 			}
-			stack = append(stack, n)
 		case TokenEndNode:
-			stack = stack[:len(stack)-1]
-			d.end()
+			b.endNode()
 		case TokenProperty:
-			node := stack[len(stack)-1]
-			name := ""
-			if tok.Name != nil {
-				var ok bool
-				if name, ok = names[tok.NameOff]; !ok {
-					name = string(tok.Name)
-					names[tok.NameOff] = name
-				}
-			}
-			node.Props = append(node.Props, Property{Name: name, Value: tok.Value, node: node,
-				off: int64(tok.Offset) + 1, nameOff: int64(tok.NameOff) + 1})
+			b.property(tok)
 		}
 		ord++
 	}
 	if err := it.Err(); err != nil {
 		return nil, err
 	}
-	t.layout.fill(&it)
+	b.nameNodes()
+	t.layout.fill(it)
 	t.Findings = it.Findings()
 	if s := it.findings.suppressed; s > 0 {
 		t.Findings = append(t.Findings, Finding{Offset: -1, Code: FindSuppressed,
@@ -242,6 +223,143 @@ func Decode(data []byte, opts *Options) (*Tree, error) {
 			Message: fmt.Sprintf("%d bytes after totalsize ignored", trailing)})
 	}
 	return t, nil
+}
+
+// treeBuilder turns a validated token stream into Nodes and Properties.
+// Most of Decode's cost used to be allocation, so nodes, properties and
+// child lists are carved from chunks that grow geometrically, every node
+// gets exactly sized Props and Children (capacity = length, so an append
+// by the caller reallocates instead of overwriting a neighbour), and names
+// are substrings of two strings: the strings block and the concatenated
+// node names.
+type treeBuilder struct {
+	nodes     []Node     // current node chunk, len = nodes handed out
+	nodeRuns  [][]Node   // filled node chunks, in blob order
+	props     []Property // current property chunk
+	propNode  *Node      // node whose properties are being collected, or nil
+	propStart int        // where propNode's properties start in props
+	children  []*Node    // current child-list chunk
+	kids      []*Node    // children of the open nodes, innermost last
+	open      []openNode // the open nodes, innermost last
+	strs      string     // the strings block (the part present)
+	nameBuf   []byte     // node names, concatenated in blob order
+	nameEnds  []int32    // end of each node's name in nameBuf
+	hint      int        // first chunk size, from the structure block size
+}
+
+type openNode struct {
+	n         *Node
+	kidsStart int
+}
+
+// Chunk sizes: chunks double from a first size bounded by what the
+// structure block can hold, up to these many entries, so a small blob gets
+// small chunks and the unused tail of the last chunk stays small.
+const (
+	maxNodeChunk  = 1024
+	maxPropChunk  = 2048
+	maxChildChunk = 2048
+)
+
+func (b *treeBuilder) init(it *Iterator, blob []byte) {
+	b.strs = string(blob[min(it.strOff, len(blob)):min(it.strEnd, len(blob))])
+	// Every node and property takes at least 12 bytes of the structure
+	// block (tag, name or header, END_NODE).
+	b.hint = max((min(it.structEnd, len(blob))-it.structOff)/12, 1)
+	b.propStart = -1
+}
+
+// chunkSize returns the size of the chunk after one of size prev.
+func (b *treeBuilder) chunkSize(prev, limit int) int {
+	if prev == 0 {
+		return min(b.hint, limit)
+	}
+	return min(2*prev, limit)
+}
+
+func (b *treeBuilder) beginNode(tok *Token) *Node {
+	b.endProps()
+	if len(b.nodes) == cap(b.nodes) {
+		if cap(b.nodes) > 0 {
+			b.nodeRuns = append(b.nodeRuns, b.nodes)
+		}
+		b.nodes = make([]Node, 0, b.chunkSize(cap(b.nodes), maxNodeChunk))
+	}
+	b.nodes = b.nodes[:len(b.nodes)+1]
+	n := &b.nodes[len(b.nodes)-1]
+	n.off = int64(tok.Offset) + 1
+	b.nameBuf = append(b.nameBuf, tok.Name...)
+	b.nameEnds = append(b.nameEnds, int32(len(b.nameBuf)))
+	if len(b.open) > 0 {
+		n.parent = b.open[len(b.open)-1].n
+		b.kids = append(b.kids, n)
+	}
+	b.open = append(b.open, openNode{n: n, kidsStart: len(b.kids)})
+	return n
+}
+
+func (b *treeBuilder) endNode() {
+	b.endProps()
+	o := b.open[len(b.open)-1]
+	b.open = b.open[:len(b.open)-1]
+	k := len(b.kids) - o.kidsStart
+	if k == 0 {
+		return
+	}
+	if cap(b.children)-len(b.children) < k {
+		b.children = make([]*Node, 0, max(k, b.chunkSize(cap(b.children), maxChildChunk)))
+	}
+	i := len(b.children)
+	b.children = append(b.children, b.kids[o.kidsStart:]...)
+	o.n.Children = b.children[i : i+k : i+k]
+	clear(b.kids[o.kidsStart:])
+	b.kids = b.kids[:o.kidsStart]
+}
+
+func (b *treeBuilder) property(tok *Token) {
+	node := b.open[len(b.open)-1].n
+	if b.propNode == nil {
+		b.propNode, b.propStart = node, len(b.props)
+	}
+	if len(b.props) == cap(b.props) {
+		// Move the node's properties so far to a fresh chunk: they must
+		// stay contiguous.
+		have := b.props[b.propStart:]
+		next := make([]Property, len(have), max(2*len(have), b.chunkSize(cap(b.props), maxPropChunk)))
+		copy(next, have)
+		clear(have)
+		b.props, b.propStart = next, 0
+	}
+	name := ""
+	if tok.Name != nil {
+		name = b.strs[tok.NameOff : int(tok.NameOff)+len(tok.Name)]
+	}
+	b.props = append(b.props, Property{Name: name, Value: tok.Value, node: node,
+		off: int64(tok.Offset) + 1, nameOff: int64(tok.NameOff) + 1})
+}
+
+// endProps hands the collecting node its properties: they all come before
+// its first subnode and its END_NODE.
+func (b *treeBuilder) endProps() {
+	if b.propNode == nil {
+		return
+	}
+	b.propNode.Props = b.props[b.propStart:len(b.props):len(b.props)]
+	b.propNode, b.propStart = nil, -1
+}
+
+// nameNodes gives every node its name, cut from one string of them all.
+func (b *treeBuilder) nameNodes() {
+	all := string(b.nameBuf)
+	k, start := 0, int32(0)
+	for _, run := range append(b.nodeRuns, b.nodes) {
+		for i := range run {
+			end := b.nameEnds[k]
+			run[i].Name = all[start:end]
+			start = end
+			k++
+		}
+	}
 }
 
 // fill records block order, gap bytes and the strings block of the

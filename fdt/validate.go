@@ -8,28 +8,102 @@ import (
 
 // Validate checks data as Decode does — header, layout, reservation map,
 // every token, names, string references, limits and duplicate sibling
-// names — without building a tree. It does not allocate on valid input
-// (scratch space for the duplicate check is pooled).
+// names — without building a tree. Its scratch space comes from a
+// sync.Pool, so it usually does not allocate; a caller that must never
+// allocate (or that walks the blob anyway) uses a [Validator].
 func Validate(data []byte, opts *Options) error {
-	var it Iterator
-	if err := it.Reset(data, opts); err != nil {
+	v := validatorPool.Get().(*Validator)
+	err := v.Validate(data, opts)
+	v.release()
+	validatorPool.Put(v)
+	return err
+}
+
+var validatorPool = sync.Pool{New: func() any { return new(Validator) }}
+
+// Validator is an [Iterator] that also checks duplicate sibling names as
+// the walk proceeds, so one pass both validates a blob completely and
+// visits every token. It keeps its duplicate-name table between blobs:
+// once it has seen a blob as large as the next, a Reset and walk of a
+// valid blob do not allocate. The zero Validator is ready to use; it must
+// not be copied after first use.
+//
+// In lenient mode a duplicate sibling is reported as a finding; in strict
+// mode it stops the walk with an error wrapping [ErrDuplicate].
+type Validator struct {
+	it      Iterator
+	dup     dupChecker
+	lenient bool
+}
+
+// Reset prepares the validator for a new blob like [Iterator.Reset].
+func (v *Validator) Reset(data []byte, opts *Options) error {
+	err := v.it.Reset(data, opts)
+	v.lenient = v.it.lenient
+	if v.dup.table == nil {
+		v.dup.seed = maphash.MakeSeed()
+	}
+	v.dup.reset(v.it.data)
+	return err
+}
+
+// Validate checks all of data, as the package-level [Validate] does.
+func (v *Validator) Validate(data []byte, opts *Options) error {
+	if err := v.Reset(data, opts); err != nil {
 		return err
 	}
-	lenient, _ := opts.resolve()
-	d := getDupChecker(it.data)
-	defer putDupChecker(d)
-	for it.Next() {
-		tok := it.Token()
-		switch tok.Kind {
-		case TokenBeginNode:
-			if code, prev := d.begin(tok.Offset, tok.Name); code != "" && !lenient {
-				return it.duplicateError(tok, code, prev)
-			}
-		case TokenEndNode:
-			d.end()
-		}
+	for v.Next() {
 	}
-	return it.Err()
+	return v.it.Err()
+}
+
+// Next advances to the next token like [Iterator.Next], checking a new
+// node's name against its siblings'.
+func (v *Validator) Next() bool {
+	it := &v.it
+	if !it.Next() {
+		return false
+	}
+	switch it.tok.Kind {
+	case TokenBeginNode:
+		if code, prev := v.dup.begin(it.tok.Offset, it.tok.Name); code != "" {
+			if !v.lenient {
+				it.err = it.duplicateError(&it.tok, code, prev)
+				it.done = true
+				return false
+			}
+			it.note(it.tok.Offset, it.tok.Offset, code, "sibling %q collides with the node at %#x", it.tok.Name, prev)
+		}
+	case TokenEndNode:
+		v.dup.end()
+	}
+	return true
+}
+
+// Token returns the current token; valid until the next call to Next.
+func (v *Validator) Token() *Token { return &v.it.tok }
+
+// Err returns the error that stopped the walk, or nil.
+func (v *Validator) Err() error { return v.it.err }
+
+// Header returns the blob's header.
+func (v *Validator) Header() Header { return v.it.hdr }
+
+// Findings returns what lenient mode tolerated so far.
+func (v *Validator) Findings() []Finding { return v.it.findings.list }
+
+// NumReservations returns the number of reservation map entries, the
+// terminator not counted.
+func (v *Validator) NumReservations() int { return v.it.nrsv }
+
+// Reservation returns entry i of the reservation map.
+func (v *Validator) Reservation(i int) Reservation { return v.it.Reservation(i) }
+
+// release drops the references to the last blob, so a pooled Validator
+// does not keep it alive.
+func (v *Validator) release() {
+	v.dup.data = nil
+	v.it = Iterator{}
 }
 
 func (it *Iterator) duplicateError(tok *Token, code string, prev int) error {
@@ -65,21 +139,12 @@ type dupEntry struct {
 // with a unit address.
 const baseFlag = 1 << 30
 
-var dupPool = sync.Pool{New: func() any { return &dupChecker{seed: maphash.MakeSeed()} }}
-
-func getDupChecker(data []byte) *dupChecker {
-	d := dupPool.Get().(*dupChecker)
+// reset empties the checker for a new blob, keeping its table's memory.
+func (d *dupChecker) reset(data []byte) {
 	d.data = data
 	d.parents = d.parents[:0]
 	d.nextOrd = 0
-	d.used = 0
 	d.resize(16)
-	return d
-}
-
-func putDupChecker(d *dupChecker) {
-	d.data = nil
-	dupPool.Put(d)
 }
 
 // resize makes the table n empty slots, reusing the backing array.
