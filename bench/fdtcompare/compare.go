@@ -29,9 +29,32 @@ func KhokitIterWalk(it *fdt.Iterator, data []byte) (WalkStats, error) {
 	return s, it.Err()
 }
 
-// KhokitValidateWalk is fdt.Validate (all checks, duplicate sibling names
-// included) followed by an iterator walk: the same two passes libfdt makes
-// with fdt_check_full and its offset walk. It does not allocate.
+// KhokitValidatorWalk walks data once with a caller-owned fdt.Validator:
+// every check fdt.Validate makes, duplicate sibling names included, in the
+// same pass that visits every node and property. Once the Validator has
+// seen a blob as large, it does not allocate.
+func KhokitValidatorWalk(v *fdt.Validator, data []byte) (WalkStats, error) {
+	var s WalkStats
+	if err := v.Reset(data, nil); err != nil {
+		return s, err
+	}
+	for v.Next() {
+		tok := v.Token()
+		switch tok.Kind {
+		case fdt.TokenBeginNode:
+			s.Nodes++
+			s.NameBytes += len(tok.Name)
+		case fdt.TokenProperty:
+			s.Props++
+			s.ValueBytes += len(tok.Value)
+		}
+	}
+	return s, v.Err()
+}
+
+// KhokitValidateWalk is the package-level fdt.Validate followed by an
+// iterator walk: two passes, as libfdt's fdt_check_full and offset walk
+// are. Validate's scratch comes from a sync.Pool.
 func KhokitValidateWalk(it *fdt.Iterator, data []byte) (WalkStats, error) {
 	if err := fdt.Validate(data, nil); err != nil {
 		return WalkStats{}, err

@@ -63,6 +63,7 @@ type namedBlob struct {
 // with -count N they interleave and share the machine's conditions.
 //
 //	khokit-iter          one fdt.Iterator pass: validates every token, no duplicate-name check
+//	khokit-validator     one fdt.Validator pass: all checks, duplicate names included
 //	khokit-validate+iter fdt.Validate (all checks) then an iterator walk
 //	libfdt-check+walk    fdt_check_full then an offset walk, one cgo call
 //	libfdt-percall       the same with one cgo call per libfdt call
@@ -77,11 +78,13 @@ func BenchmarkFDT(b *testing.B) {
 		cb := NewCBlob(bb.data)
 		defer cb.Free()
 		var it fdt.Iterator
+		var v fdt.Validator
 		impls := []struct {
 			name string
 			run  func() (WalkStats, error)
 		}{
 			{"khokit-iter", func() (WalkStats, error) { return KhokitIterWalk(&it, bb.data) }},
+			{"khokit-validator", func() (WalkStats, error) { return KhokitValidatorWalk(&v, bb.data) }},
 			{"khokit-validate+iter", func() (WalkStats, error) { return KhokitValidateWalk(&it, bb.data) }},
 			{"libfdt-check+walk", func() (WalkStats, error) { return LibfdtCheckWalk(bb.data) }},
 			{"libfdt-percall", func() (WalkStats, error) { return cb.CheckWalkPerCall(nil) }},
@@ -113,9 +116,12 @@ func BenchmarkFDT(b *testing.B) {
 func TestZeroAllocs(t *testing.T) {
 	for _, bb := range benchBlobs(t) {
 		var it fdt.Iterator
+		var v fdt.Validator
+		KhokitValidatorWalk(&v, bb.data) // size the Validator's table once
 		KhokitValidateWalk(&it, bb.data) // warm Validate's scratch pool
 		for name, f := range map[string]func(){
 			"khokit-iter":          func() { KhokitIterWalk(&it, bb.data) },
+			"khokit-validator":     func() { KhokitValidatorWalk(&v, bb.data) },
 			"khokit-validate+iter": func() { KhokitValidateWalk(&it, bb.data) },
 			"libfdt-check+walk":    func() { LibfdtCheckWalk(bb.data) },
 		} {
@@ -137,6 +143,7 @@ func TestStatsAgree(t *testing.T) {
 		cb := NewCBlob(bb.data)
 		defer cb.Free()
 		for name, f := range map[string]func() (WalkStats, error){
+			"khokit-validator":     func() (WalkStats, error) { return KhokitValidatorWalk(new(fdt.Validator), bb.data) },
 			"khokit-validate+iter": func() (WalkStats, error) { return KhokitValidateWalk(new(fdt.Iterator), bb.data) },
 			"libfdt-check+walk":    func() (WalkStats, error) { return LibfdtCheckWalk(bb.data) },
 			"libfdt-percall":       func() (WalkStats, error) { return cb.CheckWalkPerCall(nil) },
