@@ -419,11 +419,13 @@ func (d *decoder) setMap(seqs [][]Run, clean bool) {
 	// not re-slicing, so the loop stores no pointers (no write barriers).
 	var live [][]Run
 	var pos []int
+	var heads []uint64 // live[i][pos[i]].Addr, kept flat for the compare loop
 	n := 0
 	for _, q := range seqs {
 		if len(q) > 0 {
 			live = append(live, q)
 			pos = append(pos, 0)
+			heads = append(heads, q[0].Addr)
 			n += len(q)
 		}
 	}
@@ -435,8 +437,8 @@ func (d *decoder) setMap(seqs [][]Run, clean bool) {
 		// The lowest address next; on a tie the lower order (earlier
 		// sequence) first.
 		best := 0
-		for i := 1; i < len(live); i++ {
-			if live[i][pos[i]].Addr < live[best][pos[best]].Addr {
+		for i := 1; i < len(heads); i++ {
+			if heads[i] < heads[best] {
 				best = i
 			}
 		}
@@ -444,6 +446,9 @@ func (d *decoder) setMap(seqs [][]Run, clean bool) {
 		if pos[best]++; pos[best] == len(live[best]) {
 			live = slices.Delete(live, best, best+1)
 			pos = slices.Delete(pos, best, best+1)
+			heads = slices.Delete(heads, best, best+1)
+		} else {
+			heads[best] = live[best][pos[best]].Addr
 		}
 		s := uint(r.Order) + shift
 		if s >= 64 || r.Count > (^uint64(0)-r.Addr)>>s {
