@@ -3,6 +3,7 @@ package fdt
 import (
 	"fmt"
 	"strings"
+	"sync"
 )
 
 // Tree is a decoded blob. Tree.Encode writes it back byte for byte when it
@@ -46,9 +47,11 @@ type Property struct {
 	Name  string
 	Value []byte
 
-	node    *Node
-	off     int64 // offset+1 of the FDT_PROP tag; 0 when not decoded
-	nameOff int64 // nameoff+1 in the original strings block; 0 when none
+	node *Node
+	// Offsets fit in 32 bits (totalsize is below 2^31); keeping them small
+	// makes a Property 56 bytes instead of 64.
+	off     uint32 // offset+1 of the FDT_PROP tag; 0 when not decoded
+	nameOff uint32 // nameoff+1 in the original strings block; 0 when none
 }
 
 // Prop returns the first property called name, or nil.
@@ -132,7 +135,7 @@ func (n *Node) Path() string {
 
 // Offset returns the blob offset of the property's FDT_PROP tag, or -1 when
 // it was not decoded.
-func (p *Property) Offset() int64 { return p.off - 1 }
+func (p *Property) Offset() int64 { return int64(p.off) - 1 }
 
 // Node returns the node holding a decoded property, or nil.
 func (p *Property) Node() *Node { return p.node }
@@ -159,11 +162,9 @@ func (t *Tree) Lookup(path string) *Node {
 // the error is an *Error wrapping a sentinel. Bytes after totalsize are
 // ignored (and reported as a finding).
 func Decode(data []byte, opts *Options) (*Tree, error) {
-	v := validatorPool.Get().(*Validator)
-	defer func() {
-		v.release()
-		validatorPool.Put(v)
-	}()
+	d := decoderPool.Get().(*decoder)
+	defer d.release()
+	v, b := &d.v, &d.b
 	if err := v.Reset(data, opts); err != nil {
 		return nil, err
 	}
@@ -187,7 +188,6 @@ func Decode(data []byte, opts *Options) (*Tree, error) {
 			t.Reservations[i] = it.Reservation(i)
 		}
 	}
-	var b treeBuilder
 	b.init(it, blob)
 	var ord int32
 	for v.Next() {
@@ -245,6 +245,35 @@ type treeBuilder struct {
 	nameBuf   []byte     // node names, concatenated in blob order
 	nameEnds  []int32    // end of each node's name in nameBuf
 	hint      int        // first chunk size, from the structure block size
+}
+
+// decoder is Decode's reusable state: the validating walk and the
+// builder's scratch space, pooled so a decode allocates only what the tree
+// keeps.
+type decoder struct {
+	v Validator
+	b treeBuilder
+}
+
+var decoderPool = sync.Pool{New: func() any { return new(decoder) }}
+
+// maxPooledScratch is the most bytes of name scratch a pooled decoder
+// keeps; a huge blob's scratch is left to the GC.
+const maxPooledScratch = 1 << 20
+
+func (d *decoder) release() {
+	d.v.release()
+	b := &d.b
+	// Drop every reference into the tree just built.
+	clear(b.kids[:cap(b.kids)])
+	clear(b.open[:cap(b.open)])
+	clear(b.nodeRuns[:cap(b.nodeRuns)])
+	*b = treeBuilder{kids: b.kids[:0], open: b.open[:0], nodeRuns: b.nodeRuns[:0],
+		nameBuf: b.nameBuf[:0], nameEnds: b.nameEnds[:0]}
+	if cap(b.nameBuf) > maxPooledScratch || 4*cap(b.nameEnds) > maxPooledScratch {
+		b.nameBuf, b.nameEnds = nil, nil
+	}
+	decoderPool.Put(d)
 }
 
 type openNode struct {
@@ -330,12 +359,17 @@ func (b *treeBuilder) property(tok *Token) {
 		clear(have)
 		b.props, b.propStart = next, 0
 	}
-	name := ""
+	// Fields one by one into the zeroed slot: a whole-struct copy would
+	// take the slower bulk write barrier while the GC runs.
+	b.props = b.props[:len(b.props)+1]
+	p := &b.props[len(b.props)-1]
 	if tok.Name != nil {
-		name = b.strs[tok.NameOff : int(tok.NameOff)+len(tok.Name)]
+		p.Name = b.strs[tok.NameOff : int(tok.NameOff)+len(tok.Name)]
 	}
-	b.props = append(b.props, Property{Name: name, Value: tok.Value, node: node,
-		off: int64(tok.Offset) + 1, nameOff: int64(tok.NameOff) + 1})
+	p.Value = tok.Value
+	p.node = node
+	p.off = uint32(tok.Offset) + 1
+	p.nameOff = tok.NameOff + 1
 }
 
 // endProps hands the collecting node its properties: they all come before
@@ -403,7 +437,7 @@ func (l *layout) fill(it *Iterator) {
 // strings block; ok is false for properties not decoded. Useful when the
 // name itself was in a missing tail (Name == "", lenient mode).
 func (p *Property) NameOffset() (off uint32, ok bool) {
-	return uint32(p.nameOff - 1), p.nameOff > 0
+	return p.nameOff - 1, p.nameOff > 0
 }
 
 // Walk calls fn for every node in depth-first pre-order (the order of the

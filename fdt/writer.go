@@ -343,7 +343,7 @@ func (w *Writer) open(n *Node) error {
 	}
 	for i := range n.Props {
 		p := &n.Props[i]
-		if err := w.property(p.Name, p.Value, p.nameOff-1); err != nil {
+		if err := w.property(p.Name, p.Value, int64(p.nameOff)-1); err != nil {
 			return err
 		}
 	}
