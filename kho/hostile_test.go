@@ -534,6 +534,11 @@ func hostileCases() []hostileCase {
 			arr := m.get64(L.FolioChunks[0][1][0] + 8)
 			m.put64(arr+16+8, 0)
 		}, want: []string{"memfd.folio-index-duplicate"}},
+		{name: "folio shared by two memfds", mutate: func(m mutator, L Layout) {
+			a0 := m.get64(L.FolioChunks[0][0][0] + 8) // first memfd's folio array
+			a1 := m.get64(L.FolioChunks[0][1][0] + 8)
+			m.put64(a1+16, m.get64(a0)) // second memfd's folio 1 = first memfd's folio 0
+		}, want: []string{"memfd.folio-shared"}},
 		{name: "folio unpreserved", mutate: func(m mutator, L Layout) {
 			arr := m.get64(L.FolioChunks[0][1][0] + 8)
 			m.put64(arr, 3<<52|L.MapPages[0]>>12)

@@ -92,6 +92,7 @@ func (d *decoder) decodeLUOSer(path string, addr uint64, blob []byte) *LUO {
 func (d *decoder) decodeLUOState(path string, l *LUO, lay luoLayout, flbV1 bool) {
 	if l.SessionsAddr != 0 {
 		l.Sessions = d.decodeSessions(path+"/sessions", l.SessionsAddr, lay)
+		d.dropSharedFolios(path+"/sessions", l.Sessions)
 	}
 	switch {
 	case l.FLBsAddr != 0:

@@ -1,10 +1,12 @@
 package kho
 
 import (
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"sort"
 
 	"github.com/khokit/khokit/format"
@@ -289,6 +291,64 @@ func (d *decoder) decodeFolios(path string, size uint64, array []byte) []Folio {
 		out = append(out, f)
 	}
 	return out
+}
+
+// dropSharedFolios finds folios that overlap (two memfds, or one twice,
+// claiming a page): the kernel would restore the page twice and hand it to
+// two files. Of overlapping folios the first by address (then in decode
+// order) is kept; the others are reported and dropped. Sorting one small
+// record per folio keeps the cost in proportion to the model.
+func (d *decoder) dropSharedFolios(path string, sessions []Session) {
+	type ref struct {
+		start, end uint64 // pages [start, end)
+		s, f, i    int32
+	}
+	var refs []ref
+	for si := range sessions {
+		for fi := range sessions[si].Files {
+			m := sessions[si].Files[fi].Memfd
+			if m == nil {
+				continue
+			}
+			for i, fo := range m.Folios {
+				refs = append(refs, ref{fo.PFN, fo.PFN + 1<<(fo.Order&63), int32(si), int32(fi), int32(i)})
+			}
+		}
+	}
+	if len(refs) < 2 {
+		return
+	}
+	slices.SortStableFunc(refs, func(a, b ref) int { return cmp.Compare(a.start, b.start) })
+	drop := map[[3]int32]bool{}
+	var end uint64
+	var owner ref
+	for k, r := range refs {
+		if k > 0 && r.start < end {
+			drop[[3]int32{r.s, r.f, r.i}] = true
+			d.add("memfd.folio-shared", "", fmt.Sprintf("%s[%d]/files[%d]/memfd/folios[%d]", path, r.s, r.f, r.i), r.start<<d.geo.pageShift,
+				"folio at pfn %#x overlaps folio %d of %s[%d]/files[%d]", r.start, owner.i, path, owner.s, owner.f)
+			continue
+		}
+		end, owner = r.end, r
+	}
+	if len(drop) == 0 {
+		return
+	}
+	for si := range sessions {
+		for fi := range sessions[si].Files {
+			m := sessions[si].Files[fi].Memfd
+			if m == nil {
+				continue
+			}
+			kept := m.Folios[:0]
+			for i, fo := range m.Folios {
+				if !drop[[3]int32{int32(si), int32(fi), int32(i)}] {
+					kept = append(kept, fo)
+				}
+			}
+			m.Folios = kept
+		}
+	}
 }
 
 // MemfdContents returns the contents of a decoded memfd, read on demand
