@@ -2,6 +2,7 @@ package fdt
 
 import (
 	"fmt"
+	"hash/maphash"
 	"strings"
 	"sync"
 )
@@ -162,9 +163,15 @@ func (t *Tree) Lookup(path string) *Node {
 // the error is an *Error wrapping a sentinel. Bytes after totalsize are
 // ignored (and reported as a finding).
 func Decode(data []byte, opts *Options) (*Tree, error) {
-	d := decoderPool.Get().(*decoder)
-	defer d.release()
-	v, b := &d.v, &d.b
+	// The walk's state lives on the stack: the GC is often marking while
+	// a large tree is built, and pointer writes into heap objects (every
+	// token) then cost a write barrier each. Only the scratch space's
+	// memory comes from a pool.
+	var v Validator
+	var b treeBuilder
+	s := scratchPool.Get().(*decodeScratch)
+	s.lend(&v, &b)
+	defer s.takeBack(&v, &b)
 	if err := v.Reset(data, opts); err != nil {
 		return nil, err
 	}
@@ -244,36 +251,43 @@ type treeBuilder struct {
 	strs      string     // the strings block (the part present)
 	nameBuf   []byte     // node names, concatenated in blob order
 	nameEnds  []int32    // end of each node's name in nameBuf
-	hint      int        // first chunk size, from the structure block size
+	nodeHint  int        // first node and child-list chunk size
+	propHint  int        // first property chunk size
 }
 
-// decoder is Decode's reusable state: the validating walk and the
-// builder's scratch space, pooled so a decode allocates only what the tree
-// keeps.
-type decoder struct {
-	v Validator
-	b treeBuilder
+// decodeScratch is the memory Decode reuses between calls: the
+// duplicate-name table and the builder's stacks and name buffer. It holds
+// no reference to a tree between calls.
+type decodeScratch struct {
+	dup      dupChecker
+	kids     []*Node
+	open     []openNode
+	nameBuf  []byte
+	nameEnds []int32
 }
 
-var decoderPool = sync.Pool{New: func() any { return new(decoder) }}
+var scratchPool = sync.Pool{New: func() any { return &decodeScratch{dup: dupChecker{seed: maphash.MakeSeed()}} }}
 
-// maxPooledScratch is the most bytes of name scratch a pooled decoder
-// keeps; a huge blob's scratch is left to the GC.
+// maxPooledScratch is the most bytes of name scratch the pool keeps; a
+// huge blob's scratch is left to the GC.
 const maxPooledScratch = 1 << 20
 
-func (d *decoder) release() {
-	d.v.release()
-	b := &d.b
+func (s *decodeScratch) lend(v *Validator, b *treeBuilder) {
+	v.dup = s.dup
+	b.kids, b.open, b.nameBuf, b.nameEnds = s.kids[:0], s.open[:0], s.nameBuf[:0], s.nameEnds[:0]
+}
+
+func (s *decodeScratch) takeBack(v *Validator, b *treeBuilder) {
 	// Drop every reference into the tree just built.
 	clear(b.kids[:cap(b.kids)])
 	clear(b.open[:cap(b.open)])
-	clear(b.nodeRuns[:cap(b.nodeRuns)])
-	*b = treeBuilder{kids: b.kids[:0], open: b.open[:0], nodeRuns: b.nodeRuns[:0],
-		nameBuf: b.nameBuf[:0], nameEnds: b.nameEnds[:0]}
-	if cap(b.nameBuf) > maxPooledScratch || 4*cap(b.nameEnds) > maxPooledScratch {
-		b.nameBuf, b.nameEnds = nil, nil
+	s.dup = v.dup
+	s.dup.data = nil
+	s.kids, s.open, s.nameBuf, s.nameEnds = b.kids[:0], b.open[:0], b.nameBuf[:0], b.nameEnds[:0]
+	if cap(s.nameBuf) > maxPooledScratch || 4*cap(s.nameEnds) > maxPooledScratch {
+		s.nameBuf, s.nameEnds = nil, nil
 	}
-	decoderPool.Put(d)
+	scratchPool.Put(s)
 }
 
 type openNode struct {
@@ -292,16 +306,21 @@ const (
 
 func (b *treeBuilder) init(it *Iterator, blob []byte) {
 	b.strs = string(blob[min(it.strOff, len(blob)):min(it.strEnd, len(blob))])
-	// Every node and property takes at least 12 bytes of the structure
-	// block (tag, name or header, END_NODE).
-	b.hint = max((min(it.structEnd, len(blob))-it.structOff)/12, 1)
+	// First chunk sizes from the structure block size: a node takes at
+	// least 12 bytes (BEGIN_NODE, name, END_NODE), a property 12, but
+	// real ones take more (the kernel's KHO tree: 57 bytes a node, 16 a
+	// property, names and values included), and a small guess costs only
+	// one more chunk.
+	size := max(min(it.structEnd, len(blob))-it.structOff, 0)
+	b.nodeHint = max(size/32, 1)
+	b.propHint = max(size/16, 1)
 	b.propStart = -1
 }
 
 // chunkSize returns the size of the chunk after one of size prev.
-func (b *treeBuilder) chunkSize(prev, limit int) int {
+func chunkSize(prev, first, limit int) int {
 	if prev == 0 {
-		return min(b.hint, limit)
+		return min(first, limit)
 	}
 	return min(2*prev, limit)
 }
@@ -312,7 +331,7 @@ func (b *treeBuilder) beginNode(tok *Token) *Node {
 		if cap(b.nodes) > 0 {
 			b.nodeRuns = append(b.nodeRuns, b.nodes)
 		}
-		b.nodes = make([]Node, 0, b.chunkSize(cap(b.nodes), maxNodeChunk))
+		b.nodes = make([]Node, 0, chunkSize(cap(b.nodes), b.nodeHint, maxNodeChunk))
 	}
 	b.nodes = b.nodes[:len(b.nodes)+1]
 	n := &b.nodes[len(b.nodes)-1]
@@ -336,7 +355,7 @@ func (b *treeBuilder) endNode() {
 		return
 	}
 	if cap(b.children)-len(b.children) < k {
-		b.children = make([]*Node, 0, max(k, b.chunkSize(cap(b.children), maxChildChunk)))
+		b.children = make([]*Node, 0, max(k, chunkSize(cap(b.children), b.nodeHint, maxChildChunk)))
 	}
 	i := len(b.children)
 	b.children = append(b.children, b.kids[o.kidsStart:]...)
@@ -354,7 +373,7 @@ func (b *treeBuilder) property(tok *Token) {
 		// Move the node's properties so far to a fresh chunk: they must
 		// stay contiguous.
 		have := b.props[b.propStart:]
-		next := make([]Property, len(have), max(2*len(have), b.chunkSize(cap(b.props), maxPropChunk)))
+		next := make([]Property, len(have), max(2*len(have), chunkSize(cap(b.props), b.propHint, maxPropChunk)))
 		copy(next, have)
 		clear(have)
 		b.props, b.propStart = next, 0
