@@ -79,6 +79,10 @@ func BenchmarkFDT(b *testing.B) {
 		defer cb.Free()
 		var it fdt.Iterator
 		var v fdt.Validator
+		// A caller keeps its Validator: size its table before timing.
+		if _, err := KhokitValidatorWalk(&v, bb.data); err != nil {
+			b.Fatal(err)
+		}
 		impls := []struct {
 			name string
 			run  func() (WalkStats, error)
