@@ -65,6 +65,9 @@ type e2eSession struct {
 // created: every session, file, token and FLB, and memfd contents by
 // sha256. Skipped when the dumps are absent.
 func TestRecoverE2EPostKexec(t *testing.T) {
+	if testing.Short() {
+		t.Skip("reads the real dumps whole")
+	}
 	dir := e2eDumpDir()
 	raw, err := os.ReadFile(filepath.Join(dir, "expected.json"))
 	if err != nil {
@@ -214,6 +217,9 @@ func e2eRecovered(t *testing.T, mem physmem.Memory, l *LUO) []e2eSession {
 // choose exactly the session chain and FLB page luo_ser points at, and
 // find nothing ambiguous.
 func TestRecoverE2EAtKexec(t *testing.T) {
+	if testing.Short() {
+		t.Skip("reads the real dumps whole")
+	}
 	dir := e2eDumpDir()
 	for _, name := range []string{"at-kexec.elf", "at-kexec.kdump"} {
 		t.Run(name, func(t *testing.T) {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"os"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -628,4 +630,70 @@ func FuzzRecoverPages(f *testing.F) {
 			t.Errorf("recovered sessions are neither the built ones nor none")
 		}
 	})
+}
+
+// TestRecoveryCodeTable checks that the codes RecoverLUO emits and the
+// table documenting them are the same set, well formed, and distinct from
+// the decoder's.
+func TestRecoveryCodeTable(t *testing.T) {
+	emit := regexp.MustCompile(`rc\.add\("([^"]+)"`)
+	used := map[string]bool{}
+	for _, f := range []string{"recover.go", "recover_scan.go", "recover_pick.go"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range emit.FindAllStringSubmatch(string(b), -1) {
+			used[m[1]] = true
+		}
+	}
+	var usedList []string
+	for c := range used {
+		usedList = append(usedList, c)
+	}
+	sort.Strings(usedList)
+	if d := cmp.Diff(RecoveryCodes(), usedList); d != "" {
+		t.Errorf("table (-) vs emitted codes (+):\n%s", d)
+	}
+	wellFormed := regexp.MustCompile(`^[a-z]+\.[a-z0-9]+(-[a-z0-9]+)*$`)
+	for _, c := range RecoveryCodes() {
+		info, _ := LookupRecoveryCode(c)
+		if !wellFormed.MatchString(c) || info.Summary == "" || info.Severity > Error {
+			t.Errorf("code %q: malformed entry %+v", c, info)
+		}
+		if _, dup := LookupCode(c); dup {
+			t.Errorf("code %q is in both tables", c)
+		}
+	}
+}
+
+// TestRecoverPageSizes recovers a post-kexec memory built with 16 KiB and
+// 64 KiB pages: every per-page capacity follows the page size.
+func TestRecoverPageSizes(t *testing.T) {
+	for _, ps := range []uint64{16384, 65536} {
+		t.Run(fmt.Sprint(ps), func(t *testing.T) {
+			h0, contents := recHandover()
+			b, err := Build(h0, &BuildOptions{PageSize: ps, Contents: contents, RAM: []physmem.Range{{Start: 0, Size: 64 << 20, State: physmem.Present}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			recPut(t, b.Mem, b.Layout.LUO, make([]byte, ps))
+			recPut(t, b.Mem, b.Layout.MapPages[0], bytes.Repeat([]byte{0x67, 0x20, 0x3c, 0, 0, 0, 0, 0}, int(ps/8)))
+			opts := &Options{PageSize: ps}
+			h, err := Decode(b.Mem, b.RootAddr, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec, err := RecoverLUO(b.Mem, h, opts, nil)
+			if err != nil || rec == nil {
+				t.Fatalf("RecoverLUO: %v, %v", rec, err)
+			}
+			if d := cmp.Diff(b.Handover.LUO.Sessions, h.LUO.Sessions); d != "" {
+				t.Errorf("sessions (-built +recovered):\n%s", d)
+			}
+			if d := cmp.Diff(b.Handover.LUO.FLBs, h.LUO.FLBs); d != "" {
+				t.Errorf("FLBs (-built +recovered):\n%s", d)
+			}
+		})
+	}
 }
