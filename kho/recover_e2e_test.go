@@ -52,6 +52,7 @@ type e2eFile struct {
 	Token      uint64
 	Compatible string
 	Size       uint64
+	Seals      uint32
 	SHA256     string
 }
 
@@ -62,8 +63,8 @@ type e2eSession struct {
 
 // TestRecoverE2EPostKexec recovers the LUO state from the real 7.3.4
 // post-kexec dumps (ELF and kdump) and compares it with what the guest
-// created: every session, file, token and FLB, and memfd contents by
-// sha256. Skipped when the dumps are absent.
+// created: every session, file (token, handler, size, seals) and FLB,
+// and memfd contents by sha256. Skipped when the dumps are absent.
 func TestRecoverE2EPostKexec(t *testing.T) {
 	if testing.Short() {
 		t.Skip("reads the real dumps whole")
@@ -85,7 +86,7 @@ func TestRecoverE2EPostKexec(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ws.Files = append(ws.Files, e2eFile{Token: tok, Compatible: f.Compatible, Size: f.Size, SHA256: f.SHA256})
+			ws.Files = append(ws.Files, e2eFile{Token: tok, Compatible: f.Compatible, Size: f.Size, Seals: f.Seals, SHA256: f.SHA256})
 		}
 		want = append(want, ws)
 	}
@@ -198,7 +199,7 @@ func e2eRecovered(t *testing.T, mem physmem.Memory, l *LUO) []e2eSession {
 		for _, f := range s.Files {
 			gf := e2eFile{Token: f.Token, Compatible: f.Compatible}
 			if f.Memfd != nil {
-				gf.Size = f.Memfd.Size
+				gf.Size, gf.Seals = f.Memfd.Size, f.Memfd.Seals
 				h := sha256.New()
 				if _, err := io.Copy(h, MemfdContents(mem, f.Memfd, 4096)); err != nil {
 					t.Errorf("session %s token %#x: %v", s.Name, f.Token, err)
