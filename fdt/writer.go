@@ -218,8 +218,8 @@ func (w *Writer) Finish() ([]byte, error) {
 	if version == 0 {
 		version = 17
 	}
-	if last == 0 {
-		last = 16
+	if last == 0 && w.layout == nil {
+		last = 16 // a decoded tree's 0 is kept: the blob said so
 	}
 	if version != 16 && version != 17 {
 		return nil, w.fail("version %d, want 16 or 17", version)
@@ -283,7 +283,7 @@ func (t *Tree) Encode() ([]byte, error) {
 	if w.Version == 0 {
 		w.Version = 17
 	}
-	if w.LastCompVersion == 0 {
+	if w.LastCompVersion == 0 && t.layout == nil {
 		w.LastCompVersion = 16
 	}
 	if t.layout != nil {

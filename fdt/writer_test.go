@@ -2,6 +2,7 @@ package fdt
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"testing"
 
@@ -156,5 +157,36 @@ func TestEncodeNameless(t *testing.T) {
 	tree := &Tree{Root: &Node{Props: []Property{{Name: "", Value: nil}}}}
 	if _, err := tree.Encode(); !errors.Is(err, ErrWriter) {
 		t.Errorf("Encode of a nameless property: %v, want ErrWriter", err)
+	}
+}
+
+// TestEncodeLastCompVersionZero: last_comp_version 0 is valid (it is not
+// above version), and a decoded tree keeps it instead of the Writer's
+// default 16 (found by FuzzDecode).
+func TestEncodeLastCompVersionZero(t *testing.T) {
+	data := bytes.Clone(readTestdata(t, "kernel/kho_in_fdt_stage2.dtb"))
+	binary.BigEndian.PutUint32(data[24:], 0)
+	tree, err := Decode(data, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tree.LastCompVersion != 0 {
+		t.Fatalf("LastCompVersion %d, want 0", tree.LastCompVersion)
+	}
+	enc, err := tree.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(data, enc); d != "" {
+		t.Errorf("Encode is not byte-identical (-blob +encoded):\n%s", d)
+	}
+	// A tree built by hand still gets the default.
+	built := &Tree{Root: &Node{}}
+	enc, err = built.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := binary.BigEndian.Uint32(enc[24:]); got != 16 {
+		t.Errorf("hand-built tree: last_comp_version %d, want 16", got)
 	}
 }
