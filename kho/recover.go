@@ -1,6 +1,7 @@
 package kho
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -132,6 +133,32 @@ func (o *RecoverOptions) resolved(ps uint64) RecoverOptions {
 	return v
 }
 
+// ErrRecoverUnsupported is returned by RecoverLUO for LUO generations it
+// cannot recognise by content: only luo-v5 (7.2 and later) is.
+var ErrRecoverUnsupported = errors.New("kho: recovery by content not supported")
+
+// luoFormat is the decoded format of h's LUO subtree ("luo-ser",
+// "luo-fdt"), "" when there is none.
+func luoFormat(h *Handover) string {
+	if h == nil {
+		return ""
+	}
+	for _, s := range h.Subtrees {
+		if s.Name == "LUO" {
+			return s.Format
+		}
+	}
+	return ""
+}
+
+// blockLUO reports whether h's LUO can be luo-v5: a raw luo_ser blob
+// under a root that carries raw blobs, not a luo-v1 FDT (kho-v1, kho-v2,
+// and kho-v3 from 7.1).
+func blockLUO(h *Handover) bool {
+	rv, ok := parseRootCompatible(h.Compatible)
+	return ok && rv.version >= 3 && luoFormat(h) != "luo-fdt"
+}
+
 // NeedsRecovery reports whether h, a decoded handover, has a LUO subtree
 // whose state could not be reached through its pointers: luo_ser
 // unreadable or not a known compatible (zeroed or reused, as after the
@@ -215,6 +242,9 @@ func RecoverLUO(mem physmem.Memory, h *Handover, opts *Options, ro *RecoverOptio
 		return nil, err
 	}
 	lostSessions, lostFLBs, why := lostParts(h)
+	if (lostSessions || lostFLBs || ro != nil && ro.Force) && !blockLUO(h) {
+		return nil, fmt.Errorf("%w: root %q, LUO subtree %q: only luo-v5 block chains (kho-v4) are recognised", ErrRecoverUnsupported, h.Compatible, luoFormat(h))
+	}
 	r := ro.resolved(o.PageSize)
 	if !lostSessions && !lostFLBs {
 		if !r.Force || h == nil {

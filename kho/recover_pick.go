@@ -43,6 +43,9 @@ const recoveryPath = "/LUO/recovery"
 // findings: a hostile image can make thousands.
 const maxListedRejects = 64
 
+// maxDecodedChains caps the candidate session chains decoded in full.
+const maxDecodedChains = 16
+
 // recBlockInfo is a session block whose file sets passed.
 type recBlockInfo struct {
 	b        *recSessionBlock
@@ -305,6 +308,7 @@ func (rc *recoverer) pickSessions(owners map[uint64]string) *chainCand {
 	}
 	visited := make(map[uint64]bool)
 	tried := make(map[uint64]bool)
+	decoded, undecoded := 0, 0
 	for len(heads) > 0 {
 		head := heads[0]
 		heads = heads[1:]
@@ -362,7 +366,17 @@ func (rc *recoverer) pickSessions(owners map[uint64]string) *chainCand {
 			retry()
 			continue
 		}
-		// Decode the chain exactly as Decode would have from sessions_pa.
+		// Decode the chain exactly as Decode would have from sessions_pa:
+		// a bounded number of times, since beyond one candidate the
+		// outcome is ambiguous anyway.
+		if decoded >= maxDecodedChains {
+			o.Verdict = VerdictAmbiguous
+			o.Reason = fmt.Sprintf("not decoded: more than %d chains pass the structural checks", maxDecodedChains)
+			undecoded++
+			rc.rec.Sessions = append(rc.rec.Sessions, o)
+			continue
+		}
+		decoded++
 		d := rc.sub()
 		sessions := d.decodeSessions("/LUO/sessions", head, luoLayouts["luo-v5"])
 		if f, bad := firstError(d.h.Findings, true); bad {
@@ -432,7 +446,13 @@ func (rc *recoverer) pickSessions(owners map[uint64]string) *chainCand {
 
 	// Incoming luo_ser pointers beat everything; otherwise one candidate.
 	var chosen *chainCand
+	if undecoded > 0 {
+		cands = append(cands, nil) // never a single candidate
+	}
 	for _, c := range cands {
+		if c == nil {
+			continue
+		}
 		if who, ok := owners[c.obj.Addr]; ok && who == "incoming" {
 			chosen = c
 		}
@@ -441,6 +461,9 @@ func (rc *recoverer) pickSessions(owners map[uint64]string) *chainCand {
 		chosen = cands[0]
 	}
 	for _, c := range cands {
+		if c == nil {
+			continue
+		}
 		if c == chosen {
 			c.obj.Verdict = VerdictChosen
 			rc.rec.Sessions = append([]RecoveredObject{c.obj}, rc.rec.Sessions...)
@@ -456,6 +479,10 @@ func (rc *recoverer) pickSessions(owners map[uint64]string) *chainCand {
 	if chosen == nil && len(cands) > 1 {
 		var list []string
 		for _, c := range cands {
+			if c == nil {
+				list = append(list, fmt.Sprintf("%d more not decoded", undecoded))
+				continue
+			}
 			list = append(list, fmt.Sprintf("%#x (%d sessions, %d files)", c.obj.Addr, c.obj.Sessions, c.obj.Files))
 		}
 		rc.add("luo.recovery-ambiguous", recoveryPath+"/sessions", 0, "%d session chains pass every check: %s; none is used", len(cands), strings.Join(list, ", "))

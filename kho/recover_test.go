@@ -3,6 +3,7 @@ package kho
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"os"
 	"regexp"
@@ -695,5 +696,61 @@ func TestRecoverPageSizes(t *testing.T) {
 				t.Errorf("FLBs (-built +recovered):\n%s", d)
 			}
 		})
+	}
+}
+
+// TestRecoverUnsupported: luo-v1 state (kho-v2, 16-page session arrays)
+// is not recognised by content; RecoverLUO says so instead of scanning
+// for luo-v5 structures.
+func TestRecoverUnsupported(t *testing.T) {
+	h0 := &Handover{Compatible: "kho-v2", LUO: &LUO{Compatible: "luo-v1", LiveupdateNumber: 1, Sessions: []Session{{Name: "a"}}}}
+	b, err := Build(h0, recBuildOptions(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	recPut(t, b.Mem, b.Layout.LUO, make([]byte, 4096))
+	h, err := Decode(b.Mem, b.RootAddr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !NeedsRecovery(h) {
+		t.Fatalf("a zeroed LUO FDT needs recovery: %v", h.Findings)
+	}
+	n := len(h.Findings)
+	rec, err := RecoverLUO(b.Mem, h, nil, nil)
+	if !errors.Is(err, ErrRecoverUnsupported) || rec != nil || len(h.Findings) != n {
+		t.Fatalf("RecoverLUO = %v, %v, %d new findings; want ErrRecoverUnsupported and nothing changed", rec, err, len(h.Findings)-n)
+	}
+}
+
+// TestRecoverManyChains: past maxDecodedChains candidate chains, the rest
+// are listed undecoded and the result is ambiguous, not a pick.
+func TestRecoverManyChains(t *testing.T) {
+	b := recBuild(t)
+	for i := 0; i < maxDecodedChains+3; i++ {
+		recPut(t, b.Mem, recFree0+uint64(i)*4096, recSessionPage(0, recSessionEntry{name: fmt.Sprintf("decoy-%d", i)}))
+	}
+	h, err := Decode(b.Mem, b.RootAddr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := RecoverLUO(b.Mem, h, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	verdicts := map[Verdict]int{}
+	undecoded := 0
+	for _, o := range rec.Sessions {
+		verdicts[o.Verdict]++
+		if strings.HasPrefix(o.Reason, "not decoded") {
+			undecoded++
+		}
+	}
+	want := map[Verdict]int{VerdictAmbiguous: maxDecodedChains + 4}
+	if d := cmp.Diff(want, verdicts); d != "" || undecoded != 4 || len(h.LUO.Sessions) != 0 {
+		t.Errorf("verdicts (-want +got):\n%s\n%d undecoded, %d sessions in the model", d, undecoded, len(h.LUO.Sessions))
+	}
+	if !hasCode(h.Findings, "luo.recovery-ambiguous") {
+		t.Error("no luo.recovery-ambiguous finding")
 	}
 }
