@@ -232,6 +232,18 @@ func TestRecoverBuilt(t *testing.T) {
 			wantCodes: []string{"luo.pointer-lost", "luo.recovered-sessions", "luo.recovered-flbs", "luo.recovery-rejected"},
 		},
 		{
+			// An earlier generation's full block whose next page was
+			// reused for the current chain head: the sessions were
+			// preserved again under the same names.
+			name: "stale full session block in front of the chain",
+			plant: func(t *testing.T, e env) []recSummary {
+				recPut(t, e.b.Mem, recFree0, recFullSessionPage("rec", e.head))
+				return []recSummary{{RecoveredSessionChain, recFree0, VerdictRejected, "session.name-duplicate"}}
+			},
+			wantSessions: true, wantFLBs: true,
+			wantCodes: []string{"luo.pointer-lost", "luo.recovered-sessions", "luo.recovered-flbs", "luo.recovery-rejected"},
+		},
+		{
 			name: "stale session block, not full, with a next",
 			plant: func(t *testing.T, e env) []recSummary {
 				recPut(t, e.b.Mem, recFree0, recSessionPage(e.head, recSessionEntry{name: "stale"}))
