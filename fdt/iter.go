@@ -84,11 +84,15 @@ type Iterator struct {
 	nodes    int
 	props    int
 
-	tok      Token
-	err      error
-	findings findingList
-	paths    pathCache
-	names    [32]nameCacheEntry // property names already checked, by nameoff
+	tok Token
+	err error
+	// lengthsOnly (set by Decode) leaves tok.Name and tok.Value nil and
+	// records their lengths here instead.
+	lengthsOnly       bool
+	nameLen, valueLen int
+	findings          findingList
+	paths             pathCache
+	names             [32]nameCacheEntry // property names already checked, by nameoff
 }
 
 // nameCacheEntry remembers that the string at off is a valid property
@@ -288,8 +292,33 @@ func (it *Iterator) Next() bool {
 // made Decode (which allocates, so the GC runs) measurably slower.
 func (it *Iterator) setToken(kind TokenKind, off, depth int, name, value []byte, nameoff uint32) {
 	t := &it.tok
-	t.Kind, t.Offset, t.Depth = kind, off, depth
-	t.Name, t.Value, t.NameOff = name, value, nameoff
+	t.Kind, t.Offset, t.Depth, t.NameOff = kind, off, depth, nameoff
+	if it.lengthsOnly {
+		// Decode: the name and value are found from the offset and these
+		// lengths, so no pointer is stored (each would cost a write
+		// barrier while the GC marks, which it often does during Decode).
+		it.nameLen, it.valueLen = len(name), len(value)
+		if name == nil {
+			it.nameLen = -1
+		}
+		return
+	}
+	t.Name, t.Value = name, value
+}
+
+// tokenName returns the current token's name in either mode.
+func (it *Iterator) tokenName() []byte {
+	if !it.lengthsOnly {
+		return it.tok.Name
+	}
+	switch {
+	case it.nameLen < 0:
+		return nil
+	case it.tok.Kind == TokenBeginNode:
+		return it.data[it.tok.Offset+4 : it.tok.Offset+4+it.nameLen]
+	}
+	start := it.strOff + int(it.tok.NameOff)
+	return it.data[start : start+it.nameLen]
 }
 
 // need checks that n bytes at p lie inside the structure block and the buffer.

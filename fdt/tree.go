@@ -183,6 +183,7 @@ func Decode(data []byte, opts *Options) (*Tree, error) {
 		return nil, err
 	}
 	it := &v.it
+	it.lengthsOnly = true
 	t := &Tree{
 		Version:         it.hdr.Version,
 		LastCompVersion: it.hdr.LastCompVersion,
@@ -204,14 +205,14 @@ func Decode(data []byte, opts *Options) (*Tree, error) {
 			t.layout.nops = append(t.layout.nops, ord)
 			continue
 		case TokenBeginNode:
-			n := b.beginNode(tok)
+			n := b.beginNode(blob, tok, it.nameLen)
 			if t.Root == nil {
 				t.Root = n
 			}
 		case TokenEndNode:
 			b.endNode()
 		case TokenProperty:
-			b.property(tok)
+			b.property(blob, tok, it.nameLen, it.valueLen)
 		}
 		ord++
 	}
@@ -325,7 +326,7 @@ func chunkSize(prev, first, limit int) int {
 	return min(2*prev, limit)
 }
 
-func (b *treeBuilder) beginNode(tok *Token) *Node {
+func (b *treeBuilder) beginNode(blob []byte, tok *Token, nameLen int) *Node {
 	b.endProps()
 	if len(b.nodes) == cap(b.nodes) {
 		if cap(b.nodes) > 0 {
@@ -336,7 +337,7 @@ func (b *treeBuilder) beginNode(tok *Token) *Node {
 	b.nodes = b.nodes[:len(b.nodes)+1]
 	n := &b.nodes[len(b.nodes)-1]
 	n.off = int64(tok.Offset) + 1
-	b.nameBuf = append(b.nameBuf, tok.Name...)
+	b.nameBuf = append(b.nameBuf, blob[tok.Offset+4:tok.Offset+4+nameLen]...)
 	b.nameEnds = append(b.nameEnds, int32(len(b.nameBuf)))
 	if len(b.open) > 0 {
 		n.parent = b.open[len(b.open)-1].n
@@ -364,7 +365,7 @@ func (b *treeBuilder) endNode() {
 	b.kids = b.kids[:o.kidsStart]
 }
 
-func (b *treeBuilder) property(tok *Token) {
+func (b *treeBuilder) property(blob []byte, tok *Token, nameLen, valueLen int) {
 	node := b.open[len(b.open)-1].n
 	if b.propNode == nil {
 		b.propNode, b.propStart = node, len(b.props)
@@ -382,10 +383,11 @@ func (b *treeBuilder) property(tok *Token) {
 	// take the slower bulk write barrier while the GC runs.
 	b.props = b.props[:len(b.props)+1]
 	p := &b.props[len(b.props)-1]
-	if tok.Name != nil {
-		p.Name = b.strs[tok.NameOff : int(tok.NameOff)+len(tok.Name)]
+	if nameLen >= 0 {
+		p.Name = b.strs[tok.NameOff : int(tok.NameOff)+nameLen]
 	}
-	p.Value = tok.Value
+	vstart := tok.Offset + 12
+	p.Value = blob[vstart : vstart+valueLen : vstart+valueLen]
 	p.node = node
 	p.off = uint32(tok.Offset) + 1
 	p.nameOff = tok.NameOff + 1

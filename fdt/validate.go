@@ -66,13 +66,14 @@ func (v *Validator) Next() bool {
 	}
 	switch it.tok.Kind {
 	case TokenBeginNode:
-		if code, prev := v.dup.begin(it.tok.Offset, it.tok.Name); code != "" {
+		name := it.tokenName()
+		if code, prev := v.dup.begin(it.tok.Offset, name); code != "" {
 			if !v.lenient {
-				it.err = it.duplicateError(&it.tok, code, prev)
+				it.err = it.duplicateError(it.tok.Offset, name, code, prev)
 				it.done = true
 				return false
 			}
-			it.note(it.tok.Offset, it.tok.Offset, code, "sibling %q collides with the node at %#x", it.tok.Name, prev)
+			it.note(it.tok.Offset, it.tok.Offset, code, "sibling %q collides with the node at %#x", name, prev)
 		}
 	case TokenEndNode:
 		v.dup.end()
@@ -106,12 +107,12 @@ func (v *Validator) release() {
 	v.it = Iterator{}
 }
 
-func (it *Iterator) duplicateError(tok *Token, code string, prev int) error {
+func (it *Iterator) duplicateError(off int, name []byte, code string, prev int) error {
 	what := "duplicate sibling node"
 	if code == FindUnitCollision {
 		what = "sibling names differ only by a unit address, so a lookup by name is ambiguous:"
 	}
-	return it.fail(tok.Offset, ErrDuplicate, "", "%s %q (first at %#x)", what, tok.Name, prev)
+	return it.fail(off, ErrDuplicate, "", "%s %q (first at %#x)", what, name, prev)
 }
 
 // dupChecker finds siblings with equal names, and "foo" beside "foo@unit"
