@@ -68,6 +68,13 @@ func runCarve(o *options, args []string, stdout, stderr io.Writer) int {
 	var preserved []physmem.Range
 	for _, d := range l.handovers {
 		preserved = append(preserved, preservedRanges(&d.h.MemoryMap, l.pageSize(o))...)
+		for _, s := range d.scratch {
+			// Scratch must be RAM for the handoff to be sound: kept
+			// present (as zeros), as the locator checks.
+			if e := s.Addr + s.Size; e > s.Addr {
+				preserved = append(preserved, physmem.Range{Start: s.Addr, Size: s.Size, State: physmem.Present})
+			}
+		}
 	}
 	segs, err := carveSegments(l.im.Memory, rec.Recorded(), preserved, l.pageSize(o), o.exact)
 	if err != nil {

@@ -33,6 +33,14 @@ const (
 )
 
 func main() {
+	defer func() {
+		// The libraries are built never to panic on any input; should one
+		// still, the user gets one line to report, not a stack trace.
+		if r := recover(); r != nil {
+			errorLine(os.Stderr, fmt.Sprintf("internal error: %v (please report it with the input)", r))
+			os.Exit(exitUsage)
+		}
+	}()
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -39,19 +41,22 @@ func testdata(name string) string { return filepath.Join("..", "..", "testdata",
 // khodump runs the binary and returns stdout, stderr and the exit status.
 func khodump(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
-	cmd := exec.Command(binary, args...)
+	// A hung khodump is a bug: kill it rather than leave it spinning.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
 	code := 0
 	if err != nil {
 		ee, ok := err.(*exec.ExitError)
-		if !ok {
-			t.Fatal(err)
+		if !ok || ctx.Err() != nil {
+			t.Fatalf("khodump %s: %v (timed out: %v)", strings.Join(args, " "), err, ctx.Err())
 		}
 		code = ee.ExitCode()
 	}
-	if strings.Contains(stderr.String(), "goroutine ") || strings.Contains(stderr.String(), "panic:") {
+	if strings.Contains(stderr.String(), "goroutine ") || strings.Contains(stderr.String(), "panic:") || strings.Contains(stderr.String(), "internal error") {
 		t.Fatalf("stack trace on stderr:\n%s", stderr.String())
 	}
 	return stdout.String(), stderr.String(), code

@@ -38,6 +38,7 @@ type decoded struct {
 	h       *kho.Handover
 	rootFDT []byte
 	sums    map[kho.FileID]memfdSum
+	scratch []kho.ScratchRegion // from the kho_data that names the root
 }
 
 // memfdSum is a preserved memfd's contents hash, or why it has none.
@@ -269,7 +270,7 @@ func (l *loaded) fromMemory(o *options) error {
 	if kho.NeedsRecovery(h) {
 		l.recoverLUO(o, h, dopts)
 	}
-	d := &decoded{role: c.Role.String(), cand: &c, h: h}
+	d := &decoded{role: c.Role.String(), cand: &c, h: h, scratch: scratch}
 	if root, err := physmem.Read(l.mem, c.Addr, int(c.Size), 1<<20); err == nil {
 		d.rootFDT = root
 	}
@@ -302,6 +303,30 @@ func (l *loaded) recoverLUO(o *options, h *kho.Handover, opts *kho.Options) {
 	}
 }
 
+// maxHole bounds the bytes of a memfd no folio backs that hashing or
+// extracting reads (as zeros): a hostile size must not cost unbounded work.
+const maxHole = 64 << 20
+
+// memfdBacked returns how far into the file m's folios reach.
+func memfdBacked(m *kho.Memfd, pageSize uint64) uint64 {
+	var end uint64
+	for _, f := range m.Folios {
+		pages := uint64(1) << min(f.Order, 40)
+		if e := (f.Index + pages) * pageSize; f.Index < 1<<40 && e > end {
+			end = e
+		}
+	}
+	return end
+}
+
+// tooSparse says why m's contents are not read, or "" when they are.
+func tooSparse(m *kho.Memfd, pageSize uint64) string {
+	if backed := memfdBacked(m, pageSize); m.Size > backed && m.Size-backed > maxHole {
+		return fmt.Sprintf("size %d is %d bytes past what its %d folios back (limit %d of holes): not read", m.Size, m.Size-backed, len(m.Folios), maxHole)
+	}
+	return ""
+}
+
 // hashMemfds reads every decoded memfd's contents and hashes them.
 func (d *decoded) hashMemfds(mem physmem.Memory, pageSize uint64) {
 	if d.h.LUO == nil {
@@ -313,13 +338,19 @@ func (d *decoded) hashMemfds(mem physmem.Memory, pageSize uint64) {
 			if f.Memfd == nil {
 				continue
 			}
+			id := kho.FileID{Session: si, File: fi}
+			path := fmt.Sprintf("/LUO/sessions[%d]/files[%d]/memfd", si, fi)
+			if why := tooSparse(f.Memfd, pageSize); why != "" {
+				d.sums[id] = memfdSum{err: errors.New(why)}
+				d.h.Findings = append(d.h.Findings, kho.Finding{Severity: kho.Warning, Code: "khodump.memfd-not-hashed", Path: path, Addr: f.Data, Message: why})
+				continue
+			}
 			h := sha256.New()
 			_, err := io.Copy(h, kho.MemfdContents(mem, f.Memfd, pageSize))
-			id := kho.FileID{Session: si, File: fi}
 			if err != nil {
 				d.sums[id] = memfdSum{err: err}
 				d.h.Findings = append(d.h.Findings, kho.Finding{Severity: kho.Warning, Code: "khodump.memfd-unreadable",
-					Path: fmt.Sprintf("/LUO/sessions[%d]/files[%d]/memfd", si, fi), Message: "contents not readable from this source: " + err.Error()})
+					Path: path, Addr: f.Data, Message: "contents not readable from this source: " + err.Error()})
 				continue
 			}
 			d.sums[id] = memfdSum{sha256: hex.EncodeToString(h.Sum(nil))}

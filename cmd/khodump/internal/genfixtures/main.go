@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"sort"
 
 	"github.com/khokit/khokit/kho"
 	"github.com/khokit/khokit/kho/image"
@@ -75,7 +76,7 @@ func generate(dir string) error {
 	if err != nil {
 		return err
 	}
-	elfBytes, err := writeELF(b.Mem)
+	elfBytes, err := writeELF(b.Mem, b.Scratch)
 	if err != nil {
 		return err
 	}
@@ -83,7 +84,7 @@ func generate(dir string) error {
 		return err
 	}
 	var kd bytes.Buffer
-	if err := image.WriteKdump(&kd, b.Mem, image.WrittenRanges(b.Mem), &image.KdumpOptions{Compression: image.PageZlib, Release: "7.3.4"}); err != nil {
+	if err := image.WriteKdump(&kd, b.Mem, withScratch(image.WrittenRanges(b.Mem), b.Scratch), &image.KdumpOptions{Compression: image.PageZlib, Release: "7.3.4"}); err != nil {
 		return err
 	}
 	if err := write("handover.kdump", kd.Bytes()); err != nil {
@@ -174,7 +175,7 @@ func generate(dir string) error {
 	if err := bad.Mem.WriteAt(cnt[:], bad.Layout.FLB+8); err != nil {
 		return err
 	}
-	if err := writeMem(write, "bad-flb.elf", bad.Mem); err != nil {
+	if err := writeMem(write, "bad-flb.elf", bad.Mem, bad.Scratch); err != nil {
 		return err
 	}
 	badPage, err := physmem.Read(bad.Mem, bad.Layout.FLB, 4096, 4096)
@@ -205,7 +206,7 @@ func generate(dir string) error {
 	if err := pk.Mem.WriteAt(rootCopy, 100<<20); err != nil {
 		return err
 	}
-	if err := writeMem(write, "three-roots.elf", pk.Mem); err != nil {
+	if err := writeMem(write, "three-roots.elf", pk.Mem, pk.Scratch); err != nil {
 		return err
 	}
 
@@ -220,7 +221,7 @@ func generate(dir string) error {
 	if _, err := kho.Build(h2, &kho.BuildOptions{Mem: a.Mem, Base: 64 << 20, Contents: c2}); err != nil {
 		return err
 	}
-	if err := writeMem(write, "no-incoming.elf", a.Mem); err != nil {
+	if err := writeMem(write, "no-incoming.elf", a.Mem, nil); err != nil {
 		return err
 	}
 
@@ -232,7 +233,7 @@ func generate(dir string) error {
 	if err != nil {
 		return err
 	}
-	if err := writeMem(write, "kho-v2-luo-v1.elf", ob.Mem); err != nil {
+	if err := writeMem(write, "kho-v2-luo-v1.elf", ob.Mem, nil); err != nil {
 		return err
 	}
 
@@ -247,33 +248,74 @@ func generate(dir string) error {
 }
 
 // writeELF writes the pages of m the builder wrote, each stored only up
-// to its last non-zero byte (the rest reads back as zeros).
-func writeELF(m *physmem.Sparse) ([]byte, error) {
+// to its last non-zero byte (the rest reads back as zeros), and keeps the
+// scratch regions present as zeros: the locator checks that they are RAM.
+func writeELF(m *physmem.Sparse, scratch []kho.ScratchRegion) ([]byte, error) {
+	type page struct{ addr, file uint64 }
+	var pages []page
+	written := map[uint64]bool{}
+	m.Pages(func(addr uint64, p []byte) error {
+		pages = append(pages, page{addr, uint64(len(bytes.TrimRight(p, "\x00")))})
+		written[addr] = true
+		return nil
+	})
+	for _, r := range scratch {
+		for a := r.Addr; a < r.Addr+r.Size; a += 4096 {
+			if !written[a] {
+				pages = append(pages, page{a, 0})
+			}
+		}
+	}
+	sort.Slice(pages, func(i, j int) bool { return pages[i].addr < pages[j].addr })
 	var segs []image.Segment
-	m.Pages(func(addr uint64, page []byte) error {
-		seg := image.Segment{Start: addr, MemSize: uint64(len(page)), FileSize: uint64(len(bytes.TrimRight(page, "\x00")))}
-		if n := len(segs); n > 0 && segs[n-1].Start+segs[n-1].MemSize == addr {
+	for _, p := range pages {
+		seg := image.Segment{Start: p.addr, MemSize: 4096, FileSize: p.file}
+		if n := len(segs); n > 0 && segs[n-1].Start+segs[n-1].MemSize == p.addr {
 			prev := &segs[n-1]
 			switch {
 			case seg.FileSize == 0:
 				prev.MemSize += seg.MemSize
-				return nil
+				continue
 			case prev.FileSize == prev.MemSize:
 				prev.FileSize += seg.FileSize
 				prev.MemSize += seg.MemSize
-				return nil
+				continue
 			}
 		}
 		segs = append(segs, seg)
-		return nil
-	})
+	}
 	var buf bytes.Buffer
 	err := image.WriteELFSegments(&buf, m, segs, &image.ELFOptions{VMCoreInfo: []byte("OSRELEASE=7.3.4\nPAGESIZE=4096\n")})
 	return buf.Bytes(), err
 }
 
-func writeMem(write func(string, []byte) error, name string, m *physmem.Sparse) error {
-	b, err := writeELF(m)
+// withScratch adds the scratch regions to ranges as RAM the dump left out
+// (the kdump 1st bitmap, not the 2nd): the locator checks that scratch is
+// RAM, and its pages hold nothing of the handover.
+func withScratch(ranges []physmem.Range, scratch []kho.ScratchRegion) []physmem.Range {
+	var out []physmem.Range
+	for _, sc := range scratch {
+		cur, end := sc.Addr, sc.Addr+sc.Size
+		for _, r := range ranges {
+			if r.End() <= cur || r.Start >= end {
+				continue
+			}
+			if r.Start > cur {
+				out = append(out, physmem.Range{Start: cur, Size: r.Start - cur, State: physmem.Excluded})
+			}
+			cur = max(cur, r.End())
+		}
+		if cur < end {
+			out = append(out, physmem.Range{Start: cur, Size: end - cur, State: physmem.Excluded})
+		}
+	}
+	out = append(out, ranges...)
+	sort.Slice(out, func(i, j int) bool { return out[i].Start < out[j].Start })
+	return out
+}
+
+func writeMem(write func(string, []byte) error, name string, m *physmem.Sparse, scratch []kho.ScratchRegion) error {
+	b, err := writeELF(m, scratch)
 	if err != nil {
 		return err
 	}
