@@ -115,7 +115,7 @@ const mapPath = "/preserved-memory-map"
 // distinct page.
 type radixWalk struct {
 	d       *decoder
-	visited map[uint64]struct{}
+	visited *pageSet
 	bufs    [][]byte  // one page per level, reused
 	byOrder [64][]Run // runs per order: each ascending, since keys grow with addresses
 	stopped bool
@@ -128,7 +128,12 @@ type radixWalk struct {
 type radixScratch struct {
 	pages   [][]byte
 	byOrder [64][]Run
+	visited pageSet
 }
+
+// maxPooledNodes bounds the visited set a pooled scratch keeps: a hostile
+// tree's huge set is dropped, not cleared on every later decode.
+const maxPooledNodes = 4096
 
 var radixScratchPool sync.Pool
 
@@ -140,7 +145,7 @@ func (d *decoder) decodeRadix(root uint64) {
 			sc.pages[i] = make([]byte, d.geo.pageSize)
 		}
 	}
-	w := &radixWalk{d: d, visited: make(map[uint64]struct{}), bufs: sc.pages}
+	w := &radixWalk{d: d, visited: &sc.visited, bufs: sc.pages}
 	for o := range sc.byOrder {
 		w.byOrder[o] = sc.byOrder[o][:0]
 	}
@@ -149,7 +154,65 @@ func (d *decoder) decodeRadix(root uint64) {
 	for o := range w.byOrder {
 		sc.byOrder[o] = w.byOrder[o][:0]
 	}
+	sc.visited.reset(maxPooledNodes)
 	radixScratchPool.Put(sc)
+}
+
+// pageSet is a set of addresses: open addressing over a power-of-two
+// table, cheaper than a map for the few dozen pages of a typical tree.
+type pageSet struct {
+	slots []uint64 // 0 is empty; address 0 is the zero flag
+	zero  bool
+	n     int
+}
+
+func (s *pageSet) len() int { return s.n }
+
+func (s *pageSet) slot(a uint64) int {
+	mask := len(s.slots) - 1
+	i := int((a*0x9E3779B97F4A7C15)>>32) & mask
+	for s.slots[i] != 0 && s.slots[i] != a {
+		i = (i + 1) & mask
+	}
+	return i
+}
+
+func (s *pageSet) has(a uint64) bool {
+	if a == 0 {
+		return s.zero
+	}
+	return len(s.slots) > 0 && s.slots[s.slot(a)] == a
+}
+
+func (s *pageSet) add(a uint64) {
+	if a == 0 {
+		if !s.zero {
+			s.zero, s.n = true, s.n+1
+		}
+		return
+	}
+	if 2*(s.n+1) > len(s.slots) {
+		old := s.slots
+		s.slots = make([]uint64, max(64, 2*len(old)))
+		for _, o := range old {
+			if o != 0 {
+				s.slots[s.slot(o)] = o
+			}
+		}
+	}
+	if i := s.slot(a); s.slots[i] == 0 {
+		s.slots[i], s.n = a, s.n+1
+	}
+}
+
+// reset empties the set, dropping a table grown past keep entries.
+func (s *pageSet) reset(keep int) {
+	if len(s.slots) > 2*keep {
+		s.slots = nil
+	} else {
+		clear(s.slots)
+	}
+	s.zero, s.n = false, 0
 }
 
 func (w *radixWalk) node(pa uint64, level int, prefix uint64) {
@@ -157,16 +220,16 @@ func (w *radixWalk) node(pa uint64, level int, prefix uint64) {
 	if w.stopped {
 		return
 	}
-	if _, seen := w.visited[pa]; seen {
+	if w.visited.has(pa) {
 		d.add("radix.shared-node", "", mapPath, pa, "level-%d node %#x (key prefix %#x) was already visited; subtree skipped", level, pa, prefix)
 		return
 	}
-	if len(w.visited) >= d.opts.MaxRadixNodes {
+	if w.visited.len() >= d.opts.MaxRadixNodes {
 		w.stopped = true
 		d.add("map.node-limit", "", mapPath, pa, "more than %d radix nodes; the rest of the tree is not read", d.opts.MaxRadixNodes)
 		return
 	}
-	w.visited[pa] = struct{}{}
+	w.visited.add(pa)
 	if !d.check(mapPath, "radix node", pa, d.geo.pageSize, need{align: d.geo.pageSize}) {
 		w.bad = true
 		return
@@ -184,18 +247,38 @@ func (w *radixWalk) node(pa uint64, level int, prefix uint64) {
 	limit := len(buf) / 8
 	if level == d.geo.depth-1 {
 		limit = 1 << (d.geo.keyWidth - shift)
-		for i := limit; i < len(buf)/8; i++ {
-			if e := binary.LittleEndian.Uint64(buf[i*8:]); e != 0 {
-				d.add("radix.key-too-wide", "", mapPath, pa, "root entry %d (-> %#x) holds keys wider than %d bits; skipped", i, e, d.geo.keyWidth)
-			}
+		for i := range nonZeroEntries(buf, limit, len(buf)/8) {
+			e := binary.LittleEndian.Uint64(buf[i*8:])
+			d.add("radix.key-too-wide", "", mapPath, pa, "root entry %d (-> %#x) holds keys wider than %d bits; skipped", i, e, d.geo.keyWidth)
 		}
 	}
-	for i := 0; i < limit; i++ {
-		if e := binary.LittleEndian.Uint64(buf[i*8:]); e != 0 {
-			w.node(e, level-1, prefix|uint64(i)<<shift)
-			if w.stopped {
+	for i := range nonZeroEntries(buf, 0, limit) {
+		w.node(binary.LittleEndian.Uint64(buf[i*8:]), level-1, prefix|uint64(i)<<shift)
+		if w.stopped {
+			return
+		}
+	}
+}
+
+// zeroStretch is compared against a node's entries to skip empty ones in
+// bulk: tables are sparse, and a memory compare is far faster than a loop
+// over words.
+var zeroStretch [256]byte
+
+// nonZeroEntries yields the indices in [from, to) of the non-zero 64-bit
+// entries of table. The caller must not modify table meanwhile.
+func nonZeroEntries(table []byte, from, to int) iter.Seq[int] {
+	return func(yield func(int) bool) {
+		const per = len(zeroStretch) / 8
+		for i := from; i < to; {
+			if i%per == 0 && i+per <= to && string(table[i*8:(i+per)*8]) == string(zeroStretch[:]) {
+				i += per
+				continue
+			}
+			if binary.LittleEndian.Uint64(table[i*8:]) != 0 && !yield(i) {
 				return
 			}
+			i++
 		}
 	}
 }
@@ -227,73 +310,47 @@ func (w *radixWalk) leaf(prefix uint64, buf []byte, pa uint64) {
 
 // appendBitRuns appends, for every run of set bits in bitmap, the run of
 // blocks at base + bit<<shift, extending the last run of runs when it
-// continues. It works a 64-bit word at a time (full and empty words in one
-// step) and a run at a time within mixed words, so it costs about what a
-// popcount of the bitmap does.
+// continues it. It works on run boundaries, not bits: a word's boundaries
+// are the set bits of w ^ (w<<1 | carry), so a word inside a run or a gap
+// costs one compare, and uniform stretches four words at a time; it costs
+// about what a popcount of the bitmap does.
 func appendBitRuns(runs []Run, bitmap []byte, base uint64, shift uint, order uint8) []Run {
-	var cur Run
-	var curEnd uint64 // address after cur
-	have := false
-	if n := len(runs); n > 0 && runs[n-1].Order == order {
-		cur, have = runs[n-1], true
-		curEnd = cur.Addr + cur.Count<<shift
-		runs = runs[:n-1]
+	words := len(bitmap) / 8
+	var carry uint64 // the bit before the current word
+	var start uint64 // first bit of the open run, when carry is 1
+	emit := func(from, to uint64) {
+		addr := base + from<<shift
+		if n := len(runs); n > 0 && from == 0 && runs[n-1].Order == order && runs[n-1].Addr+runs[n-1].Count<<shift == addr {
+			runs[n-1].Count += to - from
+			return
+		}
+		runs = append(runs, Run{Addr: addr, Order: order, Count: to - from})
 	}
-	for wi := 0; wi+8 <= len(bitmap); wi += 8 {
-		// Skip empty stretches 32 bytes at a time: sparse leaves are
-		// mostly zero.
-		if wi%32 == 0 && wi+32 <= len(bitmap) {
-			q := bitmap[wi : wi+32]
-			if binary.LittleEndian.Uint64(q)|binary.LittleEndian.Uint64(q[8:])|
-				binary.LittleEndian.Uint64(q[16:])|binary.LittleEndian.Uint64(q[24:]) == 0 {
-				wi += 24
+	for wi := 0; wi < words; wi++ {
+		fill := -carry // all zeros in a gap, all ones in a run
+		if wi%4 == 0 && wi+4 <= words {
+			q := bitmap[wi*8 : wi*8+32]
+			if binary.LittleEndian.Uint64(q) == fill && binary.LittleEndian.Uint64(q[8:]) == fill &&
+				binary.LittleEndian.Uint64(q[16:]) == fill && binary.LittleEndian.Uint64(q[24:]) == fill {
+				wi += 3
 				continue
 			}
 		}
-		word := binary.LittleEndian.Uint64(bitmap[wi:])
-		if word == 0 {
-			continue
-		}
-		bit := uint64(wi) * 8
-		if word == ^uint64(0) && have && curEnd == base+bit<<shift {
-			// Extend over this and every following full word at once.
-			k := wi + 8
-			for k+8 <= len(bitmap) && binary.LittleEndian.Uint64(bitmap[k:]) == ^uint64(0) {
-				k += 8
-			}
-			full := uint64(k-wi) * 8
-			cur.Count += full
-			curEnd += full << shift
-			wi = k - 8
-			continue
-		}
-		for word != 0 {
-			tz := uint(bits.TrailingZeros64(word))
-			ones := uint(64)
-			if word != ^uint64(0) {
-				ones = uint(bits.TrailingZeros64(^(word >> tz)))
-			}
-			if ones >= 64-tz {
-				ones = 64 - tz
-				word = 0
+		w := binary.LittleEndian.Uint64(bitmap[wi*8:])
+		t := w ^ (w<<1 | carry)
+		carry = w >> 63
+		for t != 0 {
+			bit := uint64(wi)*64 + uint64(bits.TrailingZeros64(t))
+			t &= t - 1
+			if w>>(bit%64)&1 != 0 {
+				start = bit
 			} else {
-				word &^= (1<<ones - 1) << tz
+				emit(start, bit)
 			}
-			addr := base + (bit+uint64(tz))<<shift
-			if have && curEnd == addr {
-				cur.Count += uint64(ones)
-				curEnd += uint64(ones) << shift
-				continue
-			}
-			if have {
-				runs = append(runs, cur)
-			}
-			cur, have = Run{Addr: addr, Order: order, Count: uint64(ones)}, true
-			curEnd = addr + uint64(ones)<<shift
 		}
 	}
-	if have {
-		runs = append(runs, cur)
+	if carry != 0 {
+		emit(start, uint64(words)*64)
 	}
 	return runs
 }
@@ -414,89 +471,112 @@ func (d *decoder) decodeChunks(head uint64) {
 func (d *decoder) setMap(seqs [][]Run, clean bool) {
 	m := &d.h.MemoryMap
 	m.PageSize = d.geo.pageSize
-	shift := d.geo.pageShift
-	// The sequences still to merge and the next position in each: indices,
-	// not re-slicing, so the loop stores no pointers (no write barriers).
-	var live [][]Run
-	var pos []int
-	var heads []uint64 // live[i][pos[i]].Addr, kept flat for the compare loop
+	// The sequences still to merge, kept sorted by their next address (on
+	// a tie the lower order, the earlier sequence, first): the first takes
+	// every run below the second's next address, then sinks to its place,
+	// which among a few orders is a step or two. Flat arrays of numbers, so
+	// the loop stores no pointers (no write barriers).
+	var heads []uint64 // seqs[ord[i]][pos[i]].Addr
+	var ord, pos []int
 	n := 0
-	for _, q := range seqs {
-		if len(q) > 0 {
-			live = append(live, q)
-			pos = append(pos, 0)
-			heads = append(heads, q[0].Addr)
-			n += len(q)
-		}
-	}
-	out := make([]Run, 0, n)
-	var end uint64    // end of the last kept run, before scratch splits
-	var outEnd uint64 // end of out[len(out)-1]
-	ram := rangeCursor{rs: d.mem.Ranges()}
-	for len(live) > 0 {
-		// The lowest address next; on a tie the lower order (earlier
-		// sequence) first.
-		best := 0
-		for i := 1; i < len(heads); i++ {
-			if heads[i] < heads[best] {
-				best = i
-			}
-		}
-		r := live[best][pos[best]]
-		if pos[best]++; pos[best] == len(live[best]) {
-			live = slices.Delete(live, best, best+1)
-			pos = slices.Delete(pos, best, best+1)
-			heads = slices.Delete(heads, best, best+1)
-		} else {
-			heads[best] = live[best][pos[best]].Addr
-		}
-		s := uint(r.Order) + shift
-		if s >= 64 || r.Count > (^uint64(0)-r.Addr)>>s {
-			d.add("map.block-outside-memory", "", mapPath, r.Addr, "order-%d blocks at %#x run past the top of the address space", r.Order, r.Addr)
+	for o, q := range seqs {
+		if len(q) == 0 {
 			continue
 		}
-		bs := uint64(1) << s
-		if len(out) > 0 && r.Addr < end {
-			drop := min((end-r.Addr+bs-1)/bs, r.Count)
-			d.add("map.overlap", "", mapPath, r.Addr, "%d order-%d blocks at %#x overlap the block ending at %#x; dropped", drop, r.Order, r.Addr, end)
-			r.Addr += drop * bs
-			r.Count -= drop
-			if r.Count == 0 {
-				continue
-			}
+		n += len(q)
+		heads, ord, pos = append(heads, q[0].Addr), append(ord, o), append(pos, 0)
+		for j := len(heads) - 1; j > 0 && heads[j] < heads[j-1]; j-- {
+			heads[j], heads[j-1] = heads[j-1], heads[j]
+			ord[j], ord[j-1] = ord[j-1], ord[j]
+			pos[j], pos[j-1] = pos[j-1], pos[j]
 		}
-		rEnd := r.Addr + r.Count<<s
-		if !ram.covers(r.Addr, rEnd) {
-			d.add("map.block-outside-memory", "", mapPath, r.Addr, "%d order-%d blocks [%#x, %#x) are not all in memory", r.Count, r.Order, r.Addr, rEnd)
+	}
+	mc := mapChecker{d: d, m: m, shift: d.geo.pageShift, out: make([]Run, 0, n), ram: rangeCursor{rs: d.mem.Ranges()}, scratch: len(d.opts.Scratch) > 0}
+	for len(heads) > 0 {
+		other := ^uint64(0)
+		if len(heads) > 1 {
+			other = heads[1]
+		}
+		q, p := seqs[ord[0]], pos[0]
+		mc.add(q[p])
+		for p++; p < len(q) && q[p].Addr < other; p++ {
+			mc.add(q[p])
+		}
+		if p == len(q) {
+			heads, ord, pos = heads[1:], ord[1:], pos[1:]
 			continue
 		}
-		switch k := len(out); {
-		case len(d.opts.Scratch) == 0 && k > 0 && out[k-1].Order == r.Order && outEnd == r.Addr:
-			out[k-1].Count += r.Count
-			outEnd = rEnd
-		case len(d.opts.Scratch) == 0:
-			out = append(out, r)
-			outEnd = rEnd
-		default:
-			if _, hit := d.inScratch(r.Addr, rEnd-r.Addr); !hit {
-				out = appendRun(m, out, r)
-			} else {
-				for _, part := range d.withoutScratch(m, r) {
-					out = appendRun(m, out, part)
-				}
-			}
-			if len(out) > 0 {
-				outEnd = m.runEnd(out[len(out)-1])
-			}
+		heads[0], pos[0] = q[p].Addr, p
+		for j := 0; j+1 < len(heads) && (heads[j+1] < heads[j] || heads[j+1] == heads[j] && ord[j+1] < ord[j]); j++ {
+			heads[j], heads[j+1] = heads[j+1], heads[j]
+			ord[j], ord[j+1] = ord[j+1], ord[j]
+			pos[j], pos[j+1] = pos[j+1], pos[j]
 		}
-		end = rEnd
 	}
+	out := mc.out
 	if len(out) == 0 {
 		out = nil
 	}
 	m.Runs = out
 	d.mapSet = true
 	d.mapOK = clean
+}
+
+// mapChecker checks runs arriving in address order and appends the good
+// ones to out, merging a run into the last when it continues it.
+type mapChecker struct {
+	d       *decoder
+	m       *MemoryMap
+	shift   uint
+	out     []Run
+	end     uint64 // end of the last kept run, before scratch splits
+	outEnd  uint64 // end of out[len(out)-1]
+	ram     rangeCursor
+	scratch bool // Options.Scratch is set
+}
+
+func (c *mapChecker) add(r Run) {
+	d := c.d
+	s := uint(r.Order) + c.shift
+	if s >= 64 || r.Count > (^uint64(0)-r.Addr)>>s {
+		d.add("map.block-outside-memory", "", mapPath, r.Addr, "order-%d blocks at %#x run past the top of the address space", r.Order, r.Addr)
+		return
+	}
+	bs := uint64(1) << s
+	if len(c.out) > 0 && r.Addr < c.end {
+		drop := min((c.end-r.Addr+bs-1)/bs, r.Count)
+		d.add("map.overlap", "", mapPath, r.Addr, "%d order-%d blocks at %#x overlap the block ending at %#x; dropped", drop, r.Order, r.Addr, c.end)
+		r.Addr += drop * bs
+		r.Count -= drop
+		if r.Count == 0 {
+			return
+		}
+	}
+	rEnd := r.Addr + r.Count<<s
+	if !c.ram.covers(r.Addr, rEnd) {
+		d.add("map.block-outside-memory", "", mapPath, r.Addr, "%d order-%d blocks [%#x, %#x) are not all in memory", r.Count, r.Order, r.Addr, rEnd)
+		return
+	}
+	c.end = rEnd
+	if !c.scratch {
+		if k := len(c.out); k > 0 && c.out[k-1].Order == r.Order && c.outEnd == r.Addr {
+			c.out[k-1].Count += r.Count
+		} else {
+			c.out = append(c.out, r)
+		}
+		c.outEnd = rEnd
+		return
+	}
+	if _, hit := d.inScratch(r.Addr, rEnd-r.Addr); !hit {
+		c.out = appendRun(c.m, c.out, r)
+	} else {
+		for _, part := range d.withoutScratch(c.m, r) {
+			c.out = appendRun(c.m, c.out, part)
+		}
+	}
+	if len(c.out) > 0 {
+		c.outEnd = c.m.runEnd(c.out[len(c.out)-1])
+	}
 }
 
 func cmpRun(a, b Run) int {
@@ -519,25 +599,29 @@ func appendRun(m *MemoryMap, out []Run, r Run) []Run {
 // rangeCursor answers "is [addr, end) described memory" (present or
 // excluded, without gaps) for ascending queries in amortised constant time.
 type rangeCursor struct {
-	rs []physmem.Range
-	i  int
+	rs     []physmem.Range
+	i      int
+	lo, hi uint64 // a gap-free span of described memory found last
 }
 
 func (c *rangeCursor) covers(addr, end uint64) bool {
+	if c.lo <= addr && addr < c.hi {
+		return end <= c.hi
+	}
 	for c.i < len(c.rs) && c.rs[c.i].End() <= addr {
 		c.i++
 	}
 	if c.i == len(c.rs) || c.rs[c.i].Start > addr {
 		return false
 	}
+	// Extend to the whole gap-free span, so that later queries inside it
+	// take the fast path.
 	cur := c.rs[c.i].End()
-	for j := c.i + 1; cur < end; j++ {
-		if j == len(c.rs) || c.rs[j].Start != cur {
-			return false
-		}
+	for j := c.i + 1; j < len(c.rs) && c.rs[j].Start == cur; j++ {
 		cur = c.rs[j].End()
 	}
-	return true
+	c.lo, c.hi = c.rs[c.i].Start, cur
+	return end <= cur
 }
 
 // withoutScratch returns r minus the blocks that overlap a scratch region,

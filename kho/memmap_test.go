@@ -1,8 +1,11 @@
 package kho
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math/bits"
+	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -385,6 +388,68 @@ func TestCovers(t *testing.T) {
 		b, ok := m.Covers(tt.addr, tt.size)
 		if b != tt.want || ok != tt.ok {
 			t.Errorf("Covers(%#x, %#x) = %v, %v; want %v, %v", tt.addr, tt.size, b, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+// naiveBitRuns is appendBitRuns bit by bit, the reference it is checked
+// against.
+func naiveBitRuns(runs []Run, bitmap []byte, base uint64, shift uint, order uint8) []Run {
+	for bit := uint64(0); bit < uint64(len(bitmap)/8*64); bit++ {
+		if bitmap[bit/8]>>(bit%8)&1 == 0 {
+			continue
+		}
+		addr := base + bit<<shift
+		if n := len(runs); n > 0 && runs[n-1].Order == order && runs[n-1].Addr+runs[n-1].Count<<shift == addr {
+			runs[n-1].Count++
+			continue
+		}
+		runs = append(runs, Run{Addr: addr, Order: order, Count: 1})
+	}
+	return runs
+}
+
+func TestAppendBitRunsMatchesBits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	fill := func(n int, p float64, stretch int) []byte {
+		b := make([]byte, n)
+		on := false
+		for i := range b {
+			if i%stretch == 0 {
+				on = rng.Float64() < p
+			}
+			if on {
+				b[i] = 0xff
+			}
+			if rng.IntN(8) == 0 {
+				b[i] ^= byte(rng.Uint32())
+			}
+		}
+		return b
+	}
+	prev := []Run{{Addr: 0x1000_0000 - 3<<12, Order: 0, Count: 3}} // continued by a run at bit 0
+	for i, c := range []struct {
+		bitmap []byte
+		runs   []Run
+	}{
+		{make([]byte, 4096), nil},
+		{bytes.Repeat([]byte{0xff}, 4096), nil},
+		{bytes.Repeat([]byte{0xff}, 4096), prev},
+		{bytes.Repeat([]byte{0x55}, 256), prev},
+		{bytes.Repeat([]byte{0xaa}, 256), prev},
+		{append(bytes.Repeat([]byte{0xff}, 64), make([]byte, 64)...), nil},
+		{[]byte{0, 0, 0, 0, 0, 0, 0, 0x80, 1, 0, 0, 0, 0, 0, 0, 0}, nil},
+		{[]byte{1, 2, 3}, nil}, // a tail shorter than a word is ignored
+		{fill(4096, 0.5, 64), prev},
+		{fill(4096, 0.3, 8), nil},
+		{fill(4096, 0.7, 3), prev},
+		{fill(4096, 0.5, 1), nil},
+	} {
+		base := uint64(0x1000_0000)
+		want := naiveBitRuns(slices.Clone(c.runs), c.bitmap, base, 12, 0)
+		got := appendBitRuns(slices.Clone(c.runs), c.bitmap, base, 12, 0)
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("case %d: runs (-want +got):\n%s", i, diff)
 		}
 	}
 }
