@@ -840,3 +840,34 @@ func TestDamagedImages(t *testing.T) {
 		}
 	}
 }
+
+func TestKernelFilter(t *testing.T) {
+	for _, tc := range []struct {
+		kernel, releases string
+		want             bool
+	}{
+		{"7.3", "7.2-7.3", true},
+		{"7.3.4", "7.2-7.3", true},
+		{"7.3.4-1-amd64", "6.16-7.3", true},
+		{"7.1", "7.2-7.3", false},
+		{"6.19", "x86 (6.16-7.3)", true},
+		{"7.4", "6.16-7.3", false},
+		{"7.3", "7.3", true},
+		{"7.2", "7.3", false},
+		{"6.9", "6.16-7.0", false}, // 6.9 < 6.16: minor numbers compare as numbers
+		{"7.3", "64 FLBs", false},
+	} {
+		k, err := parseKernel(tc.kernel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := k.covers(tc.releases); got != tc.want {
+			t.Errorf("%s covers %q = %v, want %v", tc.kernel, tc.releases, got, tc.want)
+		}
+	}
+	for _, bad := range []string{"", "7", "v7.3", "7.x", "latest"} {
+		if _, err := parseKernel(bad); err == nil {
+			t.Errorf("parseKernel(%q) accepted", bad)
+		}
+	}
+}
