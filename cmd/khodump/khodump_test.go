@@ -289,6 +289,9 @@ func TestCheckExit(t *testing.T) {
 		want string // in stdout
 	}{
 		{[]string{"check", fixture("handover.elf")}, 0, "0 errors, 0 warnings, 0 notes"},
+		{[]string{"check", fixture("handover-16k.elf")}, 0, "0 errors, 0 warnings, 0 notes"}, // PAGESIZE from VMCOREINFO
+		{[]string{"check", "--page-size", "16384", fixture("handover-16k.elf")}, 0, "0 errors, 0 warnings, 0 notes"},
+		{[]string{"check", "--page-size", "4096", fixture("handover-16k.elf")}, 1, "error ptr.absent"},
 		{[]string{"check", "--kernel", "7.3.4", fixture("handover.elf")}, 0, "Linux 7.3.4: 0 harmful impacts"},
 		{[]string{"check", "--kernel", "6.19", fixture("handover.elf")}, 0, "no FLB retrieve model for 6.19"},
 		{[]string{"check", fixture("bad-flb.elf")}, 1, "error flb.count-exceeds-page /LUO/flbs @0x104000"},

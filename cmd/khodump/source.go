@@ -127,6 +127,18 @@ func load(path string, o *options, carve bool) (*loaded, error) {
 		return nil, err
 	}
 	l := &loaded{path: path, im: im, mem: im.Memory}
+	if o.pageSize == 0 {
+		// A dump's VMCOREINFO says the kernel's page size.
+		if v, ok := im.VMCoreInfo.Get("PAGESIZE"); ok {
+			switch v {
+			case "4096", "16384", "65536":
+				o.pageSize, _ = parseNumber(v)
+			default:
+				l.findings = append(l.findings, kho.Finding{Severity: kho.Warning, Code: "khodump.pagesize-unknown", Path: "/",
+					Message: fmt.Sprintf("VMCOREINFO PAGESIZE=%q is not 4096, 16384 or 65536; assuming 4096 (pass --page-size)", v)})
+			}
+		}
+	}
 	for i, e := range im.Findings {
 		if i == maxImageFindings {
 			l.findings = append(l.findings, kho.Finding{Severity: kho.Info, Code: "image.findings-truncated", Path: "/",

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/khokit/khokit/kho"
 	"github.com/khokit/khokit/kho/image"
@@ -76,7 +77,7 @@ func generate(dir string) error {
 	if err != nil {
 		return err
 	}
-	elfBytes, err := writeELF(b.Mem, b.Scratch)
+	elfBytes, err := writeELF(b.Mem, b.Scratch, 4096)
 	if err != nil {
 		return err
 	}
@@ -237,6 +238,16 @@ func generate(dir string) error {
 		return err
 	}
 
+	// The same handover from a kernel with 16 KiB pages (--page-size 16384).
+	h16, c16 := sampleHandover()
+	b16, err := kho.Build(h16, &kho.BuildOptions{PageSize: 16384, SetupData: true, Contents: c16})
+	if err != nil {
+		return err
+	}
+	if err := writeMem(write, "handover-16k.elf", b16.Mem, b16.Scratch); err != nil {
+		return err
+	}
+
 	// Random bytes: no format at all.
 	rnd := rand.New(rand.NewPCG(1, 2))
 	junk := make([]byte, 4096)
@@ -250,7 +261,7 @@ func generate(dir string) error {
 // writeELF writes the pages of m the builder wrote, each stored only up
 // to its last non-zero byte (the rest reads back as zeros), and keeps the
 // scratch regions present as zeros: the locator checks that they are RAM.
-func writeELF(m *physmem.Sparse, scratch []kho.ScratchRegion) ([]byte, error) {
+func writeELF(m *physmem.Sparse, scratch []kho.ScratchRegion, pageSize int) ([]byte, error) {
 	type page struct{ addr, file uint64 }
 	var pages []page
 	written := map[uint64]bool{}
@@ -285,7 +296,7 @@ func writeELF(m *physmem.Sparse, scratch []kho.ScratchRegion) ([]byte, error) {
 		segs = append(segs, seg)
 	}
 	var buf bytes.Buffer
-	err := image.WriteELFSegments(&buf, m, segs, &image.ELFOptions{VMCoreInfo: []byte("OSRELEASE=7.3.4\nPAGESIZE=4096\n")})
+	err := image.WriteELFSegments(&buf, m, segs, &image.ELFOptions{VMCoreInfo: fmt.Appendf(nil, "OSRELEASE=7.3.4\nPAGESIZE=%d\n", pageSize)})
 	return buf.Bytes(), err
 }
 
@@ -315,7 +326,11 @@ func withScratch(ranges []physmem.Range, scratch []kho.ScratchRegion) []physmem.
 }
 
 func writeMem(write func(string, []byte) error, name string, m *physmem.Sparse, scratch []kho.ScratchRegion) error {
-	b, err := writeELF(m, scratch)
+	ps := 4096
+	if strings.Contains(name, "16k") {
+		ps = 16384
+	}
+	b, err := writeELF(m, scratch, ps)
 	if err != nil {
 		return err
 	}
