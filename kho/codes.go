@@ -11,8 +11,9 @@ type CodeInfo struct {
 	Kernel   []Impact
 }
 
-// Codes returns the finding codes the decoder emits, sorted. The table is
-// the one place a code's severity and kernel impact are written.
+// Codes returns the finding codes Decode, Locate and the FLB model emit,
+// sorted. The table is the one place a code's severity and kernel impact
+// are written. (RecoverLUO's codes are listed by [RecoveryCodes].)
 func Codes() []string {
 	out := make([]string, 0, len(codeTable))
 	for c := range codeTable {
@@ -196,4 +197,39 @@ var codeTable = map[string]CodeInfo{
 	"memblock.region-property":   {Error, "reserve_mem start/size missing or not 8 bytes", []Impact{{"6.16-7.3", EffectRejected, "the region is not revived"}}},
 	"memblock.region-unaligned":  {Error, "reserve_mem start not page-aligned", []Impact{{"6.16-7.3", EffectRejected, "the region is not revived"}}},
 	"memblock.region-name":       {Warning, "reserve_mem name longer than 15 characters", nil},
+
+	// Locating the handover (Locate): x86 setup_data, /chosen, the scratch
+	// array (rule 9) and the scan.
+	"setup_data.cycle":           {Error, "the setup_data chain loops", []Impact{{locRelX86, EffectHang, "the kernel's setup_data walks (parse_setup_data and others) have no cycle check and loop forever"}}},
+	"setup_data.too-long":        {Warning, "the setup_data chain is longer than LocateOptions.MaxSetupData; not followed further", nil},
+	"setup_data.unreadable":      {Warning, "a setup_data node cannot be read", nil},
+	"setup_data.kho-short":       {Error, "the SETUP_KHO node is shorter than kho_data", []Impact{{locRelX86, EffectOutOfBounds, "add_kho() and the decompressor's KASLR scan read the 32-byte kho_data past the node"}}},
+	"setup_data.kho-unreadable":  {Error, "the SETUP_KHO payload cannot be read", nil},
+	"setup_data.kho-fdt-invalid": {Error, "kho_data's fdt_addr is not a valid KHO root", []Impact{{locRelAll, EffectRejected, "kho_populate fails its checks and KHO revival is dropped"}}},
+	"setup_data.kho-fdt-size":    {Warning, "kho_data's fdt_size disagrees with the root FDT's totalsize", []Impact{{locRelAll, EffectOutOfBounds, "kho_populate maps fdt_size bytes but does not check totalsize against it"}}},
+	"chosen.fdt-invalid":         {Warning, "a boot FDT found for /chosen does not decode", nil},
+	"chosen.kho-fdt-length":      {Error, "/chosen linux,kho-fdt or linux,kho-scratch has the wrong length", []Impact{{locRelAll, EffectRejected, "early_init_dt_check_kho ignores KHO"}}},
+	"chosen.kho-scratch-missing": {Error, "/chosen has linux,kho-fdt without linux,kho-scratch", []Impact{{locRelAll, EffectRejected, "early_init_dt_check_kho requires both properties and ignores KHO"}}},
+	"chosen.kho-fdt-invalid":     {Error, "/chosen linux,kho-fdt is not a valid KHO root", nil},
+	"scratch.size-unaligned":     {Warning, "scratch_size is not a multiple of the entry size", []Impact{{locRelAll, EffectIgnored, "the remainder past the last whole entry is ignored"}}},
+	"scratch.empty":              {Error, "the scratch array has no entry", nil},
+	"scratch.too-many":           {Error, "more scratch entries than are believed", nil},
+	"scratch.unreadable":         {Error, "the scratch array cannot be read", nil},
+	"scratch.all-zero":           {Warning, "the scratch array is all zero (an image taken before the kexec copied it?)", nil},
+	"scratch.entry-empty":        {Info, "a scratch region has size 0 (the kernel writes these itself)", nil},
+	"scratch.entry-overflow":     {Error, "a scratch region wraps around 2^64", scratchCorrupt},
+	"scratch.entry-unaligned":    {Error, "a scratch region is not page-aligned", scratchCorrupt},
+	"scratch.entry-not-ram":      {Error, "a scratch region is not (all) memory", scratchCorrupt},
+	"scratch.covers-root":        {Error, "a scratch region covers the root FDT", scratchCorrupt},
+	"scratch.entry-overlap":      {Error, "two scratch regions overlap", scratchCorrupt},
+	"locate.scan-truncated":      {Warning, "more scan hits of one kind than LocateOptions.MaxHits; the rest were not examined", nil},
+	"locate.fdt-budget":          {Warning, "more non-KHO FDT bytes than the locator reads; later FDTs are not searched for /chosen", nil},
 }
+
+// Releases of the locator's impacts: setup_data exists on x86 only.
+const (
+	locRelX86 = "x86 (6.16-7.3)"
+	locRelAll = "6.16-7.3"
+)
+
+var scratchCorrupt = []Impact{{locRelAll, EffectCorruption, "kho_populate adds every entry to memblock as scratch, unchecked: early allocations may land on preserved state"}}

@@ -147,8 +147,6 @@ const (
 	locKHODataPath      = "/setup_data"
 	locChosenPath       = "/chosen"
 	locMaxChunk         = 64 << 20 // ChunkSize cap: one read buffer
-	locRelX86           = "x86 (6.16-7.3)"
-	locRelAll           = "6.16-7.3"
 	locMaxChosenFDTSize = 1 << 20  // a boot FDT larger than this is not read
 	locBootFDTBudget    = 64 << 20 // bytes of non-KHO FDTs read whole while looking for /chosen
 )
@@ -223,8 +221,14 @@ type locRoot struct {
 	named bool // named by a handoff or the caller
 }
 
-func (l *locator) find(sev Severity, code, path string, addr uint64, kernel []Impact, format string, args ...any) {
-	l.findings = append(l.findings, Finding{Severity: sev, Code: code, Path: path, Addr: addr, Message: fmt.Sprintf(format, args...), Kernel: kernel})
+// find records a finding with the severity and kernel impacts codeTable
+// gives its code.
+func (l *locator) find(code, path string, addr uint64, format string, args ...any) {
+	ci, ok := codeTable[code]
+	if !ok {
+		ci = CodeInfo{Severity: Error, Summary: "undocumented code"}
+	}
+	l.findings = append(l.findings, Finding{Severity: ci.Severity, Code: code, Path: path, Addr: addr, Message: fmt.Sprintf(format, args...), Kernel: ci.Kernel})
 }
 
 // root reads and validates the KHO root at addr (cached).
@@ -333,19 +337,19 @@ func (l *locator) bootParams(base uint64) {
 	for i := 0; pa != 0; i++ {
 		path := fmt.Sprintf("%s[%d]", locKHODataPath, i)
 		if i >= l.o.MaxSetupData {
-			l.find(Warning, "setup_data.too-long", path, pa, nil,
+			l.find("setup_data.too-long", path, pa,
 				"boot_params %#x: setup_data chain longer than %d nodes; not followed further", base, l.o.MaxSetupData)
 			return
 		}
 		if visited[pa] {
-			l.find(Error, "setup_data.cycle", path, pa, []Impact{{locRelX86, EffectHang, "the kernel's setup_data walks (parse_setup_data and others) have no cycle check and loop forever"}},
+			l.find("setup_data.cycle", path, pa,
 				"boot_params %#x: setup_data node %#x is visited again: the chain loops", base, pa)
 			return
 		}
 		visited[pa] = true
 		var node [encSetupDataHdrSize]byte
 		if _, err := l.mem.ReadAt(node[:], pa); err != nil {
-			l.find(Warning, "setup_data.unreadable", path, pa, nil, "boot_params %#x: setup_data node: %v", base, err)
+			l.find("setup_data.unreadable", path, pa, "boot_params %#x: setup_data node: %v", base, err)
 			return
 		}
 		sd, err := format.DecodeSetupData(node[:])
@@ -380,13 +384,13 @@ func (l *locator) setupNode(pa uint64, i int, scanned bool) {
 		if scanned {
 			return // not believed without a chain that leads to it
 		}
-		l.find(Error, "setup_data.kho-short", path, pa, []Impact{{locRelX86, EffectOutOfBounds, "add_kho() and the decompressor's KASLR scan read the 32-byte kho_data past the node"}},
+		l.find("setup_data.kho-short", path, pa,
 			"SETUP_KEXEC_KHO node has len %d, kho_data needs %d", n, encKhoDataSize)
 		// Read what the kernel would: 32 bytes after the header.
 	}
 	if _, err := l.mem.ReadAt(node[encSetupDataHdrSize:], pa+encSetupDataHdrSize); err != nil {
 		if !scanned {
-			l.find(Error, "setup_data.kho-unreadable", path, pa, nil, "kho_data: %v", err)
+			l.find("setup_data.kho-unreadable", path, pa, "kho_data: %v", err)
 		}
 		return
 	}
@@ -398,13 +402,13 @@ func (l *locator) setupNode(pa uint64, i int, scanned bool) {
 	r, err := l.root(kd.FDTAddr)
 	if err != nil {
 		if !scanned {
-			l.find(Error, "setup_data.kho-fdt-invalid", path, pa, []Impact{{locRelAll, EffectRejected, "kho_populate fails its checks and KHO revival is dropped"}},
+			l.find("setup_data.kho-fdt-invalid", path, pa,
 				"kho_data.fdt_addr %#x is not a valid KHO root: %v", kd.FDTAddr, err)
 		}
 		return
 	}
 	if kd.FDTSize < r.Size {
-		l.find(Warning, "setup_data.kho-fdt-size", path, pa, []Impact{{locRelAll, EffectOutOfBounds, "kho_populate maps fdt_size bytes but does not check totalsize against it"}},
+		l.find("setup_data.kho-fdt-size", path, pa,
 			"kho_data.fdt_size %d is below the root's totalsize %d", kd.FDTSize, r.Size)
 	}
 	l.haveHandoff = true
@@ -426,7 +430,7 @@ func (l *locator) chosen(blob []byte, addr uint64, given bool) {
 	t, err := fdt.Decode(blob, &fdt.Options{Lenient: true})
 	if err != nil {
 		if given {
-			l.find(Warning, "chosen.fdt-invalid", locChosenPath, 0, nil, "boot FDT: %v", err)
+			l.find("chosen.fdt-invalid", locChosenPath, 0, "boot FDT: %v", err)
 		}
 		return
 	}
@@ -450,7 +454,7 @@ func (l *locator) chosen(blob []byte, addr uint64, given bool) {
 		}
 	}
 	if want := (ac + sc) * 4; len(p.Value) != want || ac < 1 || ac > 2 || sc < 0 || sc > 2 {
-		l.find(Error, "chosen.kho-fdt-length", locChosenPath, addr, []Impact{{locRelAll, EffectRejected, "early_init_dt_check_kho ignores KHO"}},
+		l.find("chosen.kho-fdt-length", locChosenPath, addr,
 			"linux,kho-fdt is %d bytes, want one <addr size> pair of %d+%d cells", len(p.Value), ac, sc)
 		return
 	}
@@ -464,17 +468,17 @@ func (l *locator) chosen(blob []byte, addr uint64, given bool) {
 	}
 	var scratch []fdt.Reg
 	if sp := ch.Prop("linux,kho-scratch"); sp == nil {
-		l.find(Error, "chosen.kho-scratch-missing", locChosenPath, addr, []Impact{{locRelAll, EffectRejected, "early_init_dt_check_kho requires both properties and ignores KHO"}},
+		l.find("chosen.kho-scratch-missing", locChosenPath, addr,
 			"%s: linux,kho-fdt without linux,kho-scratch", where)
 	} else if len(sp.Value) != (ac+sc)*4 {
-		l.find(Error, "chosen.kho-fdt-length", locChosenPath, addr, []Impact{{locRelAll, EffectRejected, "early_init_dt_check_kho ignores KHO"}},
+		l.find("chosen.kho-fdt-length", locChosenPath, addr,
 			"linux,kho-scratch is %d bytes, want one <addr size> pair of %d+%d cells", len(sp.Value), ac, sc)
 	} else {
 		scratch, _ = sp.Regs(ac, sc)
 	}
 	r, err := l.root(regs[0].Address)
 	if err != nil {
-		l.find(Error, "chosen.kho-fdt-invalid", locChosenPath, addr, nil, "%s: linux,kho-fdt %#x is not a valid KHO root: %v", where, regs[0].Address, err)
+		l.find("chosen.kho-fdt-invalid", locChosenPath, addr, "%s: linux,kho-fdt %#x is not a valid KHO root: %v", where, regs[0].Address, err)
 		return
 	}
 	l.haveHandoff = true
@@ -493,29 +497,28 @@ const locMaxScratch = 4096
 // as scratch, good or bad, so that a decoder treats all of it as scratch.
 func (l *locator) scratch(addr, size uint64, r *locRoot) []ScratchRegion {
 	const path = "/scratch"
-	corrupt := []Impact{{locRelAll, EffectCorruption, "kho_populate adds every entry to memblock as scratch, unchecked: early allocations may land on preserved state"}}
 	if size%encScratchEntrySize != 0 {
-		l.find(Warning, "scratch.size-unaligned", path, addr, []Impact{{locRelAll, EffectIgnored, "the remainder past the last whole entry is ignored"}},
+		l.find("scratch.size-unaligned", path, addr,
 			"scratch_size %d is not a multiple of %d", size, encScratchEntrySize)
 	}
 	n := size / encScratchEntrySize
 	switch {
 	case n == 0:
-		l.find(Error, "scratch.empty", path, addr, nil, "the scratch array has no entry")
+		l.find("scratch.empty", path, addr, "the scratch array has no entry")
 		return nil
 	case n > locMaxScratch:
-		l.find(Error, "scratch.too-many", path, addr, nil, "%d scratch entries, more than %d", n, locMaxScratch)
+		l.find("scratch.too-many", path, addr, "%d scratch entries, more than %d", n, locMaxScratch)
 		return nil
 	}
 	buf, err := physmem.Read(l.mem, addr, int(n*encScratchEntrySize), locMaxScratch*encScratchEntrySize)
 	if err != nil {
-		l.find(Error, "scratch.unreadable", path, addr, nil, "scratch array: %v", err)
+		l.find("scratch.unreadable", path, addr, "scratch array: %v", err)
 		return nil
 	}
 	if locAllZero(buf) {
 		// Before the kexec's final copy, kexec segments sit in staging
 		// pages and their destinations hold stale bytes.
-		l.find(Warning, "scratch.all-zero", path, addr, nil,
+		l.find("scratch.all-zero", path, addr,
 			"the %d-entry scratch array at %#x is all zero (an image taken before the kexec copied its segments?)", n, addr)
 		return nil
 	}
@@ -533,24 +536,24 @@ func (l *locator) scratch(addr, size uint64, r *locRoot) []ScratchRegion {
 		switch {
 		case v.Size == 0:
 			// The kernel writes these itself (an empty global region).
-			l.find(Info, "scratch.entry-empty", ep, ea, nil, "scratch region at %#x has size 0", v.Addr)
+			l.find("scratch.entry-empty", ep, ea, "scratch region at %#x has size 0", v.Addr)
 			continue
 		case end < v.Addr:
-			l.find(Error, "scratch.entry-overflow", ep, ea, corrupt, "scratch region %#x + %#x wraps", v.Addr, v.Size)
+			l.find("scratch.entry-overflow", ep, ea, "scratch region %#x + %#x wraps", v.Addr, v.Size)
 			continue
 		case v.Addr%ps != 0 || v.Size%ps != 0:
-			l.find(Error, "scratch.entry-unaligned", ep, ea, corrupt, "scratch region [%#x+%#x) is not page-aligned", v.Addr, v.Size)
+			l.find("scratch.entry-unaligned", ep, ea, "scratch region [%#x+%#x) is not page-aligned", v.Addr, v.Size)
 		}
 		if st := physmem.StateOf(l.mem, v.Addr, v.Size); st == physmem.Absent || st == physmem.Mixed {
-			l.find(Error, "scratch.entry-not-ram", ep, ea, corrupt, "scratch region [%#x+%#x) is %v in this memory", v.Addr, v.Size, st)
+			l.find("scratch.entry-not-ram", ep, ea, "scratch region [%#x+%#x) is %v in this memory", v.Addr, v.Size, st)
 		}
 		if r.Addr < end && v.Addr < r.Addr+ps {
-			l.find(Error, "scratch.covers-root", ep, ea, corrupt, "scratch region [%#x+%#x) covers the root FDT at %#x", v.Addr, v.Size, r.Addr)
+			l.find("scratch.covers-root", ep, ea, "scratch region [%#x+%#x) covers the root FDT at %#x", v.Addr, v.Size, r.Addr)
 		}
 		for j := 0; j < i; j++ {
 			o := out[j]
 			if o.Size != 0 && o.Addr+o.Size >= o.Addr && v.Addr < o.Addr+o.Size && o.Addr < end {
-				l.find(Error, "scratch.entry-overlap", ep, ea, corrupt, "scratch region [%#x+%#x) overlaps entry %d", v.Addr, v.Size, j)
+				l.find("scratch.entry-overlap", ep, ea, "scratch region [%#x+%#x) overlaps entry %d", v.Addr, v.Size, j)
 				break
 			}
 		}
@@ -574,7 +577,7 @@ func (l *locator) scanned(addr uint64) {
 	}
 	if l.bootFDTRead+uint64(total) > locBootFDTBudget {
 		if l.bootFDTRead <= locBootFDTBudget {
-			l.find(Warning, "locate.fdt-budget", "/", addr, nil, "more than %d bytes of non-KHO FDTs; FDTs from %#x on are not searched for /chosen", locBootFDTBudget, addr)
+			l.find("locate.fdt-budget", "/", addr, "more than %d bytes of non-KHO FDTs; FDTs from %#x on are not searched for /chosen", locBootFDTBudget, addr)
 			l.bootFDTRead = locBootFDTBudget + 1
 		}
 		return

@@ -77,7 +77,7 @@ func (l *locator) scan() *locScan {
 		}
 	}
 	if truncated {
-		l.find(Warning, "locate.scan-truncated", "/", 0, nil, "more than %d hits of one kind; the rest were not examined", l.o.MaxHits)
+		l.find("locate.scan-truncated", "/", 0, "more than %d hits of one kind; the rest were not examined", l.o.MaxHits)
 	}
 	return s
 }
