@@ -93,7 +93,7 @@ func (n numberValue) Type() string { return "N" }
 func sourceFlags(fs *pflag.FlagSet, o *options) {
 	fs.Var(&o.root, "root", "physical address of the KHO root FDT (skips the search)")
 	fs.Var(&o.base, "base", "physical address of file offset 0 of a raw dump")
-	fs.Var(numberValue{&o.pageSize}, "page-size", "page size of the kernel that wrote the handover: 4096 (default), 16384 or 65536")
+	fs.Var(numberValue{&o.pageSize}, "page-size", "page size of the kernel that wrote the handover: 4096, 16384 or 65536 (default: the dump's VMCOREINFO PAGESIZE, else 4096)")
 	fs.StringVar(&o.format, "format", "auto", "SOURCE format: auto, raw, elf, kdump, flattened, debugfs, fdt or blob")
 	fs.StringVar(&o.as, "as", "", "decode SOURCE as one blob of this catalogue format (see 'khodump abi'), e.g. luo-flb, fdt")
 	fs.BoolVar(&o.lenient, "lenient", false, "accept FDT producer quirks (truncated debugfs copy, short size_dt_struct) as findings")
