@@ -3,8 +3,10 @@
 // at least as strictly as libfdt's fdt_check_full (header, block layout,
 // reservation map, token stream, names, string offsets, duplicate sibling
 // names) within explicit [Limits], and returns a [Tree] that [Tree.Encode]
-// writes back byte for byte. [Validate] and [Iterator] do the same checks
-// with no allocation; [Writer] builds blobs sequentially; [WriteDTS] prints
+// writes back byte for byte. [Validate] does the same checks without
+// building a tree; a caller-owned [Validator] does them in the single pass
+// that walks the tokens, with no allocation, and [Iterator] does all but
+// the duplicate-name check; [Writer] builds blobs sequentially; [WriteDTS] prints
 // source that dtc compiles back to the same tree. Lenient mode
 // ([Options.Lenient]) accepts the quirks real producers emit — a buffer
 // shorter than totalsize, size_dt_struct a few bytes short, non-zero padding —

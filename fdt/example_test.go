@@ -102,3 +102,33 @@ func ExampleWriter() {
 	// 	};
 	// };
 }
+
+// Validate a blob completely and list its nodes in one pass. A Validator
+// kept by the caller reuses its scratch space, so walking further blobs
+// does not allocate.
+func ExampleValidator() {
+	data, err := os.ReadFile("../testdata/fdt/kernel/kho_in_fdt_stage2.dtb")
+	if err != nil {
+		panic(err)
+	}
+	var v fdt.Validator
+	if err := v.Reset(data, nil); err != nil {
+		fmt.Println(err)
+		return
+	}
+	for v.Next() {
+		if tok := v.Token(); tok.Kind == fdt.TokenBeginNode {
+			fmt.Printf("%d %q\n", tok.Depth, tok.Name)
+		}
+	}
+	fmt.Println(v.Err())
+
+	dup, _ := os.ReadFile("../testdata/fdt/malformed/duplicate-node.dtb")
+	fmt.Println(v.Validate(dup, nil))
+	// Output:
+	// 0 ""
+	// 1 "LUO"
+	// 1 "kexec-metadata"
+	// <nil>
+	// fdt: offset 0x4c: /: duplicate sibling node "LUO" (first at 0x40)
+}
