@@ -179,9 +179,11 @@ var codeTable = map[string]CodeInfo{
 	"vmalloc.shared":              {Error, "a vmalloc chunk or run page already belongs to another area (or this one)", nil},
 
 	// FLB (rule 21).
-	"flb.pgcnt-invalid":         {Warning, "FLB header pgcnt is not 1", []Impact{{"7.0-7.3", EffectIgnored, "pgcnt is never read"}}},
-	"flb.count-exceeds-page":    {Error, "FLB count above what one page holds (LUO_FLB_MAX)", []Impact{{"7.0-7.3", EffectOutOfBounds, "the linear scan reads past the page"}}},
-	"flb.name-unterminated":     {Error, "FLB name has no NUL within 48 bytes", []Impact{{"7.0-7.3", EffectOutOfBounds, "strcmp runs past the name"}}},
+	"flb.pgcnt-invalid":      {Warning, "FLB header pgcnt is not 1", []Impact{{"7.0-7.3", EffectIgnored, "pgcnt is never read"}}},
+	"flb.count-exceeds-page": {Error, "FLB count above what one page holds (LUO_FLB_MAX)", []Impact{{"7.0-7.3", EffectOutOfBounds, "the linear scan reads past the page"}}},
+	// strcmp against a registered compatible (at most 47 chars + NUL) ends
+	// inside the 48-byte field, so such an entry can only fail to match.
+	"flb.name-unterminated":     {Error, "FLB name has no NUL within 48 bytes", []Impact{{"7.0-7.3", EffectIgnored, "the entry is never found; retrieve returns -ENOENT"}}},
 	"flb.name-empty":            {Error, "FLB name is empty", nil},
 	"flb.name-duplicate":        {Error, "two FLB entries share a name; the later is not used", []Impact{{"7.0-7.3", EffectIgnored, "first match wins; later entries silently ignored"}}},
 	"flb.entry-count-zero":      {Error, "FLB entry count is 0", []Impact{{"7.0-7.1", EffectLeak, "decrement to -1; finish() never runs"}, {"7.2-7.3", EffectLeak, "refcount increment from 0 WARNs and saturates; finish() never runs"}}},

@@ -96,3 +96,28 @@ func TestFindingImpacts(t *testing.T) {
 		})
 	}
 }
+
+// TestFLBNameUnterminatedImpact checks the table's kernel impact of an
+// unterminated FLB name against the FLB model: mainline strcmp stops
+// inside the 48-byte field (a registered compatible is at most 47 chars
+// and its NUL), so the entry is never found, even by its 47-byte prefix,
+// and the finding says so (ignored, -ENOENT), not an out-of-bounds read.
+func TestFLBNameUnterminatedImpact(t *testing.T) {
+	name := strings.Repeat("x", 48)
+	mem := flbMemory(t, 1, 1, flbTestEntry{name, 1, 1})
+	for _, m := range []KernelModel{Mainline70, Mainline71, Mainline72, Mainline73} {
+		for _, lookup := range []string{name[:47], name[:1]} {
+			r, fs := RetrieveFLB(mem, flbTestPage, lookup, m, nil)
+			if r.Found || r.Err != ENOENT || len(r.Impacts) != 0 {
+				t.Errorf("%v lookup %q: found %v, err %v, impacts %v; want never found, ENOENT, no impact", m, lookup, r.Found, r.Err, r.Impacts)
+			}
+			want := []Impact{{"7.0-7.3", EffectIgnored, "the entry is never found; retrieve returns -ENOENT"}}
+			if len(fs) != 1 || fs[0].Code != "flb.name-unterminated" {
+				t.Fatalf("findings %v", fs)
+			}
+			if d := cmp.Diff(want, fs[0].Kernel); d != "" {
+				t.Errorf("impact (-want +got):\n%s", d)
+			}
+		}
+	}
+}
