@@ -42,6 +42,10 @@ func (f *ELF) ReadAt(p []byte, addr uint64) (int, error) { return f.mem.ReadAt(p
 // Ranges implements [physmem.Memory].
 func (f *ELF) Ranges() []physmem.Range { return f.mem.Ranges() }
 
+// StoredRanges implements [physmem.Storer]: the loaded bytes the file
+// holds, without the zeros a segment implies past its p_filesz.
+func (f *ELF) StoredRanges() []physmem.Range { return f.mem.StoredRanges() }
+
 // NewELF reads the headers and notes of the ELF64 core file r of size
 // bytes. Page contents are read on demand.
 func NewELF(r io.ReaderAt, size int64) (*ELF, error) {
@@ -140,8 +144,26 @@ func NewELF(r io.ReaderAt, size int64) (*ELF, error) {
 	ext = clipExtents(ext, func(e extent, prevEnd uint64) {
 		f.Findings = append(f.Findings, formatErr(e.off, ErrFormat, fmt.Sprintf("PT_LOAD at physical %#x overlaps the segment ending at %#x; the overlap is read from the earlier segment", e.start, prevEnd), nil))
 	})
+	ext = f.limitAliasing(ext, size)
 	f.mem = newExtentMemory(r, ext)
 	return f, nil
+}
+
+// limitAliasing drops segments once the file bytes they map add up to more
+// than twice the file: many PT_LOAD headers may name the same file bytes
+// (a /proc/vmcore maps kernel text twice, which stays well inside), but a
+// hostile header table would make every scan of the image quadratic in
+// its size.
+func (f *ELF) limitAliasing(ext []extent, size int64) []extent {
+	budget := 2*uint64(size) + 1<<20
+	var mapped uint64
+	for i, e := range ext {
+		if mapped += e.fileSize; mapped > budget {
+			f.Findings = append(f.Findings, formatErr(e.off, ErrLimit, fmt.Sprintf("PT_LOAD segments map %d or more file bytes, over twice the %d-byte file; segments from physical %#x on are treated as absent", mapped, size, e.start), nil))
+			return ext[:i]
+		}
+	}
+	return ext
 }
 
 // addLoad appends the extents of one PT_LOAD header at file offset at.

@@ -44,6 +44,24 @@ func newExtentMemory(r io.ReaderAt, ext []extent) *extentMemory {
 // Ranges implements [physmem.Memory].
 func (m *extentMemory) Ranges() []physmem.Range { return m.ranges }
 
+// StoredRanges implements [physmem.Storer]: the parts of the extents that
+// the file holds, without the zeros an ELF segment implies past p_filesz.
+func (m *extentMemory) StoredRanges() []physmem.Range {
+	var out []physmem.Range
+	for _, e := range m.ext {
+		size := min(e.fileSize, e.size)
+		if size == 0 {
+			continue
+		}
+		if n := len(out); n > 0 && out[n-1].End() == e.start {
+			out[n-1].Size += size
+			continue
+		}
+		out = append(out, physmem.Range{Start: e.start, Size: size, State: physmem.Present})
+	}
+	return out
+}
+
 // ReadAt implements [physmem.Memory].
 func (m *extentMemory) ReadAt(p []byte, addr uint64) (int, error) {
 	size := uint64(len(p))

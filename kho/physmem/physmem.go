@@ -135,3 +135,30 @@ func Read(m Memory, addr uint64, n, max int) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// Storer is implemented by sources in which some present bytes are implied
+// rather than stored: an ELF segment's p_memsz beyond its p_filesz reads as
+// zeros, and so do the unwritten pages of a [Sparse]. StoredRanges lists the
+// present ranges whose bytes the source really holds, sorted and not
+// overlapping.
+type Storer interface {
+	StoredRanges() []Range
+}
+
+// ScanRanges returns the ranges a scan for structures must read: the stored
+// ranges of m when it says which they are, else its present ranges. Implied
+// zeros hold no structure, and skipping them keeps a scan's cost in
+// proportion to the input rather than to what a header claims (an ELF
+// header may claim terabytes of zero-filled memory in a few bytes).
+func ScanRanges(m Memory) []Range {
+	if s, ok := m.(Storer); ok {
+		return s.StoredRanges()
+	}
+	var out []Range
+	for _, r := range m.Ranges() {
+		if r.State == Present {
+			out = append(out, r)
+		}
+	}
+	return out
+}

@@ -110,3 +110,25 @@ func TestReadLimit(t *testing.T) {
 		t.Errorf("Read = %d bytes, %v", len(b), err)
 	}
 }
+
+func TestScanRanges(t *testing.T) {
+	s := newTestMemory(t)
+	for _, addr := range []uint64{0x1ff0, 0x3000, 0x10000} { // the first write spans two pages
+		if err := s.WriteAt([]byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32}, addr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []Range{{0x1000, 0x3000, Present}, {0x10000, 0x1000, Present}}
+	if d := cmp.Diff(want, ScanRanges(s)); d != "" {
+		t.Errorf("Sparse stored ranges (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff(want, ScanRanges(NewRecorder(s, 4096))); d != "" {
+		t.Errorf("Recorder does not pass stored ranges on (-want +got):\n%s", d)
+	}
+	// A memory that cannot say what it stores is scanned over its present ranges.
+	plain := struct{ Memory }{s}
+	want = []Range{{0x1000, 0x3000, Present}, {0x10000, 0x2000, Present}}
+	if d := cmp.Diff(want, ScanRanges(plain)); d != "" {
+		t.Errorf("present ranges (-want +got):\n%s", d)
+	}
+}

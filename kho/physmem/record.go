@@ -95,3 +95,6 @@ func (r *Recorder) Recorded() []Range {
 	}
 	return out
 }
+
+// StoredRanges implements [Storer] by asking the wrapped memory.
+func (r *Recorder) StoredRanges() []Range { return ScanRanges(r.mem) }
