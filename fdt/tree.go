@@ -5,6 +5,7 @@ import (
 	"hash/maphash"
 	"strings"
 	"sync"
+	"unsafe"
 )
 
 // Tree is a decoded blob. Tree.Encode writes it back byte for byte when it
@@ -219,7 +220,6 @@ func Decode(data []byte, opts *Options) (*Tree, error) {
 	if err := it.Err(); err != nil {
 		return nil, err
 	}
-	b.nameNodes()
 	t.layout.fill(it)
 	t.Findings = it.Findings()
 	if s := it.findings.suppressed; s > 0 {
@@ -238,44 +238,39 @@ func Decode(data []byte, opts *Options) (*Tree, error) {
 // child lists are carved from chunks that grow geometrically, every node
 // gets exactly sized Props and Children (capacity = length, so an append
 // by the caller reallocates instead of overwriting a neighbour), and names
-// are substrings of two strings: the strings block and the concatenated
-// node names.
+// are substrings of the private blob, so they cost no allocation.
 type treeBuilder struct {
 	nodes     []Node     // current node chunk, len = nodes handed out
-	nodeRuns  [][]Node   // filled node chunks, in blob order
 	props     []Property // current property chunk
 	propNode  *Node      // node whose properties are being collected, or nil
 	propStart int        // where propNode's properties start in props
 	children  []*Node    // current child-list chunk
 	kids      []*Node    // children of the open nodes, innermost last
 	open      []openNode // the open nodes, innermost last
-	strs      string     // the strings block (the part present)
-	nameBuf   []byte     // node names, concatenated in blob order
-	nameEnds  []int32    // end of each node's name in nameBuf
+	names     string     // the private blob, read-only, as a string
+	strOff    int        // where the strings block starts in it
 	nodeHint  int        // first node and child-list chunk size
 	propHint  int        // first property chunk size
 }
 
 // decodeScratch is the memory Decode reuses between calls: the
-// duplicate-name table and the builder's stacks and name buffer. It holds
-// no reference to a tree between calls.
+// duplicate-name table and the builder's stacks. It holds no reference to
+// a tree between calls.
 type decodeScratch struct {
-	dup      dupChecker
-	kids     []*Node
-	open     []openNode
-	nameBuf  []byte
-	nameEnds []int32
+	dup  dupChecker
+	kids []*Node
+	open []openNode
 }
 
 var scratchPool = sync.Pool{New: func() any { return &decodeScratch{dup: dupChecker{seed: maphash.MakeSeed()}} }}
 
-// maxPooledScratch is the most bytes of name scratch the pool keeps; a
-// huge blob's scratch is left to the GC.
-const maxPooledScratch = 1 << 20
+// maxPooledKids is the longest child stack the pool keeps (8 bytes an
+// entry); a huge blob's is left to the GC.
+const maxPooledKids = 1 << 17
 
 func (s *decodeScratch) lend(v *Validator, b *treeBuilder) {
 	v.dup = s.dup
-	b.kids, b.open, b.nameBuf, b.nameEnds = s.kids[:0], s.open[:0], s.nameBuf[:0], s.nameEnds[:0]
+	b.kids, b.open = s.kids[:0], s.open[:0]
 }
 
 func (s *decodeScratch) takeBack(v *Validator, b *treeBuilder) {
@@ -284,9 +279,9 @@ func (s *decodeScratch) takeBack(v *Validator, b *treeBuilder) {
 	clear(b.open[:cap(b.open)])
 	s.dup = v.dup
 	s.dup.data = nil
-	s.kids, s.open, s.nameBuf, s.nameEnds = b.kids[:0], b.open[:0], b.nameBuf[:0], b.nameEnds[:0]
-	if cap(s.nameBuf) > maxPooledScratch || 4*cap(s.nameEnds) > maxPooledScratch {
-		s.nameBuf, s.nameEnds = nil, nil
+	s.kids, s.open = b.kids[:0], b.open[:0]
+	if cap(s.kids) > maxPooledKids {
+		s.kids = nil
 	}
 	scratchPool.Put(s)
 }
@@ -306,7 +301,12 @@ const (
 )
 
 func (b *treeBuilder) init(it *Iterator, blob []byte) {
-	b.strs = string(blob[min(it.strOff, len(blob)):min(it.strEnd, len(blob))])
+	// Names are substrings of the blob: Decode's private copy is never
+	// written once made (values alias it with their capacity cut at their
+	// end, and the strings block is only read), so a string over it is as
+	// immutable as a copy would be, without the copy.
+	b.names = unsafe.String(unsafe.SliceData(blob), len(blob))
+	b.strOff = it.strOff
 	// First chunk sizes from the structure block size: a node takes at
 	// least 12 bytes (BEGIN_NODE, name, END_NODE), a property 12, but
 	// real ones take more (the kernel's KHO tree: 57 bytes a node, 16 a
@@ -329,16 +329,12 @@ func chunkSize(prev, first, limit int) int {
 func (b *treeBuilder) beginNode(blob []byte, tok *Token, nameLen int) *Node {
 	b.endProps()
 	if len(b.nodes) == cap(b.nodes) {
-		if cap(b.nodes) > 0 {
-			b.nodeRuns = append(b.nodeRuns, b.nodes)
-		}
 		b.nodes = make([]Node, 0, chunkSize(cap(b.nodes), b.nodeHint, maxNodeChunk))
 	}
 	b.nodes = b.nodes[:len(b.nodes)+1]
 	n := &b.nodes[len(b.nodes)-1]
 	n.off = int64(tok.Offset) + 1
-	b.nameBuf = append(b.nameBuf, blob[tok.Offset+4:tok.Offset+4+nameLen]...)
-	b.nameEnds = append(b.nameEnds, int32(len(b.nameBuf)))
+	n.Name = b.names[tok.Offset+4 : tok.Offset+4+nameLen]
 	if len(b.open) > 0 {
 		n.parent = b.open[len(b.open)-1].n
 		b.kids = append(b.kids, n)
@@ -384,7 +380,8 @@ func (b *treeBuilder) property(blob []byte, tok *Token, nameLen, valueLen int) {
 	b.props = b.props[:len(b.props)+1]
 	p := &b.props[len(b.props)-1]
 	if nameLen >= 0 {
-		p.Name = b.strs[tok.NameOff : int(tok.NameOff)+nameLen]
+		start := b.strOff + int(tok.NameOff)
+		p.Name = b.names[start : start+nameLen]
 	}
 	vstart := tok.Offset + 12
 	p.Value = blob[vstart : vstart+valueLen : vstart+valueLen]
@@ -401,20 +398,6 @@ func (b *treeBuilder) endProps() {
 	}
 	b.propNode.Props = b.props[b.propStart:len(b.props):len(b.props)]
 	b.propNode, b.propStart = nil, -1
-}
-
-// nameNodes gives every node its name, cut from one string of them all.
-func (b *treeBuilder) nameNodes() {
-	all := string(b.nameBuf)
-	k, start := 0, int32(0)
-	for _, run := range append(b.nodeRuns, b.nodes) {
-		for i := range run {
-			end := b.nameEnds[k]
-			run[i].Name = all[start:end]
-			start = end
-			k++
-		}
-	}
 }
 
 // fill records block order, gap bytes and the strings block of the
@@ -448,7 +431,9 @@ func (l *layout) fill(it *Iterator) {
 		pos = max(pos, s.end)
 	}
 	l.gaps[numBlocks] = avail(pos, it.total)
-	l.strings = it.data[min(it.strOff, len(it.data)):min(it.strEnd, len(it.data))]
+	// Capacity cut at the end: nothing may append into the blob.
+	strEnd := min(it.strEnd, len(it.data))
+	l.strings = it.data[min(it.strOff, len(it.data)):strEnd:strEnd]
 	if it.versionV16 && spans[0].start >= headerSizeV17 {
 		l.v16Slot = [4]byte(it.data[headerSizeV16:headerSizeV17])
 	}
