@@ -29,20 +29,34 @@ func (f bldFDTWriter) raw(name string, v []byte) { _ = f.w.Property(name, v) }
 func (f bldFDTWriter) finish() ([]byte, error)   { return f.w.Finish() }
 func (f bldFDTWriter) u64(name string, v uint64) { f.raw(name, bldLE.AppendUint64(nil, v)) } // CPU order, not cells
 
-// rootFDT writes the KHO root: compatible, preserved-memory-map, then one
-// node per subtree. kho-v3+ nodes list blob-size before preserved-data, as
-// libfdt's fdt_setprop leaves them in a real root (abi.md §0 item 9).
-func (b *builder) rootFDT(h *Handover) ([]byte, error) {
+// rootFDT writes the KHO root of the handover being built.
+func (b *builder) rootFDT(h *Handover) ([]byte, error) { return EncodeRootFDT(h) }
+
+// EncodeRootFDT encodes the KHO root FDT of h: h.Compatible, the
+// preserved-memory-map address h.MemoryMap.Addr, and one node per
+// subtree with its address (and, kho-v3 on, its size), laid out as the
+// kernel lays them out, so that the root a kernel wrote decodes
+// ([DecodeRoot]) and re-encodes to the same bytes. kho-v3+ nodes list
+// blob-size before preserved-data, as libfdt's fdt_setprop leaves them
+// (abi.md §0 item 9); the strings table is in the kernel's order (see
+// rootFDTStrings); the header is version 17, last_comp_version 16, with
+// the blocks packed after it.
+func EncodeRootFDT(h *Handover) ([]byte, error) {
+	ver, ok := bldKHOVersion(h.Compatible)
+	if !ok {
+		return nil, fmt.Errorf("kho: encode root FDT: compatible %q is not kho-v1..kho-v4", h.Compatible)
+	}
 	f := newBldFDTWriter()
+	_ = f.w.SeedStrings(rootFDTStrings(ver, len(h.Subtrees) > 0)...)
 	f.begin("")
 	f.str("compatible", h.Compatible)
 	f.u64("preserved-memory-map", h.MemoryMap.Addr)
 	for _, s := range h.Subtrees {
 		f.begin(s.Name)
 		switch {
-		case b.ver == 1:
+		case ver == 1:
 			f.u64("fdt", s.Addr)
-		case b.ver == 2:
+		case ver == 2:
 			f.u64("preserved-data", s.Addr)
 		default:
 			f.u64("blob-size", s.Size)
@@ -53,9 +67,30 @@ func (b *builder) rootFDT(h *Handover) ([]byte, error) {
 	f.end()
 	blob, err := f.finish()
 	if err != nil {
-		return nil, fmt.Errorf("kho: build: root FDT: %w", err)
+		return nil, fmt.Errorf("kho: encode root FDT: %w", err)
 	}
 	return blob, nil
+}
+
+// rootFDTStrings is the strings table of a kernel-written root. Since
+// kho-v2 the kernel creates the root at boot in libfdt's sequential-write
+// mode (compatible, then preserved-memory-map: stored in reverse order of
+// first use) and adds each subtree later with fdt_setprop in read-write
+// mode, which appends preserved-data, then blob-size (seen byte for byte
+// in a 7.3.4 kho-v4 root). A kho-v1 root is written whole at finalize in
+// sequential-write mode, so its table is the reverse of first use; that
+// order follows from libfdt, not from a captured kho-v1 root.
+func rootFDTStrings(ver int, subtrees bool) []string {
+	switch {
+	case ver == 1 && subtrees:
+		return []string{"fdt", "preserved-memory-map", "compatible"}
+	case ver == 1:
+		return []string{"preserved-memory-map", "compatible"}
+	case ver == 2:
+		return []string{"preserved-memory-map", "compatible", "preserved-data"}
+	default:
+		return []string{"preserved-memory-map", "compatible", "preserved-data", "blob-size"}
+	}
 }
 
 // bldLUOv1FDT writes the luo-v1 FDT in the order luo_fdt_setup creates
