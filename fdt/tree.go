@@ -173,24 +173,36 @@ func Decode(data []byte, opts *Options) (*Tree, error) {
 	s := scratchPool.Get().(*decodeScratch)
 	s.lend(&v, &b)
 	defer s.takeBack(&v, &b)
-	if err := v.Reset(data, opts); err != nil {
+	// Work on a private copy of the blob (no more than totalsize bytes):
+	// property values alias it, and the caller may reuse data. A prefix of
+	// data fails the checks exactly as data does, so only a totalsize
+	// Reset would reject anyway needs a look at data itself.
+	h, err := parseHeader(data)
+	if err != nil {
 		return nil, err
 	}
-	// Work on a private copy of the blob (no more than totalsize bytes):
-	// property values alias it, and the caller may reuse data.
-	blob := append([]byte(nil), v.it.data...)
-	trailing := len(data) - v.it.total
+	_, limits := opts.resolve()
+	total := int(h.TotalSize)
+	if h.TotalSize < uint32(h.Size()) || h.TotalSize > 1<<31-1 || int64(h.TotalSize) > int64(limits.MaxSize) {
+		if err := v.Reset(data, opts); err != nil {
+			return nil, err // Reset rejects every such totalsize
+		}
+	}
+	blob := append([]byte(nil), data[:min(len(data), total)]...)
+	trailing := len(data) - total
 	if err := v.Reset(blob, opts); err != nil {
 		return nil, err
 	}
 	it := &v.it
 	it.lengthsOnly = true
-	t := &Tree{
-		Version:         it.hdr.Version,
-		LastCompVersion: it.hdr.LastCompVersion,
-		BootCPUID:       it.hdr.BootCPUIDPhys,
-		layout:          &layout{},
-	}
+	// The Tree and its layout in one allocation.
+	tl := new(struct {
+		tree   Tree
+		layout layout
+	})
+	t := &tl.tree
+	t.Version, t.LastCompVersion, t.BootCPUID = it.hdr.Version, it.hdr.LastCompVersion, it.hdr.BootCPUIDPhys
+	t.layout = &tl.layout
 	if n := it.NumReservations(); n > 0 {
 		t.Reservations = make([]Reservation, n)
 		for i := range t.Reservations {
