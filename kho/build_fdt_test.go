@@ -136,4 +136,6 @@ func TestEncodeRootFDTStrings(t *testing.T) {
 	}
 }
 
-func bigEndian32(b []byte) uint32 { return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]) }
+func bigEndian32(b []byte) uint32 {
+	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+}
