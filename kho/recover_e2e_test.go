@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/khokit/khokit/format"
 	"github.com/khokit/khokit/kho/image"
 	"github.com/khokit/khokit/kho/physmem"
 )
@@ -109,7 +110,10 @@ func TestRecoverE2EPostKexec(t *testing.T) {
 			if !ok || in.Handoff == nil {
 				t.Fatalf("no incoming root named by setup_data among %d candidates", len(cs))
 			}
-			h, err := Decode(im.Memory, in.Addr, nil)
+			// The scratch regions the handoff names, as khodump passes
+			// them: recovered state must lie outside them.
+			opts := &Options{Scratch: e2eScratch(t, im.Memory, in.Handoff)}
+			h, err := Decode(im.Memory, in.Addr, opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -117,7 +121,7 @@ func TestRecoverE2EPostKexec(t *testing.T) {
 				t.Fatalf("a post-kexec image must need recovery; LUO %+v", h.LUO)
 			}
 			var calls int
-			rec, err := RecoverLUO(im.Memory, h, nil, &RecoverOptions{Progress: func(done, total uint64) { calls++ }})
+			rec, err := RecoverLUO(im.Memory, h, opts, &RecoverOptions{Progress: func(done, total uint64) { calls++ }})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -133,6 +137,9 @@ func TestRecoverE2EPostKexec(t *testing.T) {
 			}
 			for _, f := range h.Findings {
 				t.Logf("  %v", f)
+			}
+			if len(rec.Sessions) > 0 && !slicesContains(rec.Sessions[0].Evidence, "no block lies in a scratch region") {
+				t.Errorf("scratch regions %v not used as evidence: %q", opts.Scratch, rec.Sessions[0].Evidence)
 			}
 			if n := countVerdict(rec.Sessions, VerdictChosen); n != 1 {
 				t.Errorf("%d session chains chosen, want 1", n)
@@ -169,6 +176,27 @@ func TestRecoverE2EPostKexec(t *testing.T) {
 			t.Logf("recovered %d sessions, %d files (expected %d), %d FLBs, liveupdate number %d", len(got), files, exp.FilesTotal, len(gotFLBs), h.LUO.LiveupdateNumber)
 		})
 	}
+}
+
+// e2eScratch reads the kho_scratch array a SETUP_KEXEC_KHO node names.
+func e2eScratch(t *testing.T, mem physmem.Memory, kd *KHOData) []ScratchRegion {
+	t.Helper()
+	b, err := physmem.Read(mem, kd.ScratchAddr, int(kd.ScratchSize), 1<<16)
+	if err != nil {
+		t.Fatalf("scratch array: %v", err)
+	}
+	a, err := format.DecodeScratchArray(b)
+	if err != nil {
+		t.Fatalf("scratch array: %v", err)
+	}
+	var out []ScratchRegion
+	for _, s := range a.Entries {
+		out = append(out, ScratchRegion{Addr: s.Addr, Size: s.Size})
+	}
+	if len(out) == 0 {
+		t.Fatal("no scratch regions")
+	}
+	return out
 }
 
 func countVerdict(os []RecoveredObject, v Verdict) int {

@@ -394,6 +394,9 @@ func (rc *recoverer) pickSessions(owners map[uint64]string) *chainCand {
 				}
 			}
 		}
+		if len(rc.opts.Scratch) > 0 {
+			o.Evidence = append(o.Evidence, "no block lies in a scratch region")
+		}
 		o.Evidence = append(o.Evidence, fmt.Sprintf("decodes like sessions_pa: %d sessions, %d memfds with %d folios", len(sessions), memfds, folios))
 		if who, ok := owners[head]; ok && who != "incoming" {
 			o.Verdict = VerdictOther
@@ -519,9 +522,6 @@ func (rc *recoverer) chainEvidence(o RecoveredObject, fblocks int, handlers map[
 		ev = append(ev, "every block lies in preserved memory according to the map")
 	default:
 		ev = append(ev, "preservation not checked: the memory map is unusable")
-	}
-	if len(rc.opts.Scratch) > 0 {
-		ev = append(ev, "no block lies in a scratch region")
 	}
 	return ev
 }
