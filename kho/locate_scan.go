@@ -33,14 +33,14 @@ func (l *locator) scan() *locScan {
 	s := &locScan{}
 	ps := l.o.PageSize
 	var total, done uint64
-	for _, r := range physmem.ScanRanges(l.mem) {
+	for _, r := range physmem.ScanRanges(l.mem, ps) {
 		if r.State == physmem.Present {
 			total += r.Size
 		}
 	}
 	buf := make([]byte, l.o.ChunkSize)
 	truncated := false
-	for _, r := range physmem.ScanRanges(l.mem) {
+	for _, r := range physmem.ScanRanges(l.mem, ps) {
 		if r.State != physmem.Present {
 			continue
 		}

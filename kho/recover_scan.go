@@ -77,13 +77,13 @@ const luoSerV5Size = 32
 func (rc *recoverer) scanMemory() {
 	ps := rc.geo.pageSize
 	var total, done uint64
-	for _, r := range physmem.ScanRanges(rc.mem) {
+	for _, r := range physmem.ScanRanges(rc.mem, ps) {
 		if r.State == physmem.Present {
 			total += r.Size
 		}
 	}
 	buf := make([]byte, rc.ro.ChunkSize)
-	for _, r := range physmem.ScanRanges(rc.mem) {
+	for _, r := range physmem.ScanRanges(rc.mem, ps) {
 		if r.State != physmem.Present {
 			continue
 		}

@@ -53,7 +53,7 @@ func TestELFZeroFillIsNotStored(t *testing.T) {
 	if d := cmp.Diff([]physmem.Range{{Start: 0x100000, Size: 1 << 40, State: physmem.Present}}, f.Ranges()); d != "" {
 		t.Errorf("ranges (-want +got):\n%s", d)
 	}
-	if d := cmp.Diff([]physmem.Range{{Start: 0x100000, Size: 64, State: physmem.Present}}, physmem.ScanRanges(f)); d != "" {
+	if d := cmp.Diff([]physmem.Range{{Start: 0x100000, Size: 64, State: physmem.Present}}, physmem.ScanRanges(f, 1)); d != "" {
 		t.Errorf("scan ranges (-want +got):\n%s", d)
 	}
 }
@@ -72,7 +72,7 @@ func TestELFAliasingBounded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, limit := storedBytes(physmem.ScanRanges(f)), 2*size+1<<20; got > limit {
+	if got, limit := storedBytes(physmem.ScanRanges(f, 1)), 2*size+1<<20; got > limit {
 		t.Errorf("%d stored bytes mapped from a %d-byte file, over the %d limit", got, size, limit)
 	}
 	var limited int

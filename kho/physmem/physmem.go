@@ -146,18 +146,46 @@ type Storer interface {
 }
 
 // ScanRanges returns the ranges a scan for structures must read: the stored
-// ranges of m when it says which they are, else its present ranges. Implied
-// zeros hold no structure, and skipping them keeps a scan's cost in
-// proportion to the input rather than to what a header claims (an ELF
-// header may claim terabytes of zero-filled memory in a few bytes).
-func ScanRanges(m Memory) []Range {
-	if s, ok := m.(Storer); ok {
-		return s.StoredRanges()
-	}
-	var out []Range
+// ranges of m when it says which they are, widened to whole multiples of
+// grain (a page size: a structure starting in a stored byte may run into
+// the implied zeros after it) and clipped to present memory; else m's
+// present ranges. Implied zeros hold no structure, and skipping them keeps
+// a scan's cost in proportion to the input rather than to what a header
+// claims (an ELF header may claim terabytes of zero fill in a few bytes).
+// grain must be a power of two; 0 or 1 means none.
+func ScanRanges(m Memory, grain uint64) []Range {
+	var present []Range
 	for _, r := range m.Ranges() {
 		if r.State == Present {
-			out = append(out, r)
+			present = append(present, r)
+		}
+	}
+	s, ok := m.(Storer)
+	if !ok {
+		return present
+	}
+	if grain == 0 {
+		grain = 1
+	}
+	var out []Range
+	for _, r := range s.StoredRanges() {
+		start := r.Start &^ (grain - 1)
+		end := r.End()
+		if up := (end + grain - 1) &^ (grain - 1); up >= end {
+			end = up
+		} else {
+			end = ^uint64(0)
+		}
+		i := sort.Search(len(present), func(i int) bool { return present[i].End() > start })
+		for ; i < len(present) && present[i].Start < end; i++ {
+			cs, ce := max(start, present[i].Start), min(end, present[i].End())
+			if n := len(out); n > 0 && out[n-1].End() >= cs {
+				if ce > out[n-1].End() {
+					out[n-1].Size = ce - out[n-1].Start
+				}
+				continue
+			}
+			out = append(out, Range{Start: cs, Size: ce - cs, State: Present})
 		}
 	}
 	return out

@@ -119,16 +119,38 @@ func TestScanRanges(t *testing.T) {
 		}
 	}
 	want := []Range{{0x1000, 0x3000, Present}, {0x10000, 0x1000, Present}}
-	if d := cmp.Diff(want, ScanRanges(s)); d != "" {
+	if d := cmp.Diff(want, ScanRanges(s, 4096)); d != "" {
 		t.Errorf("Sparse stored ranges (-want +got):\n%s", d)
 	}
-	if d := cmp.Diff(want, ScanRanges(NewRecorder(s, 4096))); d != "" {
+	if d := cmp.Diff(want, ScanRanges(NewRecorder(s, 4096), 4096)); d != "" {
 		t.Errorf("Recorder does not pass stored ranges on (-want +got):\n%s", d)
 	}
 	// A memory that cannot say what it stores is scanned over its present ranges.
 	plain := struct{ Memory }{s}
 	want = []Range{{0x1000, 0x3000, Present}, {0x10000, 0x2000, Present}}
-	if d := cmp.Diff(want, ScanRanges(plain)); d != "" {
+	if d := cmp.Diff(want, ScanRanges(plain, 4096)); d != "" {
 		t.Errorf("present ranges (-want +got):\n%s", d)
 	}
 }
+
+// Stored bytes are widened to the grain, but never past present memory.
+func TestScanRangesGrain(t *testing.T) {
+	m := storedMemory{
+		present: []Range{{0x1000, 0x3000, Present}, {0x4000, 0x1000, Excluded}, {0x10000, 0x10000, Present}},
+		stored:  []Range{{0x1010, 0x10, Present}, {0x1ff0, 0x20, Present}, {0x3ff0, 0x20, Present}, {0x10800, 1, Present}},
+	}
+	want := []Range{{0x1000, 0x3000, Present}, {0x10000, 0x1000, Present}}
+	if d := cmp.Diff(want, ScanRanges(m, 4096)); d != "" {
+		t.Errorf("(-want +got):\n%s", d)
+	}
+	want = []Range{{0x1010, 0x10, Present}, {0x1ff0, 0x20, Present}, {0x3ff0, 0x10, Present}, {0x10800, 1, Present}}
+	if d := cmp.Diff(want, ScanRanges(m, 1)); d != "" {
+		t.Errorf("grain 1 (-want +got):\n%s", d)
+	}
+}
+
+type storedMemory struct{ present, stored []Range }
+
+func (m storedMemory) ReadAt(p []byte, addr uint64) (int, error) { return 0, ErrAbsent }
+func (m storedMemory) Ranges() []Range                           { return m.present }
+func (m storedMemory) StoredRanges() []Range                     { return m.stored }

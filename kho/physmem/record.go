@@ -97,4 +97,4 @@ func (r *Recorder) Recorded() []Range {
 }
 
 // StoredRanges implements [Storer] by asking the wrapped memory.
-func (r *Recorder) StoredRanges() []Range { return ScanRanges(r.mem) }
+func (r *Recorder) StoredRanges() []Range { return ScanRanges(r.mem, 1) }
