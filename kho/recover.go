@@ -1,11 +1,13 @@
 package kho
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
+	"github.com/khokit/khokit/fdt"
 	"github.com/khokit/khokit/kho/physmem"
 )
 
@@ -151,12 +153,23 @@ func luoFormat(h *Handover) string {
 	return ""
 }
 
-// blockLUO reports whether h's LUO can be luo-v5: a raw luo_ser blob
-// under a root that carries raw blobs, not a luo-v1 FDT (kho-v1, kho-v2,
-// and kho-v3 from 7.1).
-func blockLUO(h *Handover) bool {
+// blockLUO reports whether h's LUO can be luo-v5: a kho-v4 root (luo-v5
+// and kho-v4 came together in 7.2) whose LUO blob is not an FDT (luo-v1,
+// up to 7.1).
+func blockLUO(mem physmem.Memory, h *Handover) bool {
 	rv, ok := parseRootCompatible(h.Compatible)
-	return ok && rv.version >= 3 && luoFormat(h) != "luo-fdt"
+	if !ok || rv.version != 4 {
+		return false
+	}
+	for _, s := range h.Subtrees {
+		var magic [4]byte
+		if s.Name == "LUO" && s.Addr != 0 {
+			if _, err := mem.ReadAt(magic[:], s.Addr); err == nil && binary.BigEndian.Uint32(magic[:]) == fdt.Magic {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // NeedsRecovery reports whether h, a decoded handover, has a LUO subtree
@@ -242,7 +255,7 @@ func RecoverLUO(mem physmem.Memory, h *Handover, opts *Options, ro *RecoverOptio
 		return nil, err
 	}
 	lostSessions, lostFLBs, why := lostParts(h)
-	if (lostSessions || lostFLBs || ro != nil && ro.Force) && !blockLUO(h) {
+	if (lostSessions || lostFLBs || ro != nil && ro.Force) && !blockLUO(mem, h) {
 		return nil, fmt.Errorf("%w: root %q, LUO subtree %q: only luo-v5 block chains (kho-v4) are recognised", ErrRecoverUnsupported, h.Compatible, luoFormat(h))
 	}
 	r := ro.resolved(o.PageSize)
