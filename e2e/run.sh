@@ -446,7 +446,12 @@ check_dump() {
       grep -q "^$root KHO FDT" "$DUMP_DIR/$name.scan.txt" || die "check: no KHO FDT at the handover root $root in $f"
     fi
   done
-  # ---- KHODUMP HOOK: decoder checks go here (see e2e/README.md, "Check hook").
+  # khodump with no flags but the path must find the incoming handover in
+  # every image and report what the guest preserved (cmd/khodump TestE2EDumps);
+  # the library's own e2e tests check the locator, decoder and recovery.
+  log "check: khodump and the kho e2e tests against $DUMP_DIR/expected.json"
+  (cd "$REPO_DIR" && KHOKIT_E2E_DUMPS="$DUMP_DIR" go test -count=1 -run 'E2E' ./cmd/khodump ./kho) ||
+    die "check: khodump does not report what the guest preserved (rerun: KHOKIT_E2E_DUMPS=$DUMP_DIR go test -run E2E -v ./cmd/khodump ./kho)"
   log "check: dumps present, ELF/kdump, ${#names[@]} session names found in ${images[*]}"
   step_time check "$t"
 }
