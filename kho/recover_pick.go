@@ -61,9 +61,37 @@ type chainCand struct {
 	findings []Finding
 }
 
+// add records a recovery finding; past Options.MaxFindingsPerCode of one
+// code they are only counted (see truncation).
 func (rc *recoverer) add(code, path string, addr uint64, format string, args ...any) {
+	if rc.codeCounts == nil {
+		rc.codeCounts = make(map[string]int)
+	}
+	rc.codeCounts[code]++
+	if rc.codeCounts[code] > rc.opts.MaxFindingsPerCode {
+		return
+	}
 	info := recoveryCodes[code]
 	rc.h.Findings = append(rc.h.Findings, Finding{Severity: info.Severity, Code: code, Path: path, Addr: addr, Message: fmt.Sprintf(format, args...)})
+}
+
+// truncation adds the decoder's truncation summary for recovery codes
+// that were only counted.
+func (rc *recoverer) truncation() {
+	for _, c := range RecoveryCodes() {
+		if n := rc.codeCounts[c]; n > rc.opts.MaxFindingsPerCode {
+			rc.h.Findings = append(rc.h.Findings, Finding{Severity: Info, Code: "decode.findings-truncated", Path: recoveryPath,
+				Message: fmt.Sprintf("%d more %s findings not listed", n-rc.opts.MaxFindingsPerCode, c)})
+		}
+	}
+}
+
+// listObject appends o to a candidate list, at most maxListedRejects long:
+// a hostile image can hold thousands of look-alikes.
+func listObject(list *[]RecoveredObject, o RecoveredObject) {
+	if len(*list) < maxListedRejects {
+		*list = append(*list, o)
+	}
 }
 
 // sub returns a decoder for one candidate: the handover's map, trusted only
@@ -113,6 +141,7 @@ func (rc *recoverer) run() {
 	}
 	rc.orphans(chosen)
 	rc.apply(chosen, flb, flbs, flbFindings)
+	rc.truncation()
 }
 
 // lostPointers names what no longer leads anywhere.
@@ -184,7 +213,7 @@ func (rc *recoverer) pickLUOSers() map[uint64]string {
 		if s.sessions != 0 {
 			owners[s.sessions] = who
 		}
-		rc.rec.LUOSers = append(rc.rec.LUOSers, o)
+		listObject(&rc.rec.LUOSers, o)
 		if o.Verdict == VerdictOther {
 			rc.add("luo.recovery-other", recoveryPath, s.addr, "%s: %s", who, o.Reason)
 		}
@@ -373,7 +402,7 @@ func (rc *recoverer) pickSessions(owners map[uint64]string) *chainCand {
 			o.Verdict = VerdictAmbiguous
 			o.Reason = fmt.Sprintf("not decoded: more than %d chains pass the structural checks", maxDecodedChains)
 			undecoded++
-			rc.rec.Sessions = append(rc.rec.Sessions, o)
+			listObject(&rc.rec.Sessions, o)
 			continue
 		}
 		decoded++
@@ -402,7 +431,7 @@ func (rc *recoverer) pickSessions(owners map[uint64]string) *chainCand {
 			o.Verdict = VerdictOther
 			o.Reason = who + " points at it"
 			rc.add("luo.recovery-other", recoveryPath, head, "session chain at %#x: %s", head, o.Reason)
-			rc.rec.Sessions = append(rc.rec.Sessions, o)
+			listObject(&rc.rec.Sessions, o)
 			continue
 		}
 		if who, ok := owners[head]; ok && who == "incoming" {
@@ -477,7 +506,7 @@ func (rc *recoverer) pickSessions(owners map[uint64]string) *chainCand {
 			c.obj.Verdict = VerdictRejected
 			c.obj.Reason = fmt.Sprintf("the incoming luo_ser points at %#x", chosen.obj.Addr)
 		}
-		rc.rec.Sessions = append(rc.rec.Sessions, c.obj)
+		listObject(&rc.rec.Sessions, c.obj)
 	}
 	if chosen == nil && len(cands) > 1 {
 		var list []string
@@ -533,9 +562,7 @@ func (rc *recoverer) keepRejects(list *[]RecoveredObject, rejects []RecoveredObj
 		if i < 8 {
 			rc.add("luo.recovery-rejected", recoveryPath, o.Addr, "%s at %#x: %s", what, o.Addr, o.Reason)
 		}
-		if i < maxListedRejects {
-			*list = append(*list, o)
-		}
+		listObject(list, o)
 	}
 	if n := len(rejects); n > 8 {
 		rc.add("luo.recovery-rejected", recoveryPath, 0, "%d more rejected %s candidates (%d listed in the recovery)", n-8, what, min(n, maxListedRejects))
@@ -571,7 +598,7 @@ func (rc *recoverer) pickFLBs(owners map[uint64]string, files int) (*RecoveredOb
 		if who, ok := owners[p.addr]; ok && who != "incoming" {
 			o.Verdict, o.Reason = VerdictOther, who+" points at it"
 			rc.add("luo.recovery-other", recoveryPath, p.addr, "FLB page at %#x: %s", p.addr, o.Reason)
-			rc.rec.FLBs = append(rc.rec.FLBs, o)
+			listObject(&rc.rec.FLBs, o)
 			continue
 		}
 		cands = append(cands, &flbCand{obj: o, flbs: flbs, findings: d.h.Findings})
@@ -614,7 +641,7 @@ func (rc *recoverer) pickFLBs(owners map[uint64]string, files int) (*RecoveredOb
 		default:
 			c.obj.Verdict = VerdictAmbiguous
 		}
-		rc.rec.FLBs = append(rc.rec.FLBs, c.obj)
+		listObject(&rc.rec.FLBs, c.obj)
 	}
 	if chosen == nil && len(cands) > 1 {
 		var list []string

@@ -24,8 +24,9 @@ type recoverer struct {
 	scan     recScan
 	maxCount uint64 // the largest entry count any recognised page may have
 
-	blocksWalked int    // file blocks read validating session blocks, against MaxTotalBlocks
-	inferredNum  uint64 // liveupdate_num inferred from the outgoing luo_ser; 0 = none
+	blocksWalked int            // file blocks read validating session blocks, against MaxTotalBlocks
+	codeCounts   map[string]int // recovery findings per code
+	inferredNum  uint64         // liveupdate_num inferred from the outgoing luo_ser; 0 = none
 }
 
 // recScan is what the streaming pass kept: pages that passed the in-page

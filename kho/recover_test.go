@@ -776,3 +776,37 @@ func TestRecoverManyChains(t *testing.T) {
 		t.Error("no luo.recovery-ambiguous finding")
 	}
 }
+
+// TestRecoverManyLookAlikes: thousands of look-alikes cost bounded
+// findings and lists.
+func TestRecoverManyLookAlikes(t *testing.T) {
+	b := recBuild(t)
+	const n = 200
+	for i := uint64(0); i < n; i++ {
+		recPut(t, b.Mem, recFree0+i*4096, recLUOSerPage(2, 0, 0))
+	}
+	h, err := Decode(b.Mem, b.RootAddr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := len(h.Findings)
+	rec, err := RecoverLUO(b.Mem, h, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes := map[string]int{}
+	for _, f := range h.Findings[before:] {
+		codes[f.Code]++
+	}
+	want := map[string]int{"luo.recovery-other": 32, "decode.findings-truncated": 1, "luo.pointer-lost": 1, "luo.recovered-sessions": 1, "luo.recovered-flbs": 1}
+	if d := cmp.Diff(want, codes); d != "" {
+		t.Errorf("findings (-want +got):\n%s", d)
+	}
+	if len(rec.LUOSers) != maxListedRejects {
+		t.Errorf("%d luo_ser candidates listed, want the cap %d", len(rec.LUOSers), maxListedRejects)
+	}
+	// Several outgoing-looking luo_sers: the number is not inferred.
+	if h.LUO.LiveupdateNumber != 0 || hasCode(h.Findings, "luo.number-inferred") {
+		t.Errorf("liveupdate number %d inferred from %d candidates", h.LUO.LiveupdateNumber, n)
+	}
+}
