@@ -438,7 +438,7 @@ func (b *builder) layoutLUO(l *LUO) (Subtree, error) {
 	if err := encPutLUOSer(ser, l.Compatible, l.LiveupdateNumber, l.SessionsAddr, l.FLBsAddr); err != nil {
 		return Subtree{}, err
 	}
-	return Subtree{Name: bldNodeLUO, Addr: addr, Size: encLuoSerSize, Format: bldFormatLUOSer}, nil
+	return Subtree{Name: bldNodeLUO, Addr: addr, Size: encLuoSerSize, Format: luoRootFormat(l.Compatible, false)}, nil
 }
 
 // writeChain allocates a block chain for entries (contents filled later by

@@ -7,10 +7,10 @@ import (
 )
 
 // Catalogue names of the subtree formats the builder writes, as the
-// decoder reports them in Subtree.Format.
+// decoder reports them in Subtree.Format (a raw luo_ser is named by its
+// variant: luoRootFormat).
 const (
-	bldFormatLUOFDT        = "luo-fdt"
-	bldFormatLUOSer        = "luo-ser"
+	bldFormatLUOFDT        = "luo-fdt-v1"
 	bldFormatMemblock      = "memblock"
 	bldFormatKexecMetadata = "kexec-metadata"
 	bldFormatUnknown       = "unknown"

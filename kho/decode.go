@@ -391,19 +391,18 @@ func (d *decoder) decodeSubtree(path string, n *fdt.Node, rv rootVersion) Subtre
 	isFDT := len(blob) >= 4 && binary.BigEndian.Uint32(blob) == fdt.Magic
 	switch {
 	case n.Name == "LUO" && isFDT:
-		st.Format = "luo-fdt"
-		if l := d.decodeLUOFDT(path, addr, blob); l != nil {
+		l, compat := d.decodeLUOFDT(path, addr, blob)
+		st.Format = luoRootFormat(compat, true)
+		if l != nil {
 			d.h.LUO = l
 		} else {
 			st.Raw = blob
 		}
 	case n.Name == "LUO":
-		st.Format = "luo-ser"
+		compat, _ := cString(blob[:min(len(blob), 32)])
+		st.Format = luoRootFormat(compat, false)
 		if l := d.decodeLUOSer(path, addr, blob); l != nil {
 			d.h.LUO = l
-			if v, err := format.DecodeLUOSer(blob); err == nil && v.Format() != nil {
-				st.Format = v.Format().Name // the variant's catalogue name
-			}
 		} else {
 			st.Raw = blob
 		}
@@ -422,20 +421,25 @@ func (d *decoder) decodeSubtree(path string, n *fdt.Node, rv rootVersion) Subtre
 
 // decodeLUOFDT decodes a LUO FDT: luo-v1 (session and FLB nodes) or the
 // series-internal luo-v2 (a luo-abi-header pointer to a 24-byte luo_ser).
-func (d *decoder) decodeLUOFDT(path string, addr uint64, blob []byte) *LUO {
+// compat is the FDT's compatible when it has a single string, even when
+// the state does not decode (l nil).
+func (d *decoder) decodeLUOFDT(path string, addr uint64, blob []byte) (l *LUO, compat string) {
 	t, err := d.decodeFDT(blob)
 	if err != nil {
 		d.add("luo.fdt-invalid", "", path, addr, "%v", err)
-		return nil
+		return nil, compat
 	}
 	d.reportQuirks(path, addr, t)
 	root := t.Root
 	compat, ok := singleString(root.Prop("compatible"))
+	if !ok {
+		compat = ""
+	}
 	if !ok || (compat != "luo-v1" && compat != "luo-v2") {
 		d.add("luo.compatible-unknown", "", path, addr, "LUO FDT compatible %s is not luo-v1 or luo-v2", describeCompat(root.Prop("compatible")))
-		return nil
+		return nil, compat
 	}
-	l := &LUO{Compatible: compat, Addr: addr}
+	l = &LUO{Compatible: compat, Addr: addr}
 	if compat == "luo-v2" {
 		for _, p := range root.Props {
 			if p.Name != "compatible" && p.Name != "luo-abi-header" {
@@ -445,24 +449,24 @@ func (d *decoder) decodeLUOFDT(path string, addr uint64, blob []byte) *LUO {
 		pa, err := u64Prop(root, "luo-abi-header")
 		if err != nil {
 			d.add("luo.abi-header", "", path, addr, "%v", err)
-			return nil
+			return nil, compat
 		}
 		size := luoSerV2Size
 		if !d.check(path, "luo_ser", pa, uint64(size), d.page()) {
-			return nil
+			return nil, compat
 		}
 		b := d.read(path, "luo_ser", pa, size)
 		if b == nil {
-			return nil
+			return nil, compat
 		}
 		v, err := format.DecodeLUOSerV2(b)
 		if err != nil {
 			d.add("ptr.read-failed", "", path, pa, "%v", err)
-			return nil
+			return nil, compat
 		}
 		l.LiveupdateNumber, l.SessionsAddr, l.FLBsAddr = v.LiveupdateNum, v.SessionsPA, v.FLBsPA
 		d.decodeLUOState(path, l, luoLayout{sessionSize: sessionSerSize}, false)
-		return l
+		return l, compat
 	}
 	for _, p := range root.Props {
 		if p.Name != "compatible" && p.Name != "liveupdate-number" {
@@ -477,14 +481,14 @@ func (d *decoder) decodeLUOFDT(path string, addr uint64, blob []byte) *LUO {
 	num, err := u64Prop(root, "liveupdate-number")
 	if err != nil {
 		d.add("luo.number-length", "", path, addr, "%v", err)
-		return nil
+		return nil, compat
 	}
 	l.LiveupdateNumber = num
 	lay := luoLayout{sessionSize: sessionSerSize}
 	sn := root.Child("luo-session")
 	if sn == nil {
 		d.add("luo.session-missing", "", path, addr, "no luo-session node")
-		return nil
+		return nil, compat
 	}
 	switch c, _ := singleString(sn.Prop("compatible")); c {
 	case "luo-session-v2":
@@ -492,11 +496,11 @@ func (d *decoder) decodeLUOFDT(path string, addr uint64, blob []byte) *LUO {
 		lay.sessionSize = sessionSerV1Size
 	default:
 		d.add("luo.session-compatible", "", path+"/luo-session", addr, "compatible %s", describeCompat(sn.Prop("compatible")))
-		return nil
+		return nil, compat
 	}
 	if l.SessionsAddr, err = u64Prop(sn, "luo-session-header"); err != nil {
 		d.add("luo.session-header", "", path+"/luo-session", addr, "%v", err)
-		return nil
+		return nil, compat
 	}
 	flbV1 := false
 	if fn := root.Child("luo-flb"); fn == nil {
@@ -516,5 +520,5 @@ func (d *decoder) decodeLUOFDT(path string, addr uint64, blob []byte) *LUO {
 		d.add("ptr.zero", "session-v1", path+"/sessions", 0, "luo-session-header is 0")
 	}
 	d.decodeLUOState(path, l, lay, flbV1)
-	return l
+	return l, compat
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/khokit/khokit/fdt"
+	"github.com/khokit/khokit/format"
 )
 
 // TestDecodeRoundTrip decodes what the builder laid out, for every root
@@ -96,4 +97,61 @@ func TestDecodeErrors(t *testing.T) {
 	if _, err := Decode(b.Mem, b.RootAddr, &Options{PageSize: 8192}); err == nil {
 		t.Error("page size 8192 accepted")
 	}
+}
+
+// TestSubtreeFormatNames: Subtree.Format is a name format.Lookup knows, or
+// "unknown", for every build case, and the decoder names a subtree as the
+// builder does; a LUO blob whose compatible is not known is "unknown".
+func TestSubtreeFormatNames(t *testing.T) {
+	want := map[string]map[string]string{ // build case → subtree → format
+		"kho-v1+luo-v1": {"LUO": "luo-fdt-v1"},
+		"kho-v2+luo-v1": {"LUO": "luo-fdt-v1"},
+		"kho-v4+luo-v5": {"LUO": "luo-ser", "kexec-metadata": "kexec-metadata"},
+	}
+	for _, tc := range buildCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := Build(tc.h, tc.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h, err := Decode(b.Mem, b.RootAddr, &Options{Scratch: b.Scratch, PageSize: b.Handover.MemoryMap.PageSize})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]string{}
+			built := map[string]string{}
+			for _, s := range h.Subtrees {
+				got[s.Name] = s.Format
+				if _, err := format.Lookup(s.Format); err != nil && s.Format != "unknown" {
+					t.Errorf("subtree %q: format %q is not in the catalogue", s.Name, s.Format)
+				}
+			}
+			for _, s := range b.Handover.Subtrees {
+				built[s.Name] = s.Format
+			}
+			if d := cmp.Diff(built, got); d != "" {
+				t.Errorf("formats (-built +decoded):\n%s", d)
+			}
+			for name, f := range want[tc.name] {
+				if got[name] != f {
+					t.Errorf("subtree %q: format %q, want %q", name, got[name], f)
+				}
+			}
+		})
+	}
+	t.Run("unknown luo_ser", func(t *testing.T) {
+		b := hostileBase(t, "kho-v4+luo-v5")
+		if err := b.Mem.WriteAt([]byte("luo-v9\x00\x00"), b.Layout.LUO); err != nil {
+			t.Fatal(err)
+		}
+		h, err := Decode(b.Mem, b.RootAddr, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range h.Subtrees {
+			if s.Name == "LUO" && (s.Format != "unknown" || s.Raw == nil) {
+				t.Errorf("LUO subtree: format %q, raw %d bytes; want unknown with its bytes", s.Format, len(s.Raw))
+			}
+		}
+	})
 }

@@ -36,16 +36,38 @@ type luoLayout struct {
 	sessionSize   uint64 // 80, or 64 for luo-session-v1
 }
 
-// luoLayouts maps a raw luo_ser compatible to what its pointers lead to
-// (abi.md §6.2, §6.4). The posted "-kho-block-v1" variants are taken to be
-// the block-based end state of their series.
-var luoLayouts = map[string]luoLayout{
-	"luo-v3":              {false, false, sessionSerSize},
-	"luo-v4":              {true, false, sessionSerSize},
-	"luo-v5":              {true, true, sessionSerSize},
-	"luo-v5;block-v1":     {true, true, sessionSerSize},
-	"luo-v3-kho-block-v1": {true, true, sessionSerSize},
-	"luo-v4-kho-block-v1": {true, true, sessionSerSize},
+// luoLayouts maps a raw luo_ser compatible (luo-v3 and later, and the
+// posted variants) to what its pointers lead to, from the catalogue's
+// format.LUOStorageOf: one source of truth.
+var luoLayouts = func() map[string]luoLayout {
+	m := make(map[string]luoLayout)
+	for _, f := range format.All() {
+		if f.CName != "luo_ser" || f.Compatible == "luo-v2" { // luo-v2 hangs off a LUO FDT
+			continue
+		}
+		if lay, ok := luoLayoutOf(f); ok {
+			m[f.Compatible] = lay
+		}
+	}
+	return m
+}()
+
+// luoLayoutOf is how the LUO root layout f (a LUO FDT or a luo_ser
+// variant) stores sessions and files.
+func luoLayoutOf(f *format.Format) (luoLayout, bool) {
+	st, ok := format.LUOStorageOf(f.Name)
+	return luoLayout{sessionBlocks: st.SessionBlocks, fileBlocks: st.FileBlocks, sessionSize: sessionSerSize}, ok
+}
+
+// luoRootFormat is the catalogue name of a LUO root with compatible
+// compat, when it is of the kind the blob is (an FDT or a raw luo_ser),
+// else "unknown".
+func luoRootFormat(compat string, isFDT bool) string {
+	f := format.LUORoot(compat)
+	if f == nil || (f.Kind == format.KindFDT) != isFDT {
+		return "unknown"
+	}
+	return f.Name
 }
 
 // cString returns the NUL-terminated string at the start of b and whether
@@ -329,12 +351,12 @@ var ErrUnknownLUO = errors.New("kho: unknown LUO compatible")
 // except preservation: without a memory map it is not checked. The result
 // is a copy of l with Sessions and FLBs filled in.
 func DecodeLUO(mem physmem.Memory, l LUO, opts *Options) (*LUO, []Finding, error) {
-	lay, ok := luoLayouts[l.Compatible]
-	switch {
-	case ok:
-	case l.Compatible == "luo-v1" || l.Compatible == "luo-v2":
-		lay = luoLayout{sessionSize: sessionSerSize}
-	default:
+	var lay luoLayout
+	ok := false
+	if f := format.LUORoot(l.Compatible); f != nil {
+		lay, ok = luoLayoutOf(f)
+	}
+	if !ok {
 		return nil, nil, fmt.Errorf("%w %q", ErrUnknownLUO, l.Compatible)
 	}
 	d, err := newDecoder(mem, opts)
