@@ -236,13 +236,25 @@ func mapTrusted(h *Handover) bool {
 // or page-aligned with consistent counts), FLB pages (pgcnt 1, 1..63
 // entries with names of the compatible grammar, counts >= 1, the rest of
 // the page zero) and luo_ser pages ("luo-v5", zero past 32 bytes). Then
-// every session block's file chains are walked with the decoder's checks,
-// chains are assembled from heads (blocks no other valid block's next
-// points to), and each candidate chain and FLB page is decoded exactly as
-// Decode would. Candidates a surviving luo_ser points at belong to other
-// state (the running kernel's outgoing luo_ser, say) and are set aside.
-// One remaining candidate of a kind is chosen; several are all reported
-// as ambiguous and none is put in the model.
+// every session block's file chains are walked with the decoder's checks
+// (each chain exactly file_set_ser.count long, every entry a known
+// handler); since the kernel fills blocks in order, a block that has a
+// next must be full, in session and file chains alike. Chains are
+// assembled from heads (valid blocks no other valid block's next points
+// to; when a chain fails, its second block is tried as a head, so a stale
+// block in front of the real head does not hide it), and each candidate
+// chain and FLB page is decoded exactly as Decode would. Candidates a
+// surviving luo_ser points at belong to other state (the running
+// kernel's outgoing luo_ser, say) and are set aside. One remaining
+// candidate of a kind is chosen (for FLB pages, the one whose entry
+// counts all equal the recovered files, if only one does); otherwise all
+// are reported as ambiguous and none is put in the model. The options'
+// Scratch regions and, when Decode trusted it, the memory map are
+// checked as for any pointer. The cost is one read of the image plus the
+// candidates' pages.
+//
+// Only luo-v5 (kho-v4) state is recognised; for older roots RecoverLUO
+// returns [ErrRecoverUnsupported].
 //
 // The result goes into h: h.LUO (created when nil) gets the chosen
 // sessions and FLB page with Recovered set, and h.Findings gets
