@@ -263,7 +263,7 @@ func mapTrusted(h *Handover) bool {
 // chosen objects.
 func RecoverLUO(mem physmem.Memory, h *Handover, opts *Options, ro *RecoverOptions) (*Recovery, error) {
 	o, err := opts.withDefaults()
-	if err != nil {
+	if err != nil || h == nil {
 		return nil, err
 	}
 	lostSessions, lostFLBs, why := lostParts(h)
@@ -272,7 +272,7 @@ func RecoverLUO(mem physmem.Memory, h *Handover, opts *Options, ro *RecoverOptio
 	}
 	r := ro.resolved(o.PageSize)
 	if !lostSessions && !lostFLBs {
-		if !r.Force || h == nil {
+		if !r.Force {
 			return nil, nil
 		}
 		lostSessions, lostFLBs, why = true, true, "recovery forced; the pointers decoded"

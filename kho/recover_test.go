@@ -810,3 +810,13 @@ func TestRecoverManyLookAlikes(t *testing.T) {
 		t.Errorf("liveupdate number %d inferred from %d candidates", h.LUO.LiveupdateNumber, n)
 	}
 }
+
+func TestRecoverNil(t *testing.T) {
+	rec, err := RecoverLUO(&physmem.Sparse{}, nil, nil, &RecoverOptions{Force: true})
+	if rec != nil || err != nil || NeedsRecovery(nil) {
+		t.Errorf("RecoverLUO(nil handover) = %v, %v", rec, err)
+	}
+	if _, err := RecoverLUO(&physmem.Sparse{}, &Handover{}, &Options{PageSize: 12345}, nil); err == nil {
+		t.Error("a bad page size is not refused")
+	}
+}
