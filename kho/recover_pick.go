@@ -584,12 +584,16 @@ func (rc *recoverer) pickFLBs(owners map[uint64]string, files int) (*RecoveredOb
 	var rejects []RecoveredObject
 	for _, p := range rc.scan.flbPages {
 		o := RecoveredObject{Kind: RecoveredFLBPage, Addr: p.addr, Files: p.count}
-		o.Evidence = []string{
-			fmt.Sprintf("pgcnt 1, count %d, entries %s: NUL-terminated names of the compatible grammar, counts 1..INT_MAX", p.count, strings.Join(p.names, ", ")),
-			"zero past the last entry",
-		}
 		d := rc.sub()
 		flbs := d.decodeFLBs("/LUO/flbs", p.addr)
+		var names []string
+		for _, f := range flbs {
+			names = append(names, f.Name)
+		}
+		o.Evidence = []string{
+			fmt.Sprintf("pgcnt 1, count %d, entries %s: NUL-terminated names of the compatible grammar, counts 1..INT_MAX", p.count, strings.Join(names, ", ")),
+			"zero past the last entry",
+		}
 		if f, bad := firstError(d.h.Findings, false); bad {
 			o.Verdict, o.Reason = VerdictRejected, fmt.Sprintf("decoding fails: %s: %s", f.Code, f.Message)
 			rejects = append(rejects, o)

@@ -54,7 +54,6 @@ type recFileSet struct{ files, count uint64 }
 type recFLBPage struct {
 	addr  uint64
 	count int
-	names []string
 }
 
 // recLUOSer is a page holding a luo-v5 luo_ser.
@@ -252,14 +251,12 @@ func (rc *recoverer) flbPage(pa uint64, page []byte, count int) (recFLBPage, boo
 		if n <= 0 {
 			return recFLBPage{}, false
 		}
-		name := string(e[:n])
-		if _, err := format.ParseCompat(name); err != nil {
+		if _, err := format.ParseCompat(string(e[:n])); err != nil {
 			return recFLBPage{}, false
 		}
 		if c := le.Uint64(e[56:]); c == 0 || c > math.MaxInt32 {
 			return recFLBPage{}, false
 		}
-		p.names = append(p.names, name)
 	}
 	if !allZero(page[flbHeaderSize+uint64(count)*flbSerSize:]) {
 		return recFLBPage{}, false
