@@ -820,3 +820,27 @@ func TestRecoverNil(t *testing.T) {
 		t.Error("a bad page size is not refused")
 	}
 }
+
+// TestRecoverMaxCandidates: past RecoverOptions.MaxCandidates of a kind
+// the scan stops keeping them and says so.
+func TestRecoverMaxCandidates(t *testing.T) {
+	b := recBuild(t)
+	for i := uint64(0); i < 12; i++ {
+		recPut(t, b.Mem, recFree0+i*4096, recLUOSerPage(3, 0, 0))
+	}
+	h, err := Decode(b.Mem, b.RootAddr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := RecoverLUO(b.Mem, h, nil, &RecoverOptions{MaxCandidates: 10, ChunkSize: 12345})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.LUOSers) != 10 || !hasCode(h.Findings, "luo.recovery-truncated") {
+		t.Errorf("%d luo_sers kept, truncated finding %v", len(rec.LUOSers), hasCode(h.Findings, "luo.recovery-truncated"))
+	}
+	// The chain and FLB page still come through.
+	if d := cmp.Diff(b.Handover.LUO.Sessions, h.LUO.Sessions); d != "" {
+		t.Errorf("sessions (-built +recovered):\n%s", d)
+	}
+}
