@@ -844,3 +844,41 @@ func TestRecoverMaxCandidates(t *testing.T) {
 		t.Errorf("sessions (-built +recovered):\n%s", d)
 	}
 }
+
+// holeMemory fails reads touching one page with ErrExcluded while Ranges
+// still reports it present, as a filtered kdump does.
+type holeMemory struct {
+	physmem.Memory
+	hole uint64
+}
+
+func (m holeMemory) ReadAt(p []byte, addr uint64) (int, error) {
+	if addr < m.hole+4096 && m.hole < addr+uint64(len(p)) {
+		return 0, &physmem.AddrError{Addr: m.hole, Size: uint64(len(p)), Err: physmem.ErrExcluded}
+	}
+	return m.Memory.ReadAt(p, addr)
+}
+
+// TestRecoverExcludedPage: a chunk with an unreadable page is scanned page
+// by page; the page itself is skipped, the rest of the chunk is not.
+func TestRecoverExcludedPage(t *testing.T) {
+	b := recBuild(t)
+	// A second valid chain in the hole would make the result ambiguous
+	// if the hole were read.
+	recPut(t, b.Mem, recFree0, recSessionPage(0, recSessionEntry{name: "hidden"}))
+	mem := holeMemory{b.Mem, recFree0}
+	h, err := Decode(mem, b.RootAddr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := RecoverLUO(mem, h, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(b.Handover.LUO.Sessions, h.LUO.Sessions); d != "" {
+		t.Errorf("sessions (-built +recovered):\n%s", d)
+	}
+	if want := uint64(recRAM/4096 - 1); rec.PagesScanned != want {
+		t.Errorf("scanned %d pages, want %d (all but the hole)", rec.PagesScanned, want)
+	}
+}
