@@ -310,10 +310,9 @@ func (w *radixWalk) leaf(prefix uint64, buf []byte, pa uint64) {
 
 // appendBitRuns appends, for every run of set bits in bitmap, the run of
 // blocks at base + bit<<shift, extending the last run of runs when it
-// continues it. It works on run boundaries, not bits: a word's boundaries
-// are the set bits of w ^ (w<<1 | carry), so a word inside a run or a gap
-// costs one compare, and uniform stretches four words at a time; it costs
-// about what a popcount of the bitmap does.
+// continues it. It works on run boundaries, not bits: a 64-byte block all
+// set or all clear is one step, and in a mixed block a word's boundaries
+// are the set bits of w ^ (w<<1 | carry), visited with TrailingZeros64.
 func appendBitRuns(runs []Run, bitmap []byte, base uint64, shift uint, order uint8) []Run {
 	words := len(bitmap) / 8
 	var carry uint64 // the bit before the current word
@@ -326,26 +325,41 @@ func appendBitRuns(runs []Run, bitmap []byte, base uint64, shift uint, order uin
 		}
 		runs = append(runs, Run{Addr: addr, Order: order, Count: to - from})
 	}
-	for wi := 0; wi < words; wi++ {
-		fill := -carry // all zeros in a gap, all ones in a run
-		if wi%4 == 0 && wi+4 <= words {
-			q := bitmap[wi*8 : wi*8+32]
-			if binary.LittleEndian.Uint64(q) == fill && binary.LittleEndian.Uint64(q[8:]) == fill &&
-				binary.LittleEndian.Uint64(q[16:]) == fill && binary.LittleEndian.Uint64(q[24:]) == fill {
-				wi += 3
+	for wi := 0; wi < words; {
+		// A 64-byte block all set or all clear (most of a real map) is
+		// one step whatever the carry; a mixed one goes word by word.
+		if wi+8 <= words {
+			q := bitmap[wi*8 : wi*8+64]
+			w0, w1, w2, w3 := binary.LittleEndian.Uint64(q), binary.LittleEndian.Uint64(q[8:]), binary.LittleEndian.Uint64(q[16:]), binary.LittleEndian.Uint64(q[24:])
+			w4, w5, w6, w7 := binary.LittleEndian.Uint64(q[32:]), binary.LittleEndian.Uint64(q[40:]), binary.LittleEndian.Uint64(q[48:]), binary.LittleEndian.Uint64(q[56:])
+			switch {
+			case w0|w1|w2|w3|w4|w5|w6|w7 == 0:
+				if carry != 0 {
+					emit(start, uint64(wi)*64)
+					carry = 0
+				}
+				wi += 8
+				continue
+			case w0&w1&w2&w3&w4&w5&w6&w7 == ^uint64(0):
+				if carry == 0 {
+					start, carry = uint64(wi)*64, 1
+				}
+				wi += 8
 				continue
 			}
 		}
-		w := binary.LittleEndian.Uint64(bitmap[wi*8:])
-		t := w ^ (w<<1 | carry)
-		carry = w >> 63
-		for t != 0 {
-			bit := uint64(wi)*64 + uint64(bits.TrailingZeros64(t))
-			t &= t - 1
-			if w>>(bit%64)&1 != 0 {
-				start = bit
-			} else {
-				emit(start, bit)
+		for end := min(wi+8, words); wi < end; wi++ {
+			w := binary.LittleEndian.Uint64(bitmap[wi*8:])
+			t := w ^ (w<<1 | carry)
+			carry = w >> 63
+			for t != 0 {
+				bit := uint64(wi)*64 + uint64(bits.TrailingZeros64(t))
+				t &= t - 1
+				if w>>(bit%64)&1 != 0 {
+					start = bit
+				} else {
+					emit(start, bit)
+				}
 			}
 		}
 	}
