@@ -71,9 +71,27 @@ func TestRecoverE2EPostKexec(t *testing.T) {
 		t.Skip("reads the real dumps whole")
 	}
 	dir := e2eDumpDir()
-	raw, err := os.ReadFile(filepath.Join(dir, "expected.json"))
+	for _, name := range []string{"post-kexec.elf", "post-kexec.kdump"} {
+		t.Run(name, func(t *testing.T) {
+			checkRecoverE2E(t, filepath.Join(dir, name), filepath.Join(dir, "expected.json"))
+		})
+	}
+}
+
+// TestRecoverCarvedPostKexec runs the same check on the post-kexec core
+// khodump carved from a real run (testdata/khodump/real): 384 KiB holding
+// the pages the handover and the recovered state occupy, so ordinary
+// go test checks recovery on real-kernel bytes.
+func TestRecoverCarvedPostKexec(t *testing.T) {
+	checkRecoverE2E(t, "../testdata/khodump/real/post-kexec.elf", "../testdata/khodump/real/guest-expected.json")
+}
+
+// checkRecoverE2E locates, decodes and recovers the handover in an image
+// and compares the result with the guest's expected.json.
+func checkRecoverE2E(t *testing.T, imagePath, expectedPath string) {
+	raw, err := os.ReadFile(expectedPath)
 	if err != nil {
-		t.Skipf("no e2e dumps: %v", err)
+		t.Skipf("no expected state: %v", err)
 	}
 	var exp e2eExpected
 	if err := json.Unmarshal(raw, &exp); err != nil {
@@ -95,87 +113,83 @@ func TestRecoverE2EPostKexec(t *testing.T) {
 	for _, f := range exp.FLBs {
 		wantFLBs = append(wantFLBs, FLB{Name: f.Name, Count: f.Count})
 	}
-	for _, name := range []string{"post-kexec.elf", "post-kexec.kdump"} {
-		t.Run(name, func(t *testing.T) {
-			im, err := image.Open(filepath.Join(dir, name), image.Options{})
-			if err != nil {
-				t.Skip(err)
-			}
-			defer im.Close()
-			cs, _, err := Locate(im.Memory, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			in, ok := Incoming(cs)
-			if !ok || in.Handoff == nil {
-				t.Fatalf("no incoming root named by setup_data among %d candidates", len(cs))
-			}
-			// The scratch regions the handoff names, as khodump passes
-			// them: recovered state must lie outside them.
-			opts := &Options{Scratch: e2eScratch(t, im.Memory, in.Handoff)}
-			h, err := Decode(im.Memory, in.Addr, opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !NeedsRecovery(h) {
-				t.Fatalf("a post-kexec image must need recovery; LUO %+v", h.LUO)
-			}
-			var calls int
-			rec, err := RecoverLUO(im.Memory, h, opts, &RecoverOptions{Progress: func(done, total uint64) { calls++ }})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if rec == nil || h.LUO == nil || h.LUO.Recovered != rec {
-				t.Fatalf("nothing recovered: %+v", h.LUO)
-			}
-			t.Logf("scanned %d pages (%d progress calls); lost %v", rec.PagesScanned, calls, rec.Lost)
-			for _, o := range append(append(append([]RecoveredObject(nil), rec.Sessions...), rec.FLBs...), rec.LUOSers...) {
-				t.Logf("  %v %#x %v: %d blocks, %d sessions, %d files; %s", o.Kind, o.Addr, o.Verdict, len(o.Blocks), o.Sessions, o.Files, o.Reason)
-				for _, e := range o.Evidence {
-					t.Logf("      %s", e)
-				}
-			}
-			for _, f := range h.Findings {
-				t.Logf("  %v", f)
-			}
-			if len(rec.Sessions) > 0 && !slicesContains(rec.Sessions[0].Evidence, "no block lies in a scratch region") {
-				t.Errorf("scratch regions %v not used as evidence: %q", opts.Scratch, rec.Sessions[0].Evidence)
-			}
-			if n := countVerdict(rec.Sessions, VerdictChosen); n != 1 {
-				t.Errorf("%d session chains chosen, want 1", n)
-			}
-			if n := countVerdict(rec.FLBs, VerdictChosen); n != 1 {
-				t.Errorf("%d FLB pages chosen, want 1", n)
-			}
-			got := e2eRecovered(t, im.Memory, h.LUO)
-			if d := cmp.Diff(want, got); d != "" {
-				t.Errorf("recovered sessions (-want +got):\n%s", d)
-			}
-			gotFLBs := make([]FLB, len(h.LUO.FLBs))
-			for i, f := range h.LUO.FLBs {
-				gotFLBs[i] = FLB{Name: f.Name, Count: f.Count}
-			}
-			if d := cmp.Diff(wantFLBs, gotFLBs); d != "" {
-				t.Errorf("recovered FLBs (-want +got):\n%s", d)
-			}
-			if h.LUO.LiveupdateNumber != exp.Handover.LiveupdateNumber {
-				t.Errorf("liveupdate number %d, want %d", h.LUO.LiveupdateNumber, exp.Handover.LiveupdateNumber)
-			}
-			if h.KexecMetadata == nil || h.KexecMetadata.KexecCount != exp.Handover.KexecCount {
-				t.Errorf("kexec metadata %+v, want count %d", h.KexecMetadata, exp.Handover.KexecCount)
-			}
-			for _, code := range []string{"luo.pointer-lost", "luo.recovered-sessions", "luo.recovered-flbs"} {
-				if !hasCode(h.Findings, code) {
-					t.Errorf("no %s finding", code)
-				}
-			}
-			files := 0
-			for _, s := range got {
-				files += len(s.Files)
-			}
-			t.Logf("recovered %d sessions, %d files (expected %d), %d FLBs, liveupdate number %d", len(got), files, exp.FilesTotal, len(gotFLBs), h.LUO.LiveupdateNumber)
-		})
+	im, err := image.Open(imagePath, image.Options{})
+	if err != nil {
+		t.Skip(err)
 	}
+	defer im.Close()
+	cs, _, err := Locate(im.Memory, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, ok := Incoming(cs)
+	if !ok || in.Handoff == nil {
+		t.Fatalf("no incoming root named by setup_data among %d candidates", len(cs))
+	}
+	// The scratch regions the handoff names, as khodump passes
+	// them: recovered state must lie outside them.
+	opts := &Options{Scratch: e2eScratch(t, im.Memory, in.Handoff)}
+	h, err := Decode(im.Memory, in.Addr, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !NeedsRecovery(h) {
+		t.Fatalf("a post-kexec image must need recovery; LUO %+v", h.LUO)
+	}
+	var calls int
+	rec, err := RecoverLUO(im.Memory, h, opts, &RecoverOptions{Progress: func(done, total uint64) { calls++ }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec == nil || h.LUO == nil || h.LUO.Recovered != rec {
+		t.Fatalf("nothing recovered: %+v", h.LUO)
+	}
+	t.Logf("scanned %d pages (%d progress calls); lost %v", rec.PagesScanned, calls, rec.Lost)
+	for _, o := range append(append(append([]RecoveredObject(nil), rec.Sessions...), rec.FLBs...), rec.LUOSers...) {
+		t.Logf("  %v %#x %v: %d blocks, %d sessions, %d files; %s", o.Kind, o.Addr, o.Verdict, len(o.Blocks), o.Sessions, o.Files, o.Reason)
+		for _, e := range o.Evidence {
+			t.Logf("      %s", e)
+		}
+	}
+	for _, f := range h.Findings {
+		t.Logf("  %v", f)
+	}
+	if len(rec.Sessions) > 0 && !slicesContains(rec.Sessions[0].Evidence, "no block lies in a scratch region") {
+		t.Errorf("scratch regions %v not used as evidence: %q", opts.Scratch, rec.Sessions[0].Evidence)
+	}
+	if n := countVerdict(rec.Sessions, VerdictChosen); n != 1 {
+		t.Errorf("%d session chains chosen, want 1", n)
+	}
+	if n := countVerdict(rec.FLBs, VerdictChosen); n != 1 {
+		t.Errorf("%d FLB pages chosen, want 1", n)
+	}
+	got := e2eRecovered(t, im.Memory, h.LUO)
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("recovered sessions (-want +got):\n%s", d)
+	}
+	gotFLBs := make([]FLB, len(h.LUO.FLBs))
+	for i, f := range h.LUO.FLBs {
+		gotFLBs[i] = FLB{Name: f.Name, Count: f.Count}
+	}
+	if d := cmp.Diff(wantFLBs, gotFLBs); d != "" {
+		t.Errorf("recovered FLBs (-want +got):\n%s", d)
+	}
+	if h.LUO.LiveupdateNumber != exp.Handover.LiveupdateNumber {
+		t.Errorf("liveupdate number %d, want %d", h.LUO.LiveupdateNumber, exp.Handover.LiveupdateNumber)
+	}
+	if h.KexecMetadata == nil || h.KexecMetadata.KexecCount != exp.Handover.KexecCount {
+		t.Errorf("kexec metadata %+v, want count %d", h.KexecMetadata, exp.Handover.KexecCount)
+	}
+	for _, code := range []string{"luo.pointer-lost", "luo.recovered-sessions", "luo.recovered-flbs"} {
+		if !hasCode(h.Findings, code) {
+			t.Errorf("no %s finding", code)
+		}
+	}
+	files := 0
+	for _, s := range got {
+		files += len(s.Files)
+	}
+	t.Logf("recovered %d sessions, %d files (expected %d), %d FLBs, liveupdate number %d", len(got), files, exp.FilesTotal, len(gotFLBs), h.LUO.LiveupdateNumber)
 }
 
 // e2eScratch reads the kho_scratch array a SETUP_KEXEC_KHO node names.
