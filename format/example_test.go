@@ -9,7 +9,7 @@ import (
 
 // Decode the FLB page a 7.3.4 kernel handed over, and encode it back.
 func ExampleDecodeFLBPage() {
-	b, err := os.ReadFile("../testdata/format/linux-7.3.4-x86_64/flb_block_0x3b8000.bin")
+	b, err := os.ReadFile("../testdata/vectors/linux-7.3.4-x86_64/flb_block_0x3b8000.bin")
 	if err != nil {
 		fmt.Println(err)
 		return

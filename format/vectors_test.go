@@ -9,7 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-const vectorDir = "../testdata/format/linux-7.3.4-x86_64"
+const vectorDir = "../testdata/vectors/linux-7.3.4-x86_64"
 
 func mustCS(t testing.TB, s string, size int) CString {
 	t.Helper()

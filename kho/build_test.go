@@ -15,7 +15,7 @@ import (
 	"github.com/khokit/khokit/kho/physmem"
 )
 
-const vectorDir = "../../shared/vectors/linux-7.3.4-x86_64"
+const vectorDir = "../testdata/vectors/linux-7.3.4-x86_64"
 
 func readVector(t *testing.T, name string) []byte {
 	t.Helper()

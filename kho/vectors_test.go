@@ -19,7 +19,7 @@ import (
 func vectorMemory(t *testing.T, extra map[uint64][]byte) (*physmem.Sparse, []byte) {
 	t.Helper()
 	read := func(name string) []byte {
-		b, err := os.ReadFile(filepath.Join("../testdata/kho", name))
+		b, err := os.ReadFile(filepath.Join("../testdata/vectors/linux-7.3.4-x86_64", name))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -209,7 +209,7 @@ func TestVectorsLenient(t *testing.T) {
 	if h.Findings[0].Code != "fdt.quirk" || !strings.Contains(h.Findings[0].Message, "fdt.nonzero-padding") {
 		t.Errorf("first finding %v, want the padding quirk", h.Findings[0])
 	}
-	short, err := os.ReadFile("../testdata/kho/kho_out_fdt_debugfs_233.bin")
+	short, err := os.ReadFile("../testdata/fdt/kernel/kho_out_fdt_debugfs_233.bin")
 	if err != nil {
 		t.Fatal(err)
 	}
