@@ -128,6 +128,7 @@ type radixWalk struct {
 type radixScratch struct {
 	pages   [][]byte
 	byOrder [64][]Run
+	merge   mergeBufs
 	visited pageSet
 }
 
@@ -150,7 +151,7 @@ func (d *decoder) decodeRadix(root uint64) {
 		w.byOrder[o] = sc.byOrder[o][:0]
 	}
 	w.node(root, d.geo.depth-1, 0)
-	d.setMap(w.byOrder[:], !w.bad && !w.stopped) // copies the runs out
+	d.setMapWith(w.byOrder[:], !w.bad && !w.stopped, &sc.merge) // copies the runs out
 	for o := range w.byOrder {
 		sc.byOrder[o] = w.byOrder[o][:0]
 	}
@@ -481,52 +482,43 @@ func (d *decoder) decodeChunks(head uint64) {
 // setMap merges the decoded runs, given as one address-ascending sequence
 // per order (a radix walk yields them so: keys grow with addresses), checks
 // them (rule 12's block checks: inside memory, no overlaps, not in scratch)
-// and installs them. The merge and the checks are one pass.
-func (d *decoder) setMap(seqs [][]Run, clean bool) {
+// and installs them.
+func (d *decoder) setMap(seqs [][]Run, clean bool) { d.setMapWith(seqs, clean, nil) }
+
+// setMapWith is setMap with scratch space for the merge, reused across
+// decodes; nil allocates.
+func (d *decoder) setMapWith(seqs [][]Run, clean bool, merge *mergeBufs) {
 	m := &d.h.MemoryMap
 	m.PageSize = d.geo.pageSize
-	// The sequences still to merge, kept sorted by their next address (on
-	// a tie the lower order, the earlier sequence, first): the first takes
-	// every run below the second's next address, then sinks to its place,
-	// which among a few orders is a step or two. Flat arrays of numbers, so
-	// the loop stores no pointers (no write barriers).
-	var heads []uint64 // seqs[ord[i]][pos[i]].Addr
-	var ord, pos []int
-	n := 0
-	for o, q := range seqs {
-		if len(q) == 0 {
-			continue
-		}
-		n += len(q)
-		heads, ord, pos = append(heads, q[0].Addr), append(ord, o), append(pos, 0)
-		for j := len(heads) - 1; j > 0 && heads[j] < heads[j-1]; j-- {
-			heads[j], heads[j-1] = heads[j-1], heads[j]
-			ord[j], ord[j-1] = ord[j-1], ord[j]
-			pos[j], pos[j-1] = pos[j-1], pos[j]
-		}
+	if merge == nil {
+		merge = new(mergeBufs)
 	}
-	mc := mapChecker{d: d, m: m, shift: d.geo.pageShift, out: make([]Run, 0, n), ram: rangeCursor{rs: d.mem.Ranges()}, scratch: len(d.opts.Scratch) > 0}
-	for len(heads) > 0 {
-		other := ^uint64(0)
-		if len(heads) > 1 {
-			other = heads[1]
-		}
-		q, p := seqs[ord[0]], pos[0]
-		mc.add(q[p])
-		for p++; p < len(q) && q[p].Addr < other; p++ {
-			mc.add(q[p])
-		}
-		if p == len(q) {
-			heads, ord, pos = heads[1:], ord[1:], pos[1:]
-			continue
-		}
-		heads[0], pos[0] = q[p].Addr, p
-		for j := 0; j+1 < len(heads) && (heads[j+1] < heads[j] || heads[j+1] == heads[j] && ord[j+1] < ord[j]); j++ {
-			heads[j], heads[j+1] = heads[j+1], heads[j]
-			ord[j], ord[j+1] = ord[j+1], ord[j]
-			pos[j], pos[j+1] = pos[j+1], pos[j]
-		}
+	merged := merge.merge(seqs)
+	mc := mapChecker{d: d, m: m, shift: d.geo.pageShift, ram: rangeCursor{rs: d.mem.Ranges()}, scratch: len(d.opts.Scratch) > 0}
+	if len(merged) > 0 {
+		mc.out = make([]Run, 0, len(merged))
 	}
+	for _, r := range merged {
+		// The common case inline: in range, after the last run, inside the
+		// span of memory found last, no scratch. Anything else (findings,
+		// a new memory span, scratch splits) takes add.
+		s := uint(r.Order) + mc.shift
+		if s < 64 && r.Count <= (^uint64(0)-r.Addr)>>s && (len(mc.out) == 0 || r.Addr >= mc.end) && !mc.scratch {
+			rEnd := r.Addr + r.Count<<s
+			if mc.ram.lo <= r.Addr && r.Addr < mc.ram.hi && rEnd <= mc.ram.hi {
+				mc.end = rEnd
+				if k := len(mc.out); k > 0 && mc.out[k-1].Order == r.Order && mc.outEnd == r.Addr {
+					mc.out[k-1].Count += r.Count
+				} else {
+					mc.out = append(mc.out, r)
+				}
+				mc.outEnd = rEnd
+				continue
+			}
+		}
+		mc.add(r)
+	}
+	merge.release()
 	out := mc.out
 	if len(out) == 0 {
 		out = nil
@@ -534,6 +526,89 @@ func (d *decoder) setMap(seqs [][]Run, clean bool) {
 	m.Runs = out
 	d.mapSet = true
 	d.mapOK = clean
+}
+
+// mergeBufs holds the two buffers a pairwise merge alternates between.
+type mergeBufs struct {
+	a, b []Run
+}
+
+// maxPooledRuns bounds the merge buffers a pooled scratch keeps.
+const maxPooledRuns = 1 << 16
+
+// release drops buffers grown past maxPooledRuns, so that one hostile map
+// does not pin its memory in the pool.
+func (mb *mergeBufs) release() {
+	if cap(mb.a) > maxPooledRuns {
+		mb.a = nil
+	}
+	if cap(mb.b) > maxPooledRuns {
+		mb.b = nil
+	}
+}
+
+// merge returns the runs of seqs in address order, on equal addresses the
+// earlier sequence first. Sequences are merged in pairs, round by round (a
+// stable merge of neighbours keeps the tie order), each round writing into
+// the other buffer: log2(k) passes of plain copies, where a k-way merge
+// would pay a comparison among heads for every run. The result may alias
+// seqs or mb, valid until the next merge.
+func (mb *mergeBufs) merge(seqs [][]Run) []Run {
+	var lists [64][]Run
+	k, n := 0, 0
+	for _, q := range seqs {
+		if len(q) > 0 && k < len(lists) {
+			lists[k], k, n = q, k+1, n+len(q)
+		}
+	}
+	if k == 0 {
+		return nil
+	}
+	if cap(mb.a) < n {
+		mb.a = make([]Run, n)
+	}
+	if cap(mb.b) < n && k > 2 {
+		mb.b = make([]Run, n)
+	}
+	dst, other := mb.a[:n], mb.b
+	for k > 1 {
+		w, off := 0, 0
+		for i := 0; i < k; i += 2 {
+			if i+1 == k {
+				c := copy(dst[off:], lists[i])
+				lists[w], w, off = dst[off:off+c], w+1, off+c
+				continue
+			}
+			c := mergeTwo(dst[off:], lists[i], lists[i+1])
+			lists[w], w, off = dst[off:off+c], w+1, off+c
+		}
+		k = w
+		dst, other = other[:cap(other)], dst
+		if k > 1 {
+			dst = dst[:n]
+		}
+	}
+	return lists[0]
+}
+
+// mergeTwo writes the stable merge of a and b (a first on equal addresses)
+// to dst, which has room for both, and returns how many runs it wrote.
+func mergeTwo(dst, a, b []Run) int {
+	dst = dst[:len(a)+len(b)]
+	i, j, o := 0, 0, 0
+	for i < len(a) && j < len(b) {
+		if b[j].Addr < a[i].Addr {
+			dst[o] = b[j]
+			j++
+		} else {
+			dst[o] = a[i]
+			i++
+		}
+		o++
+	}
+	o += copy(dst[o:], a[i:])
+	o += copy(dst[o:], b[j:])
+	return o
 }
 
 // mapChecker checks runs arriving in address order and appends the good

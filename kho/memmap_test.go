@@ -453,3 +453,35 @@ func TestAppendBitRunsMatchesBits(t *testing.T) {
 		}
 	}
 }
+
+// TestMergeRuns checks the pairwise merge against a sort by (address,
+// order) for every count of sequences up to 9 (odd counts leave one
+// sequence over in a round), with equal addresses across sequences, and
+// reusing the buffers between calls.
+func TestMergeRuns(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var mb mergeBufs
+	for k := 0; k <= 9; k++ {
+		for trial := 0; trial < 20; trial++ {
+			seqs := make([][]Run, 12)
+			var want []Run
+			for i := 0; i < k; i++ {
+				o := rng.IntN(len(seqs))
+				if len(seqs[o]) > 0 {
+					continue // one sequence per order, as the walk makes them
+				}
+				addr := uint64(0)
+				for n := rng.IntN(30); n > 0; n-- {
+					addr += uint64(rng.IntN(4)) << 12 // steps of 0 too: equal addresses
+					seqs[o] = append(seqs[o], Run{Addr: addr, Order: uint8(o), Count: uint64(1 + rng.IntN(3))})
+				}
+				want = append(want, seqs[o]...)
+			}
+			slices.SortStableFunc(want, cmpRun)
+			got := mb.merge(seqs)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Fatalf("k=%d trial %d: merge (-want +got):\n%s", k, trial, diff)
+			}
+		}
+	}
+}
