@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Time and peak memory of khodump on a memory image, with and without
+# --root, against `cat IMAGE > /dev/null` (the read limit), all in one run.
+# Usage: bench/images.sh IMAGE ROOT [RUNS]   (e.g. the e2e harness's 1 GiB dumps:
+#   KHOKIT_E2E_MEM=1G bash e2e/run.sh capture; bench/images.sh /var/tmp/khokit-e2e/dumps/post-kexec.elf 0x1eb000)
+# Prints, per command, the median wall time and the largest peak RSS over RUNS runs.
+set -euo pipefail
+img=$1 root=$2 runs=${3:-5}
+cd "$(dirname "$0")/.."
+bin=$(mktemp -d)/khodump
+go build -o "$bin" ./cmd/khodump
+cat "$img" > /dev/null # warm the page cache: every command below reads from it
+measure() { # label, command...
+  local label=$1; shift
+  local times=() rss=0 out tf
+  tf=$(mktemp)
+  for _ in $(seq "$runs"); do
+    /usr/bin/time -o "$tf" -f '%e %M' "$@" > /dev/null 2>&1 || true
+    out=$(tail -1 "$tf")
+    times+=("${out% *}")
+    (( ${out#* } > rss )) && rss=${out#* }
+  done
+  local median
+  median=$(printf '%s\n' "${times[@]}" | sort -n | sed -n "$(( (runs + 1) / 2 ))p")
+  printf '%-34s %8s s %8d KiB\n' "$label" "$median" "$rss"
+}
+printf '%s (%s bytes), %d runs, load %s\n' "$img" "$(stat -c %s "$img")" "$runs" "$(cut -d' ' -f1-3 /proc/loadavg)"
+measure "cat > /dev/null" sh -c "cat '$img' > /dev/null"
+measure "khodump --root $root" "$bin" --no-progress --root "$root" "$img"
+measure "khodump (locate by scan)" "$bin" --no-progress "$img"
+measure "khodump scan" "$bin" scan --no-progress "$img"
