@@ -30,6 +30,25 @@ const copyChunk = 64 << 10
 // run, and PN_XNUM with a section header 0 when there are more than 65534
 // program headers.
 func WriteELF(w io.Writer, m physmem.Memory, ranges []physmem.Range, opts *ELFOptions) error {
+	o := opts.withDefaults()
+	runs := mergeRuns(ranges)
+	segs := make([]Segment, len(runs))
+	for i, r := range runs {
+		segs[i] = Segment{Start: r.Start, MemSize: r.Size, FileSize: r.Size}
+		if o.TrimZeros {
+			n, err := nonZeroPrefix(m, r)
+			if err != nil {
+				return err
+			}
+			segs[i].FileSize = n
+		}
+	}
+	return writeCore(w, m, segs, o)
+}
+
+// withDefaults returns a copy of opts (nil means the zero value) with the
+// byte order and machine filled in.
+func (opts *ELFOptions) withDefaults() ELFOptions {
 	var o ELFOptions
 	if opts != nil {
 		o = *opts
@@ -40,23 +59,19 @@ func WriteELF(w io.Writer, m physmem.Memory, ranges []physmem.Range, opts *ELFOp
 	if o.Machine == 0 {
 		o.Machine = elf.EM_X86_64
 	}
-	runs := mergeRuns(ranges)
-	fileSizes := make([]uint64, len(runs))
-	for i, r := range runs {
-		fileSizes[i] = r.Size
-		if o.TrimZeros {
-			n, err := nonZeroPrefix(m, r)
-			if err != nil {
-				return err
-			}
-			fileSizes[i] = n
-		}
-	}
+	return o
+}
+
+// writeCore writes the ELF64 core file both writers produce: the header,
+// a PT_NOTE for o.VMCoreInfo when set, one PT_LOAD per segment in order,
+// the note, section header 0 when PN_XNUM is needed, then each segment's
+// stored bytes read from m.
+func writeCore(w io.Writer, m physmem.Memory, segs []Segment, o ELFOptions) error {
 	var note []byte
 	if o.VMCoreInfo != nil {
 		note = appendNote(nil, o.ByteOrder, "VMCOREINFO", 0, o.VMCoreInfo)
 	}
-	phnum := uint64(len(runs))
+	phnum := uint64(len(segs))
 	if note != nil {
 		phnum++
 	}
@@ -101,33 +116,30 @@ func WriteELF(w io.Writer, m physmem.Memory, ranges []physmem.Range, opts *ELFOp
 		h = bo.AppendUint16(h, 0)
 	}
 	h = bo.AppendUint16(h, 0) // e_shstrndx
+	phdr := func(typ elf.ProgType, flags elf.ProgFlag, off, paddr, filesz, memsz, align uint64) {
+		h = bo.AppendUint32(h, uint32(typ))
+		h = bo.AppendUint32(h, uint32(flags))
+		h = bo.AppendUint64(h, off)
+		h = bo.AppendUint64(h, 0) // p_vaddr: physical dumps have no virtual mapping
+		h = bo.AppendUint64(h, paddr)
+		h = bo.AppendUint64(h, filesz)
+		h = bo.AppendUint64(h, memsz)
+		h = bo.AppendUint64(h, align)
+	}
+	if note != nil {
+		phdr(elf.PT_NOTE, 0, noteOff, 0, uint64(len(note)), uint64(len(note)), 4)
+	}
 	if _, err := bw.Write(h); err != nil {
 		return err
 	}
-	phdr := func(typ elf.ProgType, flags elf.ProgFlag, off, paddr, filesz, memsz, align uint64) error {
-		p := make([]byte, 0, elf64PhdrSize)
-		p = bo.AppendUint32(p, uint32(typ))
-		p = bo.AppendUint32(p, uint32(flags))
-		p = bo.AppendUint64(p, off)
-		p = bo.AppendUint64(p, 0) // p_vaddr: physical dumps have no virtual mapping
-		p = bo.AppendUint64(p, paddr)
-		p = bo.AppendUint64(p, filesz)
-		p = bo.AppendUint64(p, memsz)
-		p = bo.AppendUint64(p, align)
-		_, err := bw.Write(p)
-		return err
-	}
-	if note != nil {
-		if err := phdr(elf.PT_NOTE, 0, noteOff, 0, uint64(len(note)), uint64(len(note)), 4); err != nil {
-			return err
-		}
-	}
 	off := dataOff
-	for i, r := range runs {
-		if err := phdr(elf.PT_LOAD, elf.PF_R|elf.PF_W|elf.PF_X, off, r.Start, fileSizes[i], r.Size, 0); err != nil {
+	for _, s := range segs {
+		h = h[:0]
+		phdr(elf.PT_LOAD, elf.PF_R|elf.PF_W|elf.PF_X, off, s.Start, s.FileSize, s.MemSize, 0)
+		if _, err := bw.Write(h); err != nil {
 			return err
 		}
-		off += fileSizes[i]
+		off += s.FileSize
 	}
 	if _, err := bw.Write(note); err != nil {
 		return err
@@ -135,13 +147,12 @@ func WriteELF(w io.Writer, m physmem.Memory, ranges []physmem.Range, opts *ELFOp
 	if xnum {
 		sh := make([]byte, elf64ShdrInfoOff, elf64ShdrSize)
 		sh = bo.AppendUint32(sh, uint32(phnum))
-		sh = sh[:elf64ShdrSize]
-		if _, err := bw.Write(sh); err != nil {
+		if _, err := bw.Write(sh[:elf64ShdrSize]); err != nil {
 			return err
 		}
 	}
-	for i, r := range runs {
-		if err := copyMemory(bw, m, r.Start, fileSizes[i]); err != nil {
+	for _, s := range segs {
+		if err := copyMemory(bw, m, s.Start, s.FileSize); err != nil {
 			return err
 		}
 	}
