@@ -15,7 +15,7 @@ var radixSeedBlocks = [][]Block{
 	nil,
 	{{Addr: 0x180000, Order: 0}},
 	{{Addr: 0x180000, Order: 0}, {Addr: 0x181000, Order: 0}, {Addr: 0x184000, Order: 2}, {Addr: 0x200000, Order: 9}},
-	{{Addr: 0x300000, Order: 8}, {Addr: 0x300000, Order: 0}},  // overlap across orders
+	{{Addr: 0x300000, Order: 8}, {Addr: 0x300000, Order: 0}},   // overlap across orders
 	{{Addr: 0x80000000, Order: 0}, {Addr: 0x1c0000, Order: 6}}, // one outside memory
 	{{Addr: 0, Order: 20}, {Addr: 0x3ff000, Order: 0}},         // order above the default maximum
 }
