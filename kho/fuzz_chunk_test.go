@@ -1,0 +1,79 @@
+package kho
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/khokit/khokit/kho/physmem"
+)
+
+// chunkSeed lays blocks out as a kho-v1 chunk list in the fuzz RAM, the
+// head chunk first. An empty list still gets a (zero) head page.
+func chunkSeed(tb testing.TB, blocks []Block) []byte {
+	a := &bldPageAlloc{pageSize: 4096, ram: []physmem.Range{{Start: pageFuzzBase, Size: 0x20000, State: physmem.Present}}, next: pageFuzzBase}
+	head, pages, err := bldChunks(a, blocks)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if head == 0 {
+		head = pageFuzzBase
+		pages[head] = make([]byte, 4096)
+	}
+	return pageRecords(pages, head)
+}
+
+// FuzzChunkMap walks a kho-v1 khoser_mem_chunk list laid out from the
+// input (page records, the head chunk at the first) with the decoder's
+// chunk walk. Invariants as for FuzzRadixMap: the walk ends, findings are
+// documented, runs pass rule 12, decoding is deterministic, and a map that
+// decoded without findings survives a round trip through the builder's
+// chunk encoding.
+func FuzzChunkMap(f *testing.F) {
+	for _, bs := range radixSeedBlocks {
+		f.Add(chunkSeed(f, bs))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		mem, head := pageMemory(in)
+		d := fuzzDecoder(t, mem)
+		d.decodeChunks(head)
+		m := &d.h.MemoryMap
+		checkFindingsDocumented(t, d.h.Findings)
+		checkMapRules(t, mem, m, d.opts.MaxPageOrder)
+
+		d2 := fuzzDecoder(t, mem)
+		d2.decodeChunks(head)
+		if diff := cmp.Diff(d.h, d2.h); diff != "" {
+			t.Fatalf("second decode differs (-first +second):\n%s", diff)
+		}
+		if len(d.h.Findings) > 0 || len(m.Runs) == 0 {
+			return
+		}
+		var blocks []Block
+		for b := range m.All() {
+			blocks = append(blocks, b)
+		}
+		const chunks = 0x40000000
+		a := &bldPageAlloc{pageSize: 4096, ram: []physmem.Range{{Start: chunks, Size: 1 << 20, State: physmem.Present}}, next: chunks}
+		head2, pages, err := bldChunks(a, blocks)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mem2 := &physmem.Sparse{}
+		_ = mem2.AddRange(pageFuzzBase, pageFuzzRAM, physmem.Present)
+		_ = mem2.AddRange(chunks, 1<<20, physmem.Present)
+		for pa, p := range pages {
+			if err := mem2.WriteAt(p, pa); err != nil {
+				t.Fatal(err)
+			}
+		}
+		d3 := fuzzDecoder(t, mem2)
+		d3.decodeChunks(head2)
+		if diff := cmp.Diff(m.Runs, d3.h.MemoryMap.Runs); diff != "" {
+			t.Fatalf("re-encoded map decodes differently (-decoded +re-decoded):\n%s", diff)
+		}
+		if len(d3.h.Findings) > 0 {
+			t.Fatalf("re-encoded map has findings: %v", d3.h.Findings)
+		}
+	})
+}
