@@ -493,12 +493,22 @@ func (d *decoder) setMapWith(seqs [][]Run, clean bool, merge *mergeBufs) {
 	if merge == nil {
 		merge = new(mergeBufs)
 	}
-	merged := merge.merge(seqs)
+	// The last merge, of the two sequences left, is done here with the
+	// checks, so that the merged runs are never stored twice.
+	a, b := merge.mergeToTwo(seqs)
 	mc := mapChecker{d: d, m: m, shift: d.geo.pageShift, ram: rangeCursor{rs: d.mem.Ranges()}, scratch: len(d.opts.Scratch) > 0}
-	if len(merged) > 0 {
-		mc.out = make([]Run, 0, len(merged))
+	if n := len(a) + len(b); n > 0 {
+		mc.out = make([]Run, 0, n)
 	}
-	for _, r := range merged {
+	for i, j := 0, 0; i < len(a) || j < len(b); {
+		var r Run
+		if j == len(b) || i < len(a) && !runBefore(b[j], a[i]) {
+			r = a[i]
+			i++
+		} else {
+			r = b[j]
+			j++
+		}
 		// The common case inline: in range, after the last run, inside the
 		// span of memory found last, no scratch. Anything else (findings,
 		// a new memory span, scratch splits) takes add.
@@ -547,67 +557,97 @@ func (mb *mergeBufs) release() {
 	}
 }
 
-// merge returns the runs of seqs in address order, on equal addresses the
-// earlier sequence first. Sequences are merged in pairs, round by round (a
-// stable merge of neighbours keeps the tie order), each round writing into
-// the other buffer: log2(k) passes of plain copies, where a k-way merge
-// would pay a comparison among heads for every run. The result may alias
-// seqs or mb, valid until the next merge.
-func (mb *mergeBufs) merge(seqs [][]Run) []Run {
-	var lists [64][]Run
+// mergeToTwo merges seqs down to at most two sequences, each ascending by
+// (address, order), whose merge gives every run in that order. It merges
+// in rounds, each writing into the other buffer, pairing the shortest
+// sequences and leaving the longest out when their number is odd: the few
+// runs of rare orders are merged among themselves or inserted into a long
+// sequence by binary search, so that the long interleaved sequences are
+// merged only once, by the caller, with its checks. The results may alias
+// seqs or mb, valid until the next call.
+func (mb *mergeBufs) mergeToTwo(seqs [][]Run) (a, b []Run) {
+	// in is 0 for a sequence of seqs, else 1 + the buffer holding it.
+	type seq struct {
+		q  []Run
+		in int
+	}
+	var lists [64]seq
 	k, n := 0, 0
 	for _, q := range seqs {
 		if len(q) > 0 && k < len(lists) {
-			lists[k], k, n = q, k+1, n+len(q)
+			lists[k], k, n = seq{q: q}, k+1, n+len(q)
 		}
 	}
-	if k == 0 {
-		return nil
+	if k > 2 {
+		if cap(mb.a) < n {
+			mb.a = make([]Run, n)
+		}
+		if cap(mb.b) < n && k > 4 {
+			mb.b = make([]Run, n)
+		}
 	}
-	if cap(mb.a) < n {
-		mb.a = make([]Run, n)
-	}
-	if cap(mb.b) < n && k > 2 {
-		mb.b = make([]Run, n)
-	}
-	dst, other := mb.a[:n], mb.b
-	for k > 1 {
+	bufs := [2][]Run{mb.a, mb.b}
+	for round := 0; k > 2; round++ {
+		ls := lists[:k]
+		slices.SortFunc(ls, func(x, y seq) int { return cmp.Compare(len(x.q), len(y.q)) })
+		dst, in := bufs[round%2][:n], 1+round%2
 		w, off := 0, 0
-		for i := 0; i < k; i += 2 {
-			if i+1 == k {
-				c := copy(dst[off:], lists[i])
-				lists[w], w, off = dst[off:off+c], w+1, off+c
-				continue
+		for i := 0; i+1 < k; i += 2 {
+			c := mergeTwo(dst[off:], ls[i].q, ls[i+1].q)
+			lists[w], w, off = seq{dst[off : off+c], in}, w+1, off+c
+		}
+		if k%2 == 1 {
+			// The longest is left out and read from where it is, unless
+			// the next round would write over it.
+			last := ls[k-1]
+			if next := (k + 1) / 2; next > 2 && last.in != 0 {
+				c := copy(dst[off:], last.q)
+				last = seq{dst[off : off+c], in}
 			}
-			c := mergeTwo(dst[off:], lists[i], lists[i+1])
-			lists[w], w, off = dst[off:off+c], w+1, off+c
+			lists[w], w = last, w+1
 		}
 		k = w
-		dst, other = other[:cap(other)], dst
-		if k > 1 {
-			dst = dst[:n]
-		}
 	}
-	return lists[0]
+	return lists[0].q, lists[1].q
 }
 
-// mergeTwo writes the stable merge of a and b (a first on equal addresses)
-// to dst, which has room for both, and returns how many runs it wrote.
-func mergeTwo(dst, a, b []Run) int {
-	dst = dst[:len(a)+len(b)]
-	i, j, o := 0, 0, 0
-	for i < len(a) && j < len(b) {
-		if b[j].Addr < a[i].Addr {
-			dst[o] = b[j]
+// runBefore orders runs by address, then order.
+func runBefore(x, y Run) bool {
+	return x.Addr < y.Addr || x.Addr == y.Addr && x.Order < y.Order
+}
+
+// mergeTwo writes the merge of x and y, each ascending by runBefore, to
+// dst, which has room for both, and returns how many runs it wrote. A
+// short sequence is inserted into a long one by binary search, the long
+// one's stretches copied whole.
+func mergeTwo(dst, x, y []Run) int {
+	if len(x) < len(y) {
+		x, y = y, x
+	}
+	dst = dst[:len(x)+len(y)]
+	i, o := 0, 0
+	if len(y)*16 <= len(x) {
+		for _, r := range y {
+			p := i + sort.Search(len(x)-i, func(t int) bool { return runBefore(r, x[i+t]) })
+			o += copy(dst[o:], x[i:p])
+			dst[o] = r
+			o, i = o+1, p
+		}
+		return o + copy(dst[o:], x[i:])
+	}
+	j := 0
+	for i < len(x) && j < len(y) {
+		if runBefore(y[j], x[i]) {
+			dst[o] = y[j]
 			j++
 		} else {
-			dst[o] = a[i]
+			dst[o] = x[i]
 			i++
 		}
 		o++
 	}
-	o += copy(dst[o:], a[i:])
-	o += copy(dst[o:], b[j:])
+	o += copy(dst[o:], x[i:])
+	o += copy(dst[o:], y[j:])
 	return o
 }
 

@@ -478,7 +478,12 @@ func TestMergeRuns(t *testing.T) {
 				want = append(want, seqs[o]...)
 			}
 			slices.SortStableFunc(want, cmpRun)
-			got := mb.merge(seqs)
+			x, y := mb.mergeToTwo(seqs)
+			got := make([]Run, mergeTwo(make([]Run, len(x)+len(y)), x, y))
+			mergeTwo(got, x, y)
+			if len(got) == 0 {
+				got = nil
+			}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Fatalf("k=%d trial %d: merge (-want +got):\n%s", k, trial, diff)
 			}
