@@ -1,34 +1,19 @@
-package fdt
+package fdt_test
 
 import (
-	"fmt"
 	"runtime"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/khokit/khokit/fdt"
+	"github.com/khokit/khokit/fdt/fdttest"
 )
 
-// bigTree builds a ~1 MiB blob with ~10k nodes: 100 groups of 100 nodes,
-// each with two strings, two cells and an 8-byte value.
+// bigTree is the generated ~1 MiB blob with ~10k nodes the benchmarks
+// and bench/fdtcompare share.
 func bigTree(tb testing.TB) []byte {
 	tb.Helper()
-	w := NewWriter()
-	w.BeginNode("")
-	w.Property("compatible", []byte("khokit,bench\x00"))
-	blob := make([]byte, 8)
-	for g := range 100 {
-		w.BeginNode(fmt.Sprintf("group@%x", g))
-		w.Property("#address-cells", []byte{0, 0, 0, 1})
-		for n := range 100 {
-			w.BeginNode(fmt.Sprintf("node@%x", n))
-			w.Property("compatible", []byte("khokit,bench-node\x00"))
-			w.Property("reg", []byte{0, 0, 0, byte(n), 0, 0, 0x10, 0})
-			w.Property("data", blob)
-			w.Property("status", []byte("okay\x00"))
-			w.EndNode()
-		}
-		w.EndNode()
-	}
-	w.EndNode()
-	data, err := w.Finish()
+	data, err := fdttest.GenerateTree(100, 100)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -43,7 +28,7 @@ func benchBlobs(b *testing.B) []struct {
 		name string
 		data []byte
 	}{
-		{"kernel-285B", readTestdata(b, "kernel/kho_in_fdt_stage2.dtb")},
+		{"kernel-285B", fdt.ReadTestdata(b, "kernel/kho_in_fdt_stage2.dtb")},
 		{"generated-1MiB-10k-nodes", bigTree(b)},
 	}
 }
@@ -55,14 +40,14 @@ func BenchmarkValidateWalk(b *testing.B) {
 		b.Run(bb.name+"/iterator", func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(bb.data)))
-			var it Iterator
+			var it fdt.Iterator
 			for b.Loop() {
 				if err := it.Reset(bb.data, nil); err != nil {
 					b.Fatal(err)
 				}
 				props := 0
 				for it.Next() {
-					if it.Token().Kind == TokenProperty {
+					if it.Token().Kind == fdt.TokenProperty {
 						props += len(it.Token().Value)
 					}
 				}
@@ -75,7 +60,7 @@ func BenchmarkValidateWalk(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(bb.data)))
 			for b.Loop() {
-				if err := Validate(bb.data, nil); err != nil {
+				if err := fdt.Validate(bb.data, nil); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -89,7 +74,7 @@ func BenchmarkDecode(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(bb.data)))
 			for b.Loop() {
-				if _, err := Decode(bb.data, nil); err != nil {
+				if _, err := fdt.Decode(bb.data, nil); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -99,7 +84,7 @@ func BenchmarkDecode(b *testing.B) {
 
 func BenchmarkEncode(b *testing.B) {
 	for _, bb := range benchBlobs(b) {
-		tree, err := Decode(bb.data, nil)
+		tree, err := fdt.Decode(bb.data, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -117,12 +102,12 @@ func BenchmarkEncode(b *testing.B) {
 
 // TestValidateAllocs pins the zero-allocation property outside benchmarks.
 func TestValidateAllocs(t *testing.T) {
-	data := readTestdata(t, "kernel/kho_in_fdt_stage2.dtb")
+	data := fdt.ReadTestdata(t, "kernel/kho_in_fdt_stage2.dtb")
 	big := bigTree(t)
-	Validate(big, nil) // warm the scratch pool
+	fdt.Validate(big, nil) // warm the scratch pool
 	for name, blob := range map[string][]byte{"kernel": data, "big": big} {
 		if n := testing.AllocsPerRun(20, func() {
-			if err := Validate(blob, nil); err != nil {
+			if err := fdt.Validate(blob, nil); err != nil {
 				t.Fatal(err)
 			}
 		}); n != 0 {
@@ -130,7 +115,7 @@ func TestValidateAllocs(t *testing.T) {
 		}
 		// A caller-owned Validator needs no pool: after one blob as large,
 		// it does not allocate even when GC has run.
-		var v Validator
+		var v fdt.Validator
 		if err := v.Validate(big, nil); err != nil {
 			t.Fatal(err)
 		}
@@ -148,13 +133,47 @@ func TestValidateAllocs(t *testing.T) {
 		}); n != 0 {
 			t.Errorf("%s: Validator walk allocates %v times per run", name, n)
 		}
-		var it Iterator
+		var it fdt.Iterator
 		if n := testing.AllocsPerRun(20, func() {
 			it.Reset(blob, nil)
 			for it.Next() {
 			}
 		}); n != 0 {
 			t.Errorf("%s: Iterator walk allocates %v times per run", name, n)
+		}
+	}
+}
+
+// TestValidatorWalk checks that a Validator visits exactly the tokens an
+// Iterator does, on the kernel's blob and a large generated one.
+func TestValidatorWalk(t *testing.T) {
+	var v fdt.Validator
+	for name, blob := range map[string][]byte{
+		"kernel": fdt.ReadTestdata(t, "kernel/kho_in_fdt_stage2.dtb"),
+		"big":    bigTree(t),
+	} {
+		var want, got []fdt.Token
+		var it fdt.Iterator
+		if err := it.Reset(blob, nil); err != nil {
+			t.Fatal(err)
+		}
+		for it.Next() {
+			want = append(want, *it.Token())
+		}
+		if err := v.Reset(blob, nil); err != nil {
+			t.Fatal(err)
+		}
+		for v.Next() {
+			got = append(got, *v.Token())
+		}
+		if it.Err() != nil || v.Err() != nil {
+			t.Fatalf("%s: iterator error %v, validator error %v", name, it.Err(), v.Err())
+		}
+		if d := cmp.Diff(want, got); d != "" {
+			t.Errorf("%s: Validator tokens differ from Iterator's (-iterator +validator):\n%s", name, d)
+		}
+		if v.Header() != it.Header() || v.NumReservations() != it.NumReservations() {
+			t.Errorf("%s: header or reservations differ", name)
 		}
 	}
 }

@@ -314,37 +314,3 @@ func TestWalkOrder(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", d)
 	}
 }
-
-// TestValidatorWalk checks that a Validator visits exactly the tokens an
-// Iterator does, on the kernel's blob and a large generated one.
-func TestValidatorWalk(t *testing.T) {
-	var v Validator
-	for name, blob := range map[string][]byte{
-		"kernel": readTestdata(t, "kernel/kho_in_fdt_stage2.dtb"),
-		"big":    bigTree(t),
-	} {
-		var want, got []Token
-		var it Iterator
-		if err := it.Reset(blob, nil); err != nil {
-			t.Fatal(err)
-		}
-		for it.Next() {
-			want = append(want, *it.Token())
-		}
-		if err := v.Reset(blob, nil); err != nil {
-			t.Fatal(err)
-		}
-		for v.Next() {
-			got = append(got, *v.Token())
-		}
-		if it.Err() != nil || v.Err() != nil {
-			t.Fatalf("%s: iterator error %v, validator error %v", name, it.Err(), v.Err())
-		}
-		if d := cmp.Diff(want, got); d != "" {
-			t.Errorf("%s: Validator tokens differ from Iterator's (-iterator +validator):\n%s", name, d)
-		}
-		if v.Header() != it.Header() || v.NumReservations() != it.NumReservations() {
-			t.Errorf("%s: header or reservations differ", name)
-		}
-	}
-}
