@@ -3,41 +3,18 @@ package kho
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
+	"errors"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-
+	"github.com/khokit/khokit/internal/e2eexpect"
 	"github.com/khokit/khokit/kho/image"
 )
-
-// decodeE2EWant is the part of the e2e harness's expected.json the decoder
-// is checked against: what stage 1 preserved, as userspace saw it.
-type decodeE2EWant struct {
-	Handover struct {
-		LiveupdateNumber uint64 `json:"liveupdate_number"`
-		KexecCount       uint32 `json:"kexec_count"`
-		PreviousRelease  string `json:"previous_release"`
-		RootFDTPhys      string `json:"root_fdt_phys"`
-	} `json:"handover"`
-	Sessions []struct {
-		Name  string `json:"name"`
-		Files []struct {
-			Token      uint64 `json:"token"`
-			Compatible string `json:"compatible"`
-			Size       uint64 `json:"size"`
-			SHA256     string `json:"sha256"`
-		} `json:"files"`
-	} `json:"sessions"`
-	FLBs []struct {
-		Name  string `json:"name"`
-		Count uint64 `json:"count"`
-	} `json:"flbs"`
-}
 
 // decodeE2EFile is one decoded or expected file, for comparison.
 type decodeE2EFile struct {
@@ -56,12 +33,11 @@ func TestDecodeE2EDumps(t *testing.T) {
 	if dir == "" {
 		t.Skip("KHOKIT_E2E_DUMPS not set")
 	}
-	raw, err := os.ReadFile(filepath.Join(dir, "expected.json"))
-	if err != nil {
+	want, err := e2eexpect.Read(filepath.Join(dir, "expected.json"))
+	if errors.Is(err, fs.ErrNotExist) {
 		t.Skip(err)
 	}
-	var want decodeE2EWant
-	if err := json.Unmarshal(raw, &want); err != nil {
+	if err != nil {
 		t.Fatal(err)
 	}
 	root, err := strconv.ParseUint(want.Handover.RootFDTPhys, 0, 64)

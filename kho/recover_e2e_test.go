@@ -3,8 +3,9 @@ package kho
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
+	"errors"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/khokit/khokit/format"
+	"github.com/khokit/khokit/internal/e2eexpect"
 	"github.com/khokit/khokit/kho/image"
 	"github.com/khokit/khokit/kho/physmem"
 )
@@ -23,29 +25,6 @@ func e2eDumpDir() string {
 		return d
 	}
 	return "/var/tmp/khokit-e2e/dumps"
-}
-
-// e2eExpected is the part of the guest's expected.json recovery checks.
-type e2eExpected struct {
-	Handover struct {
-		LiveupdateNumber uint64 `json:"liveupdate_number"`
-		KexecCount       uint32 `json:"kexec_count"`
-	} `json:"handover"`
-	FilesTotal int `json:"files_total"`
-	Sessions   []struct {
-		Name  string `json:"name"`
-		Files []struct {
-			TokenHex   string `json:"token_hex"`
-			Compatible string `json:"compatible"`
-			Size       uint64 `json:"size"`
-			Seals      uint32 `json:"seals"`
-			SHA256     string `json:"sha256"`
-		} `json:"files"`
-	} `json:"sessions"`
-	FLBs []struct {
-		Name  string `json:"name"`
-		Count uint64 `json:"count"`
-	} `json:"flbs"`
 }
 
 // e2eFile is what recovery must reproduce for one file.
@@ -89,12 +68,11 @@ func TestRecoverCarvedPostKexec(t *testing.T) {
 // checkRecoverE2E locates, decodes and recovers the handover in an image
 // and compares the result with the guest's expected.json.
 func checkRecoverE2E(t *testing.T, imagePath, expectedPath string) {
-	raw, err := os.ReadFile(expectedPath)
-	if err != nil {
+	exp, err := e2eexpect.Read(expectedPath)
+	if errors.Is(err, fs.ErrNotExist) {
 		t.Skipf("no expected state: %v", err)
 	}
-	var exp e2eExpected
-	if err := json.Unmarshal(raw, &exp); err != nil {
+	if err != nil {
 		t.Fatal(err)
 	}
 	var want []e2eSession

@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/khokit/khokit/internal/e2eexpect"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/khodump")
@@ -613,31 +614,6 @@ func TestParseNumber(t *testing.T) {
 	}
 }
 
-// guestExpected is what the e2e guest wrote about the handover it made
-// (testdata/khodump/real/guest-expected.json).
-type guestExpected struct {
-	Handover struct {
-		LiveupdateNumber uint64 `json:"liveupdate_number"`
-		KexecCount       uint32 `json:"kexec_count"`
-		PreviousRelease  string `json:"previous_release"`
-		RootFDTPhys      string `json:"root_fdt_phys"`
-	} `json:"handover"`
-	Sessions []struct {
-		Name  string `json:"name"`
-		Files []struct {
-			TokenHex   string `json:"token_hex"`
-			Compatible string `json:"compatible"`
-			Size       uint64 `json:"size"`
-			Seals      uint32 `json:"seals"`
-			SHA256     string `json:"sha256"`
-		} `json:"files"`
-	} `json:"sessions"`
-	FLBs []struct {
-		Name  string `json:"name"`
-		Count uint64 `json:"count"`
-	} `json:"flbs"`
-}
-
 // TestRealKernel decodes cores carved from a Linux 7.3.4 guest (QEMU,
 // x86-64) and compares them with what the guest recorded it preserved.
 func TestRealKernel(t *testing.T) {
@@ -655,17 +631,13 @@ func TestRealKernel(t *testing.T) {
 }
 
 // readGuestExpected reads the results file the e2e guest writes.
-func readGuestExpected(t *testing.T, path string) *guestExpected {
+func readGuestExpected(t *testing.T, path string) *e2eexpect.Expected {
 	t.Helper()
-	data, err := os.ReadFile(path)
+	g, err := e2eexpect.Read(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var g guestExpected
-	if err := json.Unmarshal(data, &g); err != nil {
-		t.Fatal(err)
-	}
-	return &g
+	return g
 }
 
 // TestE2EDumps runs khodump with no flags but the path on the full images
@@ -687,7 +659,7 @@ func TestE2EDumps(t *testing.T) {
 	}
 }
 
-func compareWithGuest(t *testing.T, g *guestExpected, path string) {
+func compareWithGuest(t *testing.T, g *e2eexpect.Expected, path string) {
 	name := filepath.Base(path)
 	doc := decodeDoc(t, out(t, 0, "-o", "json", path))
 	if len(doc.Handovers) != 1 {
