@@ -70,18 +70,11 @@ func cmdExpected(args []string) error {
 	if *console == "" || *out == "" {
 		return errors.New("expected: -console and -o are required")
 	}
-	log, err := os.ReadFile(*console)
+	js, err := readConsoleJSON(*console, "EXPECTED", "STAGE2")
 	if err != nil {
 		return err
 	}
-	s1, err := extractJSON(log, "EXPECTED")
-	if err != nil {
-		return err
-	}
-	s2, err := extractJSON(log, "STAGE2")
-	if err != nil {
-		return err
-	}
+	s1, s2 := js[0], js[1]
 	var g struct {
 		Format     string          `json:"format"`
 		Seed       json.RawMessage `json:"seed"`
@@ -161,6 +154,22 @@ func cmdExpected(args []string) error {
 		return err
 	}
 	return os.WriteFile(*out, append(b, '\n'), 0o644)
+}
+
+// readConsoleJSON reads a serial console log and extracts the JSON the
+// guest printed under each tag, in the order given.
+func readConsoleJSON(path string, tags ...string) ([][]byte, error) {
+	log, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]byte, len(tags))
+	for i, tag := range tags {
+		if out[i], err = extractJSON(log, tag); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // extractJSON reassembles "KHOKIT-E2E TAG i/n chunk" lines and checks them

@@ -35,18 +35,11 @@ func cmdRetrieved(args []string) error {
 	if *console == "" {
 		return errors.New("retrieved: -console is required")
 	}
-	log, err := os.ReadFile(*console)
+	js, err := readConsoleJSON(*console, "EXPECTED", "RETRIEVED")
 	if err != nil {
 		return err
 	}
-	s1, err := extractJSON(log, "EXPECTED")
-	if err != nil {
-		return err
-	}
-	rj, err := extractJSON(log, "RETRIEVED")
-	if err != nil {
-		return err
-	}
+	s1, rj := js[0], js[1]
 	var preserved struct {
 		Sessions []sessionState `json:"sessions"`
 	}
