@@ -96,24 +96,9 @@ func TestDTSThroughDTC(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var dts bytes.Buffer
-			if err := WriteDTS(&dts, want); err != nil {
-				t.Fatal(err)
-			}
-			cmd := exec.Command(dtc, "-q", "-I", "dts", "-O", "dtb")
-			cmd.Stdin = bytes.NewReader(dts.Bytes())
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
-			blob, err := cmd.Output()
-			if err != nil {
-				t.Fatalf("dtc: %v: %s\nsource:\n%s", err, strings.TrimSpace(stderr.String()), dts.String())
-			}
-			got, err := Decode(blob, nil)
-			if err != nil {
-				t.Fatalf("decoding dtc's blob: %v", err)
-			}
+			got, dts := throughDTC(t, dtc, want)
 			if d := cmp.Diff(want, got, treeOpts, cmpopts.IgnoreFields(Tree{}, "Version", "LastCompVersion", "BootCPUID")); d != "" {
-				t.Errorf("tree after WriteDTS | dtc differs (-want +got):\n%s\nsource:\n%s", d, dts.String())
+				t.Errorf("tree after WriteDTS | dtc differs (-want +got):\n%s\nsource:\n%s", d, dts)
 			}
 		})
 	}
@@ -146,23 +131,31 @@ func TestDTSOddNames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	got, _ := throughDTC(t, dtc, want)
+	if d := cmp.Diff(want, got, treeOpts); d != "" {
+		t.Errorf("(-want +got):\n%s", d)
+	}
+}
+
+// throughDTC writes want as DTS, compiles it with dtc and decodes dtc's
+// blob; it returns the decoded tree and the DTS source for messages.
+func throughDTC(t *testing.T, dtc string, want *Tree) (*Tree, string) {
+	t.Helper()
 	var dts bytes.Buffer
 	if err := WriteDTS(&dts, want); err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(dtc, "-q", "-I", "dts", "-O", "dtb")
-	cmd.Stdin = &dts
+	cmd.Stdin = bytes.NewReader(dts.Bytes())
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	blob, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("dtc: %v: %s\n%s", err, stderr.String(), dts.String())
+		t.Fatalf("dtc: %v: %s\nsource:\n%s", err, strings.TrimSpace(stderr.String()), dts.String())
 	}
-	got, err := Decode(out, nil)
+	got, err := Decode(blob, nil)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("decoding dtc's blob: %v", err)
 	}
-	if d := cmp.Diff(want, got, treeOpts); d != "" {
-		t.Errorf("(-want +got):\n%s", d)
-	}
+	return got, dts.String()
 }
