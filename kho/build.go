@@ -398,13 +398,7 @@ func (b *builder) layoutLUO(l *LUO) (Subtree, error) {
 	L.LUO = addr
 	l.Addr = addr
 	// The FLB page is allocated with luo_ser at late_initcall.
-	flb, flbBuf, err := b.allocPreserved(0)
-	if err != nil {
-		return Subtree{}, err
-	}
-	L.FLB = flb
-	l.FLBsAddr = flb
-	if err := b.writeFLBs(flbBuf, l.FLBs); err != nil {
+	if err := b.layoutFLBs(l); err != nil {
 		return Subtree{}, err
 	}
 	l.SessionsAddr = 0
@@ -595,7 +589,16 @@ func (b *builder) layoutMemfd(si, fi int, f *File) (uint64, error) {
 	return addr, nil
 }
 
-func (b *builder) writeFLBs(page []byte, flbs []FLB) error {
+// layoutFLBs allocates the preserved FLB page, records it in the layout
+// and in l, and writes l's FLBs into it.
+func (b *builder) layoutFLBs(l *LUO) error {
+	flb, page, err := b.allocPreserved(0)
+	if err != nil {
+		return err
+	}
+	b.built.Layout.FLB = flb
+	l.FLBsAddr = flb
+	flbs := l.FLBs
 	max := (b.ps - encFlbHeaderSize) / encFlbEntrySize
 	if uint64(len(flbs)) > max {
 		return fmt.Errorf("kho: build: %d FLBs, a page holds %d", len(flbs), max)
@@ -668,16 +671,8 @@ func (b *builder) layoutLUOv1(l *LUO) (Subtree, error) {
 			return Subtree{}, fmt.Errorf("kho: build: a luo-v1 LUO without the luo-flb node cannot carry %d FLBs", len(l.FLBs))
 		}
 		l.FLBsAddr = 0
-	} else {
-		flb, flbBuf, err := b.allocPreserved(0)
-		if err != nil {
-			return Subtree{}, err
-		}
-		L.FLB = flb
-		l.FLBsAddr = flb
-		if err := b.writeFLBs(flbBuf, l.FLBs); err != nil {
-			return Subtree{}, err
-		}
+	} else if err := b.layoutFLBs(l); err != nil {
+		return Subtree{}, err
 	}
 	blob, err := bldLUOv1FDT(l, !b.opts.LUOv1WithoutFLB)
 	if err != nil {
