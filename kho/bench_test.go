@@ -19,6 +19,7 @@ type bigMap struct {
 	root   uint64
 	fdt    []byte
 	leaves []uint64 // leaf page addresses
+	tables []uint64 // root and inner table page addresses
 	blocks uint64   // blocks the tree holds
 }
 
@@ -81,6 +82,7 @@ func buildBigMap() *bigMap {
 		}
 	}
 	bm.root = alloc()
+	bm.tables = append(bm.tables, bm.root)
 	nodes := map[[2]uint64]uint64{} // (level, key prefix) → page
 	lks := make([]uint64, 0, len(leaves))
 	for lk := range leaves {
@@ -98,6 +100,9 @@ func buildBigMap() *bigMap {
 				child = alloc()
 				nodes[id] = child
 				put64(parent+idx*8, child)
+				if level > 1 {
+					bm.tables = append(bm.tables, child)
+				}
 			}
 			parent = child
 		}
@@ -178,6 +183,37 @@ func BenchmarkRadixPopcount16GiB(b *testing.B) {
 	}
 	if uint64(n) != bm.blocks {
 		b.Fatalf("popcount %d, want %d", n, bm.blocks)
+	}
+}
+
+// BenchmarkRadixReadTree16GiB is a second reference, not the limit: it
+// reads every page the decoder must read (the table pages as well as the
+// leaves) and counts the leaves' bits, what decoding costs before any run
+// is made.
+func BenchmarkRadixReadTree16GiB(b *testing.B) {
+	bm := bigMapOnce()
+	buf := make([]byte, 4096)
+	b.SetBytes(int64(len(bm.leaves)) * 4096)
+	b.ResetTimer()
+	n := 0
+	for b.Loop() {
+		for _, pa := range bm.tables {
+			if _, err := bm.mem.ReadAt(buf, pa); err != nil {
+				b.Fatal(err)
+			}
+		}
+		n = 0
+		for _, pa := range bm.leaves {
+			if _, err := bm.mem.ReadAt(buf, pa); err != nil {
+				b.Fatal(err)
+			}
+			for i := 0; i < len(buf); i += 8 {
+				n += bits.OnesCount64(binary.LittleEndian.Uint64(buf[i:]))
+			}
+		}
+	}
+	if uint64(n) != bm.blocks || len(bm.tables)+len(bm.leaves) != 62 {
+		b.Fatalf("popcount %d, want %d; %d pages, want 62", n, bm.blocks, len(bm.tables)+len(bm.leaves))
 	}
 }
 
