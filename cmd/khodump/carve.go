@@ -190,20 +190,7 @@ func carveSegments(mem physmem.Memory, spans, preserved []physmem.Range, pageSiz
 				}
 				fileSize = uint64(len(bytes.TrimRight(b, "\x00")))
 			}
-			seg := image.Segment{Start: r.Start, MemSize: r.Size, FileSize: fileSize}
-			if n := len(segs); n > 0 && segs[n-1].Start+segs[n-1].MemSize == seg.Start {
-				prev := &segs[n-1]
-				switch {
-				case seg.FileSize == 0:
-					prev.MemSize += seg.MemSize
-					continue
-				case prev.FileSize == prev.MemSize:
-					prev.FileSize += seg.FileSize
-					prev.MemSize += seg.MemSize
-					continue
-				}
-			}
-			segs = append(segs, seg)
+			segs = image.AppendSegment(segs, image.Segment{Start: r.Start, MemSize: r.Size, FileSize: fileSize})
 		}
 	}
 	return segs, nil

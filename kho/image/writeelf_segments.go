@@ -16,6 +16,27 @@ type Segment struct {
 	FileSize uint64
 }
 
+// AppendSegment appends s to segs, joining it with the last segment when
+// the two are adjacent and the join still stores a prefix: an s that
+// stores nothing extends the last segment's zeros, and a last segment
+// stored whole takes s's stored bytes and zeros. Otherwise s is appended
+// as its own segment.
+func AppendSegment(segs []Segment, s Segment) []Segment {
+	if n := len(segs); n > 0 && segs[n-1].Start+segs[n-1].MemSize == s.Start {
+		prev := &segs[n-1]
+		switch {
+		case s.FileSize == 0:
+			prev.MemSize += s.MemSize
+			return segs
+		case prev.FileSize == prev.MemSize:
+			prev.FileSize += s.FileSize
+			prev.MemSize += s.MemSize
+			return segs
+		}
+	}
+	return append(segs, s)
+}
+
 // WriteELFSegments writes an ELF64 core file holding exactly segs, one
 // PT_LOAD each, in order and not merged: a carved image keeps each page's
 // read part without the zeros between pages. segs must be sorted by Start,

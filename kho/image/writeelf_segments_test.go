@@ -63,3 +63,27 @@ func TestWriteELFSegments(t *testing.T) {
 		}
 	}
 }
+
+func TestAppendSegment(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		segs []Segment
+		s    Segment
+		want []Segment
+	}{
+		{"first", nil, Segment{0x1000, 0x1000, 0x10}, []Segment{{0x1000, 0x1000, 0x10}}},
+		{"gap", []Segment{{0x1000, 0x1000, 0x1000}}, Segment{0x3000, 0x1000, 0x1000},
+			[]Segment{{0x1000, 0x1000, 0x1000}, {0x3000, 0x1000, 0x1000}}},
+		{"zeros extend a partly stored segment", []Segment{{0x1000, 0x1000, 0x10}}, Segment{0x2000, 0x1000, 0},
+			[]Segment{{0x1000, 0x2000, 0x10}}},
+		{"a whole segment takes stored bytes", []Segment{{0x1000, 0x1000, 0x1000}}, Segment{0x2000, 0x1000, 0x20},
+			[]Segment{{0x1000, 0x2000, 0x1020}}},
+		{"stored bytes after zeros stay apart", []Segment{{0x1000, 0x1000, 0x10}}, Segment{0x2000, 0x1000, 0x20},
+			[]Segment{{0x1000, 0x1000, 0x10}, {0x2000, 0x1000, 0x20}}},
+	} {
+		got := AppendSegment(tc.segs, tc.s)
+		if d := cmp.Diff(tc.want, got); d != "" {
+			t.Errorf("%s (-want +got):\n%s", tc.name, d)
+		}
+	}
+}

@@ -280,20 +280,7 @@ func writeELF(m *physmem.Sparse, scratch []kho.ScratchRegion, pageSize int) ([]b
 	sort.Slice(pages, func(i, j int) bool { return pages[i].addr < pages[j].addr })
 	var segs []image.Segment
 	for _, p := range pages {
-		seg := image.Segment{Start: p.addr, MemSize: 4096, FileSize: p.file}
-		if n := len(segs); n > 0 && segs[n-1].Start+segs[n-1].MemSize == p.addr {
-			prev := &segs[n-1]
-			switch {
-			case seg.FileSize == 0:
-				prev.MemSize += seg.MemSize
-				continue
-			case prev.FileSize == prev.MemSize:
-				prev.FileSize += seg.FileSize
-				prev.MemSize += seg.MemSize
-				continue
-			}
-		}
-		segs = append(segs, seg)
+		segs = image.AppendSegment(segs, image.Segment{Start: p.addr, MemSize: 4096, FileSize: p.file})
 	}
 	var buf bytes.Buffer
 	err := image.WriteELFSegments(&buf, m, segs, &image.ELFOptions{VMCoreInfo: fmt.Appendf(nil, "OSRELEASE=7.3.4\nPAGESIZE=%d\n", pageSize)})
