@@ -384,14 +384,7 @@ func TestBuildSizesMatchCatalogue(t *testing.T) {
 // with its bytes kept and one warning.
 func TestBuildRawSubtree(t *testing.T) {
 	raw := []byte("opaque bytes\x00\x01")
-	b, err := Build(&Handover{Compatible: "kho-v4", Subtrees: []Subtree{{Name: "vendor-blob", Raw: raw}}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := Decode(b.Mem, b.RootAddr, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, got := buildAndDecode(t, &Handover{Compatible: "kho-v4", Subtrees: []Subtree{{Name: "vendor-blob", Raw: raw}}}, nil)
 	want := []Subtree{{Name: "vendor-blob", Addr: b.Handover.Subtrees[0].Addr, Size: uint64(len(raw)), Format: "unknown", Raw: raw}}
 	if diff := cmp.Diff(want, got.Subtrees); diff != "" {
 		t.Errorf("subtrees (-want +got):\n%s", diff)
@@ -429,14 +422,7 @@ func TestBuildLargeCase(t *testing.T) {
 		t.Skip("large")
 	}
 	h, opts := largeBuildCase()
-	b, err := Build(h, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := Decode(b.Mem, b.RootAddr, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, got := buildAndDecode(t, h, opts)
 	if diff := cmp.Diff(b.Handover, got); diff != "" {
 		t.Errorf("Decode(Build(large)) (-built +decoded):\n%s", diff)
 	}
@@ -460,14 +446,7 @@ func BenchmarkBuildLarge(b *testing.B) {
 func TestBuildLUOv1WithoutFLB(t *testing.T) {
 	h := &Handover{Compatible: "kho-v1", LUO: &LUO{Compatible: "luo-v1", LiveupdateNumber: 1,
 		Sessions: []Session{{Name: "s", Files: []File{{Compatible: "memfd-v1", Token: 5, Memfd: &Memfd{}}}}}}}
-	b, err := Build(h, &BuildOptions{LUOv1WithoutFLB: true, Contents: map[FileID][]byte{{0, 0}: []byte("x")}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := Decode(b.Mem, b.RootAddr, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, got := buildAndDecode(t, h, &BuildOptions{LUOv1WithoutFLB: true, Contents: map[FileID][]byte{{0, 0}: []byte("x")}})
 	if diff := cmp.Diff([]string{"luo.flb-missing"}, findingCodes(got.Findings)); diff != "" {
 		t.Errorf("findings (-want +got):\n%s", diff)
 	}
@@ -489,14 +468,7 @@ func TestBuildLUOv1WithoutFLB(t *testing.T) {
 func TestBuildCompositeRoot(t *testing.T) {
 	h := vectorHandover()
 	h.Compatible = "kho-v4;radix-v1;vmalloc-v1"
-	b, err := Build(h, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := Decode(b.Mem, b.RootAddr, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, got := buildAndDecode(t, h, nil)
 	if diff := cmp.Diff(b.Handover, got); diff != "" {
 		t.Errorf("(-built +decoded):\n%s", diff)
 	}
@@ -505,4 +477,19 @@ func TestBuildCompositeRoot(t *testing.T) {
 			t.Errorf("root %q accepted", bad)
 		}
 	}
+}
+
+// buildAndDecode builds h and decodes the result from its root, failing
+// the test on either error.
+func buildAndDecode(t *testing.T, h *Handover, opts *BuildOptions) (*Built, *Handover) {
+	t.Helper()
+	b, err := Build(h, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Decode(b.Mem, b.RootAddr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, got
 }
