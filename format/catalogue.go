@@ -86,6 +86,20 @@ func kvRoot(name, compat string, st Status, since, until, sub string, withSize b
 }
 
 // build returns the catalogue for page size ps, in presentation order.
+// memfdV2Fields is memfd_luo_ser as memfd-v2 lays it out; the posted
+// vmalloc-v1 composite keeps the same layout. Each call returns a fresh
+// slice so no two formats share one.
+func memfdV2Fields() []Field {
+	return []Field{
+		u64f("pos", 0, "file position"),
+		u64f("size", 8, "i_size"),
+		u32f("seals", 16, "F_SEAL_* bits, subset of 0x3f"),
+		u32f("flags", 20, "must be 0"),
+		u64f("nr_folios", 24, "entries of the folio array"),
+		structf("folios", 32, 16, "vmalloc", "vmalloc array of memfd_luo_folio_ser"),
+	}
+}
+
 func build(ps PageSize) []*Format {
 	g := mustGeometry(ps)
 	p := int(ps)
@@ -319,23 +333,9 @@ func build(ps PageSize) []*Format {
 				structf("folios", 24, 16, "vmalloc", "vmalloc array of memfd_luo_folio_ser"),
 			}},
 		{Name: "memfd-v2", CName: "memfd_luo_ser", Kind: KindStruct, Compatible: "memfd-v2",
-			Status: StatusMainline, Since: "7.1", PageSize: PageAny, Size: 48, Packed: true, Fields: []Field{
-				u64f("pos", 0, "file position"),
-				u64f("size", 8, "i_size"),
-				u32f("seals", 16, "F_SEAL_* bits, subset of 0x3f"),
-				u32f("flags", 20, "must be 0"),
-				u64f("nr_folios", 24, "entries of the folio array"),
-				structf("folios", 32, 16, "vmalloc", "vmalloc array of memfd_luo_folio_ser"),
-			}},
+			Status: StatusMainline, Since: "7.1", PageSize: PageAny, Size: 48, Packed: true, Fields: memfdV2Fields()},
 		{Name: "memfd-v2-vmalloc-v1", CName: "memfd_luo_ser", Kind: KindStruct, Compatible: "memfd-v2;vmalloc-v1",
-			Status: StatusPosted, Since: "RFC 2026-06-05", PageSize: PageAny, Size: 48, Packed: true, Fields: []Field{
-				u64f("pos", 0, "file position"),
-				u64f("size", 8, "i_size"),
-				u32f("seals", 16, "F_SEAL_* bits, subset of 0x3f"),
-				u32f("flags", 20, "must be 0"),
-				u64f("nr_folios", 24, "entries of the folio array"),
-				structf("folios", 32, 16, "vmalloc", "vmalloc array of memfd_luo_folio_ser"),
-			}, Doc: "granular-compatibility RFC: the memfd-v2 layout under a composite compatible"},
+			Status: StatusPosted, Since: "RFC 2026-06-05", PageSize: PageAny, Size: 48, Packed: true, Fields: memfdV2Fields(), Doc: "granular-compatibility RFC: the memfd-v2 layout under a composite compatible"},
 		{Name: "folio", CName: "memfd_luo_folio_ser", Kind: KindStruct, UsedBy: []string{"memfd-v1", "memfd-v2"},
 			Status: StatusMainline, Since: "6.19", PageSize: PageAny, Size: 16, Packed: true, Fields: []Field{
 				bitsf("pfn", 0, 8, 0, 52, "page frame number, 0 = empty slot"),
