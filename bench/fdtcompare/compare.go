@@ -16,15 +16,7 @@ func KhokitIterWalk(it *fdt.Iterator, data []byte) (WalkStats, error) {
 		return s, err
 	}
 	for it.Next() {
-		tok := it.Token()
-		switch tok.Kind {
-		case fdt.TokenBeginNode:
-			s.Nodes++
-			s.NameBytes += len(tok.Name)
-		case fdt.TokenProperty:
-			s.Props++
-			s.ValueBytes += len(tok.Value)
-		}
+		s.add(it.Token())
 	}
 	return s, it.Err()
 }
@@ -39,17 +31,21 @@ func KhokitValidatorWalk(v *fdt.Validator, data []byte) (WalkStats, error) {
 		return s, err
 	}
 	for v.Next() {
-		tok := v.Token()
-		switch tok.Kind {
-		case fdt.TokenBeginNode:
-			s.Nodes++
-			s.NameBytes += len(tok.Name)
-		case fdt.TokenProperty:
-			s.Props++
-			s.ValueBytes += len(tok.Value)
-		}
+		s.add(v.Token())
 	}
 	return s, v.Err()
+}
+
+// add counts one token of a walk; small enough to inline into the loops.
+func (s *WalkStats) add(tok *fdt.Token) {
+	switch tok.Kind {
+	case fdt.TokenBeginNode:
+		s.Nodes++
+		s.NameBytes += len(tok.Name)
+	case fdt.TokenProperty:
+		s.Props++
+		s.ValueBytes += len(tok.Value)
+	}
 }
 
 // KhokitValidateWalk is the package-level fdt.Validate followed by an
