@@ -57,21 +57,7 @@ func compareMemory(t *testing.T, want, got physmem.Memory, ranges []physmem.Rang
 	if d := cmp.Diff(presentRanges(ranges), presentRanges(got.Ranges())); d != "" {
 		t.Errorf("ranges differ (-want +got):\n%s", d)
 	}
-	w, g := make([]byte, 4096), make([]byte, 4096)
-	for _, r := range presentRanges(ranges) {
-		for o := uint64(0); o < r.Size; o += 4096 { // by offset: r may end at 2^64
-			a, n := r.Start+o, min(4096, r.Size-o)
-			if _, err := want.ReadAt(w[:n], a); err != nil {
-				t.Fatalf("source read %#x: %v", a, err)
-			}
-			if _, err := got.ReadAt(g[:n], a); err != nil {
-				t.Fatalf("image read %#x: %v", a, err)
-			}
-			if !bytes.Equal(w[:n], g[:n]) {
-				t.Fatalf("page %#x differs", a)
-			}
-		}
-	}
+	compareData(t, want, got, presentRanges(ranges))
 }
 
 // wantAddrErr checks that reading size bytes at addr fails at errAddr with
