@@ -5,7 +5,6 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/khokit/khokit/kho/image"
 	"github.com/khokit/khokit/kho/physmem"
 )
 
@@ -22,19 +21,7 @@ func BenchmarkRecover(b *testing.B) {
 	})
 	for _, name := range []string{"post-kexec.elf", "post-kexec.kdump"} {
 		b.Run(name, func(b *testing.B) {
-			im, err := image.Open(filepath.Join(e2eDumpDir(), name), image.Options{})
-			if err != nil {
-				b.Skip(err)
-			}
-			defer im.Close()
-			cs, _, err := Locate(im.Memory, nil)
-			if err != nil {
-				b.Fatal(err)
-			}
-			in, ok := Incoming(cs)
-			if !ok {
-				b.Fatal("no incoming root")
-			}
+			im, in := openIncoming(b, filepath.Join(e2eDumpDir(), name))
 			benchRecover(b, im.Memory, in.Addr)
 		})
 	}

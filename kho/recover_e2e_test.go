@@ -91,18 +91,9 @@ func checkRecoverE2E(t *testing.T, imagePath, expectedPath string) {
 	for _, f := range exp.FLBs {
 		wantFLBs = append(wantFLBs, FLB{Name: f.Name, Count: f.Count})
 	}
-	im, err := image.Open(imagePath, image.Options{})
-	if err != nil {
-		t.Skip(err)
-	}
-	defer im.Close()
-	cs, _, err := Locate(im.Memory, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, ok := Incoming(cs)
-	if !ok || in.Handoff == nil {
-		t.Fatalf("no incoming root named by setup_data among %d candidates", len(cs))
+	im, in := openIncoming(t, imagePath)
+	if in.Handoff == nil {
+		t.Fatal("the incoming root was not named by setup_data")
 	}
 	// The scratch regions the handoff names, as khodump passes
 	// them: recovered state must lie outside them.
@@ -244,19 +235,7 @@ func TestRecoverE2EAtKexec(t *testing.T) {
 	dir := e2eDumpDir()
 	for _, name := range []string{"at-kexec.elf", "at-kexec.kdump"} {
 		t.Run(name, func(t *testing.T) {
-			im, err := image.Open(filepath.Join(dir, name), image.Options{})
-			if err != nil {
-				t.Skip(err)
-			}
-			defer im.Close()
-			cs, _, err := Locate(im.Memory, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			in, ok := Incoming(cs)
-			if !ok {
-				t.Fatal("no handover root")
-			}
+			im, in := openIncoming(t, filepath.Join(dir, name))
 			h, err := Decode(im.Memory, in.Addr, nil)
 			if err != nil {
 				t.Fatal(err)
@@ -286,4 +265,25 @@ func TestRecoverE2EAtKexec(t *testing.T) {
 			}
 		})
 	}
+}
+
+// openIncoming opens the image at path, skipping when it cannot be opened
+// (the e2e dumps are optional), and returns it with the incoming root the
+// locator finds in it. The image is closed when the test ends.
+func openIncoming(tb testing.TB, path string) (*image.Image, Candidate) {
+	tb.Helper()
+	im, err := image.Open(path, image.Options{})
+	if err != nil {
+		tb.Skip(err)
+	}
+	tb.Cleanup(func() { im.Close() })
+	cs, _, err := Locate(im.Memory, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	in, ok := Incoming(cs)
+	if !ok {
+		tb.Fatalf("no incoming root among %d candidates", len(cs))
+	}
+	return im, in
 }
