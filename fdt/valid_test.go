@@ -123,14 +123,7 @@ func TestDTSOddNames(t *testing.T) {
 		w.EndNode()
 	}
 	w.EndNode()
-	blob, err := w.Finish()
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, err := Decode(blob, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, want := finishAndDecode(t, w)
 	got, _ := throughDTC(t, dtc, want)
 	if d := cmp.Diff(want, got, treeOpts); d != "" {
 		t.Errorf("(-want +got):\n%s", d)

@@ -34,14 +34,7 @@ func TestWriterSeedStrings(t *testing.T) {
 				_ = w.Property(p, []byte{1})
 			}
 			_ = w.EndNode()
-			blob, err := w.Finish()
-			if err != nil {
-				t.Fatal(err)
-			}
-			tree, err := Decode(blob, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			blob, tree := finishAndDecode(t, w)
 			off, size := binary.BigEndian.Uint32(blob[12:]), binary.BigEndian.Uint32(blob[32:])
 			got := string(blob[off : off+size])
 			if d := cmp.Diff(tc.want, got); d != "" {

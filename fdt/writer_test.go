@@ -62,14 +62,7 @@ func TestWriterReservationsAndVersion(t *testing.T) {
 	w.AddReservation(0x80000000, 0x10000)
 	w.BeginNode("")
 	w.EndNode()
-	blob, err := w.Finish()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tree, err := Decode(blob, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, tree := finishAndDecode(t, w)
 	want := &Tree{Root: &Node{}, Reservations: []Reservation{{0x80000000, 0x10000}}, Version: 16, LastCompVersion: 16, BootCPUID: 3}
 	if d := cmp.Diff(want, tree, treeOpts); d != "" {
 		t.Errorf("(-want +got):\n%s", d)
@@ -189,4 +182,19 @@ func TestEncodeLastCompVersionZero(t *testing.T) {
 	if got := binary.BigEndian.Uint32(enc[24:]); got != 16 {
 		t.Errorf("hand-built tree: last_comp_version %d, want 16", got)
 	}
+}
+
+// finishAndDecode finishes w and decodes its blob, failing the test on
+// either error.
+func finishAndDecode(t *testing.T, w *Writer) ([]byte, *Tree) {
+	t.Helper()
+	blob, err := w.Finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree, err := Decode(blob, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return blob, tree
 }
