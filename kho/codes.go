@@ -107,6 +107,7 @@ var codeTable = map[string]CodeInfo{
 	// Memory map (rules 10-12).
 	"map.unusable":             {Warning, "the preserved-memory map did not decode cleanly; preservation of pointers is not checked", nil},
 	"map.node-limit":           {Error, "more map pages than Options.MaxRadixNodes", nil},
+	"map.run-limit":            {Error, "the map decodes to more preserved runs than Options.MaxRuns", nil},
 	"map.block-outside-memory": {Error, "a preserved block lies outside memory", []Impact{{"6.16-7.3", EffectCorruption, "pfn_to_page out of range: page->private written into random memory"}}},
 	"map.overlap":              {Error, "two preserved blocks overlap; the later is dropped", nil},
 	"map.block-in-scratch":     {Error, "a preserved block overlaps scratch", []Impact{{"6.16-7.3", EffectCorruption, "early allocations from scratch may overwrite preserved state"}}},

@@ -118,6 +118,7 @@ type radixWalk struct {
 	visited *pageSet
 	bufs    [][]byte  // one page per level, reused
 	byOrder [64][]Run // runs per order: each ascending, since keys grow with addresses
+	runs    int       // runs in byOrder, against Options.MaxRuns
 	stopped bool
 	bad     bool // a structural error: the map is incomplete
 }
@@ -306,7 +307,14 @@ func (w *radixWalk) leaf(prefix uint64, buf []byte, pa uint64) {
 		return
 	}
 	shift := d.geo.pageShift + order
+	before := len(w.byOrder[order])
 	w.byOrder[order] = appendBitRuns(w.byOrder[order], buf, prefix<<shift, shift, uint8(order))
+	// One leaf adds at most half its bits in runs, so the cap is
+	// overshot by one leaf's worth at most.
+	if w.runs += len(w.byOrder[order]) - before; w.runs > d.opts.MaxRuns {
+		w.stopped = true
+		d.add("map.run-limit", "", mapPath, pa, "more than %d preserved runs; the rest of the tree is not read", d.opts.MaxRuns)
+	}
 }
 
 // appendBitRuns appends, for every run of set bits in bitmap, the run of
@@ -461,6 +469,11 @@ func (d *decoder) decodeChunks(head uint64) {
 					continue
 				}
 				runs = appendBitRuns(runs, bitmap, start, shift, uint8(order))
+				if len(runs) > d.opts.MaxRuns {
+					d.add("map.run-limit", "", mapPath, bm, "more than %d preserved runs; the rest of the chunk list is not read", d.opts.MaxRuns)
+					stopped = true
+					break
+				}
 			}
 		}
 		if stopped {

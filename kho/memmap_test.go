@@ -252,6 +252,12 @@ func TestRadixHostile(t *testing.T) {
 			m.setKey(m.key(0x10_0000, 0))
 			return m.root(), &Options{MaxRadixNodes: 3}
 		}, []string{"map.node-limit", "map.unusable"}},
+		{"run limit", func(m *handMap) (uint64, *Options) {
+			for i := uint64(0); i < 64; i++ { // every other page: one run each
+				m.setKey(m.key(0x10_0000+2*i*4096, 0))
+			}
+			return m.root(), &Options{MaxRuns: 10}
+		}, []string{"map.run-limit", "map.unusable"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -25,6 +25,11 @@ type Options struct {
 	// MaxRadixNodes caps the radix-tree (or kho-v1 chunk and bitmap)
 	// pages read while decoding the memory map (default 65536).
 	MaxRadixNodes int
+	// MaxRuns caps the preserved runs a memory map may decode to (default
+	// 1<<22, 96 MiB of runs). A map of alternating bits makes a run per two
+	// bits: without a cap, 256 MiB of hostile leaves would decode to about
+	// a billion runs.
+	MaxRuns int
 	// MaxBlobSize caps blob-size and sub-FDT sizes (default 1 MiB).
 	MaxBlobSize uint64
 	// MaxFolios caps the folio entries read for one memfd (default 1<<24,
@@ -76,6 +81,9 @@ func (o *Options) withDefaults() (Options, error) {
 	}
 	if v.MaxRadixNodes <= 0 {
 		v.MaxRadixNodes = 65536
+	}
+	if v.MaxRuns <= 0 {
+		v.MaxRuns = 1 << 22
 	}
 	if v.MaxBlobSize == 0 {
 		v.MaxBlobSize = 1 << 20
