@@ -84,14 +84,7 @@ func FuzzBuild(f *testing.F) {
 	f.Add([]byte{1})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		h, contents := fuzzSpec(data)
-		b, err := Build(h, &BuildOptions{Contents: contents})
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := Decode(b.Mem, b.RootAddr, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		b, got := buildAndDecode(t, h, &BuildOptions{Contents: contents})
 		if diff := cmp.Diff(b.Handover, got); diff != "" {
 			t.Fatalf("Decode(Build(h)) (-built +decoded):\n%s", diff)
 		}
