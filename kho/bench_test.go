@@ -137,8 +137,8 @@ func TestBigMap(t *testing.T) {
 	}
 	var blocks, bytes uint64
 	for _, r := range h.MemoryMap.Runs {
-		blocks += r.Count
-		bytes += r.Count << (12 + r.Order)
+		blocks += uint64(r.Count)
+		bytes += uint64(r.Count) << (12 + r.Order)
 	}
 	if blocks != bm.blocks || bytes != 16<<30 {
 		t.Errorf("decoded %d blocks, %d bytes; built %d blocks, 16 GiB", blocks, bytes, bm.blocks)

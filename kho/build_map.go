@@ -201,7 +201,7 @@ func bldRuns(blocks []Block, pageSize uint64) []Run {
 	for _, b := range blocks {
 		if n := len(runs); n > 0 {
 			r := &runs[n-1]
-			if r.Order == b.Order && r.Addr+r.Count*(pageSize<<r.Order) == b.Addr {
+			if r.Order == b.Order && r.Count < maxRunCount && r.Addr+uint64(r.Count)*(pageSize<<r.Order) == b.Addr {
 				r.Count++
 				continue
 			}

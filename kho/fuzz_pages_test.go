@@ -118,8 +118,8 @@ func checkMapRules(t *testing.T, mem physmem.Memory, m *MemoryMap, max uint8) {
 		if bs == 0 || r.Addr%bs != 0 {
 			t.Fatalf("run %d %+v not aligned to its order", i, r)
 		}
-		size := r.Count * bs
-		if size/bs != r.Count || r.Addr+size < r.Addr {
+		size := uint64(r.Count) * bs
+		if size/bs != uint64(r.Count) || r.Addr+size < r.Addr {
 			t.Fatalf("run %d %+v overflows", i, r)
 		}
 		if st := physmem.StateOf(mem, r.Addr, size); st != physmem.Present {

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/binary"
 	"iter"
+	"math"
 	"math/bits"
 	"slices"
 	"sort"
@@ -33,7 +34,7 @@ func (m *MemoryMap) blockSize(order uint8) uint64 {
 // runEnd is the first address past r, saturating at 2^64-1.
 func (m *MemoryMap) runEnd(r Run) uint64 {
 	bs := m.blockSize(r.Order)
-	hi, lo := bits.Mul64(bs, r.Count)
+	hi, lo := bits.Mul64(bs, uint64(r.Count))
 	if hi != 0 {
 		return ^uint64(0)
 	}
@@ -48,7 +49,7 @@ func (m *MemoryMap) All() iter.Seq[Block] {
 	return func(yield func(Block) bool) {
 		for _, r := range m.Runs {
 			bs := m.blockSize(r.Order)
-			for i := uint64(0); i < r.Count; i++ {
+			for i := uint64(0); i < uint64(r.Count); i++ {
 				if !yield(Block{Addr: r.Addr + i*bs, Order: r.Order}) {
 					return
 				}
@@ -328,11 +329,13 @@ func appendBitRuns(runs []Run, bitmap []byte, base uint64, shift uint, order uin
 	var start uint64 // first bit of the open run, when carry is 1
 	emit := func(from, to uint64) {
 		addr := base + from<<shift
-		if n := len(runs); n > 0 && from == 0 && runs[n-1].Order == order && runs[n-1].Addr+runs[n-1].Count<<shift == addr {
-			runs[n-1].Count += to - from
+		n := len(runs)
+		extend := n > 0 && from == 0 && runs[n-1].Order == order && runs[n-1].Addr+uint64(runs[n-1].Count)<<shift == addr
+		if !extend && to-from <= maxRunCount {
+			runs = append(runs, Run{Addr: addr, Count: uint32(to - from), Order: order})
 			return
 		}
-		runs = append(runs, Run{Addr: addr, Order: order, Count: to - from})
+		runs = appendBlocks(runs, extend, addr, order, to-from, shift)
 	}
 	for wi := 0; wi < words; {
 		// A 64-byte block all set or all clear (most of a real map) is
@@ -374,6 +377,30 @@ func appendBitRuns(runs []Run, bitmap []byte, base uint64, shift uint, order uin
 	}
 	if carry != 0 {
 		emit(start, uint64(words)*64)
+	}
+	return runs
+}
+
+// maxRunCount is the most blocks one Run holds; a longer stretch is split
+// into runs of maxRunCount blocks and a last, shorter one.
+const maxRunCount = math.MaxUint32
+
+// appendBlocks appends n blocks of 1<<shift bytes each at addr, of the
+// given order, to runs, splitting at maxRunCount. With extend, the last run
+// of runs (same order, ending at addr) is filled up first.
+func appendBlocks(runs []Run, extend bool, addr uint64, order uint8, n uint64, shift uint) []Run {
+	if extend {
+		last := &runs[len(runs)-1]
+		take := min(n, maxRunCount-uint64(last.Count))
+		last.Count += uint32(take)
+		n -= take
+		addr += take << shift
+	}
+	for n > 0 {
+		c := min(n, maxRunCount)
+		runs = append(runs, Run{Addr: addr, Count: uint32(c), Order: order})
+		n -= c
+		addr += c << shift
 	}
 	return runs
 }
@@ -526,12 +553,16 @@ func (d *decoder) setMapWith(seqs [][]Run, clean bool, merge *mergeBufs) {
 		// span of memory found last, no scratch. Anything else (findings,
 		// a new memory span, scratch splits) takes add.
 		s := uint(r.Order) + mc.shift
-		if s < 64 && r.Count <= (^uint64(0)-r.Addr)>>s && (len(mc.out) == 0 || r.Addr >= mc.end) && !mc.scratch {
-			rEnd := r.Addr + r.Count<<s
+		if s < 64 && uint64(r.Count) <= (^uint64(0)-r.Addr)>>s && (len(mc.out) == 0 || r.Addr >= mc.end) && !mc.scratch {
+			rEnd := r.Addr + uint64(r.Count)<<s
 			if mc.ram.lo <= r.Addr && r.Addr < mc.ram.hi && rEnd <= mc.ram.hi {
 				mc.end = rEnd
 				if k := len(mc.out); k > 0 && mc.out[k-1].Order == r.Order && mc.outEnd == r.Addr {
-					mc.out[k-1].Count += r.Count
+					if last := &mc.out[k-1]; uint64(last.Count)+uint64(r.Count) <= maxRunCount {
+						last.Count += r.Count
+					} else {
+						mc.out = appendBlocks(mc.out, true, r.Addr, r.Order, uint64(r.Count), s)
+					}
 				} else {
 					mc.out = append(mc.out, r)
 				}
@@ -680,21 +711,21 @@ type mapChecker struct {
 func (c *mapChecker) add(r Run) {
 	d := c.d
 	s := uint(r.Order) + c.shift
-	if s >= 64 || r.Count > (^uint64(0)-r.Addr)>>s {
+	if s >= 64 || uint64(r.Count) > (^uint64(0)-r.Addr)>>s {
 		d.add("map.block-outside-memory", "", mapPath, r.Addr, "order-%d blocks at %#x run past the top of the address space", r.Order, r.Addr)
 		return
 	}
 	bs := uint64(1) << s
 	if len(c.out) > 0 && r.Addr < c.end {
-		drop := min((c.end-r.Addr+bs-1)/bs, r.Count)
+		drop := min((c.end-r.Addr+bs-1)/bs, uint64(r.Count))
 		d.add("map.overlap", "", mapPath, r.Addr, "%d order-%d blocks at %#x overlap the block ending at %#x; dropped", drop, r.Order, r.Addr, c.end)
 		r.Addr += drop * bs
-		r.Count -= drop
+		r.Count -= uint32(drop)
 		if r.Count == 0 {
 			return
 		}
 	}
-	rEnd := r.Addr + r.Count<<s
+	rEnd := r.Addr + uint64(r.Count)<<s
 	if !c.ram.covers(r.Addr, rEnd) {
 		d.add("map.block-outside-memory", "", mapPath, r.Addr, "%d order-%d blocks [%#x, %#x) are not all in memory", r.Count, r.Order, r.Addr, rEnd)
 		return
@@ -702,7 +733,7 @@ func (c *mapChecker) add(r Run) {
 	c.end = rEnd
 	if !c.scratch {
 		if k := len(c.out); k > 0 && c.out[k-1].Order == r.Order && c.outEnd == r.Addr {
-			c.out[k-1].Count += r.Count
+			c.out = appendBlocks(c.out, true, r.Addr, r.Order, uint64(r.Count), s)
 		} else {
 			c.out = append(c.out, r)
 		}
@@ -732,8 +763,7 @@ func cmpRun(a, b Run) int {
 // it continues it.
 func appendRun(m *MemoryMap, out []Run, r Run) []Run {
 	if n := len(out); n > 0 && out[n-1].Order == r.Order && m.runEnd(out[n-1]) == r.Addr {
-		out[n-1].Count += r.Count
-		return out
+		return appendBlocks(out, true, r.Addr, r.Order, uint64(r.Count), uint(r.Order)+m.pageShift())
 	}
 	return append(out, r)
 }
@@ -783,16 +813,16 @@ func (d *decoder) withoutScratch(m *MemoryMap, r Run) []Run {
 			if s.Addr > p.Addr {
 				first = (s.Addr - p.Addr) / bs
 			}
-			last := p.Count // one past the last overlapping block
+			last := uint64(p.Count) // one past the last overlapping block
 			if e := regionEnd(s); e < pEnd {
 				last = (e - p.Addr + bs - 1) / bs
 			}
 			d.add("map.block-in-scratch", "", mapPath, p.Addr+first*bs, "%d order-%d blocks from %#x overlap scratch [%#x, %#x); dropped", last-first, p.Order, p.Addr+first*bs, s.Addr, regionEnd(s))
 			if first > 0 {
-				next = append(next, Run{Addr: p.Addr, Order: p.Order, Count: first})
+				next = append(next, Run{Addr: p.Addr, Order: p.Order, Count: uint32(first)})
 			}
-			if last < p.Count {
-				next = append(next, Run{Addr: p.Addr + last*bs, Order: p.Order, Count: p.Count - last})
+			if last < uint64(p.Count) {
+				next = append(next, Run{Addr: p.Addr + last*bs, Order: p.Order, Count: p.Count - uint32(last)})
 			}
 		}
 		parts = next

@@ -365,7 +365,7 @@ func TestAppendBitRuns(t *testing.T) {
 	}
 	n := uint64(0)
 	for _, r := range got {
-		n += r.Count
+		n += uint64(r.Count)
 	}
 	if want := uint64(popcount(bm)); n != want {
 		t.Errorf("runs hold %d blocks, popcount %d", n, want)
@@ -406,7 +406,7 @@ func naiveBitRuns(runs []Run, bitmap []byte, base uint64, shift uint, order uint
 			continue
 		}
 		addr := base + bit<<shift
-		if n := len(runs); n > 0 && runs[n-1].Order == order && runs[n-1].Addr+runs[n-1].Count<<shift == addr {
+		if n := len(runs); n > 0 && runs[n-1].Order == order && runs[n-1].Count < maxRunCount && runs[n-1].Addr+uint64(runs[n-1].Count)<<shift == addr {
 			runs[n-1].Count++
 			continue
 		}
@@ -479,7 +479,7 @@ func TestMergeRuns(t *testing.T) {
 				addr := uint64(0)
 				for n := rng.IntN(30); n > 0; n-- {
 					addr += uint64(rng.IntN(4)) << 12 // steps of 0 too: equal addresses
-					seqs[o] = append(seqs[o], Run{Addr: addr, Order: uint8(o), Count: uint64(1 + rng.IntN(3))})
+					seqs[o] = append(seqs[o], Run{Addr: addr, Order: uint8(o), Count: uint32(1 + rng.IntN(3))})
 				}
 				want = append(want, seqs[o]...)
 			}
@@ -494,5 +494,54 @@ func TestMergeRuns(t *testing.T) {
 				t.Fatalf("k=%d trial %d: merge (-want +got):\n%s", k, trial, diff)
 			}
 		}
+	}
+}
+
+// TestAppendBlocksSplits checks that runs are split at maxRunCount blocks,
+// filling the last run first, wherever a run is made or extended.
+func TestAppendBlocksSplits(t *testing.T) {
+	const bs = 1 << 12
+	tests := []struct {
+		name   string
+		in     []Run
+		extend bool
+		addr   uint64
+		n      uint64
+		want   []Run
+	}{
+		{"fits", nil, false, 0x1000, 5, []Run{{Addr: 0x1000, Count: 5}}},
+		{"exactly max", nil, false, 0, maxRunCount, []Run{{Addr: 0, Count: maxRunCount}}},
+		{"one past max", nil, false, 0, maxRunCount + 1, []Run{{Addr: 0, Count: maxRunCount}, {Addr: maxRunCount * bs, Count: 1}}},
+		{"three runs", nil, false, 0, 2*maxRunCount + 7, []Run{{Addr: 0, Count: maxRunCount}, {Addr: maxRunCount * bs, Count: maxRunCount}, {Addr: 2 * maxRunCount * bs, Count: 7}}},
+		{"extend fills first", []Run{{Addr: 0, Count: maxRunCount - 2}}, true, (maxRunCount - 2) * bs, 5, []Run{{Addr: 0, Count: maxRunCount}, {Addr: maxRunCount * bs, Count: 3}}},
+		{"extend full", []Run{{Addr: 0, Count: maxRunCount}}, true, maxRunCount * bs, 1, []Run{{Addr: 0, Count: maxRunCount}, {Addr: maxRunCount * bs, Count: 1}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := appendBlocks(slices.Clone(tt.in), tt.extend, tt.addr, 0, tt.n, 12)
+			if d := cmp.Diff(tt.want, got); d != "" {
+				t.Errorf("appendBlocks (-want +got):\n%s", d)
+			}
+		})
+	}
+}
+
+// TestMergeSplitsLongRuns checks the merge and check of setMap: two runs
+// that together pass maxRunCount blocks stay two runs, the first full.
+func TestMergeSplitsLongRuns(t *testing.T) {
+	const bs = 1 << 12
+	mem := &physmem.Sparse{}
+	if err := mem.AddRange(0, 4*maxRunCount*bs, physmem.Excluded); err != nil {
+		t.Fatal(err)
+	}
+	d, err := newDecoder(mem, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seqs := [][]Run{{{Addr: 0, Count: maxRunCount - 1}, {Addr: (maxRunCount - 1) * bs, Count: 3}}}
+	d.setMap(seqs, true)
+	want := []Run{{Addr: 0, Count: maxRunCount}, {Addr: maxRunCount * bs, Count: 2}}
+	if diff := cmp.Diff(want, d.h.MemoryMap.Runs); diff != "" {
+		t.Errorf("runs (-want +got):\n%s", diff)
 	}
 }

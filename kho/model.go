@@ -27,16 +27,18 @@ type MemoryMap struct {
 	Addr     uint64  // value of preserved-memory-map
 	Kind     MapKind // chunk list (kho-v1) or radix tree (kho-v2 and later)
 	Blocks   []Block // sorted by Addr; overlapping blocks are findings, not entries
-	Runs     []Run   // sorted by Addr, not overlapping, maximal
+	Runs     []Run   // sorted by Addr, not overlapping, maximal (up to 2^32-1 blocks)
 	PageSize uint64  // page size the orders refer to; 0 means 4096
 }
 
 // Run is Count consecutive preserved blocks of 2^Order pages each, the
-// first at Addr.
+// first at Addr. Count is 32 bits, keeping a Run at 16 bytes (a large map
+// holds thousands): a longer stretch is several Runs, each full but the
+// last.
 type Run struct {
 	Addr  uint64
+	Count uint32
 	Order uint8
-	Count uint64
 }
 
 // MapKind says which encoding a memory map uses.

@@ -232,7 +232,7 @@ func preservedRanges(m *kho.MemoryMap, pageSize uint64) []physmem.Range {
 		out = append(out, physmem.Range{Start: addr, Size: size, State: physmem.Present})
 	}
 	for _, r := range m.Runs {
-		add(r.Addr, r.Order, r.Count)
+		add(r.Addr, r.Order, uint64(r.Count))
 	}
 	for _, b := range m.Blocks {
 		add(b.Addr, b.Order, 1)

@@ -178,7 +178,7 @@ func (d *decoded) report() jsonHandover {
 	mm.Address, mm.Kind, mm.Runs = hexU64(h.MemoryMap.Addr), h.MemoryMap.Kind.String(), []jsonRun{}
 	mm.Blocks, mm.Bytes = mapTotals(&h.MemoryMap)
 	for _, r := range h.MemoryMap.Runs {
-		mm.Runs = append(mm.Runs, jsonRun{hexU64(r.Addr), r.Order, r.Count})
+		mm.Runs = append(mm.Runs, jsonRun{hexU64(r.Addr), r.Order, uint64(r.Count)})
 	}
 	for _, b := range h.MemoryMap.Blocks {
 		mm.Runs = append(mm.Runs, jsonRun{hexU64(b.Addr), b.Order, 1})
@@ -237,7 +237,7 @@ func mapTotals(m *kho.MemoryMap) (blocks, bytes uint64) {
 		bytes += sz * count
 	}
 	for _, r := range m.Runs {
-		add(r.Order, r.Count)
+		add(r.Order, uint64(r.Count))
 	}
 	for _, b := range m.Blocks {
 		add(b.Order, 1)
