@@ -154,20 +154,20 @@ type Storer interface {
 // claims (an ELF header may claim terabytes of zero fill in a few bytes).
 // grain must be a power of two; 0 or 1 means none.
 func ScanRanges(m Memory, grain uint64) []Range {
-	var present []Range
-	for _, r := range m.Ranges() {
-		if r.State == Present {
-			present = append(present, r)
-		}
-	}
 	s, ok := m.(Storer)
 	if !ok {
+		var present []Range
+		for _, r := range m.Ranges() {
+			if r.State == Present {
+				present = append(present, r)
+			}
+		}
 		return present
 	}
 	if grain == 0 {
 		grain = 1
 	}
-	var out []Range
+	var widened []Range
 	for _, r := range s.StoredRanges() {
 		start := r.Start &^ (grain - 1)
 		end := r.End()
@@ -176,16 +176,30 @@ func ScanRanges(m Memory, grain uint64) []Range {
 		} else {
 			end = ^uint64(0)
 		}
-		i := sort.Search(len(present), func(i int) bool { return present[i].End() > start })
-		for ; i < len(present) && present[i].Start < end; i++ {
-			cs, ce := max(start, present[i].Start), min(end, present[i].End())
-			if n := len(out); n > 0 && out[n-1].End() >= cs {
-				if ce > out[n-1].End() {
-					out[n-1].Size = ce - out[n-1].Start
+		widened = append(widened, Range{Start: start, Size: end - start, State: Present})
+	}
+	return clipToPresent(widened, m.Ranges())
+}
+
+// clipToPresent cuts spans, sorted by Start but possibly overlapping, to the
+// present ranges among rs (sorted, not overlapping), joining the pieces
+// where they touch or overlap.
+func clipToPresent(spans, rs []Range) []Range {
+	var out []Range
+	for _, sp := range spans {
+		i := sort.Search(len(rs), func(i int) bool { return rs[i].End() > sp.Start })
+		for ; i < len(rs) && rs[i].Start < sp.End(); i++ {
+			if rs[i].State != Present {
+				continue
+			}
+			lo, hi := max(sp.Start, rs[i].Start), min(sp.End(), rs[i].End())
+			if n := len(out); n > 0 && out[n-1].End() >= lo {
+				if hi > out[n-1].End() {
+					out[n-1].Size = hi - out[n-1].Start
 				}
 				continue
 			}
-			out = append(out, Range{Start: cs, Size: ce - cs, State: Present})
+			out = append(out, Range{Start: lo, Size: hi - lo, State: Present})
 		}
 	}
 	return out

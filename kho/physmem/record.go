@@ -76,24 +76,7 @@ func merge(spans []Range) []Range {
 // memory (a page only partly present yields its present part).
 func (r *Recorder) Recorded() []Range {
 	r.spans = merge(r.spans)
-	var out []Range
-	present := r.mem.Ranges()
-	for _, j := range r.spans {
-		i := sort.Search(len(present), func(i int) bool { return present[i].End() > j.Start })
-		for ; i < len(present) && present[i].Start < j.End(); i++ {
-			p := present[i]
-			if p.State != Present {
-				continue
-			}
-			lo, hi := max(p.Start, j.Start), min(p.End(), j.End())
-			if n := len(out); n > 0 && out[n-1].End() == lo {
-				out[n-1].Size += hi - lo
-				continue
-			}
-			out = append(out, Range{Start: lo, Size: hi - lo, State: Present})
-		}
-	}
-	return out
+	return clipToPresent(r.spans, r.mem.Ranges())
 }
 
 // StoredRanges implements [Storer] by asking the wrapped memory.
