@@ -313,10 +313,14 @@ const (
 )
 
 func (b *treeBuilder) init(it *Iterator, blob []byte) {
-	// Names are substrings of the blob: Decode's private copy is never
-	// written once made (values alias it with their capacity cut at their
-	// end, and the strings block is only read), so a string over it is as
-	// immutable as a copy would be, without the copy.
+	// Names are substrings of the blob, Decode's private copy: no byte a
+	// name covers is ever written, so a string over it is as immutable as
+	// a copy would be, without the copy. The caller's buffer is not the
+	// copy; the only writable aliases are Property.Value slices (capacity
+	// cut at their end), which cover value bytes only, and no name shares
+	// a byte with a value (Reset keeps the strings and structure blocks
+	// disjoint); Encode copies the strings block before writing to it.
+	// TestNamesSurviveWrites checks this.
 	b.names = unsafe.String(unsafe.SliceData(blob), len(blob))
 	b.strOff = it.strOff
 	// First chunk sizes from the structure block size: a node takes at
