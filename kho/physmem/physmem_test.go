@@ -154,3 +154,22 @@ type storedMemory struct{ present, stored []Range }
 func (m storedMemory) ReadAt(p []byte, addr uint64) (int, error) { return 0, ErrAbsent }
 func (m storedMemory) Ranges() []Range                           { return m.present }
 func (m storedMemory) StoredRanges() []Range                     { return m.stored }
+
+// A written page is stored only where it lies in present memory.
+func TestSparseStoredRangesClip(t *testing.T) {
+	var s Sparse
+	for _, r := range []Range{{0x1000, 0x400, Present}, {0x1400, 0x400, Excluded}, {0x1800, 0x1000, Present}, {0x3000, 0x1000, Present}} {
+		if err := s.AddRange(r.Start, r.Size, r.State); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, addr := range []uint64{0x1000, 0x2000, 0x3000} {
+		if err := s.WriteAt([]byte{1}, addr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []Range{{0x1000, 0x400, Present}, {0x1800, 0x1000, Present}, {0x3000, 0x1000, Present}}
+	if d := cmp.Diff(want, s.StoredRanges()); d != "" {
+		t.Errorf("(-want +got):\n%s", d)
+	}
+}

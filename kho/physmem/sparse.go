@@ -119,20 +119,14 @@ func (s *Sparse) Pages(fn func(addr uint64, page []byte) error) error {
 // StoredRanges implements [Storer]: the written pages, merged into runs and
 // clipped to present memory.
 func (s *Sparse) StoredRanges() []Range {
-	var out []Range
+	var written []Range
 	_ = s.Pages(func(addr uint64, _ []byte) error {
-		for _, r := range s.ranges {
-			if r.State != Present || r.End() <= addr || r.Start >= addr+sparsePage {
-				continue
-			}
-			start, end := max(r.Start, addr), min(r.End(), addr+sparsePage)
-			if n := len(out); n > 0 && out[n-1].End() == start {
-				out[n-1].Size += end - start
-			} else {
-				out = append(out, Range{Start: start, Size: end - start, State: Present})
-			}
+		if n := len(written); n > 0 && written[n-1].End() == addr {
+			written[n-1].Size += sparsePage
+		} else {
+			written = append(written, Range{Start: addr, Size: sparsePage, State: Present})
 		}
 		return nil
 	})
-	return out
+	return clipToPresent(written, s.ranges)
 }
