@@ -200,6 +200,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"flb header short", second(DecodeFLBPage(make([]byte, 10))), ErrShort, "header", 10},
 		{"session block count", second(DecodeSessionBlock(put(make([]byte, 4096)).u64(8, 52))), ErrShort, "count", 8},
 		{"file block count", second(DecodeFileBlock(put(make([]byte, 4096)).u64(8, 64))), ErrShort, "count", 8},
+		{"session array v1 count", second(DecodeSessionArrayV1(put(make([]byte, 8+80)).u64(0, 2))), ErrShort, "count", 0},
 		{"file array v1", second(DecodeFileArrayV1(make([]byte, 64), 2)), ErrShort, "count", 0},
 		{"folios", second(DecodeFolios(make([]byte, 40), 3)), ErrShort, "count", 0},
 		{"kexec version 2", second(DecodeKexecMetadata(put(make([]byte, 73)).u32(0, 2))), ErrUnknownVersion, "version", 0},

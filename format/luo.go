@@ -349,6 +349,11 @@ var (
 	fmtFileBlock      = mustLookup("file-block", Page4K)
 	fmtSessionArrayV1 = mustLookup("session-array-v1", Page4K)
 	fmtFileArrayV1    = mustLookup("file-array-v1", Page4K)
+
+	// Where each container header keeps its count, for errors that blame it.
+	flbCountOff           = fmtFLBHeader.Field("count").Offset
+	blockCountOff         = fmtBlockHeader.Field("count").Offset
+	sessionHeaderCountOff = fmtSessionHeader.Field("count").Offset
 )
 
 // FLBPage is the FLB region: a luo_flb_header_ser and Header.Count entries.
@@ -365,7 +370,7 @@ func DecodeFLBPage(b []byte) (FLBPage, error) {
 	if err != nil {
 		return FLBPage{}, relocate(err, fmtLUOFLB.Name, "header", 0)
 	}
-	es, err := decodeEntries(fmtLUOFLB.Name, b, fmtFLBHeader.Size, h.Count, 8, fmtFLBSer.Size, DecodeFLBSer)
+	es, err := decodeEntries(fmtLUOFLB.Name, b, fmtFLBHeader.Size, h.Count, flbCountOff, fmtFLBSer.Size, DecodeFLBSer)
 	if err != nil {
 		return FLBPage{}, err
 	}
@@ -397,7 +402,7 @@ func DecodeSessionBlock(b []byte) (SessionBlock, error) {
 	if err != nil {
 		return SessionBlock{}, relocate(err, fmtSessionBlock.Name, "header", 0)
 	}
-	es, err := decodeEntries(fmtSessionBlock.Name, b, fmtBlockHeader.Size, h.Count, 8, fmtSessionSer.Size, DecodeSessionSer)
+	es, err := decodeEntries(fmtSessionBlock.Name, b, fmtBlockHeader.Size, h.Count, blockCountOff, fmtSessionSer.Size, DecodeSessionSer)
 	if err != nil {
 		return SessionBlock{}, err
 	}
@@ -429,7 +434,7 @@ func DecodeFileBlock(b []byte) (FileBlock, error) {
 	if err != nil {
 		return FileBlock{}, relocate(err, fmtFileBlock.Name, "header", 0)
 	}
-	es, err := decodeEntries(fmtFileBlock.Name, b, fmtBlockHeader.Size, h.Count, 8, fmtFileSer.Size, DecodeFileSer)
+	es, err := decodeEntries(fmtFileBlock.Name, b, fmtBlockHeader.Size, h.Count, blockCountOff, fmtFileSer.Size, DecodeFileSer)
 	if err != nil {
 		return FileBlock{}, err
 	}
@@ -462,7 +467,7 @@ func DecodeSessionArrayV1(b []byte) (SessionArrayV1, error) {
 	if err != nil {
 		return SessionArrayV1{}, relocate(err, fmtSessionArrayV1.Name, "header", 0)
 	}
-	es, err := decodeEntries(fmtSessionArrayV1.Name, b, fmtSessionHeader.Size, h.Count, 0, fmtSessionSer.Size, DecodeSessionSer)
+	es, err := decodeEntries(fmtSessionArrayV1.Name, b, fmtSessionHeader.Size, h.Count, sessionHeaderCountOff, fmtSessionSer.Size, DecodeSessionSer)
 	if err != nil {
 		return SessionArrayV1{}, err
 	}
