@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/khokit/khokit/fdt"
-	"github.com/khokit/khokit/format"
 	"github.com/khokit/khokit/kho"
 	"github.com/khokit/khokit/kho/image"
 	"github.com/khokit/khokit/kho/physmem"
@@ -38,7 +37,7 @@ type decoded struct {
 	h       *kho.Handover
 	rootFDT []byte
 	sums    map[kho.FileID]memfdSum
-	scratch []kho.ScratchRegion // from the kho_data that names the root
+	scratch []kho.ScratchRegion // the candidate's scratch array (kho_data or /chosen)
 }
 
 // memfdSum is a preserved memfd's contents hash, or why it has none.
@@ -264,16 +263,7 @@ func (l *loaded) fromMemory(o *options) error {
 		l.findings = append(l.findings, kho.Finding{Severity: kho.Warning, Code: "khodump.no-incoming", Path: "/", Addr: c.Addr, Message: msg})
 		o.note("%s", msg)
 	}
-	var scratch []kho.ScratchRegion
-	if c.Handoff != nil && c.Handoff.ScratchSize > 0 && c.Handoff.ScratchSize <= 1<<16 {
-		if b, err := physmem.Read(l.mem, c.Handoff.ScratchAddr, int(c.Handoff.ScratchSize), 1<<16); err == nil {
-			if a, err := format.DecodeScratchArray(b); err == nil {
-				for _, s := range a.Entries {
-					scratch = append(scratch, kho.ScratchRegion{Addr: s.Addr, Size: s.Size})
-				}
-			}
-		}
-	}
+	scratch := c.Scratch // decoded and checked by the locator
 	dopts := decodeOptions(o, scratch)
 	h, err := kho.Decode(l.mem, c.Addr, dopts)
 	if err != nil {
