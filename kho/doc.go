@@ -5,7 +5,7 @@
 // not in scratch, no overflow), every chain is bounded and cycle-checked,
 // and what is wrong is reported as [Finding] values with stable codes and,
 // where known, what a given kernel release would do with the same bytes.
-// The builder does the inverse: it lays a [Handover] out into synthetic
+// [Build] does the inverse: it lays a [Handover] out into synthetic
 // physical memory, which is how tests and fuzz seeds are made.
 //
 // [Decode] starts from the root FDT's physical address, [DecodeRoot] from
@@ -19,6 +19,16 @@
 // did not decode (as in images taken after the kexec, where its pages were
 // reused) is reported once and not used for preservation checks.
 // [MemfdContents] reads a preserved memfd back through its folios.
+//
+// Around the decoder: [Locate] finds KHO roots in a memory image (from
+// the x86 setup_data chain, /chosen in a boot FDT, or a page scan) and
+// [Incoming] picks the handover the old kernel left. [RecoverLUO] (when
+// [NeedsRecovery] says so) searches memory for LUO sessions and FLB
+// pages whose pointers were lost, as in images taken after the kexec.
+// [CheckFLBPage] validates an FLB page as a hardened kernel must, and
+// [RetrieveFLB] and [FLBSim] model what a hardened or a mainline kernel
+// ([KernelModel]) does when its files retrieve, get, put and finish an
+// incoming FLB.
 //
 // The formats themselves are described in package format, whose codecs and
 // constants the decoder uses; physical memory comes through package physmem.
