@@ -1,6 +1,8 @@
 package fdt
 
 import (
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -50,6 +52,29 @@ func TestNamesSurviveWrites(t *testing.T) {
 			})
 			if diff := cmp.Diff(want, names()); diff != "" {
 				t.Errorf("names changed by writes to the input and to values (-before +after):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestNilChild checks that every tree walk (Encode, the printers, Walk)
+// stops at a nil child with a located error instead of dropping it.
+func TestNilChild(t *testing.T) {
+	tree := &Tree{Root: &Node{Children: []*Node{{Name: "a"}, nil}}}
+	for _, c := range []struct {
+		name string
+		run  func() error
+	}{
+		{"Encode", func() error { _, err := tree.Encode(); return err }},
+		{"WriteDTS", func() error { return WriteDTS(io.Discard, tree) }},
+		{"WriteText", func() error { return WriteText(io.Discard, tree) }},
+		{"WriteJSON", func() error { return WriteJSON(io.Discard, tree) }},
+		{"Walk", func() error { return tree.Walk(func(*Node, int) error { return nil }) }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			err := c.run()
+			if !errors.Is(err, ErrStructure) || !strings.Contains(err.Error(), "child 1 is nil") {
+				t.Errorf("error %v, want ErrStructure about child 1", err)
 			}
 		})
 	}

@@ -105,7 +105,8 @@ func formatValue(b *bufio.Writer, v []byte, wide bool) {
 }
 
 // walk calls enter for each node in depth-first order and leave after its
-// subtree, with an explicit stack (no recursion, whatever the depth).
+// subtree, with an explicit stack (no recursion, whatever the depth). A
+// nil child stops it with an error: nothing can write or print it.
 func walk(root *Node, enter, leave func(n *Node, depth int) error) error {
 	type frame struct {
 		n    *Node
@@ -124,7 +125,7 @@ func walk(root *Node, enter, leave func(n *Node, depth int) error) error {
 			c := f.n.Children[f.next]
 			f.next++
 			if c == nil {
-				continue
+				return &Error{Offset: -1, Path: f.n.Path(), Msg: fmt.Sprintf("child %d is nil", f.next-1), Err: ErrStructure}
 			}
 			if err := enter(c, len(stack)); err != nil {
 				return err

@@ -464,7 +464,7 @@ func (p *Property) NameOffset() (off uint32, ok bool) {
 
 // Walk calls fn for every node in depth-first pre-order (the order of the
 // blob), the root at depth 0, without recursion. A non-nil error from fn
-// stops the walk and is returned.
+// stops the walk and is returned; so does a nil child (ErrStructure).
 func (t *Tree) Walk(fn func(n *Node, depth int) error) error {
 	if t == nil || t.Root == nil {
 		return nil

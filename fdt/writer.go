@@ -298,43 +298,10 @@ func (t *Tree) Encode() ([]byte, error) {
 			return nil, err
 		}
 	}
-	if err := w.tree(t.Root); err != nil {
+	if err := walk(t.Root, func(n *Node, _ int) error { return w.open(n) }, func(*Node, int) error { return w.EndNode() }); err != nil {
 		return nil, err
 	}
 	return w.Finish()
-}
-
-// tree writes root and its subtree, iteratively with an explicit stack so a
-// deep tree cannot exhaust the goroutine stack.
-func (w *Writer) tree(root *Node) error {
-	type frame struct {
-		n    *Node
-		next int
-	}
-	stack := []frame{{n: root}}
-	if err := w.open(root); err != nil {
-		return err
-	}
-	for len(stack) > 0 {
-		f := &stack[len(stack)-1]
-		if f.next < len(f.n.Children) {
-			c := f.n.Children[f.next]
-			f.next++
-			if c == nil {
-				return w.fail("nil child of %s", f.n.Path())
-			}
-			if err := w.open(c); err != nil {
-				return err
-			}
-			stack = append(stack, frame{n: c})
-			continue
-		}
-		if err := w.EndNode(); err != nil {
-			return err
-		}
-		stack = stack[:len(stack)-1]
-	}
-	return nil
 }
 
 func (w *Writer) open(n *Node) error {
