@@ -7,13 +7,7 @@ import "fmt"
 var codecs map[string]func([]byte, PageSize) (Struct, error)
 
 func wrap[T Struct](dec func([]byte) (T, error)) func([]byte, PageSize) (Struct, error) {
-	return func(b []byte, _ PageSize) (Struct, error) {
-		v, err := dec(b)
-		if err != nil {
-			return nil, err
-		}
-		return v, nil
-	}
+	return wrapPage(func(b []byte, _ PageSize) (T, error) { return dec(b) })
 }
 
 func wrapPage[T Struct](dec func([]byte, PageSize) (T, error)) func([]byte, PageSize) (Struct, error) {
