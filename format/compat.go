@@ -15,9 +15,9 @@ type Compat struct {
 }
 
 // ParseCompat splits and validates a compatible string: every part must look
-// like name-vN (lower-case letters, digits and '-', ending in -v and a
-// number), and components must be strictly alphabetical (which also rules
-// out duplicates). Errors wrap ErrCompat.
+// like name-vN (lower-case letters, digits, '-', ',' and '_', not starting
+// with '-', ending in -v and a number), and components must be strictly
+// alphabetical (which also rules out duplicates). Errors wrap ErrCompat.
 func ParseCompat(s string) (Compat, error) {
 	parts := strings.Split(s, ";")
 	for i, p := range parts {

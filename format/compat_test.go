@@ -18,6 +18,7 @@ func TestParseCompat(t *testing.T) {
 		{in: "luo-v5", want: Compat{Base: "luo-v5"}, aligned: 8},
 		{in: "kho-v4;radix-v1;vmalloc-v1", want: Compat{Base: "kho-v4", Components: []string{"radix-v1", "vmalloc-v1"}}, aligned: 32},
 		{in: "luo-v5;block-v1", want: Compat{Base: "luo-v5", Components: []string{"block-v1"}}, aligned: 16},
+		{in: "acme,kho_x-v1", want: Compat{Base: "acme,kho_x-v1"}, aligned: 16},
 		{in: "memfd-v2;vmalloc-v1", want: Compat{Base: "memfd-v2", Components: []string{"vmalloc-v1"}}, aligned: 24},
 		{in: "luo-v4-kho-block-v1", want: Compat{Base: "luo-v4-kho-block-v1"}, aligned: 24},
 		{in: "liveupdate-test-flb-v0", want: Compat{Base: "liveupdate-test-flb-v0"}, aligned: 24},
