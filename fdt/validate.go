@@ -31,15 +31,13 @@ var validatorPool = sync.Pool{New: func() any { return new(Validator) }}
 // In lenient mode a duplicate sibling is reported as a finding; in strict
 // mode it stops the walk with an error wrapping [ErrDuplicate].
 type Validator struct {
-	it      Iterator
-	dup     dupChecker
-	lenient bool
+	it  Iterator
+	dup dupChecker
 }
 
 // Reset prepares the validator for a new blob like [Iterator.Reset].
 func (v *Validator) Reset(data []byte, opts *Options) error {
 	err := v.it.Reset(data, opts)
-	v.lenient = v.it.lenient
 	if v.dup.table == nil {
 		v.dup.seed = maphash.MakeSeed()
 	}
@@ -68,7 +66,7 @@ func (v *Validator) Next() bool {
 	case TokenBeginNode:
 		name := it.tokenName()
 		if code, prev := v.dup.begin(it.tok.Offset, name); code != "" {
-			if !v.lenient {
+			if !it.lenient {
 				it.err = it.duplicateError(it.tok.Offset, name, code, prev)
 				it.done = true
 				return false
