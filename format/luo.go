@@ -312,14 +312,8 @@ func (v FLBSer) Append(dst []byte) ([]byte, error) {
 // decodeEntries decodes count entries of size bytes starting at off, after
 // checking that the bytes hold them: count is bounded before any allocation.
 func decodeEntries[E any](container string, b []byte, off int, count uint64, countOff int, size int, dec func([]byte) (E, error)) ([]E, error) {
-	room := uint64(0)
-	if len(b) > off {
-		room = uint64(len(b)-off) / uint64(size)
-	}
-	if count > room {
-		return nil, &FormatError{Format: container, Field: "count", Off: int64(countOff),
-			Msg: fmt.Sprintf("%d entries of %d bytes do not fit the %d bytes after offset %d", count, size, max(len(b)-off, 0), off),
-			Val: count, Err: ErrShort}
+	if err := entriesFit(container, len(b), off, count, countOff, size); err != nil {
+		return nil, err
 	}
 	out := make([]E, count)
 	for i := range out {
@@ -331,6 +325,21 @@ func decodeEntries[E any](container string, b []byte, off int, count uint64, cou
 		out[i] = e
 	}
 	return out, nil
+}
+
+// entriesFit fails with ErrShort, blaming the count field at countOff, unless
+// count entries of size bytes fit the n bytes of a container after off.
+func entriesFit(container string, n, off int, count uint64, countOff, size int) error {
+	room := uint64(0)
+	if n > off {
+		room = uint64(n-off) / uint64(size)
+	}
+	if count <= room {
+		return nil
+	}
+	return &FormatError{Format: container, Field: "count", Off: int64(countOff),
+		Msg: fmt.Sprintf("%d entries of %d bytes do not fit the %d bytes after offset %d", count, size, max(n-off, 0), off),
+		Val: count, Err: ErrShort}
 }
 
 func appendAll[E interface{ Append([]byte) ([]byte, error) }](dst []byte, es []E) ([]byte, error) {

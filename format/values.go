@@ -90,9 +90,8 @@ func (f *Format) Values(b []byte) ([]Value, error) {
 			}
 			count = le.Uint64(b[cf.Offset:])
 			off = h.Size
-			if room := uint64(len(b)-off) / uint64(e.Size); count > room {
-				return nil, &FormatError{Format: f.Name, Field: "count", Off: int64(cf.Offset),
-					Msg: fmt.Sprintf("%d entries of %d bytes do not fit the %d bytes after offset %d", count, e.Size, len(b)-off, off), Val: count, Err: ErrShort}
+			if err := entriesFit(f.Name, len(b), off, count, cf.Offset, e.Size); err != nil {
+				return nil, err
 			}
 		} else {
 			count = uint64(min(len(b)/e.Size, f.Capacity))

@@ -62,8 +62,9 @@ func TestValues(t *testing.T) {
 	}
 
 	f, _ = Lookup("luo-flb")
-	if _, err := f.Values(put(make([]byte, 4096)).u64(8, 64)); !errors.Is(err, ErrShort) {
-		t.Errorf("count 64 in one page: %v", err)
+	_, err = f.Values(put(make([]byte, 4096)).u64(8, 64))
+	if fe := (*FormatError)(nil); !errors.Is(err, ErrShort) || !errors.As(err, &fe) || fe.Field != "count" || fe.Off != 8 {
+		t.Errorf("count 64 in one page: %v, want ErrShort at count (8)", err)
 	}
 	f, _ = Lookup("file-array-v1")
 	vs, err = f.Values(make([]byte, 130))
