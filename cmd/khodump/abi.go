@@ -30,7 +30,7 @@ func runABI(o *options, args []string, stdout, stderr io.Writer) int {
 		errorLine(stderr, fmt.Sprintf("abi: takes no SOURCE (got %q)", args[0]))
 		return exitUsage
 	}
-	formats := format.AllFor(format.PageSize(l0(o.pageSize)))
+	formats := format.AllFor(format.PageSize(o.effectivePageSize()))
 	if o.btf == "" {
 		if err := format.WriteText(stdout, formats); err != nil {
 			errorLine(stderr, "writing output: "+err.Error())

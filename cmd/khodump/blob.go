@@ -74,7 +74,7 @@ func readBlob(path string) ([]byte, error) {
 
 // runBlob is show --as and check --as.
 func runBlob(o *options, path string, check bool, stdout, stderr io.Writer) int {
-	ps := format.PageSize(l0(o.pageSize))
+	ps := format.PageSize(o.effectivePageSize())
 	f, err := format.LookupFor(o.as, ps)
 	if err != nil {
 		errorLine(stderr, fmt.Sprintf("--as %q: not a catalogue format; 'khodump abi' lists them (e.g. %s)", o.as, strings.Join(exampleNames(), ", ")))
@@ -116,7 +116,7 @@ func runBlob(o *options, path string, check bool, stdout, stderr io.Writer) int 
 			Message: fmt.Sprintf("%d bytes after the %d-byte %s", len(b)-f.Size, f.Size, f.Name)})
 	}
 	if f.Name == "luo-flb" {
-		fs = append(fs, flbBlobFindings(b, l0(o.pageSize))...)
+		fs = append(fs, flbBlobFindings(b, o.effectivePageSize())...)
 	}
 	doc.Findings = jsonFindings(fs, nil)
 	switch {
@@ -141,13 +141,6 @@ func runBlob(o *options, path string, check bool, stdout, stderr io.Writer) int 
 		return verdict(fs, nil)
 	}
 	return exitOK
-}
-
-func l0(ps uint64) uint64 {
-	if ps == 0 {
-		return 4096
-	}
-	return ps
 }
 
 func exampleNames() []string {

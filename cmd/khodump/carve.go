@@ -67,7 +67,7 @@ func runCarve(o *options, args []string, stdout, stderr io.Writer) int {
 	}
 	var preserved []physmem.Range
 	for _, d := range l.handovers {
-		preserved = append(preserved, preservedRanges(&d.h.MemoryMap, l.pageSize(o))...)
+		preserved = append(preserved, preservedRanges(&d.h.MemoryMap, o.effectivePageSize())...)
 		for _, s := range d.scratch {
 			// Scratch must be RAM for the handoff to be sound: kept
 			// present (as zeros), as the locator checks.
@@ -76,7 +76,7 @@ func runCarve(o *options, args []string, stdout, stderr io.Writer) int {
 			}
 		}
 	}
-	segs, err := carveSegments(l.im.Memory, rec.Recorded(), preserved, l.pageSize(o), o.exact)
+	segs, err := carveSegments(l.im.Memory, rec.Recorded(), preserved, o.effectivePageSize(), o.exact)
 	if err != nil {
 		errorLine(stderr, "carve: "+err.Error())
 		return exitMalformed

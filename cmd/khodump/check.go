@@ -53,7 +53,7 @@ func runCheck(o *options, args []string, stdout, stderr io.Writer) int {
 	}
 	if kernel != nil {
 		for _, d := range l.handovers {
-			d.h.Findings = append(d.h.Findings, kernel.flbFindings(l, d, l.pageSize(o))...)
+			d.h.Findings = append(d.h.Findings, kernel.flbFindings(l, d, o.effectivePageSize())...)
 		}
 	}
 	fs := l.allFindings()

@@ -82,7 +82,7 @@ func runExtract(o *options, args []string, stdout, stderr io.Writer) int {
 		return exitMalformed
 	}
 	d := l.handovers[0]
-	x := &extractor{dir: o.dir, mem: l.mem, pageSize: l.pageSize(o)}
+	x := &extractor{dir: o.dir, mem: l.mem, pageSize: o.effectivePageSize()}
 	idx := jsonIndex{Source: jsonSource{Path: path, Format: l.im.Format.String()}, Role: d.role, Files: []jsonEntry{}}
 	var rootAddr *hexU64
 	if d.cand != nil {

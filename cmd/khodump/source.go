@@ -169,7 +169,9 @@ func (l *loaded) close() {
 	}
 }
 
-func (l *loaded) pageSize(o *options) uint64 {
+// effectivePageSize is --page-size, else the dump's VMCOREINFO PAGESIZE
+// (set by load), else 4096.
+func (o *options) effectivePageSize() uint64 {
 	if o.pageSize != 0 {
 		return o.pageSize
 	}
@@ -211,7 +213,7 @@ func (l *loaded) fromRootFDT(o *options) error {
 		}
 	}
 	fdtOnly(h, l.im.Format)
-	d.hashMemfds(mem, l.pageSize(o))
+	d.hashMemfds(mem, o.effectivePageSize())
 	l.handovers = append(l.handovers, d)
 	return nil
 }
@@ -276,7 +278,7 @@ func (l *loaded) fromMemory(o *options) error {
 	if root, err := physmem.Read(l.mem, c.Addr, int(c.Size), 1<<20); err == nil {
 		d.rootFDT = root
 	}
-	d.hashMemfds(l.mem, l.pageSize(o))
+	d.hashMemfds(l.mem, o.effectivePageSize())
 	l.handovers = append(l.handovers, d)
 	return nil
 }
@@ -301,7 +303,7 @@ func (l *loaded) recoverLUO(o *options, h *kho.Handover, opts *kho.Options) {
 	}
 	kho.DecodeLUO(r, *h.LUO, opts)
 	for _, s := range rec.LUOSers {
-		r.Add(s.Addr, l.pageSize(o))
+		r.Add(s.Addr, o.effectivePageSize())
 	}
 }
 
