@@ -3,6 +3,7 @@ package fdt
 import (
 	"encoding/binary"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -109,6 +110,13 @@ func TestLimits(t *testing.T) {
 			var sink discard
 			if err := WriteDTS(&sink, tree); err != nil {
 				t.Errorf("deep: WriteDTS: %v", err)
+			}
+			leaf := tree.Root
+			for len(leaf.Children) > 0 {
+				leaf = leaf.Children[0]
+			}
+			if got, want := leaf.Path(), strings.Repeat("/n", n-1); got != want {
+				t.Errorf("deep: leaf path is %d bytes, want %d", len(got), len(want))
 			}
 		}
 		out, err := tree.Encode()

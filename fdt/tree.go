@@ -117,9 +117,6 @@ func (n *Node) Path() string {
 	var parts []string
 	for m := n; m != nil && m.parent != nil; m = m.parent {
 		parts = append(parts, m.Name)
-		if len(parts) > 1<<16 {
-			break
-		}
 	}
 	if len(parts) == 0 {
 		if n.Name != "" {
