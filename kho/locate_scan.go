@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 
 	"github.com/khokit/khokit/fdt"
-	"github.com/khokit/khokit/kho/physmem"
 )
 
 // locScan is what one streaming pass over memory found: page-aligned FDT
@@ -26,80 +25,17 @@ var (
 	setupKHOType = [4]byte{encSetupKexecKHO, 0, 0, 0}
 )
 
-// scan reads every present range in chunks of o.ChunkSize. A chunk that
-// cannot be read whole is read page by page, skipping pages that fail
-// (excluded from the dump).
+// scan streams every present range through scanChunk (see scanPresent).
 func (l *locator) scan() *locScan {
 	s := &locScan{}
-	ps := l.o.PageSize
-	var total, done uint64
-	for _, r := range physmem.ScanRanges(l.mem, ps) {
-		if r.State == physmem.Present {
-			total += r.Size
-		}
-	}
-	buf := make([]byte, l.o.ChunkSize)
 	truncated := false
-	for _, r := range physmem.ScanRanges(l.mem, ps) {
-		if r.State != physmem.Present {
-			continue
-		}
-		// Chunks start page-aligned so page offsets in a chunk are page
-		// offsets in memory.
-		for a := r.Start &^ (ps - 1); a < r.End(); {
-			n := uint64(len(buf))
-			if end := r.End(); end-a < n {
-				n = bldAlignUp(end-a, ps)
-			}
-			chunk := buf[:n]
-			start := max(a, r.Start)
-			if _, err := l.mem.ReadAt(chunk[start-a:min(n, r.End()-a)], start); err != nil {
-				l.scanPages(s, chunk, a, r, &truncated)
-			} else {
-				clear(chunk[:start-a])
-				if e := r.End() - a; e < n {
-					clear(chunk[e:])
-				}
-				truncated = l.scanChunk(s, chunk, a) || truncated
-			}
-			chunkEnd := a + n
-			if chunkEnd < a {
-				chunkEnd = ^uint64(0)
-			}
-			done += min(chunkEnd, r.End()) - max(a, r.Start)
-			if l.o.Progress != nil {
-				l.o.Progress(done, total)
-			}
-			if a+n < a {
-				break
-			}
-			a += n
-		}
-	}
+	scanPresent(l.mem, l.o.PageSize, make([]byte, l.o.ChunkSize), true, func(a uint64, chunk []byte) {
+		truncated = l.scanChunk(s, chunk, a) || truncated
+	}, l.o.Progress)
 	if truncated {
 		l.find("locate.scan-truncated", "/", 0, "more than %d hits of one kind; the rest were not examined", l.o.MaxHits)
 	}
 	return s
-}
-
-// scanPages is the slow path for a chunk with unreadable parts.
-func (l *locator) scanPages(s *locScan, chunk []byte, a uint64, r physmem.Range, truncated *bool) {
-	ps := l.o.PageSize
-	for off := uint64(0); off < uint64(len(chunk)); off += ps {
-		page := chunk[off : off+ps]
-		clear(page)
-		pa := a + off
-		lo, hi := max(pa, r.Start), min(pa+ps, r.End())
-		if lo >= hi {
-			continue
-		}
-		if _, err := l.mem.ReadAt(page[lo-pa:hi-pa], lo); err != nil {
-			continue
-		}
-		if l.scanChunk(s, page, pa) {
-			*truncated = true
-		}
-	}
 }
 
 // scanChunk looks at one chunk starting at physical address a; it reports

@@ -70,51 +70,16 @@ var luoSerV5Word = binary.LittleEndian.Uint64([]byte{'l', 'u', 'o', '-', 'v', '5
 // sessions_pa, flbs_pa.
 const luoSerV5Size = 32
 
-// scanMemory reads every present range in chunks and classifies each
-// page. A chunk that cannot be read whole is read page by page, skipping
-// pages that fail (excluded from the dump). Memory use is one chunk plus
-// the candidates kept.
+// scanMemory classifies every whole page of every present range (see
+// scanPresent): a structure never straddles a range edge. Memory use is
+// one chunk plus the candidates kept.
 func (rc *recoverer) scanMemory() {
 	ps := rc.geo.pageSize
-	var total, done uint64
-	for _, r := range physmem.ScanRanges(rc.mem, ps) {
-		if r.State == physmem.Present {
-			total += r.Size
+	scanPresent(rc.mem, ps, make([]byte, rc.ro.ChunkSize), false, func(a uint64, chunk []byte) {
+		for off := uint64(0); off < uint64(len(chunk)); off += ps {
+			rc.classify(a+off, chunk[off:off+ps])
 		}
-	}
-	buf := make([]byte, rc.ro.ChunkSize)
-	for _, r := range physmem.ScanRanges(rc.mem, ps) {
-		if r.State != physmem.Present {
-			continue
-		}
-		// Whole pages only: a structure never straddles a range edge.
-		first := bldAlignUp(r.Start, ps)
-		end := r.End() &^ (ps - 1)
-		if first < r.Start { // wrapped
-			continue
-		}
-		for a := first; a < end; {
-			n := min(uint64(len(buf)), end-a)
-			chunk := buf[:n]
-			if _, err := rc.mem.ReadAt(chunk, a); err != nil {
-				for off := uint64(0); off < n; off += ps {
-					page := chunk[off : off+ps]
-					if _, err := rc.mem.ReadAt(page, a+off); err == nil {
-						rc.classify(a+off, page)
-					}
-				}
-			} else {
-				for off := uint64(0); off < n; off += ps {
-					rc.classify(a+off, chunk[off:off+ps])
-				}
-			}
-			done += n
-			if rc.ro.Progress != nil {
-				rc.ro.Progress(done, total)
-			}
-			a += n
-		}
-	}
+	}, rc.ro.Progress)
 }
 
 // classify looks at one page. The filters are ordered by cost: the u64
