@@ -46,7 +46,7 @@ func runCarve(o *options, args []string, stdout, stderr io.Writer) int {
 		errorLine(stderr, "carve: --as decodes one blob; carve reads memory images")
 		return exitUsage
 	}
-	l, err := load(path, o, true)
+	l, err := load(path, o, forCarve)
 	defer l.close()
 	if err != nil {
 		return exitFor(stderr, err)

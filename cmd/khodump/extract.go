@@ -72,7 +72,7 @@ func runExtract(o *options, args []string, stdout, stderr io.Writer) int {
 		errorLine(stderr, "extract: "+err.Error())
 		return exitUsage
 	}
-	l, err := load(path, o, false)
+	l, err := load(path, o, forExtract)
 	defer l.close()
 	if err != nil {
 		return exitFor(stderr, err)

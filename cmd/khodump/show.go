@@ -35,7 +35,7 @@ func runShow(o *options, args []string, stdout, stderr io.Writer) int {
 	if o.as != "" {
 		return runBlob(o, path, false, stdout, stderr)
 	}
-	l, err := load(path, o, false)
+	l, err := load(path, o, forReport)
 	defer l.close()
 	if err != nil {
 		return exitFor(stderr, err)

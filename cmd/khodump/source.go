@@ -28,6 +28,7 @@ type loaded struct {
 	handovers []*decoded
 	findings  []kho.Finding // about the source: image and locator findings
 	plain     *fdt.Tree     // an FDT file that is not a KHO root
+	hash      bool          // hash every memfd's contents (d.sums)
 }
 
 // decoded is one decoded handover.
@@ -118,14 +119,22 @@ func unwrapPath(err error) error {
 	return err
 }
 
-// load reads SOURCE and decodes its handover. recorder, when set, wraps the
-// image's memory so every page the decode reads is recorded.
-func load(path string, o *options, carve bool) (*loaded, error) {
+// loadFor says what a command needs of the loaded source.
+type loadFor uint8
+
+const (
+	forReport  loadFor = iota // show, check: memfd contents hashed
+	forCarve                  // every page the decode and the hashing read is recorded
+	forExtract                // no hashing: extract reads and hashes each memfd as it writes it
+)
+
+// load reads SOURCE and decodes its handover.
+func load(path string, o *options, use loadFor) (*loaded, error) {
 	im, err := openImage(path, o)
 	if err != nil {
 		return nil, err
 	}
-	l := &loaded{path: path, im: im, mem: im.Memory}
+	l := &loaded{path: path, im: im, mem: im.Memory, hash: use != forExtract}
 	if o.pageSize == 0 {
 		// A dump's VMCOREINFO says the kernel's page size.
 		if v, ok := im.VMCoreInfo.Get("PAGESIZE"); ok {
@@ -157,7 +166,7 @@ func load(path string, o *options, carve bool) (*loaded, error) {
 		im.Close()
 		return nil, failBad("%s: no physical memory in this %v image", path, im.Format)
 	}
-	if carve {
+	if use == forCarve {
 		l.mem = physmem.NewRecorder(l.mem, 1) // exact bytes; carve widens them to pages
 	}
 	return l, l.fromMemory(o)
@@ -213,7 +222,9 @@ func (l *loaded) fromRootFDT(o *options) error {
 		}
 	}
 	fdtOnly(h, l.im.Format)
-	d.hashMemfds(mem, o.effectivePageSize())
+	if l.hash {
+		d.hashMemfds(mem, o.effectivePageSize())
+	}
 	l.handovers = append(l.handovers, d)
 	return nil
 }
@@ -278,7 +289,9 @@ func (l *loaded) fromMemory(o *options) error {
 	if root, err := physmem.Read(l.mem, c.Addr, int(c.Size), 1<<20); err == nil {
 		d.rootFDT = root
 	}
-	d.hashMemfds(l.mem, o.effectivePageSize())
+	if l.hash {
+		d.hashMemfds(l.mem, o.effectivePageSize())
+	}
 	l.handovers = append(l.handovers, d)
 	return nil
 }
