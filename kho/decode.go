@@ -399,7 +399,7 @@ func (d *decoder) decodeSubtree(path string, n *fdt.Node, rv rootVersion) Subtre
 			st.Raw = blob
 		}
 	case n.Name == "LUO":
-		compat, _ := cString(blob[:min(len(blob), 32)])
+		compat, _ := cString(blob[:min(len(blob), luoCompatWidth)])
 		st.Format = luoRootFormat(compat, false)
 		if l := d.decodeLUOSer(path, addr, blob); l != nil {
 			d.h.LUO = l

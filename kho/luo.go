@@ -52,6 +52,18 @@ var luoLayouts = func() map[string]luoLayout {
 	return m
 }()
 
+// luoCompatWidth is the widest compatible field of the raw luo_ser
+// layouts: how far a blob is searched for the NUL ending its compatible.
+var luoCompatWidth = func() int {
+	w := 0
+	for _, f := range format.All() {
+		if f.CName == "luo_ser" && len(f.Fields) > 0 && f.Fields[0].Name == "compatible" {
+			w = max(w, f.Fields[0].Size)
+		}
+	}
+	return w
+}()
+
 // luoLayoutOf is how the LUO root layout f (a LUO FDT or a luo_ser
 // variant) stores sessions and files.
 func luoLayoutOf(f *format.Format) (luoLayout, bool) {
@@ -82,7 +94,7 @@ func cString(b []byte) (string, bool) {
 // decodeLUOSer decodes a raw luo_ser blob (luo-v3 and later). blob holds
 // blob-size bytes (bounded by the caller).
 func (d *decoder) decodeLUOSer(path string, addr uint64, blob []byte) *LUO {
-	name, _ := cString(blob[:min(len(blob), 32)])
+	name, _ := cString(blob[:min(len(blob), luoCompatWidth)])
 	v, err := format.DecodeLUOSer(blob)
 	lay, known := luoLayouts[name]
 	switch {
