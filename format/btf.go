@@ -258,10 +258,3 @@ func compareMember(f *Format, fl Field, m btf.Member) ([]BTFDiff, error) {
 	}
 	return diffs, nil
 }
-
-func pageOf(f *Format) PageSize {
-	if f.PageSize == PageAny {
-		return Page4K
-	}
-	return f.PageSize
-}

@@ -240,7 +240,7 @@ func (r *reader) elems(name string) []reader {
 }
 
 func (r *reader) nested(fl *Field, of string, off int, name string) reader {
-	nf, err := LookupFor(of, r.pageSize())
+	nf, err := LookupFor(of, pageOf(r.f))
 	if err != nil || off+nf.Size > len(r.b) {
 		r.fail(fl, "nested struct "+of+" not in the table", nil, ErrTable)
 		return reader{f: r.f, err: r.err}
@@ -256,13 +256,6 @@ func (r *reader) end(s *reader) {
 	if err := s.done(); err != nil && r.err == nil {
 		r.err = err
 	}
-}
-
-func (r *reader) pageSize() PageSize {
-	if r.f.PageSize == PageAny {
-		return Page4K
-	}
-	return r.f.PageSize
 }
 
 // writer encodes one struct by walking its table, the mirror of reader.
@@ -424,11 +417,7 @@ func (w *writer) elems(name string, n int) []writer {
 }
 
 func (w *writer) nested(fl *Field, of string, off int) writer {
-	ps := w.f.PageSize
-	if ps == PageAny {
-		ps = Page4K
-	}
-	nf, err := LookupFor(of, ps)
+	nf, err := LookupFor(of, pageOf(w.f))
 	if err != nil || off+nf.Size > len(w.b) {
 		w.fail(fl, "nested struct "+of+" not in the table", nil, ErrTable)
 		return writer{f: w.f, err: w.err}

@@ -72,9 +72,5 @@ func (f *Format) Decode(b []byte) (Struct, error) {
 	if dec == nil {
 		return nil, fmt.Errorf("format: %s (%s): %w", f.Name, f.Kind, ErrNotStruct)
 	}
-	ps := f.PageSize
-	if ps == PageAny {
-		ps = Page4K
-	}
-	return dec(b, ps)
+	return dec(b, pageOf(f))
 }

@@ -134,6 +134,15 @@ func (p PageSize) Shift() uint {
 
 func (p PageSize) valid() bool { return p.Shift() != 0 }
 
+// pageOf is the catalogue f's nested structs come from: its own page size,
+// or the 4 KiB one for a layout that does not depend on it.
+func pageOf(f *Format) PageSize {
+	if f.PageSize == PageAny {
+		return Page4K
+	}
+	return f.PageSize
+}
+
 // Field is one member of a struct as the kernel declares it.
 type Field struct {
 	Name   string    // kernel member name
