@@ -390,7 +390,7 @@ func (d *decoder) decodeSubtree(path string, n *fdt.Node, rv rootVersion) Subtre
 	}
 	isFDT := len(blob) >= 4 && binary.BigEndian.Uint32(blob) == fdt.Magic
 	switch {
-	case n.Name == "LUO" && isFDT:
+	case n.Name == format.NodeLUO && isFDT:
 		l, compat := d.decodeLUOFDT(path, addr, blob)
 		st.Format = luoRootFormat(compat, true)
 		if l != nil {
@@ -398,7 +398,7 @@ func (d *decoder) decodeSubtree(path string, n *fdt.Node, rv rootVersion) Subtre
 		} else {
 			st.Raw = blob
 		}
-	case n.Name == "LUO":
+	case n.Name == format.NodeLUO:
 		compat, _ := cString(blob[:min(len(blob), luoCompatWidth)])
 		st.Format = luoRootFormat(compat, false)
 		if l := d.decodeLUOSer(path, addr, blob); l != nil {
@@ -406,10 +406,10 @@ func (d *decoder) decodeSubtree(path string, n *fdt.Node, rv rootVersion) Subtre
 		} else {
 			st.Raw = blob
 		}
-	case n.Name == "kexec-metadata":
+	case n.Name == format.NodeKexecMetadata:
 		st.Format = "kexec-metadata"
 		d.h.KexecMetadata = d.decodeKexecMetadata(path, addr, blob)
-	case n.Name == "memblock":
+	case n.Name == format.NodeMemblock:
 		st.Format = "memblock"
 		d.h.Memblock = d.decodeMemblock(path, addr, blob)
 	default:
