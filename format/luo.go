@@ -28,6 +28,16 @@ var luoSerVariants = func() []*Format {
 	return out
 }()
 
+// luoSerVariant is the raw-blob layout whose compatible is compat, or nil.
+func luoSerVariant(compat string) *Format {
+	for _, f := range luoSerVariants {
+		if f.Compatible == compat {
+			return f
+		}
+	}
+	return nil
+}
+
 // DecodeLUOSer decodes a raw luo_ser blob (luo-v3 and later, and the posted
 // 40- and 48-byte variants). The NUL-terminated compatible at offset 0 selects
 // the layout; an unknown one fails with ErrUnknownVersion.
@@ -45,10 +55,8 @@ func DecodeLUOSer(b []byte) (LUOSer, error) {
 		return LUOSer{}, &FormatError{Format: "luo-ser", Field: "compatible", Msg: "compatible not terminated", Val: string(head), Err: ErrUnknownVersion}
 	}
 	compat := string(head[:i])
-	for _, f := range luoSerVariants {
-		if f.Compatible == compat {
-			return decodeLUOSerAs(f, b)
-		}
+	if f := luoSerVariant(compat); f != nil {
+		return decodeLUOSerAs(f, b)
 	}
 	return LUOSer{}, &FormatError{Format: "luo-ser", Field: "compatible", Msg: "unknown LUO ABI", Val: compat, Err: ErrUnknownVersion}
 }
@@ -76,13 +84,7 @@ func (v LUOSer) Format() *Format {
 	if v.Compatible == nil {
 		return fmtLUOSerV2
 	}
-	s := v.Compatible.String()
-	for _, f := range luoSerVariants {
-		if f.Compatible == s {
-			return f
-		}
-	}
-	return nil
+	return luoSerVariant(v.Compatible.String())
 }
 
 // Append appends the encoding of v to dst; on error it returns dst unchanged.
