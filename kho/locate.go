@@ -104,7 +104,8 @@ type LocateOptions struct {
 	Scan    ScanMode
 	// PageSize is the page size roots are aligned to (default 4096).
 	PageSize uint64
-	// ChunkSize is how much memory one read covers (default 1 MiB).
+	// ChunkSize is how much memory one read covers (default 1 MiB, at
+	// most 64 MiB: it is one buffer).
 	ChunkSize int
 	// Progress, when set, is called after every chunk with the bytes
 	// scanned and the total to scan.

@@ -69,3 +69,15 @@ func TestScanPresent(t *testing.T) {
 		})
 	}
 }
+
+// TestChunkSizeCap checks that both scans cap their one read buffer: a
+// caller's huge ChunkSize must not become a huge allocation.
+func TestChunkSizeCap(t *testing.T) {
+	huge := 1 << 40
+	if got := (&LocateOptions{ChunkSize: huge}).resolved().ChunkSize; got != locMaxChunk {
+		t.Errorf("Locate chunk %d, want %d", got, locMaxChunk)
+	}
+	if got := (&RecoverOptions{ChunkSize: huge}).resolved(4096).ChunkSize; got != locMaxChunk {
+		t.Errorf("RecoverLUO chunk %d, want %d", got, locMaxChunk)
+	}
+}

@@ -110,7 +110,8 @@ func (v Verdict) String() string {
 type RecoverOptions struct {
 	// Force scans even when the LUO state decoded through its pointers.
 	Force bool
-	// ChunkSize is how much memory one read covers (default 1 MiB).
+	// ChunkSize is how much memory one read covers (default 1 MiB, at
+	// most 64 MiB: it is one buffer).
 	ChunkSize int
 	// Progress, when set, is called after every chunk with the bytes
 	// scanned and the total to scan.
@@ -128,6 +129,7 @@ func (o *RecoverOptions) resolved(ps uint64) RecoverOptions {
 	if v.ChunkSize <= 0 {
 		v.ChunkSize = 1 << 20
 	}
+	v.ChunkSize = min(v.ChunkSize, locMaxChunk)
 	v.ChunkSize = int(bldAlignUp(uint64(v.ChunkSize), ps))
 	if v.MaxCandidates <= 0 {
 		v.MaxCandidates = 16384
