@@ -79,3 +79,27 @@ func TestNilChild(t *testing.T) {
 		})
 	}
 }
+
+// TestPrintedPathsOfBuiltTree: the printers name nested nodes of a tree
+// built by hand (no parent links) by their full paths.
+func TestPrintedPathsOfBuiltTree(t *testing.T) {
+	tree := &Tree{Version: 17, Root: &Node{Children: []*Node{{Name: "a", Children: []*Node{{Name: "b@1"}}}, {Name: "c"}}}}
+	for _, c := range []struct {
+		name  string
+		write func(io.Writer, *Tree) error
+		want  []string
+	}{
+		{"WriteText", WriteText, []string{"     - /\n", "     - /a\n", "     - /a/b@1\n", "     - /c\n"}},
+		{"WriteJSON", WriteJSON, []string{`"path":"/",`, `"path":"/a",`, `"path":"/a/b@1",`, `"path":"/c",`}},
+	} {
+		var b strings.Builder
+		if err := c.write(&b, tree); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(b.String(), w) {
+				t.Errorf("%s output lacks %q:\n%s", c.name, w, b.String())
+			}
+		}
+	}
+}

@@ -141,6 +141,23 @@ func walk(root *Node, enter, leave func(n *Node, depth int) error) error {
 	return nil
 }
 
+// paths holds the path of each open node during a walk, so printers name
+// nodes of hand-built trees (which have no parent links) correctly too.
+type paths []string
+
+// enter returns the path of the node at depth with the given name.
+func (s *paths) enter(name string, depth int) string {
+	p := "/"
+	switch {
+	case depth == 1:
+		p += name
+	case depth > 1:
+		p = (*s)[depth-1] + "/" + name
+	}
+	*s = append((*s)[:depth], p)
+	return p
+}
+
 // WriteDTS writes t as devicetree source that dtc compiles back to the same
 // tree: strings as "..", clean cells as <..>, other values as [..]. An
 // 8-byte value also gets a comment with its little-endian u64 reading (KHO
@@ -219,8 +236,9 @@ func WriteText(w io.Writer, t *Tree) error {
 		}
 		return fmt.Sprintf("%#06x", o)
 	}
+	var ps paths
 	err := walk(t.Root, func(n *Node, d int) error {
-		fmt.Fprintf(b, "%s %s\n", off(n.Offset()), n.Path())
+		fmt.Fprintf(b, "%s %s\n", off(n.Offset()), ps.enter(n.Name, d))
 		for _, p := range n.Props {
 			name := p.Name
 			if name == "" {
@@ -272,6 +290,7 @@ func WriteJSON(w io.Writer, t *Tree) error {
 	}
 	b.WriteString(`],"root":`)
 	var children []int // children written so far at each open depth
+	var ps paths
 	err := walk(t.Root, func(n *Node, d int) error {
 		if d > 0 {
 			if children[d-1] > 0 {
@@ -280,7 +299,7 @@ func WriteJSON(w io.Writer, t *Tree) error {
 			children[d-1]++
 		}
 		children = append(children[:d], 0)
-		fmt.Fprintf(b, `{"name":%s,"path":%s,"offset":%d,"properties":[`, q(n.Name), q(n.Path()), n.Offset())
+		fmt.Fprintf(b, `{"name":%s,"path":%s,"offset":%d,"properties":[`, q(n.Name), q(ps.enter(n.Name, d)), n.Offset())
 		for i, p := range n.Props {
 			if i > 0 {
 				b.WriteByte(',')
