@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/bits"
 
 	"github.com/khokit/khokit/kho"
 )
@@ -225,7 +226,7 @@ func mapTotals(m *kho.MemoryMap) (blocks, bytes uint64) {
 	}
 	add := func(order uint8, count uint64) {
 		blocks += count
-		if order >= 52 {
+		if bits.Len64(ps)-1+int(order) >= 64 { // a block of 2^64 bytes or more
 			bytes = ^uint64(0)
 			return
 		}
