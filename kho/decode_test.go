@@ -10,6 +10,7 @@ import (
 
 	"github.com/khokit/khokit/fdt"
 	"github.com/khokit/khokit/format"
+	"github.com/khokit/khokit/kho/physmem"
 )
 
 // TestDecodeRoundTrip decodes what the builder laid out, for every root
@@ -154,4 +155,29 @@ func TestSubtreeFormatNames(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestDecodeBadOptions: options a decode cannot use fail before any memory
+// is read, with an error that says which option and wraps ErrOptions.
+func TestDecodeBadOptions(t *testing.T) {
+	tests := []struct {
+		name     string
+		opts     Options
+		pageSize bool // also wraps format.ErrPageSize
+	}{
+		{"page size 8192", Options{PageSize: 8192}, true},
+		{"page size 2^32+4096", Options{PageSize: 1<<32 + 4096}, true},
+		{"max page order 21", Options{MaxPageOrder: 21}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Decode(&physmem.Sparse{}, 0x1000, &tt.opts)
+			if !errors.Is(err, ErrOptions) {
+				t.Fatalf("Decode error %v, want ErrOptions", err)
+			}
+			if got := errors.Is(err, format.ErrPageSize); got != tt.pageSize {
+				t.Errorf("errors.Is(%v, format.ErrPageSize) = %v, want %v", err, got, tt.pageSize)
+			}
+		})
+	}
 }

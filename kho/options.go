@@ -1,6 +1,7 @@
 package kho
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/khokit/khokit/format"
@@ -47,6 +48,9 @@ type Options struct {
 	Lenient bool
 }
 
+// ErrOptions is wrapped by the error for [Options] a decode cannot use.
+var ErrOptions = errors.New("kho: invalid options")
+
 // regionEnd returns the first address past a scratch region, saturating
 // at 2^64-1.
 func regionEnd(r ScratchRegion) uint64 {
@@ -65,13 +69,13 @@ func (o *Options) withDefaults() (Options, error) {
 		v.PageSize = 4096
 	}
 	if _, err := format.GeometryFor(format.PageSize(v.PageSize)); err != nil || v.PageSize > 1<<31 {
-		return v, fmt.Errorf("kho: unsupported page size %d (want 4096, 16384 or 65536)", v.PageSize)
+		return v, fmt.Errorf("%w: page size %d (want 4096, 16384 or 65536): %w", ErrOptions, v.PageSize, format.ErrPageSize)
 	}
 	if v.MaxPageOrder == 0 {
 		v.MaxPageOrder = format.DefaultMaxPageOrder
 	}
 	if v.MaxPageOrder > 20 {
-		return v, fmt.Errorf("kho: MaxPageOrder %d is above 20", v.MaxPageOrder)
+		return v, fmt.Errorf("%w: MaxPageOrder %d is above 20", ErrOptions, v.MaxPageOrder)
 	}
 	if v.MaxBlocks <= 0 {
 		v.MaxBlocks = format.KHOMaxBlocks
