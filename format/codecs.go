@@ -38,6 +38,18 @@ var (
 	fmtLUOSerV2      = mustLookup("luo-ser-v2", Page4K)
 )
 
+// formatHolding is the page-sized format name whose array field holds n
+// elements, or nil if no supported page size gives that many.
+func formatHolding(name, field string, n int) *Format {
+	for _, ps := range PageSizes {
+		f := mustLookup(name, ps)
+		if f.Field(field).Count == n {
+			return f
+		}
+	}
+	return nil
+}
+
 // ---- boot handoff ----
 
 // SetupData is the header of an x86 struct setup_data node.
@@ -272,15 +284,14 @@ func (v KhoserChunk) Used() []BitmapPtr {
 
 // Format returns the chunk format for the page size implied by len(Bitmaps), or nil.
 func (v KhoserChunk) Format() *Format {
-	f, _ := LookupFor("kho-v1-chunk", PageSize((len(v.Bitmaps)+1)*16))
-	return f
+	return formatHolding("kho-v1-chunk", "bitmaps", len(v.Bitmaps))
 }
 
 // Append appends the encoding of v to dst; on error it returns dst unchanged.
 func (v KhoserChunk) Append(dst []byte) ([]byte, error) {
 	f := v.Format()
 	if f == nil {
-		return dst, &FormatError{Format: "kho-v1-chunk", Field: "bitmaps", Off: 16, Msg: "length matches no page size", Val: len(v.Bitmaps), Err: ErrValue}
+		return dst, &FormatError{Format: "kho-v1-chunk", Field: "bitmaps", Off: int64(fmtChunkHeader.Size), Msg: "length matches no page size", Val: len(v.Bitmaps), Err: ErrValue}
 	}
 	w := newWriter(f, dst)
 	h := w.sub("hdr")
@@ -372,8 +383,7 @@ func DecodeRadixNode(b []byte, ps PageSize) (RadixNode, error) {
 
 // Format returns the catalogue entry of the RadixNode layout.
 func (v RadixNode) Format() *Format {
-	f, _ := LookupFor("radix-node", PageSize(len(v.Table)*8))
-	return f
+	return formatHolding("radix-node", "table", len(v.Table))
 }
 
 // Append appends the encoding of v to dst; on error it returns dst unchanged.
@@ -528,15 +538,14 @@ func (v VmallocChunk) Runs() []uint64 {
 
 // Format returns the catalogue entry of the VmallocChunk layout.
 func (v VmallocChunk) Format() *Format {
-	f, _ := LookupFor("vmalloc-chunk", PageSize((len(v.Phys)+1)*8))
-	return f
+	return formatHolding("vmalloc-chunk", "phys", len(v.Phys))
 }
 
 // Append appends the encoding of v to dst; on error it returns dst unchanged.
 func (v VmallocChunk) Append(dst []byte) ([]byte, error) {
 	f := v.Format()
 	if f == nil {
-		return dst, &FormatError{Format: "vmalloc-chunk", Field: "phys", Off: 8, Msg: "length matches no page size", Val: len(v.Phys), Err: ErrValue}
+		return dst, &FormatError{Format: "vmalloc-chunk", Field: "phys", Off: int64(fmtVmallocHdr.Size), Msg: "length matches no page size", Val: len(v.Phys), Err: ErrValue}
 	}
 	w := newWriter(f, dst)
 	h := w.sub("hdr")

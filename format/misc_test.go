@@ -189,3 +189,33 @@ func TestCStringJSON(t *testing.T) {
 		t.Errorf("BTFResult: %q", got)
 	}
 }
+
+// TestPageSizedFormatByLength checks that a page-sized value whose array
+// length fits no supported page size has no format and refuses to encode,
+// and that the length of each page size finds that size's format.
+func TestPageSizedFormatByLength(t *testing.T) {
+	for _, ps := range PageSizes {
+		g := mustGeometry(ps)
+		for _, v := range []Struct{
+			KhoserChunk{Bitmaps: make([]BitmapPtr, g.KhoserBitmapSize)},
+			RadixNode{Table: make([]uint64, g.Radix.TableEntries())},
+			VmallocChunk{Phys: make([]uint64, g.VmallocSize)},
+		} {
+			if f := v.Format(); f == nil || f.PageSize != ps {
+				t.Errorf("%v %T: Format() = %v", ps, v, f)
+			}
+		}
+	}
+	for _, v := range []Struct{
+		KhoserChunk{Bitmaps: make([]BitmapPtr, 256)},
+		RadixNode{Table: make([]uint64, 511)},
+		VmallocChunk{Phys: make([]uint64, 512)},
+	} {
+		if f := v.Format(); f != nil {
+			t.Errorf("%T of a wrong length: Format() = %v, want nil", v, f)
+		}
+		if _, err := Encode(v); !errors.Is(err, ErrValue) {
+			t.Errorf("%T of a wrong length: Encode error %v, want ErrValue", v, err)
+		}
+	}
+}
