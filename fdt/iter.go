@@ -270,8 +270,9 @@ func (it *Iterator) Token() *Token { return &it.tok }
 // Err returns the error that stopped the walk, or nil.
 func (it *Iterator) Err() error { return it.err }
 
-// Findings returns what lenient mode tolerated so far.
-func (it *Iterator) Findings() []Finding { return it.findings.list }
+// Findings returns what lenient mode tolerated so far, ending with a
+// count of those not kept when there were too many.
+func (it *Iterator) Findings() []Finding { return it.findings.all() }
 
 // Next advances to the next token and reports whether there is one. It
 // returns false at FDT_END or on an error (see Err).
@@ -677,11 +678,21 @@ func checkPropName(name []byte) string {
 	return ""
 }
 
-// findingList caps how many findings of one code are kept, so a hostile
-// blob cannot turn every byte into a recorded finding.
+// findingList caps how many findings are kept (all codes together), so a
+// hostile blob cannot turn every byte into a recorded finding.
 type findingList struct {
 	list       []Finding
 	suppressed int
+}
+
+// all returns the kept findings and, when some were not kept, a
+// FindSuppressed finding that counts them.
+func (f *findingList) all() []Finding {
+	if f.suppressed == 0 {
+		return f.list
+	}
+	return append(f.list[:len(f.list):len(f.list)], Finding{Offset: -1, Code: FindSuppressed,
+		Message: fmt.Sprintf("%d more findings not recorded", f.suppressed)})
 }
 
 const maxFindings = 256

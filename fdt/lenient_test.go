@@ -294,6 +294,14 @@ func TestFindingsCapped(t *testing.T) {
 	if f := tree.Findings[255]; f.Path != "/n" || f.Code != FindNonzeroPadding {
 		t.Errorf("finding 255 = %+v", f)
 	}
+	// A Validator walk reports the same findings, the count included.
+	var v Validator
+	if err := v.Validate(blob, &Options{Lenient: true}); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(tree.Findings, v.Findings()); diff != "" {
+		t.Errorf("Validator findings differ from Decode's (-decode +validator):\n%s", diff)
+	}
 }
 
 func TestWalkOrder(t *testing.T) {

@@ -231,10 +231,6 @@ func Decode(data []byte, opts *Options) (*Tree, error) {
 	}
 	t.layout.fill(it)
 	t.Findings = it.Findings()
-	if s := it.findings.suppressed; s > 0 {
-		t.Findings = append(t.Findings, Finding{Offset: -1, Code: FindSuppressed,
-			Message: fmt.Sprintf("%d more findings not recorded", s)})
-	}
 	if trailing > 0 {
 		t.Findings = append(t.Findings, Finding{Offset: int64(it.total), Code: FindTrailingBytes,
 			Message: fmt.Sprintf("%d bytes after totalsize ignored", trailing)})

@@ -88,8 +88,9 @@ func (v *Validator) Err() error { return v.it.err }
 // Header returns the blob's header.
 func (v *Validator) Header() Header { return v.it.hdr }
 
-// Findings returns what lenient mode tolerated so far.
-func (v *Validator) Findings() []Finding { return v.it.findings.list }
+// Findings returns what lenient mode tolerated so far, ending with a
+// count of those not kept when there were too many.
+func (v *Validator) Findings() []Finding { return v.it.findings.all() }
 
 // NumReservations returns the number of reservation map entries, the
 // terminator not counted.
