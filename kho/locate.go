@@ -516,7 +516,7 @@ func (l *locator) scratch(addr, size uint64, r *locRoot) []ScratchRegion {
 		l.find("scratch.unreadable", path, addr, "scratch array: %v", err)
 		return nil
 	}
-	if locAllZero(buf) {
+	if allZero(buf) {
 		// Before the kexec's final copy, kexec segments sit in staging
 		// pages and their destinations hold stale bytes.
 		l.find("scratch.all-zero", path, addr,
@@ -705,13 +705,4 @@ func Incoming(cs []Candidate) (Candidate, bool) {
 		return unk[0], true
 	}
 	return Candidate{}, false
-}
-
-func locAllZero(b []byte) bool {
-	for _, c := range b {
-		if c != 0 {
-			return false
-		}
-	}
-	return true
 }
