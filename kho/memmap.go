@@ -487,6 +487,7 @@ func (d *decoder) decodeChunks(head uint64) {
 					continue
 				}
 				if len(visited) >= d.opts.MaxRadixNodes {
+					d.add("map.node-limit", "", mapPath, bm, "more than %d chunk and bitmap pages; the rest is not read", d.opts.MaxRadixNodes)
 					stopped = true
 					break
 				}

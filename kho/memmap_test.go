@@ -353,6 +353,22 @@ func TestChunkMap(t *testing.T) {
 	}
 }
 
+// TestChunkMapNodeLimit: the page cap reached at a chunk or at one of its
+// bitmaps stops the walk with a finding either way, and the map is not used.
+func TestChunkMapNodeLimit(t *testing.T) {
+	for _, limit := range []int{1, 2} {
+		m := newHandMap(t, 4096)
+		c, c2, bm := m.page(), m.page(), m.page()
+		m.put64(bm, 1)
+		m.putChunk(c, c2, 0, 1, 0, bm) // limit 1: stops at bm
+		m.putChunk(c2, 0, 0, 0)        // limit 2: stops at c2
+		h := m.decode("kho-v1", c, &Options{MaxRadixNodes: limit})
+		if d := cmp.Diff([]string{"map.node-limit", "map.unusable"}, handoverCodes(h)); d != "" {
+			t.Errorf("MaxRadixNodes %d: codes (-want +got):\n%s", limit, d)
+		}
+	}
+}
+
 func TestAppendBitRuns(t *testing.T) {
 	bm := make([]byte, 24)
 	binary.LittleEndian.PutUint64(bm, 0x8000_0000_0000_000f)   // bits 0-3, 63
