@@ -37,6 +37,10 @@ type Writer struct {
 	layout *layout
 }
 
+// maxBlobSize is the largest totalsize a blob can have (readers treat the
+// field as signed).
+const maxBlobSize = 1<<31 - 1
+
 // NewWriter returns an empty Writer.
 func NewWriter() *Writer { return &Writer{} }
 
@@ -90,6 +94,10 @@ func (w *Writer) BeginNode(name string) error {
 		}
 	} else if msg := checkNodeName([]byte(name)); msg != "" {
 		return w.fail("node name %q: %s", name, msg)
+	}
+	// Node offsets must fit the duplicate checker's int32 fields.
+	if uint64(len(w.st))+8+uint64(len(name)) > maxBlobSize {
+		return w.fail("BeginNode(%q) does not fit in a blob after %d structure bytes", name, len(w.st))
 	}
 	if w.dups == nil {
 		w.dups = &dupChecker{seed: maphash.MakeSeed()}
@@ -149,8 +157,8 @@ func (w *Writer) property(name string, value []byte, nameOff int64) error {
 	if msg := checkPropName([]byte(name)); msg != "" {
 		return w.fail("property name %q: %s", name, msg)
 	}
-	if uint64(len(value)) > 1<<31 {
-		return w.fail("Property(%q): value of %d bytes too long", name, len(value))
+	if uint64(len(w.st))+12+uint64(len(value)) > maxBlobSize {
+		return w.fail("Property(%q): value of %d bytes does not fit in a blob after %d structure bytes", name, len(value), len(w.st))
 	}
 	off, ok := uint32(0), false
 	if nameOff >= 0 && nameOff < int64(len(w.strs)) {
@@ -257,7 +265,7 @@ func (w *Writer) Finish() ([]byte, error) {
 		out = append(out, blocks[k]...)
 	}
 	out = append(out, make([]byte, gaps[numBlocks])...)
-	if len(out) > 1<<31-1 {
+	if len(out) > maxBlobSize {
 		return nil, w.fail("blob of %d bytes too large", len(out))
 	}
 	for i, v := range [...]uint32{Magic, uint32(len(out)), uint32(offs[blockStruct]), uint32(offs[blockStrings]),

@@ -102,6 +102,8 @@ func TestWriterRefuses(t *testing.T) {
 		"finish with no root": func(w *Writer) error { _, err := w.Finish(); return err },
 		"finish open node":    func(w *Writer) error { w.BeginNode(""); _, err := w.Finish(); return err },
 		"bad version":         func(w *Writer) error { w.Version = 15; w.BeginNode(""); w.EndNode(); _, err := w.Finish(); return err },
+		// Refused before the copy: the untouched zero pages cost no memory.
+		"value past 2^31-1": func(w *Writer) error { w.BeginNode(""); return w.Property("p", make([]byte, 1<<31-12)) },
 	} {
 		w := NewWriter()
 		err := build(w)
