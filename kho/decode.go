@@ -37,6 +37,12 @@ func (e *RootError) Unwrap() error { return e.Err }
 
 const fdtHeaderSize = 40
 
+// fdtMagicTotal returns the magic and totalsize words that start an FDT
+// header (hdr holds at least 8 bytes).
+func fdtMagicTotal(hdr []byte) (magic uint32, total uint64) {
+	return binary.BigEndian.Uint32(hdr), uint64(binary.BigEndian.Uint32(hdr[4:]))
+}
+
 // luoSerV2Size is the size of the series-internal luo-v2 luo_ser (no
 // compatible field).
 var luoSerV2Size = (format.LUOSer{}).Format().Size
@@ -55,10 +61,10 @@ func Decode(mem physmem.Memory, rootAddr uint64, opts *Options) (*Handover, erro
 	if _, err := mem.ReadAt(hdr, rootAddr); err != nil {
 		return nil, &RootError{Addr: rootAddr, Msg: err.Error(), Err: ErrRootUnreadable}
 	}
-	if binary.BigEndian.Uint32(hdr) != fdt.Magic {
-		return nil, &RootError{Addr: rootAddr, Msg: fmt.Sprintf("magic %#x", binary.BigEndian.Uint32(hdr)), Err: ErrNotFDT}
+	magic, total := fdtMagicTotal(hdr)
+	if magic != fdt.Magic {
+		return nil, &RootError{Addr: rootAddr, Msg: fmt.Sprintf("magic %#x", magic), Err: ErrNotFDT}
 	}
-	total := uint64(binary.BigEndian.Uint32(hdr[4:]))
 	if total > d.opts.MaxBlobSize {
 		return nil, &RootError{Addr: rootAddr, Msg: fmt.Sprintf("totalsize %d above the %d-byte cap", total, d.opts.MaxBlobSize), Err: ErrNotFDT}
 	}
@@ -303,8 +309,10 @@ func (d *decoder) rawSubtree(n *fdt.Node) Subtree {
 	if v, err := u64Prop(n, "blob-size"); err == nil {
 		st.Size = v
 	} else if hdr := make([]byte, fdtHeaderSize); physmem.StateOf(d.mem, st.Addr, fdtHeaderSize) == physmem.Present {
-		if _, err := d.mem.ReadAt(hdr, st.Addr); err == nil && binary.BigEndian.Uint32(hdr) == fdt.Magic {
-			st.Size = uint64(binary.BigEndian.Uint32(hdr[4:]))
+		if _, err := d.mem.ReadAt(hdr, st.Addr); err == nil {
+			if magic, total := fdtMagicTotal(hdr); magic == fdt.Magic {
+				st.Size = total
+			}
 		}
 	}
 	if st.Size == 0 || st.Size > d.opts.MaxBlobSize || physmem.StateOf(d.mem, st.Addr, st.Size) != physmem.Present {
@@ -370,11 +378,12 @@ func (d *decoder) decodeSubtree(path string, n *fdt.Node, rv rootVersion) Subtre
 		if hdr == nil {
 			return st
 		}
-		if binary.BigEndian.Uint32(hdr) != fdt.Magic {
+		magic, total := fdtMagicTotal(hdr)
+		if magic != fdt.Magic {
 			d.add("subtree.fdt-invalid", "", path, addr, "no FDT magic at %#x", addr)
 			return st
 		}
-		size = uint64(binary.BigEndian.Uint32(hdr[4:]))
+		size = total
 		st.Size = size
 	}
 	if size > d.opts.MaxBlobSize {
