@@ -157,7 +157,7 @@ func TestEncodeNameless(t *testing.T) {
 
 // TestEncodeLastCompVersionZero: last_comp_version 0 is valid (it is not
 // above version), and a decoded tree keeps it instead of the Writer's
-// default 16 (found by FuzzDecode).
+// default 16 (found by the decode fuzz target).
 func TestEncodeLastCompVersionZero(t *testing.T) {
 	data := bytes.Clone(readTestdata(t, "kernel/kho_in_fdt_stage2.dtb"))
 	binary.BigEndian.PutUint32(data[24:], 0)
