@@ -2,6 +2,7 @@ package kho
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"sort"
@@ -219,7 +220,8 @@ type locator struct {
 type locRoot struct {
 	Candidate
 	blob  []byte
-	named bool // named by a handoff or the caller
+	sum   [sha256.Size]byte // of blob, to find copies
+	named bool              // named by a handoff or the caller
 }
 
 // find records a finding with the severity and kernel impacts codeTable
@@ -263,7 +265,7 @@ func (l *locator) root(addr uint64) (*locRoot, error) {
 	if !ok {
 		return nil, fmt.Errorf("root compatible is not one kho-v* string")
 	}
-	r := &locRoot{Candidate: Candidate{Addr: addr, Compatible: compat, Size: uint64(total), KexecCount: -1, LUOSessions: -1}, blob: blob}
+	r := &locRoot{Candidate: Candidate{Addr: addr, Compatible: compat, Size: uint64(total), KexecCount: -1, LUOSessions: -1}, blob: blob, sum: sha256.Sum256(blob)}
 	l.describe(r, t)
 	l.roots[addr] = r
 	return r, nil
@@ -605,30 +607,18 @@ func (l *locator) classify() []Candidate {
 			named = append(named, r)
 		}
 	}
-	// Copies: byte-identical to a named root, or else to a lower address.
+	// Copies: byte-identical to a named root, or else to the lowest
+	// address with the same bytes. Roots are keyed by the SHA-256 of
+	// their bytes so that thousands of near-identical roots cost one
+	// pass, not a comparison of every pair.
+	first := map[[sha256.Size]byte]*locRoot{}
+	for _, r := range append(named[:len(named):len(named)], rs...) {
+		if first[r.sum] == nil {
+			first[r.sum] = r
+		}
+	}
 	for _, r := range rs {
-		if r.named {
-			continue
-		}
-		var orig *locRoot
-		for _, n := range named {
-			if bytes.Equal(n.blob, r.blob) {
-				orig = n
-				break
-			}
-		}
-		if orig == nil {
-			for _, o := range rs {
-				if o == r {
-					break
-				}
-				if o.Role != RoleCopy && bytes.Equal(o.blob, r.blob) {
-					orig = o
-					break
-				}
-			}
-		}
-		if orig != nil {
+		if orig := first[r.sum]; !r.named && orig != r {
 			r.Role = RoleCopy
 			r.Reason = fmt.Sprintf("byte-identical copy of the root at %#x", orig.Addr)
 			r.Evidence = append(r.Evidence, fmt.Sprintf("its %d bytes equal those at %#x", r.Size, orig.Addr))

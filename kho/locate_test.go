@@ -3,6 +3,7 @@ package kho
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -672,5 +673,28 @@ func TestLocateOptionBounds(t *testing.T) {
 	}
 	if mem.max > locMaxChunk {
 		t.Errorf("read %d bytes at once, above the %d cap", mem.max, locMaxChunk)
+	}
+}
+
+// TestLocateCopyOfLowest checks that with no handoff every copy names the
+// lowest-address root with its bytes as the original, not another copy.
+func TestLocateCopyOfLowest(t *testing.T) {
+	in, _, copyAt := postKexec(t, false)
+	second := copyAt - 4<<20
+	mustWrite(t, in.Mem, readPhys(t, in.Mem, in.RootAddr, 4096), second)
+	cs, _, err := Locate(in.Mem, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("byte-identical copy of the root at %#x", in.RootAddr)
+	for _, c := range cs {
+		if c.Addr == copyAt || c.Addr == second {
+			if c.Role != RoleCopy || c.Reason != want {
+				t.Errorf("root %#x: %v %q, want %v %q", c.Addr, c.Role, c.Reason, RoleCopy, want)
+			}
+		}
+	}
+	if in.RootAddr >= second {
+		t.Fatalf("root %#x is not below the copies", in.RootAddr)
 	}
 }
