@@ -240,18 +240,18 @@ func (l *locator) root(addr uint64) (*locRoot, error) {
 		return r, nil
 	}
 	if addr%l.o.PageSize != 0 {
-		return nil, fmt.Errorf("%#x is not page-aligned", addr)
+		return nil, fmt.Errorf("%w: %#x is not page-aligned", ErrNotKHO, addr)
 	}
 	var hdr [8]byte
 	if _, err := l.mem.ReadAt(hdr[:], addr); err != nil {
 		return nil, err
 	}
 	if m := binary.BigEndian.Uint32(hdr[:]); m != fdt.Magic {
-		return nil, fmt.Errorf("magic %#x, not an FDT", m)
+		return nil, fmt.Errorf("%w: magic %#x", ErrNotFDT, m)
 	}
 	total := binary.BigEndian.Uint32(hdr[4:])
 	if total > locMaxRootSize {
-		return nil, fmt.Errorf("FDT totalsize %d above %d", total, locMaxRootSize)
+		return nil, fmt.Errorf("%w: FDT totalsize %d above %d", ErrNotKHO, total, locMaxRootSize)
 	}
 	blob, err := physmem.Read(l.mem, addr, int(total), locMaxRootSize)
 	if err != nil {
@@ -259,11 +259,11 @@ func (l *locator) root(addr uint64) (*locRoot, error) {
 	}
 	t, err := fdt.Decode(blob, nil)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrNotFDT, err)
 	}
 	compat, ok := locRootCompatible(t)
 	if !ok {
-		return nil, fmt.Errorf("root compatible is not one kho-v* string")
+		return nil, fmt.Errorf("%w: root compatible is not one kho-v* string", ErrNotKHO)
 	}
 	r := &locRoot{Candidate: Candidate{Addr: addr, Compatible: compat, Size: uint64(total), KexecCount: -1, LUOSessions: -1}, blob: blob, sum: sha256.Sum256(blob)}
 	l.describe(r, t)

@@ -309,6 +309,14 @@ func TestLocateGivenRoot(t *testing.T) {
 			t.Errorf("root %#x accepted", bad)
 		}
 	}
+	for _, tc := range []struct {
+		addr uint64
+		want error
+	}{{in.Layout.LUO, ErrNotFDT}, {in.RootAddr + 8, ErrNotKHO}, {1 << 40, physmem.ErrAbsent}} {
+		if _, _, err := Locate(in.Mem, &LocateOptions{Root: tc.addr}); !errors.Is(err, tc.want) {
+			t.Errorf("root %#x: %v, want %v", tc.addr, err, tc.want)
+		}
+	}
 	var ae *physmem.AddrError
 	if _, _, err := Locate(in.Mem, &LocateOptions{Root: 1 << 40}); !errors.As(err, &ae) {
 		t.Errorf("absent root: %v, want a *physmem.AddrError", err)
