@@ -187,9 +187,10 @@ func (e *flbEntry) parse(b []byte) error {
 }
 
 // flbmFinding makes a finding with the severity and kernel impacts the
-// decoder's code table gives the code, so both report a defect alike.
-func flbmFinding(code string, sev Severity, path string, addr uint64, format string, args ...any) Finding {
-	f := Finding{Severity: sev, Code: code, Path: path, Addr: addr, Message: fmt.Sprintf(format, args...)}
+// decoder's code table gives the code, so both report a defect alike
+// (TestCodeTable keeps every code the model emits in the table).
+func flbmFinding(code, path string, addr uint64, format string, args ...any) Finding {
+	f := Finding{Severity: Error, Code: code, Path: path, Addr: addr, Message: fmt.Sprintf(format, args...)}
 	if ci, ok := LookupCode(code); ok {
 		f.Severity, f.Kernel = ci.Severity, ci.Kernel
 	}
@@ -216,26 +217,26 @@ func readFLBPage(mem physmem.Memory, addr uint64, o FLBOptions) (*flbPage, []Fin
 		return nil, nil
 	}
 	if addr%ps != 0 {
-		fs = append(fs, flbmFinding("ptr.unaligned", Error, flbmPath, addr, "FLB page %#x is not page-aligned", addr))
+		fs = append(fs, flbmFinding("ptr.unaligned", flbmPath, addr, "FLB page %#x is not page-aligned", addr))
 	}
 	if addr+ps < addr {
-		return nil, append(fs, flbmFinding("ptr.overflow", Error, flbmPath, addr, "FLB page %#x + %#x wraps", addr, ps))
+		return nil, append(fs, flbmFinding("ptr.overflow", flbmPath, addr, "FLB page %#x + %#x wraps", addr, ps))
 	}
 	for _, s := range o.Scratch {
 		if addr < s.Addr+s.Size && s.Addr < addr+ps {
-			fs = append(fs, flbmFinding("ptr.in-scratch", Error, flbmPath, addr, "FLB page %#x lies in scratch [%#x+%#x)", addr, s.Addr, s.Size))
+			fs = append(fs, flbmFinding("ptr.in-scratch", flbmPath, addr, "FLB page %#x lies in scratch [%#x+%#x)", addr, s.Addr, s.Size))
 		}
 	}
 	if o.Preserved != nil && !flbmCovered(o.Preserved, addr, ps, ps) {
-		fs = append(fs, flbmFinding("ptr.unpreserved", Error, flbmPath, addr, "FLB page %#x is not in the preserved-memory map", addr))
+		fs = append(fs, flbmFinding("ptr.unpreserved", flbmPath, addr, "FLB page %#x is not in the preserved-memory map", addr))
 	}
 	buf := make([]byte, ps)
 	if _, err := mem.ReadAt(buf, addr); err != nil {
-		return nil, append(fs, flbmFinding("ptr.absent", Error, flbmPath, addr, "FLB page: %v", err))
+		return nil, append(fs, flbmFinding("ptr.absent", flbmPath, addr, "FLB page: %v", err))
 	}
 	h, err := format.DecodeFLBHeader(buf[:flbmHeaderSize])
 	if err != nil {
-		return nil, append(fs, flbmFinding("ptr.read-failed", Error, flbmPath, addr, "FLB header: %v", err))
+		return nil, append(fs, flbmFinding("ptr.read-failed", flbmPath, addr, "FLB header: %v", err))
 	}
 	p := &flbPage{addr: addr, pgcnt: h.PgCnt, count: h.Count}
 	if p.pgcnt != 1 {
@@ -243,7 +244,7 @@ func readFLBPage(mem physmem.Memory, addr uint64, o FLBOptions) (*flbPage, []Fin
 		if p.pgcnt == 0 {
 			sev = Error
 		}
-		f := flbmFinding("flb.pgcnt-invalid", sev, flbmPath, addr, "pgcnt is %d, want 1", p.pgcnt)
+		f := flbmFinding("flb.pgcnt-invalid", flbmPath, addr, "pgcnt is %d, want 1", p.pgcnt)
 		f.Severity = sev // pgcnt 0 describes no region at all: not usable, whatever the table says
 		fs = append(fs, f)
 	}
@@ -251,7 +252,7 @@ func readFLBPage(mem physmem.Memory, addr uint64, o FLBOptions) (*flbPage, []Fin
 	if p.count > max {
 		// The entries past the page are not the table's: nothing more
 		// to check, the page is unusable.
-		return p, append(fs, flbmFinding("flb.count-exceeds-page", Error, flbmPath, addr, "count %d > %d entries a page holds", p.count, max))
+		return p, append(fs, flbmFinding("flb.count-exceeds-page", flbmPath, addr, "count %d > %d entries a page holds", p.count, max))
 	}
 	p.entries = make([]flbEntry, p.count)
 	seen := map[string]int{}
@@ -260,25 +261,25 @@ func readFLBPage(mem physmem.Memory, addr uint64, o FLBOptions) (*flbPage, []Fin
 		path := fmt.Sprintf("%s[%d]", flbmPath, i)
 		ea := addr + flbmHeaderSize + uint64(i)*flbmEntrySize
 		if err := e.parse(buf[flbmHeaderSize+i*flbmEntrySize:][:flbmEntrySize]); err != nil {
-			return p, append(fs, flbmFinding("ptr.read-failed", Error, path, ea, "FLB entry: %v", err))
+			return p, append(fs, flbmFinding("ptr.read-failed", path, ea, "FLB entry: %v", err))
 		}
 		switch {
 		case !e.terminated:
-			fs = append(fs, flbmFinding("flb.name-unterminated", Error, path, ea, "name %q has no NUL within %d bytes", e.name, flbmNameLen))
+			fs = append(fs, flbmFinding("flb.name-unterminated", path, ea, "name %q has no NUL within %d bytes", e.name, flbmNameLen))
 		case e.name == "":
-			fs = append(fs, flbmFinding("flb.name-empty", Error, path, ea, "name is empty"))
+			fs = append(fs, flbmFinding("flb.name-empty", path, ea, "name is empty"))
 		default:
 			if j, dup := seen[e.name]; dup {
-				fs = append(fs, flbmFinding("flb.name-duplicate", Error, path, ea, "name %q is also entry %d", e.name, j))
+				fs = append(fs, flbmFinding("flb.name-duplicate", path, ea, "name %q is also entry %d", e.name, j))
 			} else {
 				seen[e.name] = i
 			}
 		}
 		switch {
 		case e.count == 0:
-			fs = append(fs, flbmFinding("flb.entry-count-zero", Error, path, ea, "%s: count is 0", e.name))
+			fs = append(fs, flbmFinding("flb.entry-count-zero", path, ea, "%s: count is 0", e.name))
 		case e.count > flbmIntMax:
-			fs = append(fs, flbmFinding("flb.entry-count-too-large", Error, path, ea, "%s: count %d > INT_MAX (a 32-bit refcount reads it as %d)", e.name, e.count, int32(uint32(e.count))))
+			fs = append(fs, flbmFinding("flb.entry-count-too-large", path, ea, "%s: count %d > INT_MAX (a 32-bit refcount reads it as %d)", e.name, e.count, int32(uint32(e.count))))
 		}
 	}
 	return p, fs
