@@ -534,45 +534,14 @@ func (d *decoder) setMapWith(seqs [][]Run, clean bool, merge *mergeBufs) {
 	if merge == nil {
 		merge = new(mergeBufs)
 	}
-	// The last merge, of the two sequences left, is done here with the
-	// checks, so that the merged runs are never stored twice.
-	a, b := merge.mergeToTwo(seqs)
+	// Merging, then checking in a second pass, is faster than one fused
+	// loop: each loop keeps its state in registers.
+	merged := merge.mergeAll(seqs)
 	mc := mapChecker{d: d, m: m, shift: d.geo.pageShift, ram: rangeCursor{rs: d.mem.Ranges()}, scratch: len(d.opts.Scratch) > 0}
-	if n := len(a) + len(b); n > 0 {
-		mc.out = make([]Run, 0, n)
+	if len(merged) > 0 {
+		mc.out = make([]Run, 0, len(merged))
 	}
-	for i, j := 0, 0; i < len(a) || j < len(b); {
-		var r Run
-		if j == len(b) || i < len(a) && !runBefore(b[j], a[i]) {
-			r = a[i]
-			i++
-		} else {
-			r = b[j]
-			j++
-		}
-		// The common case inline: in range, after the last run, inside the
-		// span of memory found last, no scratch. Anything else (findings,
-		// a new memory span, scratch splits) takes add.
-		s := uint(r.Order) + mc.shift
-		if s < 64 && uint64(r.Count) <= (^uint64(0)-r.Addr)>>s && (len(mc.out) == 0 || r.Addr >= mc.end) && !mc.scratch {
-			rEnd := r.Addr + uint64(r.Count)<<s
-			if mc.ram.lo <= r.Addr && r.Addr < mc.ram.hi && rEnd <= mc.ram.hi {
-				mc.end = rEnd
-				if k := len(mc.out); k > 0 && mc.out[k-1].Order == r.Order && mc.outEnd == r.Addr {
-					if last := &mc.out[k-1]; uint64(last.Count)+uint64(r.Count) <= maxRunCount {
-						last.Count += r.Count
-					} else {
-						mc.out = appendBlocks(mc.out, true, r.Addr, r.Order, uint64(r.Count), s)
-					}
-				} else {
-					mc.out = append(mc.out, r)
-				}
-				mc.outEnd = rEnd
-				continue
-			}
-		}
-		mc.add(r)
-	}
+	mc.addAll(merged)
 	merge.release()
 	out := mc.out
 	if len(out) == 0 {
@@ -583,9 +552,11 @@ func (d *decoder) setMapWith(seqs [][]Run, clean bool, merge *mergeBufs) {
 	d.mapOK = clean
 }
 
-// mergeBufs holds the two buffers a pairwise merge alternates between.
+// mergeBufs holds the buffers of a merge: two its rounds alternate
+// between and one for the last merge.
 type mergeBufs struct {
-	a, b []Run
+	a, b  []Run // the rounds of mergeToTwo
+	final []Run // the last merge
 }
 
 // maxPooledRuns bounds the merge buffers a pooled scratch keeps.
@@ -599,6 +570,9 @@ func (mb *mergeBufs) release() {
 	}
 	if cap(mb.b) > maxPooledRuns {
 		mb.b = nil
+	}
+	if cap(mb.final) > maxPooledRuns {
+		mb.final = nil
 	}
 }
 
@@ -656,6 +630,20 @@ func (mb *mergeBufs) mergeToTwo(seqs [][]Run) (a, b []Run) {
 	return lists[0].q, lists[1].q
 }
 
+// mergeAll merges seqs, each ascending by runBefore, into one ascending
+// sequence, which may alias seqs or mb, valid until the next call.
+func (mb *mergeBufs) mergeAll(seqs [][]Run) []Run {
+	a, b := mb.mergeToTwo(seqs)
+	if len(b) == 0 {
+		return a
+	}
+	n := len(a) + len(b)
+	if cap(mb.final) < n {
+		mb.final = make([]Run, n)
+	}
+	return mb.final[:mergeTwo(mb.final[:n], a, b)]
+}
+
 // runBefore orders runs by address, then order.
 func runBefore(x, y Run) bool {
 	return x.Addr < y.Addr || x.Addr == y.Addr && x.Order < y.Order
@@ -707,6 +695,43 @@ type mapChecker struct {
 	outEnd  uint64 // end of out[len(out)-1]
 	ram     rangeCursor
 	scratch bool // Options.Scratch is set
+}
+
+// addAll adds rs, ascending by runBefore, to c.out: add with the common
+// case inline and its state in locals (in range, after the last run,
+// inside the span of memory found last, no scratch). Without scratch a run
+// adds at most one run to out, so an out with room for rs is never grown
+// on the inline path.
+func (c *mapChecker) addAll(rs []Run) {
+	out := c.out[:cap(c.out)]
+	n, end, outEnd := len(c.out), c.end, c.outEnd
+	lo, hi, shift, inline := c.ram.lo, c.ram.hi, c.shift, !c.scratch
+	for _, r := range rs {
+		s := uint(r.Order) + shift
+		if inline && n < len(out) && s < 64 && uint64(r.Count) <= (^uint64(0)-r.Addr)>>s && (n == 0 || r.Addr >= end) {
+			rEnd := r.Addr + uint64(r.Count)<<s
+			if lo <= r.Addr && r.Addr < hi && rEnd <= hi {
+				end = rEnd
+				if n > 0 && out[n-1].Order == r.Order && outEnd == r.Addr {
+					take := min(r.Count, maxRunCount-out[n-1].Count)
+					out[n-1].Count += take
+					r.Addr += uint64(take) << s
+					r.Count -= take
+				}
+				if r.Count > 0 {
+					out[n] = r
+					n++
+				}
+				outEnd = rEnd
+				continue
+			}
+		}
+		c.out, c.end, c.outEnd = out[:n], end, outEnd
+		c.add(r)
+		out, n, end, outEnd = c.out[:cap(c.out)], len(c.out), c.end, c.outEnd
+		lo, hi = c.ram.lo, c.ram.hi
+	}
+	c.out, c.end, c.outEnd = out[:n], end, outEnd
 }
 
 func (c *mapChecker) add(r Run) {
