@@ -16,7 +16,7 @@ var blockHeaderSize = uint64((format.BlockHeader{}).Format().Size)
 // the chain is broken; the entries of the blocks before the bad one are
 // still returned, as the bytes are there to see.
 func (d *decoder) walkBlocks(path, ctx string, head, entrySize, perBlock uint64) (entries []byte, addrs []uint64, ok bool) {
-	buf := d.pageBuf
+	buf := d.scratchPage(&d.blockBuf)
 	n := 0
 	for pa := head; pa != 0; n++ {
 		bpath := fmt.Sprintf("%s/blocks[%d]", path, n)
@@ -35,6 +35,9 @@ func (d *decoder) walkBlocks(path, ctx string, head, entrySize, perBlock uint64)
 		if d.totalBlocks >= d.opts.MaxTotalBlocks {
 			d.add("block.total-limit", ctx, bpath, pa, "more than %d blocks in all chains", d.opts.MaxTotalBlocks)
 			return entries, addrs, false
+		}
+		if d.blockOwner == nil {
+			d.blockOwner = make(map[uint64]string)
 		}
 		d.blockOwner[pa] = path
 		d.totalBlocks++

@@ -51,14 +51,6 @@ func (d *decoder) claimVmallocPage(path string, pa uint64) bool {
 	return true
 }
 
-// vmallocBuf returns a page-sized buffer reused for vmalloc chunk reads.
-func (d *decoder) vmallocBuf() []byte {
-	if d.vmBuf == nil {
-		d.vmBuf = make([]byte, d.geo.pageSize)
-	}
-	return d.vmBuf
-}
-
 // memfdVersion maps a file-handler compatible to the memfd layout it
 // uses: 1, 2, or 0 when it is not a memfd.
 func memfdVersion(compat string) int {
@@ -161,7 +153,7 @@ func (d *decoder) readVmalloc(path string, vm Vmalloc, want uint64) []byte {
 	out := make([]byte, 0, min(want, 1<<20))
 	var pages uint64
 	var visited map[uint64]bool
-	chunk := d.vmallocBuf()
+	chunk := d.scratchPage(&d.vmBuf)
 	for pa, n := vm.First, 0; pa != 0; n++ {
 		cpath := fmt.Sprintf("%s/chunks[%d]", path, n)
 		if n > 0 {

@@ -23,7 +23,7 @@ type decoder struct {
 	codeCounts   map[string]int
 	blockOwner   map[uint64]string // block page → path of the chain that owns it
 	totalBlocks  int
-	pageBuf      []byte            // scratch page for block/chunk reads
+	blockBuf     []byte            // scratch page for block reads
 	vmBuf        []byte            // scratch page for vmalloc chunk reads
 	vmOwner      map[uint64]string // vmalloc chunk and run pages → the area that owns them
 	totalFolios  uint64            // folio entries read so far, all memfds
@@ -36,14 +36,20 @@ func newDecoder(mem physmem.Memory, opts *Options) (*decoder, error) {
 		return nil, err
 	}
 	return &decoder{
-		mem:        mem,
-		opts:       o,
-		geo:        newGeometry(o.PageSize),
-		h:          &Handover{},
-		codeCounts: make(map[string]int),
-		blockOwner: make(map[uint64]string),
-		pageBuf:    make([]byte, o.PageSize),
+		mem:  mem,
+		opts: o,
+		geo:  newGeometry(o.PageSize),
+		h:    &Handover{},
 	}, nil
+}
+
+// scratchPage returns *buf, a page-sized buffer made on first use: most
+// decodes never need one, and a clean decode should not pay for it.
+func (d *decoder) scratchPage(buf *[]byte) []byte {
+	if *buf == nil {
+		*buf = make([]byte, d.geo.pageSize)
+	}
+	return *buf
 }
 
 // add records a finding. ctx selects a context-specific kernel impact
@@ -52,6 +58,9 @@ func (d *decoder) add(code, ctx, path string, addr uint64, format string, args .
 	info, ok := codeTable[code]
 	if !ok {
 		info = CodeInfo{Severity: Error, Summary: "undocumented code"}
+	}
+	if d.codeCounts == nil {
+		d.codeCounts = make(map[string]int)
 	}
 	d.codeCounts[code]++
 	if d.codeCounts[code] > d.opts.MaxFindingsPerCode {
