@@ -116,14 +116,14 @@ func build(ps PageSize) []*Format {
 				{Name: "data", Offset: 16, Size: 0, Type: FieldBytes, Doc: "payload (flexible array)"},
 			}, Doc: "x86 boot_params setup_data node header (the header predates KHO; type 10 since 6.16)"},
 		{Name: "kho-data", CName: "kho_data", Kind: KindStruct, Status: StatusMainline, Since: "6.16",
-			PageSize: PageAny, Size: 32, Packed: true, Fields: []Field{
+			PageSize: PageAny, Size: KHODataSize, Packed: true, Fields: []Field{
 				physf("fdt_addr", 0, "phys of the KHO root FDT page"),
 				u64f("fdt_size", 8, "PAGE_SIZE"),
 				physf("scratch_addr", 16, "phys of the kho_scratch array"),
 				u64f("scratch_size", 24, "byte size of the array (count = size/16)"),
 			}, Doc: "x86 SETUP_KEXEC_KHO setup_data payload"},
 		{Name: "scratch", CName: "kho_scratch", Kind: KindStruct, Status: StatusMainline, Since: "6.16",
-			PageSize: PageAny, Size: 16, Fields: []Field{
+			PageSize: PageAny, Size: ScratchSize, Fields: []Field{
 				physf("addr", 0, "start of a scratch region"),
 				u64f("size", 8, "length in bytes"),
 			}, Doc: "one element of the scratch array (index 0 lowmem, 1 global, then one per node)"},
@@ -147,20 +147,20 @@ func build(ps PageSize) []*Format {
 
 		// kho-v1 memory map.
 		{Name: "kho-v1-chunk-header", CName: "khoser_mem_chunk_hdr", Kind: KindStruct, Compatible: "kho-v1",
-			Status: StatusMainline, Since: "6.16", Until: "7.0", PageSize: PageAny, Size: 16, Fields: []Field{
+			Status: StatusMainline, Since: "6.16", Until: "7.0", PageSize: PageAny, Size: KhoserChunkHeaderSize, Fields: []Field{
 				physf("next", 0, "next chunk, 0 = end"),
 				u32f("order", 8, "page order of every bitmap in this chunk"),
 				u32f("num_elms", 12, "used entries of bitmaps[]"),
 			}},
 		{Name: "kho-v1-bitmap-ptr", CName: "khoser_mem_bitmap_ptr", Kind: KindStruct, Compatible: "kho-v1",
-			Status: StatusMainline, Since: "6.16", Until: "7.0", PageSize: PageAny, Size: 16, Fields: []Field{
+			Status: StatusMainline, Since: "6.16", Until: "7.0", PageSize: PageAny, Size: BitmapPtrSize, Fields: []Field{
 				physf("phys_start", 0, "address of bit 0"),
 				physf("bitmap", 8, "phys of a kho_mem_phys_bits page"),
 			}},
 		{Name: "kho-v1-chunk", CName: "khoser_mem_chunk", Kind: KindStruct, Compatible: "kho-v1",
 			Status: StatusMainline, Since: "6.16", Until: "7.0", PageSize: ps, Size: p, Fields: []Field{
-				structf("hdr", 0, 16, "kho-v1-chunk-header", ""),
-				structArrayf("bitmaps", 16, "kho-v1-bitmap-ptr", 16, g.KhoserBitmapSize, "KHOSER_BITMAP_SIZE entries"),
+				structf("hdr", 0, KhoserChunkHeaderSize, "kho-v1-chunk-header", ""),
+				structArrayf("bitmaps", KhoserChunkHeaderSize, "kho-v1-bitmap-ptr", BitmapPtrSize, g.KhoserBitmapSize, "KHOSER_BITMAP_SIZE entries"),
 			}, Doc: "one page of the kho-v1 preserved-memory chunk list (not preserved itself)"},
 		{Name: "kho-v1-bitmap", CName: "kho_mem_phys_bits", Kind: KindStruct, Compatible: "kho-v1",
 			Status: StatusMainline, Since: "6.18", Until: "7.0", PageSize: ps, Size: p, Fields: []Field{
@@ -203,7 +203,7 @@ func build(ps PageSize) []*Format {
 
 		// Generic blocks (7.2+).
 		{Name: "block-header", CName: "kho_block_header_ser", Kind: KindStruct, Compatible: "kho-v4", UsedBy: []string{"kho-v4", "block-v1", "kho-block-v1"},
-			Status: StatusMainline, Since: "7.2-rc1", PageSize: PageAny, Size: 16, Packed: true, Fields: []Field{
+			Status: StatusMainline, Since: "7.2-rc1", PageSize: PageAny, Size: BlockHeaderSize, Packed: true, Fields: []Field{
 				physf("next", 0, "next block, 0 = end"),
 				u64f("count", 8, "entries in this block, 1..per-block max"),
 			}, Doc: "head of one preserved block page; entries follow at 16"},
@@ -227,7 +227,7 @@ func build(ps PageSize) []*Format {
 
 		// kexec metadata.
 		{Name: "kexec-metadata", CName: "kho_kexec_metadata", Kind: KindStruct, Status: StatusMainline, Since: "7.1",
-			PageSize: PageAny, Size: 73, Packed: true, Fields: []Field{
+			PageSize: PageAny, Size: KexecMetadataSize, Packed: true, Fields: []Field{
 				u32f("version", 0, "KHO_KEXEC_METADATA_VERSION (1)"),
 				charsf("previous_release", 4, UTSReleaseLen, "uname release of the kexec'ing kernel"),
 				u32f("kexec_count", 69, "kexec boots since cold boot"),
@@ -260,7 +260,7 @@ func build(ps PageSize) []*Format {
 		luoSer("luo-ser-v3", "luo-v3", 8, StatusSeriesInternal, "remove-limits series patch 04", "patch 09", "raw blob; sessions in the luo-v1 array"),
 		luoSer("luo-ser-v4", "luo-v4", 8, StatusSeriesInternal, "remove-limits series patch 09", "patch 10", "sessions in blocks, files in arrays"),
 		func() *Format {
-			f := luoSer("luo-ser", "luo-v5", 8, StatusMainline, "7.2-rc1", "", "raw blob under KHO node \"LUO\" (blob-size 32)")
+			f := luoSer("luo-ser", "luo-v5", LUOCompatLen, StatusMainline, "7.2-rc1", "", "raw blob under KHO node \"LUO\" (blob-size 32)")
 			f.Aliases = []string{"luo-ser-v5"}
 			return f
 		}(),
@@ -270,7 +270,7 @@ func build(ps PageSize) []*Format {
 
 		// Sessions.
 		{Name: "session-header", CName: "luo_session_header_ser", Kind: KindStruct, Compatible: "luo-session-v2", UsedBy: []string{"luo-session-v1", "luo-session-v2", "luo-v2", "luo-v3"},
-			Status: StatusMainline, Since: "6.19", Until: "7.1", PageSize: PageAny, Size: 8, Packed: true, Fields: []Field{
+			Status: StatusMainline, Since: "6.19", Until: "7.1", PageSize: PageAny, Size: SessionHeaderSize, Packed: true, Fields: []Field{
 				u64f("count", 0, "luo_session_ser entries following at 8"),
 			}},
 		{Name: "session-ser-v1", CName: "luo_session_ser", Kind: KindStruct, Compatible: "luo-session-v1",
@@ -278,7 +278,7 @@ func build(ps PageSize) []*Format {
 				charsf("name", 0, SessionNameLen, "session name, NUL-terminated"),
 			}},
 		{Name: "session-ser", CName: "luo_session_ser", Kind: KindStruct, Compatible: "luo-session-v2", UsedBy: append([]string{"luo-session-v2"}, luoRawVersions...),
-			Status: StatusMainline, Since: "6.19", PageSize: PageAny, Size: 80, Packed: true, Fields: []Field{
+			Status: StatusMainline, Since: "6.19", PageSize: PageAny, Size: SessionSerSize, Packed: true, Fields: []Field{
 				charsf("name", 0, SessionNameLen, "session name, NUL-terminated"),
 				structf("file_set_ser", 64, 16, "file-set", "the session's files"),
 			}},
@@ -288,7 +288,7 @@ func build(ps PageSize) []*Format {
 				u64f("count", 8, "files serialized for this session"),
 			}},
 		{Name: "file-ser", CName: "luo_file_ser", Kind: KindStruct, UsedBy: append([]string{"luo-session-v2"}, luoRawVersions...),
-			Status: StatusMainline, Since: "6.19", PageSize: PageAny, Size: 64, Packed: true, Fields: []Field{
+			Status: StatusMainline, Since: "6.19", PageSize: PageAny, Size: FileSerSize, Packed: true, Fields: []Field{
 				charsf("compatible", 0, HandleCompatLen, "file handler compatible (memfd-v2)"),
 				u64f("data", 48, "handler handle (memfd: phys of memfd_luo_ser)"),
 				u64f("token", 56, "user token"),
@@ -296,12 +296,12 @@ func build(ps PageSize) []*Format {
 
 		// FLB.
 		{Name: "flb-header", CName: "luo_flb_header_ser", Kind: KindStruct, Compatible: "luo-flb-v1", UsedBy: append([]string{"luo-flb-v1"}, luoRawVersions...),
-			Status: StatusMainline, Since: "7.0", PageSize: PageAny, Size: 16, Packed: true, Fields: []Field{
+			Status: StatusMainline, Since: "7.0", PageSize: PageAny, Size: FLBHeaderSize, Packed: true, Fields: []Field{
 				u64f("pgcnt", 0, "pages incl. header (1); never read by mainline"),
 				u64f("count", 8, "luo_flb_ser entries following at 16"),
 			}},
 		{Name: "flb-ser", CName: "luo_flb_ser", Kind: KindStruct, Compatible: "luo-flb-v1", UsedBy: append([]string{"luo-flb-v1"}, luoRawVersions...),
-			Status: StatusMainline, Since: "7.0", PageSize: PageAny, Size: 64, Packed: true, Fields: []Field{
+			Status: StatusMainline, Since: "7.0", PageSize: PageAny, Size: FLBSerSize, Packed: true, Fields: []Field{
 				charsf("name", 0, FLBCompatLen, "FLB compatible"),
 				u64f("data", 48, "FLB preserve() handle"),
 				u64f("count", 56, "outgoing refcount at serialization"),
@@ -337,7 +337,7 @@ func build(ps PageSize) []*Format {
 		{Name: "memfd-v2-vmalloc-v1", CName: "memfd_luo_ser", Kind: KindStruct, Compatible: "memfd-v2;vmalloc-v1",
 			Status: StatusPosted, Since: "RFC 2026-06-05", PageSize: PageAny, Size: 48, Packed: true, Fields: memfdV2Fields(), Doc: "granular-compatibility RFC: the memfd-v2 layout under a composite compatible"},
 		{Name: "folio", CName: "memfd_luo_folio_ser", Kind: KindStruct, UsedBy: []string{"memfd-v1", "memfd-v2"},
-			Status: StatusMainline, Since: "6.19", PageSize: PageAny, Size: 16, Packed: true, Fields: []Field{
+			Status: StatusMainline, Since: "6.19", PageSize: PageAny, Size: FolioSerSize, Packed: true, Fields: []Field{
 				bitsf("pfn", 0, 8, 0, 52, "page frame number, 0 = empty slot"),
 				bitsf("flags", 0, 8, 52, 12, "bit0 DIRTY, bit1 UPTODATE"),
 				u64f("index", 8, "page-cache index"),

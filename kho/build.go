@@ -290,7 +290,7 @@ func (b *builder) run(h *Handover) error {
 			return err
 		}
 		L.KexecMetadata = addr
-		subtrees = append(subtrees, Subtree{Name: bldNodeKexecMetadata, Addr: addr, Size: encKexecMetadataSize, Format: bldFormatKexecMetadata})
+		subtrees = append(subtrees, Subtree{Name: bldNodeKexecMetadata, Addr: addr, Size: format.KexecMetadataSize, Format: bldFormatKexecMetadata})
 	}
 	if out.LUO != nil {
 		st, err := b.layoutLUO(out.LUO)
@@ -403,10 +403,10 @@ func (b *builder) layoutLUO(l *LUO) (Subtree, error) {
 	}
 	l.SessionsAddr = 0
 	if len(l.Sessions) > 0 {
-		perBlock := int((b.ps - encBlockHeaderSize) / encSessionEntrySize)
+		perBlock := int((b.ps - format.BlockHeaderSize) / format.SessionSerSize)
 		entries := make([][]byte, len(l.Sessions))
 		for i := range l.Sessions {
-			entries[i] = make([]byte, encSessionEntrySize)
+			entries[i] = make([]byte, format.SessionSerSize)
 		}
 		head, blocks, err := b.writeChain(entries, perBlock)
 		if err != nil {
@@ -427,12 +427,12 @@ func (b *builder) layoutLUO(l *LUO) (Subtree, error) {
 				return Subtree{}, err
 			}
 		}
-		b.fillChain(blocks, entries, encSessionEntrySize, perBlock)
+		b.fillChain(blocks, entries, format.SessionSerSize, perBlock)
 	}
 	if err := encPutLUOSer(ser, l.Compatible, l.LiveupdateNumber, l.SessionsAddr, l.FLBsAddr); err != nil {
 		return Subtree{}, err
 	}
-	return Subtree{Name: bldNodeLUO, Addr: addr, Size: encLuoSerSize, Format: luoRootFormat(l.Compatible, false)}, nil
+	return Subtree{Name: bldNodeLUO, Addr: addr, Size: format.LUOSerSize, Format: luoRootFormat(l.Compatible, false)}, nil
 }
 
 // writeChain allocates a block chain for entries (contents filled later by
@@ -463,7 +463,7 @@ func (b *builder) fillChain(blocks []uint64, entries [][]byte, size, perBlock in
 		}
 		encPutBlockHeader(page, next, uint64(len(chunk)))
 		for j, e := range chunk {
-			copy(page[encBlockHeaderSize+j*size:], e)
+			copy(page[format.BlockHeaderSize+j*size:], e)
 		}
 	}
 }
@@ -473,10 +473,10 @@ func (b *builder) layoutFilesV5(si int, s *Session) (uint64, []uint64, error) {
 		b.growMemfdLayout(si, 0)
 		return 0, nil, nil
 	}
-	perBlock := int((b.ps - encBlockHeaderSize) / encFileEntrySize)
+	perBlock := int((b.ps - format.BlockHeaderSize) / format.FileSerSize)
 	entries := make([][]byte, len(s.Files))
 	for i := range entries {
-		entries[i] = make([]byte, encFileEntrySize)
+		entries[i] = make([]byte, format.FileSerSize)
 	}
 	head, blocks, err := b.writeChain(entries, perBlock)
 	if err != nil {
@@ -485,7 +485,7 @@ func (b *builder) layoutFilesV5(si int, s *Session) (uint64, []uint64, error) {
 	if err := b.layoutFiles(si, s, entries); err != nil {
 		return 0, nil, err
 	}
-	b.fillChain(blocks, entries, encFileEntrySize, perBlock)
+	b.fillChain(blocks, entries, format.FileSerSize, perBlock)
 	return head, blocks, nil
 }
 
@@ -540,11 +540,11 @@ func (b *builder) layoutMemfd(si, fi int, f *File) (uint64, error) {
 			return 0, err
 		}
 		copy(page, content[off:])
-		m.Folios = append(m.Folios, Folio{PFN: addr >> shift, Flags: encFolioFlagsWritten, Index: idx})
+		m.Folios = append(m.Folios, Folio{PFN: addr >> shift, Flags: format.FolioDirty | format.FolioUptodate, Index: idx})
 	}
 	m.FoliosMap = Vmalloc{}
 	if len(m.Folios) > 0 {
-		arrayBytes := uint64(len(m.Folios)) * encFolioEntrySize
+		arrayBytes := uint64(len(m.Folios)) * format.FolioSerSize
 		total := (arrayBytes + b.ps - 1) / b.ps
 		perChunk := int((b.ps - 8) / 8) // KHO_VMALLOC_SIZE
 		var chunks []uint64
@@ -565,13 +565,13 @@ func (b *builder) layoutMemfd(si, fi int, f *File) (uint64, error) {
 				return 0, err
 			}
 			bldLE.PutUint64(chunkBufs[len(chunkBufs)-1][8+8*(int(i)%perChunk):], addr)
-			for j := i * b.ps / encFolioEntrySize; j < min(uint64(len(m.Folios)), (i+1)*b.ps/encFolioEntrySize); j++ {
-				if err := encPutFolio(page[(j*encFolioEntrySize)%b.ps:], m.Folios[j]); err != nil {
+			for j := i * b.ps / format.FolioSerSize; j < min(uint64(len(m.Folios)), (i+1)*b.ps/format.FolioSerSize); j++ {
+				if err := encPutFolio(page[(j*format.FolioSerSize)%b.ps:], m.Folios[j]); err != nil {
 					return 0, err
 				}
 			}
 		}
-		m.FoliosMap = Vmalloc{First: chunks[0], TotalPages: uint32(total), Flags: encVmallocFlagAlloc}
+		m.FoliosMap = Vmalloc{First: chunks[0], TotalPages: uint32(total), Flags: format.VmallocAlloc}
 		b.built.Layout.FolioChunks[si][fi] = chunks
 	}
 	addr, buf, err := b.allocPreserved(0)
@@ -599,7 +599,7 @@ func (b *builder) layoutFLBs(l *LUO) error {
 	b.built.Layout.FLB = flb
 	l.FLBsAddr = flb
 	flbs := l.FLBs
-	max := (b.ps - encFlbHeaderSize) / encFlbEntrySize
+	max := (b.ps - format.FLBHeaderSize) / format.FLBSerSize
 	if uint64(len(flbs)) > max {
 		return fmt.Errorf("kho: build: %d FLBs, a page holds %d", len(flbs), max)
 	}
@@ -607,7 +607,7 @@ func (b *builder) layoutFLBs(l *LUO) error {
 		return err
 	}
 	for i, f := range flbs {
-		if err := encPutFLBEntry(page[encFlbHeaderSize+i*encFlbEntrySize:], f.Name, f.Data, f.Count); err != nil {
+		if err := encPutFLBEntry(page[format.FLBHeaderSize+i*format.FLBSerSize:], f.Name, f.Data, f.Count); err != nil {
 			return fmt.Errorf("kho: build: FLB %d: %w", i, err)
 		}
 	}
@@ -631,7 +631,7 @@ func (b *builder) layoutLUOv1(l *LUO) (Subtree, error) {
 	}
 	L.SessionBlocks = []uint64{sess}
 	l.SessionsAddr = sess
-	if max := (uint64(len(sessBuf)) - 8) / encSessionEntrySize; uint64(len(l.Sessions)) > max {
+	if max := (uint64(len(sessBuf)) - format.SessionHeaderSize) / format.SessionSerSize; uint64(len(l.Sessions)) > max {
 		return Subtree{}, fmt.Errorf("kho: build: %d sessions, luo-v1 holds %d", len(l.Sessions), max)
 	}
 	if err := encPut(sessBuf, format.SessionHeader{Count: uint64(len(l.Sessions))}); err != nil {
@@ -648,12 +648,12 @@ func (b *builder) layoutLUOv1(l *LUO) (Subtree, error) {
 			if err != nil {
 				return Subtree{}, err
 			}
-			if max := uint64(len(buf)) / encFileEntrySize; uint64(len(s.Files)) > max {
+			if max := uint64(len(buf)) / format.FileSerSize; uint64(len(s.Files)) > max {
 				return Subtree{}, fmt.Errorf("kho: build: session %d has %d files, luo-v1 holds %d", si, len(s.Files), max)
 			}
 			entries := make([][]byte, len(s.Files))
 			for i := range entries {
-				entries[i] = buf[i*encFileEntrySize : (i+1)*encFileEntrySize]
+				entries[i] = buf[i*format.FileSerSize : (i+1)*format.FileSerSize]
 			}
 			if err := b.layoutFiles(si, s, entries); err != nil {
 				return Subtree{}, err
@@ -662,7 +662,7 @@ func (b *builder) layoutLUOv1(l *LUO) (Subtree, error) {
 			L.FileBlocks[si] = []uint64{fa}
 		}
 		s.FilesAddr, s.FileCount = files, uint64(len(s.Files))
-		if err := encPutSessionEntry(sessBuf[8+si*encSessionEntrySize:], s.Name, files, uint64(len(s.Files))); err != nil {
+		if err := encPutSessionEntry(sessBuf[format.SessionHeaderSize+si*format.SessionSerSize:], s.Name, files, uint64(len(s.Files))); err != nil {
 			return Subtree{}, err
 		}
 	}
@@ -744,12 +744,12 @@ func (b *builder) layoutBoot(root uint64) error {
 		return fmt.Errorf("kho: build: setup_data needs a scratch region of at least 3 pages")
 	}
 	bp, sd, arr := sc[0].Addr, sc[0].Addr+b.ps, sc[0].Addr+2*b.ps
-	if uint64(len(sc))*encScratchEntrySize > b.ps {
+	if uint64(len(sc))*format.ScratchSize > b.ps {
 		return fmt.Errorf("kho: build: %d scratch regions do not fit a page", len(sc))
 	}
-	array := make([]byte, len(sc)*encScratchEntrySize)
+	array := make([]byte, len(sc)*format.ScratchSize)
 	for i, s := range sc {
-		if err := encPut(array[i*encScratchEntrySize:], format.Scratch{Addr: s.Addr, Size: s.Size}); err != nil {
+		if err := encPut(array[i*format.ScratchSize:], format.Scratch{Addr: s.Addr, Size: s.Size}); err != nil {
 			return err
 		}
 	}
@@ -757,11 +757,11 @@ func (b *builder) layoutBoot(root uint64) error {
 	bldLE.PutUint16(page[encBootParamsBootFlag:], encBootFlagMagic)
 	bldLE.PutUint32(page[encBootParamsHeader:], encHdrSMagic)
 	bldLE.PutUint64(page[encBootParamsSetupData:], sd)
-	node := make([]byte, encSetupDataHdrSize+encKhoDataSize)
-	if err := encPut(node, format.SetupData{Type: encSetupKexecKHO, Len: encKhoDataSize}); err != nil {
+	node := make([]byte, format.SetupDataHeaderSize+format.KHODataSize)
+	if err := encPut(node, format.SetupData{Type: format.SetupKexecKHO, Len: format.KHODataSize}); err != nil {
 		return err
 	}
-	if err := encPut(node[encSetupDataHdrSize:], format.KHOData{FDTAddr: root, FDTSize: b.ps, ScratchAddr: arr, ScratchSize: uint64(len(array))}); err != nil {
+	if err := encPut(node[format.SetupDataHeaderSize:], format.KHOData{FDTAddr: root, FDTSize: b.ps, ScratchAddr: arr, ScratchSize: uint64(len(array))}); err != nil {
 		return err
 	}
 	for _, w := range []struct {

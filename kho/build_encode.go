@@ -7,33 +7,18 @@ import (
 	"github.com/khokit/khokit/format"
 )
 
-// The builder's encoders: thin wrappers over package format's codecs, plus
-// the sizes and boot-protocol offsets the layout code needs.
+// The builder's encoders: thin wrappers over package format's codecs. The
+// struct sizes and name lengths are package format's constants; only the x86
+// boot-protocol offsets, which format does not describe, are kept here.
+
+// The names the fuzz tests of other files use for format's sizes.
+const (
+	encBlockHeaderSize  = format.BlockHeaderSize
+	encSessionEntrySize = format.SessionSerSize
+	encVmallocFlagAlloc = format.VmallocAlloc
+)
 
 const (
-	encBlockHeaderSize   = 16 // kho_block_header_ser
-	encSessionEntrySize  = 80 // luo_session_ser (luo-session-v2 and later)
-	encFileEntrySize     = 64 // luo_file_ser
-	encFlbHeaderSize     = 16 // luo_flb_header_ser
-	encFlbEntrySize      = 64 // luo_flb_ser
-	encLuoSerSize        = 32 // luo_ser for "luo-v5"
-	encFolioEntrySize    = 16 // memfd_luo_folio_ser
-	encKexecMetadataSize = 73 // kho_kexec_metadata
-	encKhoDataSize       = 32 // x86 kho_data
-	encSetupDataHdrSize  = 16 // x86 setup_data header
-	encScratchEntrySize  = 16 // kho_scratch
-
-	encSessionNameLen  = 64 // LIVEUPDATE_SESSION_NAME_LENGTH
-	encFileCompatLen   = 48 // LIVEUPDATE_HNDL_COMPAT_LENGTH
-	encFlbNameLen      = 48 // LIVEUPDATE_FLB_COMPAT_LENGTH
-	encLuoCompatLen    = 8  // LUO_ABI_COMPAT_LEN for "luo-v5"
-	encReleaseFieldLen = 65 // __NEW_UTS_LEN + 1
-
-	encVmallocFlagAlloc  = 0x1 // KHO_VMALLOC_ALLOC
-	encFolioFlagsWritten = 0x3 // MEMFD_LUO_FOLIO_DIRTY | MEMFD_LUO_FOLIO_UPTODATE
-
-	encSetupKexecKHO = 10 // SETUP_KEXEC_KHO
-
 	// boot_params (the x86 "zero page") offsets, from
 	// arch/x86/include/uapi/asm/bootparam.h: setup_header starts at 0x1f1.
 	encBootParamsBootFlag  = 0x1fe // u16 0xAA55
@@ -76,7 +61,7 @@ func encPutBlockHeader(b []byte, next, count uint64) {
 }
 
 func encPutSessionEntry(b []byte, name string, files, count uint64) error {
-	n, err := encCString(name, encSessionNameLen, "session name")
+	n, err := encCString(name, format.SessionNameLen, "session name")
 	if err != nil {
 		return err
 	}
@@ -84,7 +69,7 @@ func encPutSessionEntry(b []byte, name string, files, count uint64) error {
 }
 
 func encPutFileEntry(b []byte, compat string, data, token uint64) error {
-	c, err := encCString(compat, encFileCompatLen, "file compatible")
+	c, err := encCString(compat, format.HandleCompatLen, "file compatible")
 	if err != nil {
 		return err
 	}
@@ -96,7 +81,7 @@ func encPutFLBHeader(b []byte, pgcnt, count uint64) error {
 }
 
 func encPutFLBEntry(b []byte, name string, data, count uint64) error {
-	n, err := encCString(name, encFlbNameLen, "FLB name")
+	n, err := encCString(name, format.FLBCompatLen, "FLB name")
 	if err != nil {
 		return err
 	}
@@ -104,7 +89,7 @@ func encPutFLBEntry(b []byte, name string, data, count uint64) error {
 }
 
 func encPutLUOSer(b []byte, compat string, num, sessions, flbs uint64) error {
-	c, err := encCString(compat, encLuoCompatLen, "luo_ser compatible")
+	c, err := encCString(compat, format.LUOCompatLen, "luo_ser compatible")
 	if err != nil {
 		return err
 	}
@@ -129,7 +114,7 @@ func encPutFolio(b []byte, f Folio) error {
 }
 
 func encPutKexecMetadata(b []byte, k *KexecMetadata) error {
-	r, err := encCString(k.PreviousRelease, encReleaseFieldLen, "previous_release")
+	r, err := encCString(k.PreviousRelease, format.UTSReleaseLen, "previous_release")
 	if err != nil {
 		return err
 	}

@@ -11,7 +11,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/khokit/khokit/fdt"
-	"github.com/khokit/khokit/format"
 	"github.com/khokit/khokit/kho/physmem"
 )
 
@@ -357,26 +356,6 @@ func TestBuildDecodeRoundTrip(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-// TestBuildSizesMatchCatalogue keeps the builder's sizes tied to package
-// format's catalogue, the one place the layouts are written.
-func TestBuildSizesMatchCatalogue(t *testing.T) {
-	for name, size := range map[string]int{
-		"block-header": encBlockHeaderSize, "session-ser": encSessionEntrySize, "file-ser": encFileEntrySize,
-		"flb-header": encFlbHeaderSize, "flb-ser": encFlbEntrySize, "luo-ser": encLuoSerSize, "folio": encFolioEntrySize,
-		"kexec-metadata": encKexecMetadataSize, "kho-data": encKhoDataSize, "setup-data": encSetupDataHdrSize,
-		"scratch": encScratchEntrySize,
-	} {
-		f, err := format.Lookup(name)
-		if err != nil {
-			t.Errorf("%s: %v", name, err)
-			continue
-		}
-		if f.Size != size {
-			t.Errorf("%s: catalogue size %d, builder uses %d", name, f.Size, size)
-		}
 	}
 }
 

@@ -300,7 +300,7 @@ func (l *locator) describe(r *locRoot, t *fdt.Tree) {
 		return v, err == nil && v != 0
 	}
 	if pa, ok := blobAt(bldNodeKexecMetadata); ok {
-		var b [encKexecMetadataSize]byte
+		var b [format.KexecMetadataSize]byte
 		if _, err := l.mem.ReadAt(b[:], pa); err == nil {
 			if km, err := format.DecodeKexecMetadata(b[:]); err == nil {
 				r.KexecCount = int64(km.KexecCount)
@@ -308,7 +308,7 @@ func (l *locator) describe(r *locRoot, t *fdt.Tree) {
 		}
 	}
 	if pa, ok := blobAt(bldNodeLUO); ok {
-		var b [encLuoSerSize]byte
+		var b [format.LUOSerSize]byte
 		if _, err := l.mem.ReadAt(b[:], pa); err == nil {
 			if ls, err := format.DecodeLUOSer(b[:]); err == nil && ls.Compatible.String() == bldCompatLUOv5 {
 				r.LUOSessions = int64(ls.SessionsPA)
@@ -350,7 +350,7 @@ func (l *locator) bootParams(base uint64) {
 			return
 		}
 		visited[pa] = true
-		var node [encSetupDataHdrSize]byte
+		var node [format.SetupDataHeaderSize]byte
 		if _, err := l.mem.ReadAt(node[:], pa); err != nil {
 			l.find("setup_data.unreadable", path, pa, "boot_params %#x: setup_data node: %v", base, err)
 			return
@@ -359,7 +359,7 @@ func (l *locator) bootParams(base uint64) {
 		if err != nil {
 			return
 		}
-		if sd.Type == encSetupKexecKHO && !l.seenNodes[pa] {
+		if sd.Type == format.SetupKexecKHO && !l.seenNodes[pa] {
 			l.seenNodes[pa] = true
 			l.setupNode(pa, i, false)
 		}
@@ -374,30 +374,30 @@ func (l *locator) setupNode(pa uint64, i int, scanned bool) {
 	if i >= 0 {
 		path = fmt.Sprintf("%s[%d]", locKHODataPath, i)
 	}
-	var node [encSetupDataHdrSize + encKhoDataSize]byte
-	if _, err := l.mem.ReadAt(node[:encSetupDataHdrSize], pa); err != nil {
+	var node [format.SetupDataHeaderSize + format.KHODataSize]byte
+	if _, err := l.mem.ReadAt(node[:format.SetupDataHeaderSize], pa); err != nil {
 		return
 	}
-	sd, err := format.DecodeSetupData(node[:encSetupDataHdrSize])
+	sd, err := format.DecodeSetupData(node[:format.SetupDataHeaderSize])
 	if err != nil {
 		return
 	}
 	n := sd.Len
-	if n < encKhoDataSize {
+	if n < format.KHODataSize {
 		if scanned {
 			return // not believed without a chain that leads to it
 		}
 		l.find("setup_data.kho-short", path, pa,
-			"SETUP_KEXEC_KHO node has len %d, kho_data needs %d", n, encKhoDataSize)
+			"SETUP_KEXEC_KHO node has len %d, kho_data needs %d", n, format.KHODataSize)
 		// Read what the kernel would: 32 bytes after the header.
 	}
-	if _, err := l.mem.ReadAt(node[encSetupDataHdrSize:], pa+encSetupDataHdrSize); err != nil {
+	if _, err := l.mem.ReadAt(node[format.SetupDataHeaderSize:], pa+format.SetupDataHeaderSize); err != nil {
 		if !scanned {
 			l.find("setup_data.kho-unreadable", path, pa, "kho_data: %v", err)
 		}
 		return
 	}
-	d, err := format.DecodeKHOData(node[encSetupDataHdrSize:])
+	d, err := format.DecodeKHOData(node[format.SetupDataHeaderSize:])
 	if err != nil {
 		return
 	}
@@ -500,11 +500,11 @@ const locMaxScratch = 4096
 // as scratch, good or bad, so that a decoder treats all of it as scratch.
 func (l *locator) scratch(addr, size uint64, r *locRoot) []ScratchRegion {
 	const path = "/scratch"
-	if size%encScratchEntrySize != 0 {
+	if size%format.ScratchSize != 0 {
 		l.find("scratch.size-unaligned", path, addr,
-			"scratch_size %d is not a multiple of %d", size, encScratchEntrySize)
+			"scratch_size %d is not a multiple of %d", size, format.ScratchSize)
 	}
-	n := size / encScratchEntrySize
+	n := size / format.ScratchSize
 	switch {
 	case n == 0:
 		l.find("scratch.empty", path, addr, "the scratch array has no entry")
@@ -513,7 +513,7 @@ func (l *locator) scratch(addr, size uint64, r *locRoot) []ScratchRegion {
 		l.find("scratch.too-many", path, addr, "%d scratch entries, more than %d", n, locMaxScratch)
 		return nil
 	}
-	buf, err := physmem.Read(l.mem, addr, int(n*encScratchEntrySize), locMaxScratch*encScratchEntrySize)
+	buf, err := physmem.Read(l.mem, addr, int(n*format.ScratchSize), locMaxScratch*format.ScratchSize)
 	if err != nil {
 		l.find("scratch.unreadable", path, addr, "scratch array: %v", err)
 		return nil
@@ -528,13 +528,13 @@ func (l *locator) scratch(addr, size uint64, r *locRoot) []ScratchRegion {
 	ps := l.o.PageSize
 	out := make([]ScratchRegion, n)
 	for i := range out {
-		v, err := format.DecodeScratch(buf[i*encScratchEntrySize:][:encScratchEntrySize])
+		v, err := format.DecodeScratch(buf[i*format.ScratchSize:][:format.ScratchSize])
 		if err != nil {
 			return nil
 		}
 		out[i] = ScratchRegion{Addr: v.Addr, Size: v.Size}
 		ep := fmt.Sprintf("%s[%d]", path, i)
-		ea := addr + uint64(i)*encScratchEntrySize
+		ea := addr + uint64(i)*format.ScratchSize
 		end := v.Addr + v.Size
 		switch {
 		case v.Size == 0:

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 
 	"github.com/khokit/khokit/fdt"
+	"github.com/khokit/khokit/format"
 )
 
 // locScan is what one streaming pass over memory found: page-aligned FDT
@@ -22,7 +23,7 @@ type locScan struct {
 // setupKHOType is SETUP_KEXEC_KHO as a little-endian u32.
 var (
 	hdrSBytes    = [4]byte{'H', 'd', 'r', 'S'}
-	setupKHOType = [4]byte{encSetupKexecKHO, 0, 0, 0}
+	setupKHOType = [4]byte{format.SetupKexecKHO, 0, 0, 0}
 )
 
 // scan streams every present range through scanChunk (see scanPresent).
@@ -93,7 +94,7 @@ func (l *locator) scanChunk(s *locScan, chunk []byte, a uint64) bool {
 		if off+8 > len(chunk) {
 			continue // len lies in the next chunk; a node straddling chunks is page-crossing, not kexec's
 		}
-		if n := le.Uint32(chunk[off+4:]); n < encKhoDataSize || n > locSetupDataMaxLen {
+		if n := le.Uint32(chunk[off+4:]); n < format.KHODataSize || n > locSetupDataMaxLen {
 			continue
 		}
 		var fdtAddr uint64
