@@ -121,8 +121,9 @@ type KdumpHeader struct {
 // Kdump is a makedumpfile kdump-compressed file read as physical memory.
 // Page frames set in the 2nd bitmap are read through their page
 // descriptors; frames set only in the 1st bitmap fail with
-// physmem.ErrExcluded; the rest are absent. Ranges lists the 1st bitmap.
-// A Kdump is safe for concurrent use.
+// physmem.ErrExcluded; the rest are absent. Ranges reports the three
+// states as Present, Excluded and no range. A Kdump is safe for concurrent
+// use.
 type Kdump struct {
 	Header     KdumpHeader
 	Notes      []Note
@@ -636,10 +637,12 @@ func popcount(b []byte) uint64 {
 	return uint64(n)
 }
 
-// Ranges implements [physmem.Memory]: the page frames set in either
-// bitmap, as present ranges. Pages in a present range whose data the dump
-// excluded fail ReadAt with ErrExcluded. Past 2^20 separate runs, later
-// runs are merged into the last range.
+// Ranges implements [physmem.Memory]: page frames set in the 2nd bitmap
+// are present; those set only in the 1st are excluded (memory the dump
+// filtered out, which ReadAt fails with ErrExcluded); the rest are absent.
+// Past 2^20 separate runs, later runs are merged into the last range,
+// which is then present if any of them is (reads inside it may fail with
+// ErrExcluded or ErrAbsent), else mixed unless all are excluded and touch.
 func (k *Kdump) Ranges() []physmem.Range {
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -649,18 +652,40 @@ func (k *Kdump) Ranges() []physmem.Range {
 	b1, b2 := make([]byte, bitmapChunk), make([]byte, bitmapChunk)
 	var rs []physmem.Range
 	var runStart uint64
-	inRun := false
+	runState := physmem.Absent
 	flush := func(end uint64) {
-		if end <= k.splitLo || runStart >= k.splitHi {
+		if runState == physmem.Absent || end <= k.splitLo || runStart >= k.splitHi {
 			return
 		}
 		lo, hi := max(runStart, k.splitLo), min(end, k.splitHi)
-		r := physmem.Range{Start: lo * k.bs, Size: (hi - lo) * k.bs, State: physmem.Present}
+		r := physmem.Range{Start: lo * k.bs, Size: (hi - lo) * k.bs, State: runState}
 		if len(rs) >= maxKdumpRanges {
-			rs[len(rs)-1].Size = r.End() - rs[len(rs)-1].Start
+			last := &rs[len(rs)-1]
+			switch {
+			case last.State == physmem.Present || r.State == physmem.Present:
+				last.State = physmem.Present
+			case last.State != r.State || last.End() != r.Start:
+				last.State = physmem.Mixed
+			}
+			last.Size = r.End() - last.Start
 			return
 		}
 		rs = append(rs, r)
+	}
+	// uniform is the state a bitmap byte pair gives all 8 of its frames,
+	// or Mixed when they differ.
+	uniform := func(x1, x2 byte) physmem.State {
+		switch {
+		case x2 == 0xff:
+			return physmem.Present
+		case x2 != 0:
+			return physmem.Mixed
+		case x1 == 0xff:
+			return physmem.Excluded
+		case x1 == 0:
+			return physmem.Absent
+		}
+		return physmem.Mixed
 	}
 	nbytes := (k.nbits + 7) / 8
 scan:
@@ -671,29 +696,30 @@ scan:
 			break // the file shrank under us: keep what was read
 		}
 		for j := range n {
-			x := b1[j] | b2[j]
-			base := (start + j) * 8
-			if x == 0 && !inRun || x == 0xff && inRun {
+			if uniform(b1[j], b2[j]) == runState {
 				continue
 			}
+			base := (start + j) * 8
 			for bit := range uint64(8) {
 				pfn := base + bit
 				if pfn >= k.nbits {
 					break scan
 				}
-				set := x&(1<<bit) != 0
-				if set && !inRun {
-					runStart, inRun = pfn, true
-				} else if !set && inRun {
+				st := physmem.Absent
+				switch {
+				case b2[j]&(1<<bit) != 0:
+					st = physmem.Present
+				case b1[j]&(1<<bit) != 0:
+					st = physmem.Excluded
+				}
+				if st != runState {
 					flush(pfn)
-					inRun = false
+					runStart, runState = pfn, st
 				}
 			}
 		}
 	}
-	if inRun {
-		flush(k.nbits)
-	}
+	flush(k.nbits)
 	k.ranges, k.rangesOK = rs, true
 	return rs
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/zlib"
 	"encoding/binary"
+	"io"
 	"runtime"
 	"testing"
 
@@ -51,11 +52,12 @@ func lzoRepeat(p []byte) ([]byte, PageFlags) {
 	return append(out, 0x11, 0, 0), PageLZO
 }
 
-// kdumpWant is the memory a kdump file of testMemory describes: the 1st
-// bitmap covers the excluded range too.
+// kdumpWantRanges is the memory a kdump file of testMemory describes: the
+// excluded range is in the 1st bitmap only.
 var kdumpWantRanges = []physmem.Range{
 	{Start: 0x1000, Size: 0x9f000, State: physmem.Present},
-	{Start: 0x100000, Size: 0x204000, State: physmem.Present},
+	{Start: 0x100000, Size: 0x200000, State: physmem.Present},
+	{Start: 0x300000, Size: 0x4000, State: physmem.Excluded},
 	{Start: 0x1000000, Size: 0x10000, State: physmem.Present},
 }
 
@@ -330,7 +332,8 @@ func TestKdumpOlderHeaders(t *testing.T) {
 }
 
 // TestKdumpRangesCapped: a 1st bitmap of alternating bits (2^20+ runs)
-// yields at most maxKdumpRanges ranges, the last one stretched to the end.
+// yields at most maxKdumpRanges ranges, the last one stretched to the end
+// and mixed, since it spans excluded frames and the absent ones between.
 func TestKdumpRangesCapped(t *testing.T) {
 	const pages = 2*maxKdumpRanges + 64
 	var s physmem.Sparse
@@ -350,14 +353,27 @@ func TestKdumpRangesCapped(t *testing.T) {
 	if len(rs) != maxKdumpRanges {
 		t.Fatalf("%d ranges, want %d", len(rs), maxKdumpRanges)
 	}
-	if rs[1] != (physmem.Range{Start: 0x2000, Size: 0x1000, State: physmem.Present}) {
-		t.Errorf("second range %v", rs[1])
+	if d := cmp.Diff([]physmem.Range{{Start: 0, Size: 0x1000, State: physmem.Excluded}, {Start: 0x2000, Size: 0x1000, State: physmem.Excluded}}, rs[:2]); d != "" {
+		t.Errorf("first ranges (-want +got):\n%s", d)
 	}
-	if last := rs[len(rs)-1]; last.End() != (pages-1)*4096 {
-		t.Errorf("last range %v does not reach the last run", last)
+	last := rs[len(rs)-1]
+	if want := (physmem.Range{Start: 2 * (maxKdumpRanges - 1) * 4096, Size: (pages - 1 - 2*(maxKdumpRanges-1)) * 4096, State: physmem.Mixed}); last != want {
+		t.Errorf("last range %v, want %v reaching the last run", last, want)
 	}
 	wantAddrErr(t, k, 0x2000, 1, 0, 0x2000, physmem.ErrExcluded)
 	wantAddrErr(t, k, 0x3000, 1, 0, 0x3000, physmem.ErrAbsent)
+
+	// One dumped frame among the merged runs makes the last range present,
+	// so that scans still read it (page by page where it is not).
+	bitmap2 := bitmap1 + int(binary.LittleEndian.Uint32(data[436:]))/2*4096
+	data[bitmap2+pages/8-1] = 0x01 // frame pages-8, also in the 1st bitmap
+	k, err = NewKdump(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rs := k.Ranges(); len(rs) != maxKdumpRanges || rs[len(rs)-1].State != physmem.Present || rs[len(rs)-1].Start != last.Start || rs[len(rs)-1].End() != last.End() {
+		t.Errorf("with a dumped frame in the tail: %d ranges, last %v", len(rs), rs[len(rs)-1])
+	}
 }
 
 // TestKdump32 reads the 32-bit layouts: packed (i386) and padded (ARM,
@@ -447,4 +463,87 @@ func TestKdumpRankAcrossChunks(t *testing.T) {
 	if PageFlags(0x23).String() != "zlib|lzo|zstd" || PageFlags(0x40).String() != "0x40" {
 		t.Errorf("PageFlags strings %q %q", PageFlags(0x23), PageFlags(0x40))
 	}
+}
+
+// countingReader counts the reads that reach the file.
+type countingReader struct {
+	r     io.ReaderAt
+	reads int
+}
+
+func (c *countingReader) ReadAt(p []byte, off int64) (int, error) {
+	c.reads++
+	return c.r.ReadAt(p, off)
+}
+
+// TestKdumpExcludedRanges: frames makedumpfile left out of the 2nd bitmap
+// (zero pages here, and a range the writer was told is excluded) are
+// Excluded ranges, so a scan of the present ranges reads only dumped pages
+// and never fails on a filtered one.
+func TestKdumpExcludedRanges(t *testing.T) {
+	var s physmem.Sparse
+	for _, r := range []physmem.Range{
+		{Start: 0, Size: 64 << 20, State: physmem.Present},
+		{Start: 64 << 20, Size: 1 << 20, State: physmem.Excluded},
+		{Start: 80 << 20, Size: 0x3000, State: physmem.Present},
+	} {
+		if err := s.AddRange(r.Start, r.Size, r.State); err != nil {
+			t.Fatal(err)
+		}
+	}
+	written := []uint64{0x1000, 0x2000, 0x3000, 0x2000000, 0x3fff000, 80<<20 + 0x1000}
+	for i, a := range written {
+		s.WriteAt(bytes.Repeat([]byte{byte(i + 1)}, 4096), a)
+	}
+	data := writeTestKdump(t, &s, s.Ranges(), &KdumpOptions{Compression: PageZlib, ExcludeZero: true})
+	file := &countingReader{r: bytes.NewReader(data)}
+	k, err := NewKdump(file, int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close()
+	const P, E = physmem.Present, physmem.Excluded
+	want := []physmem.Range{
+		{Start: 0, Size: 0x1000, State: E},
+		{Start: 0x1000, Size: 0x3000, State: P},
+		{Start: 0x4000, Size: 0x2000000 - 0x4000, State: E},
+		{Start: 0x2000000, Size: 0x1000, State: P},
+		{Start: 0x2001000, Size: 0x3fff000 - 0x2001000, State: E},
+		{Start: 0x3fff000, Size: 0x1000, State: P},
+		{Start: 64 << 20, Size: 1 << 20, State: E},
+		{Start: 80 << 20, Size: 0x1000, State: E},
+		{Start: 80<<20 + 0x1000, Size: 0x1000, State: P},
+		{Start: 80<<20 + 0x2000, Size: 0x1000, State: E},
+	}
+	if d := cmp.Diff(want, k.Ranges()); d != "" {
+		t.Errorf("ranges (-want +got):\n%s", d)
+	}
+	if st := physmem.StateOf(k, 0x4000, 0x1000000); st != E {
+		t.Errorf("state of a zero-page run: %v, want excluded", st)
+	}
+
+	// A scan reads the present ranges whole: every read succeeds, and the
+	// file sees a bounded number of reads per dumped page, none for the
+	// 16 thousand filtered ones.
+	file.reads = 0
+	var scanned uint64
+	buf := make([]byte, 64<<10)
+	for _, r := range physmem.ScanRanges(k, 4096) {
+		for o := uint64(0); o < r.Size; o += uint64(len(buf)) {
+			n := min(uint64(len(buf)), r.Size-o)
+			if _, err := k.ReadAt(buf[:n], r.Start+o); err != nil {
+				t.Fatalf("scan read %#x: %v", r.Start+o, err)
+			}
+			scanned += n
+		}
+	}
+	if scanned != uint64(len(written))*4096 {
+		t.Errorf("scanned %#x bytes, want the %d dumped pages", scanned, len(written))
+	}
+	if limit := 4*len(written) + 8; file.reads > limit {
+		t.Errorf("scan made %d file reads, want at most %d", file.reads, limit)
+	}
+	// Reading across a filtered run stops at its first byte, in one call.
+	wantAddrErr(t, k, 0x3000, 0x10000, 0x1000, 0x4000, physmem.ErrExcluded)
+	compareData(t, &s, k, []physmem.Range{{Start: 0x1000, Size: 0x3000}, {Start: 0x2000000, Size: 0x1000}})
 }
