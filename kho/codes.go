@@ -11,9 +11,9 @@ type CodeInfo struct {
 	Kernel   []Impact
 }
 
-// Codes returns the finding codes Decode, Locate and the FLB model emit,
-// sorted. The table is the one place a code's severity and kernel impact
-// are written. (RecoverLUO's codes are listed by [RecoveryCodes].)
+// Codes returns the finding codes Decode, Locate, the FLB model and
+// RecoverLUO emit, sorted. The table is the one place a code's severity,
+// summary and kernel impact are written.
 func Codes() []string {
 	out := make([]string, 0, len(codeTable))
 	for c := range codeTable {
@@ -23,7 +23,8 @@ func Codes() []string {
 	return out
 }
 
-// LookupCode returns the table entry of a code.
+// LookupCode returns the table entry of a code, whichever part of the
+// package emits it.
 func LookupCode(code string) (CodeInfo, bool) {
 	ci, ok := codeTable[code]
 	return ci, ok
@@ -227,6 +228,19 @@ var codeTable = map[string]CodeInfo{
 	"scratch.entry-overlap":      {Error, "two scratch regions overlap", scratchCorrupt},
 	"locate.scan-truncated":      {Warning, "more scan hits of one kind than LocateOptions.MaxHits; the rest were not examined", nil},
 	"locate.fdt-budget":          {Warning, "more non-KHO FDT bytes than the locator reads; later FDTs are not searched for /chosen", nil},
+
+	// Recovery (RecoverLUO): LUO state found by its contents after its
+	// pointers were lost.
+	"luo.pointer-lost":         {Warning, "pointers to LUO state are lost (luo_ser reused, map overwritten, as after the kexec); what recovery found cannot be checked for preservation", nil},
+	"luo.recovered-sessions":   {Info, "the session chain was recovered by its contents", nil},
+	"luo.recovered-flbs":       {Info, "the FLB page was recovered by its contents", nil},
+	"luo.recovery-ambiguous":   {Warning, "more than one candidate of a kind passed every check; none was put in the model", nil},
+	"luo.recovery-rejected":    {Info, "a candidate looked like LUO state but failed a check", nil},
+	"luo.recovery-other":       {Info, "a candidate belongs to other LUO state (a surviving luo_ser points at it)", nil},
+	"luo.recovery-none":        {Warning, "recovery found no candidate for lost LUO state", nil},
+	"luo.recovery-truncated":   {Warning, "more candidates of one kind than RecoverOptions.MaxCandidates; the rest were not examined", nil},
+	"luo.number-inferred":      {Info, "liveupdate_num inferred from the running kernel's outgoing luo_ser", nil},
+	"luo.recovery-orphan-file": {Info, "file blocks no recognised session reaches", nil},
 }
 
 // Releases of the locator's impacts: setup_data exists on x86 only.

@@ -2,6 +2,7 @@ package kho
 
 import (
 	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -10,32 +11,69 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// findingSources are the files that emit findings: the decoder's (d.add),
-// the locator's (l.find) and the FLB model's (flbmFinding). The builder
-// emits none; it is scanned so that one that starts to is noticed.
-var findingSources = []string{"blobs.go", "blocks.go", "decode.go", "luo.go", "memfd.go", "memmap.go", "pointer.go",
-	"locate.go", "locate_scan.go", "flbmodel.go", "flbmodel_sim.go", "build.go", "build_encode.go", "build_fdt.go", "build_map.go"}
+// codeEmitters are the calls that turn a code into a finding: the
+// decoder's d.add, the locator's l.find, the FLB model's flbmFinding and
+// recovery's rc.add. A Finding literal's Code field names one directly.
+const codeEmitters = `(?:\b(?:d|rc)\.add|\bl\.find|\bflbmFinding)\(`
 
-// TestCodeTable checks that the codes the decoder, the locator and the FLB
-// model emit and the table that documents them are the same set, well
-// formed, and that context impacts refer to real codes.
-func TestCodeTable(t *testing.T) {
-	emit := regexp.MustCompile(`(?:d\.add|l\.find|flbmFinding)\("([^"]+)"`)
-	// Any other way of naming a code in a finding escapes the scan.
-	other := regexp.MustCompile(`Code: +"|\.add\(code|\.find\(code`)
-	used := map[string]bool{"decode.findings-truncated": true} // added by finish
-	for _, f := range findingSources {
+var (
+	// codeCalls reads the code an emitter is called with.
+	codeCalls = regexp.MustCompile(codeEmitters + `\s*"([^"]+)"`)
+	// codeEscapes finds a code from a variable: an emitter called with
+	// something else than a literal, or a Code field other than the
+	// emitters' own "Code: code".
+	codeEscapes = regexp.MustCompile(codeEmitters + `\s*[^"\s]|\bCode:\s+(?:[^"\sc]|c[^o]|co[^d]|cod[^e]|code\w)`)
+)
+
+// emittedCodes scans the package's non-test sources matching glob for
+// codes passed as string literals to an emitter (any, or only rc.add when
+// recoveryOnly is set) or, unless recoveryOnly, named in a Finding
+// literal's Code field. A code that is not a literal is an error: it
+// would escape the scan.
+func emittedCodes(t *testing.T, glob string, recoveryOnly bool) map[string]bool {
+	t.Helper()
+	files, err := filepath.Glob(glob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	literals := regexp.MustCompile(`\bCode:\s+"([^"]+)"`)
+	used := map[string]bool{}
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
 		b, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, m := range emit.FindAllStringSubmatch(string(b), -1) {
-			used[m[1]] = true
-		}
-		if loc := other.FindIndex(b); loc != nil && f != "pointer.go" {
-			t.Errorf("%s: a finding code at byte %d is not a literal the scan sees: %q", f, loc[0], b[loc[0]:loc[1]])
+		for i, line := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(line, "func ") {
+				continue
+			}
+			for _, m := range codeCalls.FindAllStringSubmatch(line, -1) {
+				if !recoveryOnly || strings.HasPrefix(strings.TrimLeft(m[0], "\t ("), "rc.add") {
+					used[m[1]] = true
+				}
+			}
+			if !recoveryOnly {
+				for _, m := range literals.FindAllStringSubmatch(line, -1) {
+					used[m[1]] = true
+				}
+			}
+			if m := codeEscapes.FindString(line); m != "" {
+				t.Errorf("%s:%d: a finding code that is not a literal escapes the scan: %q", f, i+1, m)
+			}
 		}
 	}
+	return used
+}
+
+// TestCodeTable checks that the codes emitted anywhere in the package (by
+// the decoder, the locator, the FLB model and recovery) and the one table
+// that documents them are the same set, well formed, and that context
+// impacts refer to real codes.
+func TestCodeTable(t *testing.T) {
+	used := emittedCodes(t, "*.go", false)
 	var usedList []string
 	for c := range used {
 		usedList = append(usedList, c)
@@ -46,8 +84,8 @@ func TestCodeTable(t *testing.T) {
 	}
 	wellFormed := regexp.MustCompile(`^[a-z]+(_[a-z]+)?\.[a-z0-9]+(-[a-z0-9]+)*$`)
 	for _, c := range Codes() {
-		info, _ := LookupCode(c)
-		if !wellFormed.MatchString(c) || info.Summary == "" || info.Severity > Error {
+		info, ok := LookupCode(c)
+		if !ok || !wellFormed.MatchString(c) || info.Summary == "" || info.Severity > Error {
 			t.Errorf("code %q: malformed entry %+v", c, info)
 		}
 		for _, im := range info.Kernel {
@@ -56,10 +94,53 @@ func TestCodeTable(t *testing.T) {
 			}
 		}
 	}
+	if info, ok := LookupCode("no.such-code"); ok {
+		t.Errorf("LookupCode of an unknown code = %+v, true", info)
+	}
 	for k := range contextImpacts {
 		code, _, ok := strings.Cut(k, "@")
-		if _, known := codeTable[code]; !ok || !known {
+		if _, known := LookupCode(code); !ok || !known {
 			t.Errorf("context impact %q names no code", k)
+		}
+	}
+}
+
+// TestCodeScanSeesEscapes checks the scan TestCodeTable relies on: it
+// reads literal codes from every emitter and flags a code that is not a
+// literal.
+func TestCodeScanSeesEscapes(t *testing.T) {
+	for _, tc := range []struct {
+		line string
+		want string
+	}{
+		{`	d.add("ptr.zero", "", path, pa, "x")`, "ptr.zero"},
+		{`	rc.add("luo.recovery-none", recoveryPath, 0, "x")`, "luo.recovery-none"},
+		{`	l.find("scratch.empty", "/x", 0, "x")`, "scratch.empty"},
+		{`	fs = append(fs, flbmFinding("flb.name-empty", flbmPath, 0, "x"))`, "flb.name-empty"},
+		{`	visited.add(pa)`, ""},
+	} {
+		got := ""
+		if m := codeCalls.FindStringSubmatch(tc.line); m != nil {
+			got = m[1]
+		}
+		if got != tc.want {
+			t.Errorf("%q: code %q, want %q", tc.line, got, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		line   string
+		escape bool
+	}{
+		{`	d.add(c.code, "", path, pa, "x")`, true},
+		{`	rc.add(kind, recoveryPath, 0, "x")`, true},
+		{`	Finding{Code: other, Path: p}`, true},
+		{`	Finding{Code: codes[i], Path: p}`, true},
+		{`	Finding{Severity: Info, Code: code, Path: path}`, false},
+		{`	Finding{Code: "decode.findings-truncated"}`, false},
+		{`	d.add("ptr.zero", "", path, pa, "x")`, false},
+	} {
+		if got := codeEscapes.MatchString(tc.line); got != tc.escape {
+			t.Errorf("%q: escape %v, want %v", tc.line, got, tc.escape)
 		}
 	}
 }

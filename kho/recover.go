@@ -261,7 +261,7 @@ func mapTrusted(h *Handover) bool {
 // The result goes into h: h.LUO (created when nil) gets the chosen
 // sessions and FLB page with Recovered set, and h.Findings gets
 // "luo.pointer-lost", "luo.recovered-sessions", "luo.recovered-flbs" and
-// friends (see [RecoveryCodes]) plus the decoder's findings for the
+// friends (see [Codes] and [LookupCode]) plus the decoder's findings for the
 // chosen objects.
 func RecoverLUO(mem physmem.Memory, h *Handover, opts *Options, ro *RecoverOptions) (*Recovery, error) {
 	o, err := opts.withDefaults()

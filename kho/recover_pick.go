@@ -6,37 +6,6 @@ import (
 	"strings"
 )
 
-// recoveryCodes documents the findings RecoverLUO adds, the way codeTable
-// documents the decoder's.
-var recoveryCodes = map[string]CodeInfo{
-	"luo.pointer-lost":         {Warning, "pointers to LUO state are lost (luo_ser reused, map overwritten, as after the kexec); what recovery found cannot be checked for preservation", nil},
-	"luo.recovered-sessions":   {Info, "the session chain was recovered by its contents", nil},
-	"luo.recovered-flbs":       {Info, "the FLB page was recovered by its contents", nil},
-	"luo.recovery-ambiguous":   {Warning, "more than one candidate of a kind passed every check; none was put in the model", nil},
-	"luo.recovery-rejected":    {Info, "a candidate looked like LUO state but failed a check", nil},
-	"luo.recovery-other":       {Info, "a candidate belongs to other LUO state (a surviving luo_ser points at it)", nil},
-	"luo.recovery-none":        {Warning, "recovery found no candidate for lost LUO state", nil},
-	"luo.recovery-truncated":   {Warning, "more candidates of one kind than RecoverOptions.MaxCandidates; the rest were not examined", nil},
-	"luo.number-inferred":      {Info, "liveupdate_num inferred from the running kernel's outgoing luo_ser", nil},
-	"luo.recovery-orphan-file": {Info, "file blocks no recognised session reaches", nil},
-}
-
-// RecoveryCodes returns the finding codes RecoverLUO adds, sorted.
-func RecoveryCodes() []string {
-	out := make([]string, 0, len(recoveryCodes))
-	for c := range recoveryCodes {
-		out = append(out, c)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// LookupRecoveryCode returns the table entry of a RecoverLUO code.
-func LookupRecoveryCode(code string) (CodeInfo, bool) {
-	ci, ok := recoveryCodes[code]
-	return ci, ok
-}
-
 const recoveryPath = "/LUO/recovery"
 
 // maxListedRejects caps the rejected candidates kept in a Recovery and in
@@ -71,14 +40,23 @@ func (rc *recoverer) add(code, path string, addr uint64, format string, args ...
 	if rc.codeCounts[code] > rc.opts.MaxFindingsPerCode {
 		return
 	}
-	info := recoveryCodes[code]
-	rc.h.Findings = append(rc.h.Findings, Finding{Severity: info.Severity, Code: code, Path: path, Addr: addr, Message: fmt.Sprintf(format, args...)})
+	info, ok := codeTable[code]
+	if !ok {
+		info = CodeInfo{Severity: Error, Summary: "undocumented code"}
+	}
+	rc.h.Findings = append(rc.h.Findings, Finding{Severity: info.Severity, Code: code, Path: path, Addr: addr, Message: fmt.Sprintf(format, args...),
+		Kernel: append([]Impact(nil), info.Kernel...)})
 }
 
 // truncation adds the decoder's truncation summary for recovery codes
-// that were only counted.
+// that were only counted, in code order.
 func (rc *recoverer) truncation() {
-	for _, c := range RecoveryCodes() {
+	codes := make([]string, 0, len(rc.codeCounts))
+	for c := range rc.codeCounts {
+		codes = append(codes, c)
+	}
+	sort.Strings(codes)
+	for _, c := range codes {
 		if n := rc.codeCounts[c]; n > rc.opts.MaxFindingsPerCode {
 			rc.h.Findings = append(rc.h.Findings, Finding{Severity: Info, Code: "decode.findings-truncated", Path: recoveryPath,
 				Message: fmt.Sprintf("%d more %s findings not listed", n-rc.opts.MaxFindingsPerCode, c)})
