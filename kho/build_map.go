@@ -60,37 +60,6 @@ func (a *bldPageAlloc) alloc(order uint8) (uint64, error) {
 
 func bldAlignUp(v, a uint64) uint64 { return (v + a - 1) &^ (a - 1) }
 
-// bldRadixGeometry is the kho-v2+ radix tree shape for one page size
-// (abi.md §3.2).
-type bldRadixGeometry struct {
-	pageShift  uint
-	keyWidth   uint // KHO_RADIX_KEY_WIDTH
-	tableLog2  uint // KHO_TABLE_SIZE_LOG2
-	bitmapLog2 uint // KHO_BITMAP_SIZE_LOG2
-	depth      uint // KHO_TREE_MAX_DEPTH; root is level depth-1
-}
-
-func newBldRadixGeometry(pageSize uint64) bldRadixGeometry {
-	shift := uint(bits.TrailingZeros64(pageSize))
-	g := bldRadixGeometry{pageShift: shift, keyWidth: 64 - shift + 1, tableLog2: shift - 3, bitmapLog2: shift + 3}
-	g.depth = (g.keyWidth-g.bitmapLog2+g.tableLog2-1)/g.tableLog2 + 1
-	return g
-}
-
-func (g bldRadixGeometry) key(addr uint64, order uint8) uint64 {
-	o := uint(order)
-	return 1<<(64-g.pageShift-o) | addr>>(g.pageShift+o)
-}
-
-// index returns the table index of key at level (1..depth-1), or the leaf
-// bit at level 0.
-func (g bldRadixGeometry) index(key uint64, level uint) uint64 {
-	if level == 0 {
-		return key & (1<<g.bitmapLog2 - 1)
-	}
-	return key >> (g.bitmapLog2 + g.tableLog2*(level-1)) & (1<<g.tableLog2 - 1)
-}
-
 // bldMapPages is a memory map under construction: page contents keyed by
 // physical address, written to memory once complete.
 type bldMapPages map[uint64][]byte
@@ -99,16 +68,21 @@ type bldMapPages map[uint64][]byte
 // already allocated root node page (the kernel allocates it at init, so it
 // exists even when nothing is preserved).
 func bldRadix(a *bldPageAlloc, root uint64, blocks []Block) (bldMapPages, error) {
-	g := newBldRadixGeometry(a.pageSize)
+	g, err := format.RadixFor(format.PageSize(a.pageSize))
+	if err != nil {
+		return nil, fmt.Errorf("kho: build: %w", err)
+	}
 	pages := bldMapPages{root: make([]byte, a.pageSize)}
 	for _, b := range blocks {
-		key := g.key(b.Addr, b.Order)
+		key, err := g.Key(b.Addr, uint(b.Order), g.Order0Bit)
+		if err != nil {
+			return nil, fmt.Errorf("kho: build: %w", err)
+		}
 		node := root
-		for level := g.depth - 1; level >= 1; level-- {
-			off := g.index(key, level) * 8
+		for level := g.RootLevel(); level >= 1; level-- {
+			off := g.Index(key, level) * 8
 			child := bldLE.Uint64(pages[node][off:])
 			if child == 0 {
-				var err error
 				if child, err = a.alloc(0); err != nil {
 					return nil, err
 				}
@@ -117,7 +91,7 @@ func bldRadix(a *bldPageAlloc, root uint64, blocks []Block) (bldMapPages, error)
 			}
 			node = child
 		}
-		bit := g.index(key, 0)
+		bit := g.Index(key, 0)
 		pages[node][bit/8] |= 1 << (bit % 8)
 	}
 	return pages, nil
