@@ -106,11 +106,12 @@ func runExtract(o *options, args []string, stdout, stderr io.Writer) int {
 				}
 				e := jsonEntry{Kind: "memfd", Name: f.Compatible, Size: f.Memfd.Size, Session: &name, Token: hexPtr(f.Token), Address: hexPtr(f.Data)}
 				file := fmt.Sprintf("memfds/%03d-%s/%03d-token-%x.bin", si, safeName(s.Name), fi, f.Token)
-				if why := tooSparse(f.Memfd, x.pageSize); why != "" {
-					x.skipped = append(x.skipped, file+": "+why)
+				r, err := kho.OpenMemfd(l.mem, f.Memfd, x.pageSize, kho.DefaultMaxMemfdHoles)
+				if err != nil {
+					x.skipped = append(x.skipped, file+": "+notRead(err))
 					continue
 				}
-				x.reader(file, e, kho.MemfdContents(l.mem, f.Memfd, x.pageSize))
+				x.reader(file, e, r)
 			}
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/khokit/khokit/fdt"
 	"github.com/khokit/khokit/kho"
+	"github.com/khokit/khokit/kho/physmem"
 )
 
 var binary string // the khodump binary TestMain builds
@@ -252,5 +253,33 @@ func TestMapTotalsSaturates(t *testing.T) {
 				t.Errorf("mapTotals (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// A memfd that is mostly holes, at its end or between folios, is not read
+// but reported at its file; a dense one is hashed.
+func TestHashMemfdsHoles(t *testing.T) {
+	far := &kho.Memfd{Size: (1<<39 + 1) * 4096, Folios: []kho.Folio{{PFN: 0x100}, {PFN: 0x101, Index: 1 << 39}}}
+	tail := &kho.Memfd{Size: 64<<20 + 4097, Folios: []kho.Folio{{PFN: 0x100}}}
+	empty := &kho.Memfd{}
+	h := &kho.Handover{LUO: &kho.LUO{Sessions: []kho.Session{{Files: []kho.File{
+		{Data: 0x5000, Memfd: far}, {Data: 0x6000, Memfd: tail}, {Data: 0x7000, Memfd: empty},
+	}}}}}
+	d := &decoded{h: h}
+	d.hashMemfds(&physmem.Sparse{}, 4096)
+	var got []kho.Finding
+	for _, f := range h.Findings {
+		f.Message = strings.SplitN(f.Message, ":", 2)[0]
+		got = append(got, f)
+	}
+	want := []kho.Finding{
+		{Severity: kho.Warning, Code: "khodump.memfd-not-hashed", Path: "/LUO/sessions[0]/files[0]/memfd", Addr: 0x5000, Message: "memfd of size 2251799813689344"},
+		{Severity: kho.Warning, Code: "khodump.memfd-not-hashed", Path: "/LUO/sessions[0]/files[1]/memfd", Addr: 0x6000, Message: "memfd of size 67112961"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("findings (-want +got):\n%s", diff)
+	}
+	if s := d.sums[kho.FileID{File: 2}]; s.err != nil || s.sha256 != "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" {
+		t.Errorf("empty memfd: %+v, want the SHA-256 of nothing", s)
 	}
 }

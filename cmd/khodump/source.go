@@ -320,28 +320,9 @@ func (l *loaded) recoverLUO(o *options, h *kho.Handover, opts *kho.Options) {
 	}
 }
 
-// maxHole bounds the bytes of a memfd no folio backs that hashing or
-// extracting reads (as zeros): a hostile size must not cost unbounded work.
-const maxHole = 64 << 20
-
-// memfdBacked returns how far into the file m's folios reach.
-func memfdBacked(m *kho.Memfd, pageSize uint64) uint64 {
-	var end uint64
-	for _, f := range m.Folios {
-		pages := uint64(1) << min(f.Order, 40)
-		if e := (f.Index + pages) * pageSize; f.Index < 1<<40 && e > end {
-			end = e
-		}
-	}
-	return end
-}
-
-// tooSparse says why m's contents are not read, or "" when they are.
-func tooSparse(m *kho.Memfd, pageSize uint64) string {
-	if backed := memfdBacked(m, pageSize); m.Size > backed && m.Size-backed > maxHole {
-		return fmt.Sprintf("size %d is %d bytes past what its %d folios back (limit %d of holes): not read", m.Size, m.Size-backed, len(m.Folios), maxHole)
-	}
-	return ""
+// notRead says why a memfd's contents are not read.
+func notRead(err error) string {
+	return strings.TrimPrefix(err.Error(), "kho: ") + ": not read"
 }
 
 // hashMemfds reads every decoded memfd's contents and hashes them.
@@ -357,14 +338,14 @@ func (d *decoded) hashMemfds(mem physmem.Memory, pageSize uint64) {
 			}
 			id := kho.FileID{Session: si, File: fi}
 			path := fmt.Sprintf("/LUO/sessions[%d]/files[%d]/memfd", si, fi)
-			if why := tooSparse(f.Memfd, pageSize); why != "" {
-				d.sums[id] = memfdSum{err: errors.New(why)}
-				d.h.Findings = append(d.h.Findings, kho.Finding{Severity: kho.Warning, Code: "khodump.memfd-not-hashed", Path: path, Addr: f.Data, Message: why})
+			r, err := kho.OpenMemfd(mem, f.Memfd, pageSize, kho.DefaultMaxMemfdHoles)
+			if err != nil {
+				d.sums[id] = memfdSum{err: err}
+				d.h.Findings = append(d.h.Findings, kho.Finding{Severity: kho.Warning, Code: "khodump.memfd-not-hashed", Path: path, Addr: f.Data, Message: notRead(err)})
 				continue
 			}
 			h := sha256.New()
-			_, err := io.Copy(h, kho.MemfdContents(mem, f.Memfd, pageSize))
-			if err != nil {
+			if _, err := io.Copy(h, r); err != nil {
 				d.sums[id] = memfdSum{err: err}
 				d.h.Findings = append(d.h.Findings, kho.Finding{Severity: kho.Warning, Code: "khodump.memfd-unreadable",
 					Path: path, Addr: f.Data, Message: "contents not readable from this source: " + err.Error()})

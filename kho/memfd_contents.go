@@ -1,0 +1,98 @@
+package kho
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+
+	"github.com/khokit/khokit/format"
+	"github.com/khokit/khokit/kho/physmem"
+)
+
+// DefaultMaxMemfdHoles is the bound on a memfd's holes (bytes no folio
+// backs, which read as zeros) that khodump uses: a hostile size or folio
+// index must not cost unbounded work, and a real memfd keeps its holes
+// small compared with what it holds.
+const DefaultMaxMemfdHoles = 64 << 20
+
+// ErrMemfdHoles reports a memfd whose holes exceed the bound passed to
+// [OpenMemfd]: reading it would return mostly zeros nobody wrote.
+var ErrMemfdHoles = errors.New("kho: memfd is more holes than allowed")
+
+// OpenMemfd is [MemfdContents] with the checks hostile state needs before
+// reading: pageSize must be 0 (meaning 4096), 4096, 16384 or 65536 (else
+// the error wraps [format.ErrPageSize]), and the file's holes, as
+// [Memfd.Holes] counts them, must not exceed maxHoles bytes (else the
+// error wraps [ErrMemfdHoles]).
+func OpenMemfd(mem physmem.Memory, m *Memfd, pageSize, maxHoles uint64) (*io.SectionReader, error) {
+	ps, err := memfdPageSize(pageSize)
+	if err != nil {
+		return nil, err
+	}
+	if holes := m.Holes(ps); holes > maxHoles {
+		return nil, fmt.Errorf("kho: memfd of size %d: %d bytes no folio of its %d backs (limit %d): %w",
+			m.Size, holes, len(m.Folios), maxHoles, ErrMemfdHoles)
+	}
+	return MemfdContents(mem, m, ps), nil
+}
+
+// memfdPageSize checks a producer page size; 0 means 4096.
+func memfdPageSize(pageSize uint64) (uint64, error) {
+	if pageSize == 0 {
+		return 4096, nil
+	}
+	if pageSize > 1<<31 {
+		return 0, fmt.Errorf("kho: memfd page size %d: %w", pageSize, format.ErrPageSize)
+	}
+	if _, err := format.GeometryFor(format.PageSize(pageSize)); err != nil {
+		return 0, fmt.Errorf("kho: memfd page size %d: %w", pageSize, format.ErrPageSize)
+	}
+	return pageSize, nil
+}
+
+// Holes returns how many of the memfd's Size bytes no folio backs (they
+// read as zeros): the bytes past the last folio and those in gaps between
+// folios. A folio is 2^Order pages of pageSize bytes (0 means 4096) from
+// its Index; overlapping folios count once, and parts past Size not at
+// all.
+func (m *Memfd) Holes(pageSize uint64) uint64 {
+	if pageSize == 0 {
+		pageSize = 4096
+	}
+	if m.Size == 0 {
+		return 0
+	}
+	pages := (m.Size-1)/pageSize + 1 // pages the file spans, the last maybe partly
+	type span struct{ start, end uint64 }
+	spans := make([]span, 0, len(m.Folios))
+	for _, f := range m.Folios {
+		if f.Index >= pages {
+			continue
+		}
+		end := pages
+		if f.Order < 64 && uint64(1)<<f.Order < pages-f.Index {
+			end = f.Index + uint64(1)<<f.Order
+		}
+		spans = append(spans, span{f.Index, end})
+	}
+	slices.SortFunc(spans, func(a, b span) int { return cmp.Compare(a.start, b.start) })
+	// byteAt is the file offset of page p, clipped to Size (p <= pages).
+	byteAt := func(p uint64) uint64 {
+		if p == pages {
+			return m.Size
+		}
+		return p * pageSize
+	}
+	var covered, cur uint64 // cur: first page not yet counted
+	for _, s := range spans {
+		start := max(s.start, cur)
+		if start >= s.end {
+			continue
+		}
+		covered += byteAt(s.end) - byteAt(start)
+		cur = s.end
+	}
+	return m.Size - covered
+}

@@ -1,0 +1,120 @@
+package kho
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"testing"
+
+	"github.com/khokit/khokit/format"
+	"github.com/khokit/khokit/kho/physmem"
+)
+
+func TestMemfdHoles(t *testing.T) {
+	const max64 = ^uint64(0)
+	tests := []struct {
+		name     string
+		size     uint64
+		folios   []Folio
+		pageSize uint64
+		want     uint64
+	}{
+		{"empty", 0, nil, 4096, 0},
+		{"no folios", 10000, nil, 4096, 10000},
+		{"dense", 3*4096 + 100, []Folio{{Index: 0}, {Index: 1}, {Index: 2}, {Index: 3}}, 4096, 0},
+		{"dense unsorted", 3*4096 + 100, []Folio{{Index: 3}, {Index: 1}, {Index: 0}, {Index: 2}}, 0, 0},
+		{"one large folio", 4 * 4096, []Folio{{Index: 0, Order: 2}}, 4096, 0},
+		{"tail hole", 5 * 4096, []Folio{{Index: 0}}, 4096, 4 * 4096},
+		{"gap between folios", 5 * 4096, []Folio{{Index: 0}, {Index: 4}}, 4096, 3 * 4096},
+		{"partial last page", 4096 + 1, []Folio{{Index: 0}}, 4096, 1},
+		{"last page backed", 4096 + 1, []Folio{{Index: 1}}, 4096, 4096},
+		{"overlapping folios count once", 4 * 4096, []Folio{{Index: 0, Order: 2}, {Index: 1}, {Index: 2, Order: 1}}, 4096, 0},
+		{"folio past size", 4096, []Folio{{Index: 1}, {Index: 9}}, 4096, 4096},
+		{"folio running past size", 2 * 4096, []Folio{{Index: 1, Order: 3}}, 4096, 4096},
+		{"16k pages", 3 * 16384, []Folio{{Index: 1}}, 16384, 2 * 16384},
+		// Hostile: a folio far out, the size stretched to reach it.
+		{"far folio", (1<<39 + 1) * 4096, []Folio{{Index: 0}, {Index: 1 << 39}}, 4096, (1<<39 - 1) * 4096},
+		{"order 255", 8192, []Folio{{Index: 1, Order: 255}}, 4096, 4096},
+		{"order 63 at top", max64, []Folio{{Index: 1 << 50, Order: 63}}, 4096, (1 << 50) * 4096},
+		{"index at top", max64, []Folio{{Index: max64, Order: 40}}, 4096, max64},
+		{"whole space", max64, []Folio{{Index: 0, Order: 63}, {Index: 1 << 63, Order: 63}}, 4096, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := &Memfd{Size: tt.size, Folios: tt.folios}
+			if got := m.Holes(tt.pageSize); got != tt.want {
+				t.Errorf("Holes(%d) = %d, want %d", tt.pageSize, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestOpenMemfd(t *testing.T) {
+	content := bytes.Repeat([]byte("memfd page "), 1000) // 11000 bytes: 3 pages
+	h := &Handover{Compatible: "kho-v4", LUO: &LUO{Compatible: "luo-v5", Sessions: []Session{
+		{Name: "s", Files: []File{{Compatible: "memfd-v2", Memfd: &Memfd{}}}},
+	}}}
+	b, err := Build(h, &BuildOptions{Contents: map[FileID][]byte{{Session: 0, File: 0}: content}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	built := b.Handover.LUO.Sessions[0].Files[0].Memfd
+	tail := *built
+	tail.Size = 3*4096 + 10000 // 10000 bytes past the last folio
+	farFolio := *built
+	farFolio.Folios = append(append([]Folio(nil), built.Folios...), Folio{PFN: built.Folios[0].PFN, Index: 1 << 39})
+	farFolio.Size = (1<<39 + 1) * 4096
+
+	tests := []struct {
+		name     string
+		m        *Memfd
+		pageSize uint64
+		maxHoles uint64
+		want     []byte
+		wantErr  error
+	}{
+		{"built", built, 4096, 0, content, nil},
+		{"page size 0 means 4096", built, 0, 0, content, nil},
+		{"holes at the bound", &tail, 4096, 10000, append(append([]byte(nil), content...), make([]byte, 3*4096+10000-len(content))...), nil},
+		{"holes past the bound", &tail, 4096, 9999, nil, ErrMemfdHoles},
+		{"far folio", &farFolio, 4096, DefaultMaxMemfdHoles, nil, ErrMemfdHoles},
+		{"page size 8192", built, 8192, DefaultMaxMemfdHoles, nil, format.ErrPageSize},
+		{"page size 3", built, 3, DefaultMaxMemfdHoles, nil, format.ErrPageSize},
+		{"page size 2^32+4096", built, 1<<32 + 4096, DefaultMaxMemfdHoles, nil, format.ErrPageSize},
+		{"page size 2^63", built, 1 << 63, DefaultMaxMemfdHoles, nil, format.ErrPageSize},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := OpenMemfd(b.Mem, tt.m, tt.pageSize, tt.maxHoles)
+			if tt.wantErr != nil {
+				if !errors.Is(err, tt.wantErr) || r != nil {
+					t.Fatalf("OpenMemfd = %v, %v; want nil, an error wrapping %v", r, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := io.ReadAll(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, tt.want) {
+				t.Errorf("contents: got %d bytes, want %d (equal prefix %v)", len(got), len(tt.want), bytes.HasPrefix(got, content))
+			}
+		})
+	}
+}
+
+// A reader over memory that lacks a folio's page reports where.
+func TestOpenMemfdAbsentPage(t *testing.T) {
+	m := &Memfd{Size: 4096, Folios: []Folio{{PFN: 0x100, Index: 0}}}
+	r, err := OpenMemfd(&physmem.Sparse{}, m, 4096, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = io.ReadAll(r)
+	if !errors.Is(err, physmem.ErrAbsent) {
+		t.Errorf("read: %v, want an error wrapping physmem.ErrAbsent", err)
+	}
+}
