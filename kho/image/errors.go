@@ -29,7 +29,7 @@ type FormatError struct {
 	Off int64  // file offset of the offending bytes (in the reassembled stream for flattened files)
 	Msg string // what is wrong
 	Val any    // the offending value, or nil
-	Err error  // sentinel: ErrFormat, ErrTruncated, ErrUnsupported, ErrLimit, ErrDecompress ...
+	Err error  // sentinel (ErrFormat, ErrTruncated, ErrUnsupported, ErrLimit, ErrDecompress ...), or the reader's error when a read failed
 }
 
 func (e *FormatError) Error() string {

@@ -128,7 +128,11 @@ type Kdump struct {
 	Header     KdumpHeader
 	Notes      []Note
 	VMCoreInfo *VMCoreInfo
-	Findings   []error
+	// Findings lists problems worked around, as *FormatError values:
+	// those NewKdump met, then those the first Ranges call meets (a bitmap
+	// it cannot read, more runs than it lists). Read it after Ranges, and
+	// not while another goroutine may be making that first call.
+	Findings []error
 
 	r           io.ReaderAt
 	size        int64
@@ -643,6 +647,9 @@ func popcount(b []byte) uint64 {
 // Past 2^20 separate runs, later runs are merged into the last range,
 // which is then present if any of them is (reads inside it may fail with
 // ErrExcluded or ErrAbsent), else mixed unless all are excluded and touch.
+// When a bitmap cannot be read (an I/O error, or a file cut shorter than
+// it was at open), the frames from there on are left out. Both are added
+// to Findings with the file offset.
 func (k *Kdump) Ranges() []physmem.Range {
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -653,6 +660,7 @@ func (k *Kdump) Ranges() []physmem.Range {
 	var rs []physmem.Range
 	var runStart uint64
 	runState := physmem.Absent
+	capped := false
 	flush := func(end uint64) {
 		if runState == physmem.Absent || end <= k.splitLo || runStart >= k.splitHi {
 			return
@@ -660,6 +668,11 @@ func (k *Kdump) Ranges() []physmem.Range {
 		lo, hi := max(runStart, k.splitLo), min(end, k.splitHi)
 		r := physmem.Range{Start: lo * k.bs, Size: (hi - lo) * k.bs, State: runState}
 		if len(rs) >= maxKdumpRanges {
+			if len(rs) == maxKdumpRanges && !capped {
+				capped = true
+				k.Findings = append(k.Findings, formatErr(k.bitmap1+int64(runStart/8), ErrLimit,
+					fmt.Sprintf("the bitmaps hold more than %d runs; those from page frame %#x on are merged into one range", maxKdumpRanges, runStart), nil))
+			}
 			last := &rs[len(rs)-1]
 			switch {
 			case last.State == physmem.Present || r.State == physmem.Present:
@@ -691,9 +704,11 @@ func (k *Kdump) Ranges() []physmem.Range {
 scan:
 	for start := uint64(0); start < nbytes; start += bitmapChunk {
 		n := min(bitmapChunk, nbytes-start)
-		if readAtFull(k.r, b1[:n], k.bitmap1+int64(start), "the 1st bitmap") != nil ||
-			readAtFull(k.r, b2[:n], k.bitmap2+int64(start), "the 2nd bitmap") != nil {
-			break // the file shrank under us: keep what was read
+		if err := k.readBitmaps(b1[:n], b2[:n], start); err != nil {
+			k.Findings = append(k.Findings, err)
+			flush(min(start*8, k.nbits))
+			runState = physmem.Absent
+			break
 		}
 		for j := range n {
 			if uniform(b1[j], b2[j]) == runState {
@@ -722,4 +737,26 @@ scan:
 	flush(k.nbits)
 	k.ranges, k.rangesOK = rs, true
 	return rs
+}
+
+// readBitmaps reads len(b1) bytes at byte start of each bitmap. A failure
+// names the offset of the first byte not read: the file is shorter than
+// when NewKdump checked that the bitmaps fit, or the reader failed.
+func (k *Kdump) readBitmaps(b1, b2 []byte, start uint64) error {
+	for _, bm := range []struct {
+		b    []byte
+		off  int64
+		name string
+	}{{b1, k.bitmap1 + int64(start), "1st"}, {b2, k.bitmap2 + int64(start), "2nd"}} {
+		n, err := k.r.ReadAt(bm.b, bm.off)
+		if n == len(bm.b) {
+			continue
+		}
+		left := fmt.Sprintf("page frames from %#x on are left out of the ranges", start*8)
+		if err == nil || errors.Is(err, io.EOF) {
+			return formatErr(bm.off+int64(n), ErrTruncated, fmt.Sprintf("the file ends inside the %s bitmap, which fit when it was opened; %s", bm.name, left), nil)
+		}
+		return &FormatError{Off: bm.off + int64(n), Msg: fmt.Sprintf("reading the %s bitmap failed; %s", bm.name, left), Err: err}
+	}
+	return nil
 }

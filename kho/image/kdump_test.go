@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"compress/zlib"
 	"encoding/binary"
+	"errors"
 	"io"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -353,6 +355,10 @@ func TestKdumpRangesCapped(t *testing.T) {
 	if len(rs) != maxKdumpRanges {
 		t.Fatalf("%d ranges, want %d", len(rs), maxKdumpRanges)
 	}
+	if len(k.Findings) != 1 {
+		t.Fatalf("findings %v; want one for the merged runs", k.Findings)
+	}
+	wantFormatErr(t, k.Findings[0], ErrLimit, int64(bitmap1+2*maxKdumpRanges/8)) // the first merged run
 	if d := cmp.Diff([]physmem.Range{{Start: 0, Size: 0x1000, State: physmem.Excluded}, {Start: 0x2000, Size: 0x1000, State: physmem.Excluded}}, rs[:2]); d != "" {
 		t.Errorf("first ranges (-want +got):\n%s", d)
 	}
@@ -546,4 +552,83 @@ func TestKdumpExcludedRanges(t *testing.T) {
 	// Reading across a filtered run stops at its first byte, in one call.
 	wantAddrErr(t, k, 0x3000, 0x10000, 0x1000, 0x4000, physmem.ErrExcluded)
 	compareData(t, &s, k, []physmem.Range{{Start: 0x1000, Size: 0x3000}, {Start: 0x2000000, Size: 0x1000}})
+}
+
+var errDisk = errors.New("disk read failed")
+
+// failingReader is r with one unreadable byte, at bad: a read that
+// covers it stops there with errDisk.
+type failingReader struct {
+	r   io.ReaderAt
+	bad int64
+}
+
+func (f failingReader) ReadAt(p []byte, off int64) (int, error) {
+	if off > f.bad || off+int64(len(p)) <= f.bad {
+		return f.r.ReadAt(p, off)
+	}
+	n, _ := f.r.ReadAt(p[:f.bad-off], off)
+	return n, errDisk
+}
+
+// TestKdumpRangesBitmapUnreadable: a bitmap that fit the file at open but
+// cannot be read when Ranges runs (the file was cut, or the disk failed)
+// leaves the frames from that 4 KiB bitmap chunk on out of Ranges and
+// becomes a finding naming the file offset of the first byte not read.
+func TestKdumpRangesBitmapUnreadable(t *testing.T) {
+	var s physmem.Sparse
+	for _, r := range []physmem.Range{ // 40961 frames: two bitmap chunks
+		{Start: 0, Size: 0x10000, State: physmem.Present},
+		{Start: 0x10000, Size: 160<<20 - 0x10000, State: physmem.Excluded},
+		{Start: 160 << 20, Size: 0x1000, State: physmem.Present},
+	} {
+		if err := s.AddRange(r.Start, r.Size, r.State); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data := writeTestKdump(t, &s, s.Ranges(), nil)
+	le := binary.LittleEndian
+	bitmap1 := int64(1+le.Uint32(data[432:])) * 4096
+	bitmap2 := bitmap1 + int64(le.Uint32(data[436:]))/2*4096
+	firstChunk := []physmem.Range{
+		{Start: 0, Size: 0x10000, State: physmem.Present},
+		{Start: 0x10000, Size: 128<<20 - 0x10000, State: physmem.Excluded},
+	}
+	tests := []struct {
+		name  string
+		r     io.ReaderAt
+		want  []physmem.Range
+		err   error
+		off   int64
+		inMsg string
+	}{
+		{"cut in the 2nd bitmap's 2nd chunk", bytes.NewReader(data[:bitmap2+4096+10]), firstChunk, ErrTruncated, bitmap2 + 4096 + 10, "2nd bitmap"},
+		{"cut in the 1st bitmap's 1st chunk", bytes.NewReader(data[:bitmap1+100]), nil, ErrTruncated, bitmap1 + 100, "1st bitmap"},
+		{"read error in the 1st bitmap's 2nd chunk", failingReader{bytes.NewReader(data), bitmap1 + 4096 + 7}, firstChunk, errDisk, bitmap1 + 4096 + 7, "1st bitmap"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			k, err := NewKdump(tt.r, int64(len(data)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(k.Findings) != 0 {
+				t.Fatalf("findings at open: %v", k.Findings)
+			}
+			if d := cmp.Diff(tt.want, k.Ranges()); d != "" {
+				t.Errorf("ranges (-want +got):\n%s", d)
+			}
+			if len(k.Findings) != 1 {
+				t.Fatalf("findings %v; want the unreadable bitmap", k.Findings)
+			}
+			wantFormatErr(t, k.Findings[0], tt.err, tt.off)
+			if msg := k.Findings[0].Error(); !strings.Contains(msg, tt.inMsg) {
+				t.Errorf("finding %q does not name the %s", msg, tt.inMsg)
+			}
+			k.Ranges() // cached: no second finding
+			if len(k.Findings) != 1 {
+				t.Errorf("findings after a second Ranges: %v", k.Findings)
+			}
+		})
+	}
 }

@@ -84,7 +84,9 @@ type Image struct {
 	VMCoreInfo *VMCoreInfo
 	RootFDT    []byte  // debugfs and FDT images: the root FDT, whose address is unknown
 	Blob       []byte  // FDT and blob images: the file's bytes
-	Findings   []error // non-fatal problems, most of them *FormatError
+	// Findings are the non-fatal problems met at open, most of them
+	// *FormatError. Kdump.Findings may gain more when Ranges first runs.
+	Findings []error
 
 	ELF       *ELF       // set for FormatELF
 	Kdump     *Kdump     // set for FormatKdump and FormatFlattened
