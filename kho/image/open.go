@@ -82,8 +82,8 @@ type Image struct {
 	Memory     physmem.Memory // nil for FormatFDT and FormatBlob
 	Notes      []Note         // ELF notes (ELF, kdump)
 	VMCoreInfo *VMCoreInfo
-	RootFDT    []byte  // debugfs and FDT images: the root FDT, whose address is unknown
-	Blob       []byte  // FDT and blob images: the file's bytes
+	RootFDT    []byte // debugfs and FDT images: the root FDT, whose address is unknown
+	Blob       []byte // FDT and blob images: the file's bytes
 	// Findings are the non-fatal problems met at open, most of them
 	// *FormatError. Kdump.Findings may gain more when Ranges first runs.
 	Findings []error
