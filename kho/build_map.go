@@ -2,7 +2,6 @@ package kho
 
 import (
 	"fmt"
-	"math/bits"
 	"sort"
 
 	"github.com/khokit/khokit/format"
@@ -102,9 +101,12 @@ func bldRadix(a *bldPageAlloc, root uint64, blocks []Block) (bldMapPages, error)
 // blocks of that order. It returns the head (0 when nothing is preserved).
 func bldChunks(a *bldPageAlloc, blocks []Block) (uint64, bldMapPages, error) {
 	ps := a.pageSize
-	shift := uint(bits.TrailingZeros64(ps))
-	preserveBits := ps * 8
-	perChunk := int((ps - 16) / 16) // KHOSER_BITMAP_SIZE
+	g, err := format.GeometryFor(format.PageSize(ps))
+	if err != nil {
+		return 0, nil, fmt.Errorf("kho: build: %w", err)
+	}
+	shift := g.PageSize.Shift()
+	preserveBits := uint64(g.PreserveBits)
 	byOrder := map[uint8]map[uint64][]byte{}
 	for _, b := range blocks {
 		n := b.Addr >> (shift + uint(b.Order))
@@ -127,7 +129,13 @@ func bldChunks(a *bldPageAlloc, blocks []Block) (uint64, bldMapPages, error) {
 	}
 	sort.Ints(orders)
 	pages := bldMapPages{}
-	var head, prev uint64
+	// The chunks are encoded once the list is laid out, when each one's
+	// next pointer is known.
+	type chunkAt struct {
+		addr  uint64
+		chunk format.KhoserChunk
+	}
+	var chunks []chunkAt
 	for _, o := range orders {
 		m := byOrder[uint8(o)]
 		idxs := make([]uint64, 0, len(m))
@@ -136,14 +144,14 @@ func bldChunks(a *bldPageAlloc, blocks []Block) (uint64, bldMapPages, error) {
 		}
 		sort.Slice(idxs, func(i, j int) bool { return idxs[i] < idxs[j] })
 		for len(idxs) > 0 {
-			n := min(len(idxs), perChunk)
-			chunk, err := a.alloc(0)
+			n := min(len(idxs), g.KhoserBitmapSize)
+			addr, err := a.alloc(0)
 			if err != nil {
 				return 0, nil, err
 			}
-			cp := make([]byte, ps)
-			if err := encPut(cp, format.KhoserChunkHeader{Order: uint32(o), NumElms: uint32(n)}); err != nil {
-				return 0, nil, err
+			c := format.KhoserChunk{
+				Header:  format.KhoserChunkHeader{Order: uint32(o), NumElms: uint32(n)},
+				Bitmaps: make([]format.BitmapPtr, g.KhoserBitmapSize),
 			}
 			for e, idx := range idxs[:n] {
 				bm, err := a.alloc(0)
@@ -151,22 +159,26 @@ func bldChunks(a *bldPageAlloc, blocks []Block) (uint64, bldMapPages, error) {
 					return 0, nil, err
 				}
 				pages[bm] = m[idx]
-				ptr := format.BitmapPtr{PhysStart: (idx * preserveBits) << (uint(o) + shift), Bitmap: bm}
-				if err := encPut(cp[16+16*e:], ptr); err != nil {
-					return 0, nil, err
-				}
+				c.Bitmaps[e] = format.BitmapPtr{PhysStart: (idx * preserveBits) << (uint(o) + shift), Bitmap: bm}
 			}
-			pages[chunk] = cp
-			if prev == 0 {
-				head = chunk
-			} else {
-				bldLE.PutUint64(pages[prev][0:], chunk)
-			}
-			prev = chunk
+			chunks = append(chunks, chunkAt{addr, c})
 			idxs = idxs[n:]
 		}
 	}
-	return head, pages, nil
+	for i := range chunks {
+		if i+1 < len(chunks) {
+			chunks[i].chunk.Header.Next = chunks[i+1].addr
+		}
+		page, err := chunks[i].chunk.Append(nil)
+		if err != nil {
+			return 0, nil, fmt.Errorf("kho: build: %w", err)
+		}
+		pages[chunks[i].addr] = page
+	}
+	if len(chunks) == 0 {
+		return 0, pages, nil
+	}
+	return chunks[0].addr, pages, nil
 }
 
 // bldRuns collapses sorted blocks into maximal runs of one order.
