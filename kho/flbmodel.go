@@ -99,12 +99,20 @@ func (e Errno) String() string {
 	return fmt.Sprintf("Errno(%d)", int(e))
 }
 
-// FLB page geometry (abi.md §6.2).
+// The FLB page's layout is package format's (abi.md §6.2): a
+// luo_flb_header_ser, then luo_flb_ser entries.
 const (
-	flbmHeaderSize = 16
-	flbmEntrySize  = 64
-	flbmNameLen    = 48
+	flbmHeaderSize = format.FLBHeaderSize
+	flbmEntrySize  = format.FLBSerSize
+	flbmNameLen    = format.FLBCompatLen
 	flbmIntMax     = math.MaxInt32
+)
+
+// Where luo_flb_ser keeps the handle and the count a found entry returns;
+// the scan reads them together, after the name.
+var (
+	flbmDataOff  = fieldOffset(format.FLBSer{}, "data")
+	flbmCountOff = fieldOffset(format.FLBSer{}, "count")
 )
 
 // FLBOptions describe the memory around an FLB page.
@@ -360,7 +368,8 @@ func retrieveMainline(r FLBResult, mem physmem.Memory, addr uint64, name string,
 		r.Impacts = append(r.Impacts, Impact{rel, EffectOutOfBounds, fmt.Sprintf("the header at %#x is not memory the kernel can read (%v): the direct-map access faults", addr, err)})
 		return r
 	}
-	count := bldLE.Uint64(hdr[8:])
+	h, _ := format.DecodeFLBHeader(hdr[:]) // a full header always decodes
+	count := h.Count
 	pageEnd := addr - addr%o.PageSize + o.PageSize
 	want := append([]byte(name), 0)
 	cmp := make([]byte, len(want))
@@ -391,14 +400,14 @@ func retrieveMainline(r FLBResult, mem physmem.Memory, addr uint64, name string,
 		if !bytes.Equal(cmp, want) {
 			continue
 		}
-		var tail [16]byte
-		if _, err := mem.ReadAt(tail[:], ea+48); err != nil {
-			r.Impacts = append(r.Impacts, Impact{rel, EffectOutOfBounds, fmt.Sprintf("entry %d's data and count at %#x are not readable (%v)", i, ea+48, err)})
+		tail := make([]byte, flbmEntrySize-flbmDataOff)
+		if _, err := mem.ReadAt(tail, ea+flbmDataOff); err != nil {
+			r.Impacts = append(r.Impacts, Impact{rel, EffectOutOfBounds, fmt.Sprintf("entry %d's data and count at %#x are not readable (%v)", i, ea+flbmDataOff, err)})
 			r.Err = ENOENT
 			return r
 		}
 		r.Found, r.Index = true, int(i)
-		r.Data, r.Count = bldLE.Uint64(tail[0:]), bldLE.Uint64(tail[8:])
+		r.Data, r.Count = bldLE.Uint64(tail), bldLE.Uint64(tail[flbmCountOff-flbmDataOff:])
 		r.Refcount = mainlineCount(r.Model, r.Count)
 		r.Impacts = append(r.Impacts, countImpacts(r.Model, r.Count)...)
 		return r

@@ -20,6 +20,17 @@ var (
 	flbSerSize       = uint64((format.FLBSer{}).Format().Size)
 )
 
+// fieldOffset is the byte offset of the catalogue field name in s's layout.
+// The names are this package's constants, so a missing one is a programming
+// error caught by any test that loads the package.
+func fieldOffset(s format.Struct, name string) uint64 {
+	f := s.Format().Field(name)
+	if f == nil {
+		panic(fmt.Sprintf("kho: catalogue format %s has no field %q", s.Format().Name, name))
+	}
+	return uint64(f.Offset)
+}
+
 // Allocation sizes of the luo-v1 … luo-v4 arrays (LUO_SESSION_PGCNT,
 // LUO_FILE_PGCNT): the kernel preserves them as one folio each.
 const (
