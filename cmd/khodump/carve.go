@@ -5,7 +5,6 @@ import (
 
 	"bytes"
 	"fmt"
-	"github.com/khokit/khokit/kho"
 	"io"
 	"os"
 	"path/filepath"
@@ -67,7 +66,7 @@ func runCarve(o *options, args []string, stdout, stderr io.Writer) int {
 	}
 	var preserved []physmem.Range
 	for _, d := range l.handovers {
-		preserved = append(preserved, preservedRanges(&d.h.MemoryMap, o.effectivePageSize())...)
+		preserved = append(preserved, d.h.MemoryMap.PreservedRanges()...)
 		for _, s := range d.scratch {
 			// Scratch must be RAM for the handoff to be sound: kept
 			// present (as zeros), as the locator checks.
@@ -209,33 +208,6 @@ func presentParts(mem physmem.Memory, addr, size uint64) []physmem.Range {
 		}
 		lo, hi := max(r.Start, addr), min(r.End(), end)
 		out = append(out, physmem.Range{Start: lo, Size: hi - lo, State: physmem.Present})
-	}
-	return out
-}
-
-// preservedRanges lists the memory a decoded map preserves, saturating.
-func preservedRanges(m *kho.MemoryMap, pageSize uint64) []physmem.Range {
-	ps := m.PageSize
-	if ps == 0 {
-		ps = pageSize
-	}
-	var out []physmem.Range
-	add := func(addr uint64, order uint8, count uint64) {
-		if order >= 40 || count == 0 {
-			return
-		}
-		block := ps << order
-		size := block * count
-		if size/block != count || addr+size < addr {
-			return // a hostile run the decoder reported already
-		}
-		out = append(out, physmem.Range{Start: addr, Size: size, State: physmem.Present})
-	}
-	for _, r := range m.Runs {
-		add(r.Addr, r.Order, uint64(r.Count))
-	}
-	for _, b := range m.Blocks {
-		add(b.Addr, b.Order, 1)
 	}
 	return out
 }

@@ -233,29 +233,6 @@ func TestHelp(t *testing.T) {
 	}
 }
 
-func TestMapTotalsSaturates(t *testing.T) {
-	tests := []struct {
-		name              string
-		m                 kho.MemoryMap
-		wantBlocks, wantB uint64
-	}{
-		{"4k run", kho.MemoryMap{Runs: []kho.Run{{Addr: 0x1000, Count: 3, Order: 1}}}, 3, 3 * 8192},
-		{"4k order 51", kho.MemoryMap{Blocks: []kho.Block{{Order: 51}}}, 1, 1 << 63},
-		{"4k order 52", kho.MemoryMap{Blocks: []kho.Block{{Order: 52}}}, 1, ^uint64(0)},
-		{"64k order 47", kho.MemoryMap{PageSize: 65536, Blocks: []kho.Block{{Order: 47}}}, 1, 1 << 63},
-		{"64k order 48", kho.MemoryMap{PageSize: 65536, Blocks: []kho.Block{{Order: 48}}}, 1, ^uint64(0)},
-		{"16k sum wraps", kho.MemoryMap{PageSize: 16384, Runs: []kho.Run{{Count: 4, Order: 48}}}, 4, ^uint64(0)},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			blocks, b := mapTotals(&tt.m)
-			if diff := cmp.Diff([2]uint64{tt.wantBlocks, tt.wantB}, [2]uint64{blocks, b}); diff != "" {
-				t.Errorf("mapTotals (-want +got):\n%s", diff)
-			}
-		})
-	}
-}
-
 // A memfd that is mostly holes, at its end or between folios, is not read
 // but reported at its file; a dense one is hashed.
 func TestHashMemfdsHoles(t *testing.T) {

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math/bits"
 
 	"github.com/khokit/khokit/kho"
 )
@@ -177,7 +176,7 @@ func (d *decoded) report() jsonHandover {
 	jh.Root.Compatible = h.Compatible
 	mm := &jh.Root.MemoryMap
 	mm.Address, mm.Kind, mm.Runs = hexU64(h.MemoryMap.Addr), h.MemoryMap.Kind.String(), []jsonRun{}
-	mm.Blocks, mm.Bytes = mapTotals(&h.MemoryMap)
+	mm.Blocks, mm.Bytes = h.MemoryMap.Totals()
 	for _, r := range h.MemoryMap.Runs {
 		mm.Runs = append(mm.Runs, jsonRun{hexU64(r.Addr), r.Order, uint64(r.Count)})
 	}
@@ -215,35 +214,6 @@ func (d *decoded) report() jsonHandover {
 		jh.LUO = jl
 	}
 	return jh
-}
-
-// mapTotals counts the preserved blocks and bytes of a memory map,
-// saturating rather than wrapping.
-func mapTotals(m *kho.MemoryMap) (blocks, bytes uint64) {
-	ps := m.PageSize
-	if ps == 0 {
-		ps = 4096
-	}
-	add := func(order uint8, count uint64) {
-		blocks += count
-		if bits.Len64(ps)-1+int(order) >= 64 { // a block of 2^64 bytes or more
-			bytes = ^uint64(0)
-			return
-		}
-		sz := ps << order
-		if count != 0 && sz > (^uint64(0)-bytes)/count {
-			bytes = ^uint64(0)
-			return
-		}
-		bytes += sz * count
-	}
-	for _, r := range m.Runs {
-		add(r.Order, uint64(r.Count))
-	}
-	for _, b := range m.Blocks {
-		add(b.Order, 1)
-	}
-	return blocks, bytes
 }
 
 func writeJSON(w io.Writer, v any) error {

@@ -72,7 +72,7 @@ func (t *textWriter) handover(d *decoded) {
 			}
 		}
 	}
-	blocks, bytes := mapTotals(&h.MemoryMap)
+	blocks, bytes := h.MemoryMap.Totals()
 	t.line(1, "memory map %#x: %s, %d blocks, %s preserved", h.MemoryMap.Addr, h.MemoryMap.Kind, blocks, size(bytes))
 	if t.verbose {
 		for _, r := range h.MemoryMap.Runs {
