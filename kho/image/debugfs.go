@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 
@@ -42,94 +43,136 @@ type DebugfsBlob struct {
 	BlobSize uint64 // the node's blob-size property, 0 when absent
 }
 
-// debugfsSide finds the directory holding fdt and sub_fdts under dir: dir
-// itself, dir/kho/<side>, or dir/<side>. side "" prefers "in", the
-// handover a kernel received, over "out".
-func debugfsSide(dir, side string) (string, error) {
+// debugfsCopy is where a debugfs copy is read from: paths inside fsys,
+// shown in Dir and errors as show makes them (the OS path for
+// OpenDebugfs).
+type debugfsCopy struct {
+	fsys fs.FS
+	show func(p string) string
+}
+
+// wrap names p as shown in a path error from fsys (os.DirFS reports its
+// own relative name).
+func (c debugfsCopy) wrap(p string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		pe.Path = c.show(p)
+	}
+	return err
+}
+
+// side finds the directory holding fdt and sub_fdts: the top, kho/<side>,
+// or <side>. side "" prefers "in", the handover a kernel received, over
+// "out".
+func (c debugfsCopy) side(side string) (string, error) {
 	sides := []string{side}
 	if side == "" {
 		sides = []string{"in", "out"}
 	}
 	var tried []string
-	for _, base := range []string{dir, filepath.Join(dir, "kho")} {
-		if side == "" && base == dir && isFile(filepath.Join(dir, "fdt")) {
-			return dir, nil
+	for _, base := range []string{".", "kho"} {
+		if side == "" && base == "." && c.isFile("fdt") {
+			return ".", nil
 		}
 		for _, s := range sides {
-			p := filepath.Join(base, s)
-			tried = append(tried, p)
-			if isFile(filepath.Join(p, "fdt")) {
+			p := path.Join(base, s)
+			tried = append(tried, c.show(p))
+			if fs.ValidPath(p) && c.isFile(path.Join(p, "fdt")) {
 				return p, nil
 			}
 		}
 	}
-	return "", fmt.Errorf("image: %s: no kho debugfs copy (looked for fdt in %v): %w", dir, tried, ErrWrongFormat)
+	return "", fmt.Errorf("image: %s: no kho debugfs copy (looked for fdt in %v): %w", c.show("."), tried, ErrWrongFormat)
 }
 
-func isFile(p string) bool {
-	st, err := os.Stat(p)
+func (c debugfsCopy) isFile(p string) bool {
+	st, err := fs.Stat(c.fsys, p)
 	return err == nil && st.Mode().IsRegular()
 }
 
 // readSmallFile reads a file of at most max bytes.
-func readSmallFile(p string, max int64) ([]byte, error) {
-	f, err := os.Open(p)
+func (c debugfsCopy) readSmallFile(p string, max int64) ([]byte, error) {
+	f, err := c.fsys.Open(p)
 	if err != nil {
-		return nil, err
+		return nil, c.wrap(p, err)
 	}
 	defer f.Close()
 	b, err := io.ReadAll(io.LimitReader(f, max+1))
 	if err != nil {
-		return nil, err
+		return nil, c.wrap(p, err)
 	}
 	if int64(len(b)) > max {
-		return nil, fmt.Errorf("image: %s: larger than %d bytes: %w", p, max, ErrLimit)
+		return nil, fmt.Errorf("image: %s: larger than %d bytes: %w", c.show(p), max, ErrLimit)
 	}
 	return b, nil
 }
 
-// OpenDebugfs reads a debugfs copy. side is "in", "out", or "" for in
-// when present, else out.
+// OpenDebugfs reads a debugfs copy in directory dir: dir itself,
+// dir/kho/<side> or dir/<side>. side is "in", "out", or "" for in when
+// present, else out.
 func OpenDebugfs(dir, side string) (*Debugfs, error) {
-	sideDir, err := debugfsSide(dir, side)
+	root := dir
+	if root == "" {
+		root = "."
+	}
+	return openDebugfs(debugfsCopy{fsys: os.DirFS(root), show: func(p string) string {
+		if p == "." {
+			return dir
+		}
+		return filepath.Join(dir, filepath.FromSlash(p))
+	}}, side)
+}
+
+// OpenDebugfsFS reads a debugfs copy from fsys, as OpenDebugfs does from a
+// directory: its top, kho/<side> or <side> holds fdt and sub_fdts. Dir
+// and the errors name paths inside fsys. It lets a copy come from an
+// archive or from memory (testing/fstest.MapFS) without touching disk.
+func OpenDebugfsFS(fsys fs.FS, side string) (*Debugfs, error) {
+	return openDebugfs(debugfsCopy{fsys: fsys, show: func(p string) string { return p }}, side)
+}
+
+func openDebugfs(c debugfsCopy, side string) (*Debugfs, error) {
+	sideDir, err := c.side(side)
 	if err != nil {
 		return nil, err
 	}
-	d := &Debugfs{Dir: sideDir, Memory: &physmem.Sparse{}}
-	d.RootFDT, err = readSmallFile(filepath.Join(sideDir, "fdt"), maxDebugfsFile)
+	d := &Debugfs{Dir: c.show(sideDir), Memory: &physmem.Sparse{}}
+	fdtPath := path.Join(sideDir, "fdt")
+	d.RootFDT, err = c.readSmallFile(fdtPath, maxDebugfsFile)
 	if err != nil {
 		return nil, err
 	}
 	d.Tree, err = fdt.Decode(d.RootFDT, &fdt.Options{Lenient: true})
 	if err != nil {
-		return nil, fmt.Errorf("image: %s: root FDT: %w", filepath.Join(sideDir, "fdt"), err)
+		return nil, fmt.Errorf("image: %s: root FDT: %w", c.show(fdtPath), err)
 	}
-	entries, err := os.ReadDir(filepath.Join(sideDir, "sub_fdts"))
+	subDir := path.Join(sideDir, "sub_fdts")
+	entries, err := fs.ReadDir(c.fsys, subDir)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, err
+		return nil, c.wrap(subDir, err)
 	}
 	if len(entries) > maxDebugfsBlobs {
-		d.Findings = append(d.Findings, fmt.Errorf("image: %s: %d files in sub_fdts, only the first %d read: %w", sideDir, len(entries), maxDebugfsBlobs, ErrLimit))
+		d.Findings = append(d.Findings, fmt.Errorf("image: %s: %d files in sub_fdts, only the first %d read: %w", d.Dir, len(entries), maxDebugfsBlobs, ErrLimit))
 		entries = entries[:maxDebugfsBlobs]
 	}
 	for _, e := range entries {
 		if e.IsDir() {
 			continue
 		}
-		d.addBlob(e.Name())
+		d.addBlob(c, path.Join(subDir, e.Name()), e.Name())
 	}
 	sort.Slice(d.Blobs, func(i, j int) bool { return d.Blobs[i].Addr < d.Blobs[j].Addr })
 	return d, nil
 }
 
-// addBlob places sub_fdts/name at the address its node gives; problems
-// are findings and the blob is left out.
-func (d *Debugfs) addBlob(name string) {
-	path := filepath.Join(d.Dir, "sub_fdts", name)
+// addBlob places sub_fdts/name (at p in c) at the address its node
+// gives; problems are findings and the blob is left out.
+func (d *Debugfs) addBlob(c debugfsCopy, p, name string) {
+	shown := c.show(p)
 	finding := func(format string, args ...any) {
-		d.Findings = append(d.Findings, fmt.Errorf("image: %s: %s: %w", path, fmt.Sprintf(format, args...), ErrFormat))
+		d.Findings = append(d.Findings, fmt.Errorf("image: %s: %s: %w", shown, fmt.Sprintf(format, args...), ErrFormat))
 	}
-	data, err := readSmallFile(path, maxDebugfsFile)
+	data, err := c.readSmallFile(p, maxDebugfsFile)
 	if err != nil {
 		d.Findings = append(d.Findings, err)
 		return
