@@ -25,11 +25,21 @@ var (
 
 // FormatError is malformed or unusable input at a file offset, in the
 // style of debug/elf.FormatError. Findings use the same type.
+//
+// For the kdump file a flattened stream carries, the offset that matters to
+// a user is where the bytes sit in the flattened file they hold, not in the
+// file the segments rebuild: Off is then that input offset, and Rebuilt and
+// RebuiltOff say where the bytes are in the rebuilt kdump file.
 type FormatError struct {
-	Off int64  // file offset of the offending bytes (in the reassembled stream for flattened files)
+	Off int64  // offset in the input file of the offending bytes; -1 for rebuilt bytes no flattened segment holds
 	Msg string // what is wrong
 	Val any    // the offending value, or nil
 	Err error  // sentinel (ErrFormat, ErrTruncated, ErrUnsupported, ErrLimit, ErrDecompress ...), or the reader's error when a read failed
+
+	Rebuilt    bool  // the error is about the kdump file a flattened stream rebuilds
+	RebuiltOff int64 // offset in that rebuilt file, when Rebuilt
+
+	inFlat bool // Off is already in the flattened file: an error of the stream itself
 }
 
 func (e *FormatError) Error() string {
@@ -37,7 +47,13 @@ func (e *FormatError) Error() string {
 	if e.Val != nil {
 		msg += fmt.Sprintf(" '%v'", e.Val)
 	}
-	return fmt.Sprintf("image: offset %#x: %s: %v", e.Off, msg, e.Err)
+	switch {
+	case !e.Rebuilt:
+		return fmt.Sprintf("image: offset %#x: %s: %v", e.Off, msg, e.Err)
+	case e.Off < 0:
+		return fmt.Sprintf("image: offset %#x of the rebuilt kdump file, which no flattened segment holds: %s: %v", e.RebuiltOff, msg, e.Err)
+	}
+	return fmt.Sprintf("image: offset %#x (%#x in the rebuilt kdump file): %s: %v", e.Off, e.RebuiltOff, msg, e.Err)
 }
 
 func (e *FormatError) Unwrap() error { return e.Err }

@@ -3,6 +3,7 @@ package image
 import (
 	"container/heap"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -180,6 +181,32 @@ func (h *segHeap) Pop() any {
 // Size is the size of the rebuilt file.
 func (f *Flattened) Size() int64 { return f.size }
 
+// InputOffset returns the offset in the flattened file of byte off of the
+// rebuilt file, and false when no segment holds that byte (a hole, which
+// reads as zero, or past Size).
+func (f *Flattened) InputOffset(off int64) (int64, bool) {
+	i := sort.Search(len(f.ext), func(i int) bool { return f.ext[i].off+f.ext[i].size > off })
+	if i == len(f.ext) || off < f.ext[i].off {
+		return 0, false
+	}
+	return f.ext[i].pos + (off - f.ext[i].off), true
+}
+
+// locate makes the *FormatError in err, located in the rebuilt file, name
+// the flattened file's offset too. Errors of the stream itself are already
+// located there. A nil f leaves err as it is.
+func (f *Flattened) locate(err error) error {
+	var fe *FormatError
+	if f == nil || !errors.As(err, &fe) || fe.Rebuilt || fe.inFlat {
+		return err
+	}
+	fe.Rebuilt, fe.RebuiltOff, fe.Off = true, fe.Off, -1
+	if in, ok := f.InputOffset(fe.RebuiltOff); ok {
+		fe.Off = in
+	}
+	return err
+}
+
 // ReadAt reads the rebuilt file. Bytes no segment wrote read as zeros;
 // reading past Size returns io.EOF.
 func (f *Flattened) ReadAt(p []byte, off int64) (int, error) {
@@ -213,13 +240,16 @@ func (f *Flattened) ReadAt(p []byte, off int64) (int, error) {
 			continue
 		}
 		chunk := p[n:min(int64(len(p)), int64(n)+e.off+e.size-cur)]
-		k, err := f.r.ReadAt(chunk, e.pos+(cur-e.off))
+		at := e.pos + (cur - e.off)
+		k, err := f.r.ReadAt(chunk, at)
 		n += k
 		if k < len(chunk) {
-			if err == nil || err == io.EOF {
-				err = io.ErrUnexpectedEOF
+			// The segment fit the file when NewFlattened indexed it.
+			fe := &FormatError{Off: at + int64(k), Msg: "reading a flattened segment failed", Err: err, inFlat: true}
+			if err == nil || errors.Is(err, io.EOF) {
+				fe.Msg, fe.Err = "the file ends inside a flattened segment that fit when it was opened", ErrTruncated
 			}
-			return n, err
+			return n, fe
 		}
 		i++
 	}

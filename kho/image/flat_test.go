@@ -3,8 +3,11 @@ package image
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -156,4 +159,166 @@ func TestFlattenedHostile(t *testing.T) {
 			}
 		})
 	}
+}
+
+// flattenReversed writes data as a flattened stream of n-byte segments,
+// last segment first, leaving out those hole says to, and returns the
+// stream and where each rebuilt byte sits in it (-1: in no segment).
+func flattenReversed(data []byte, n int, hole func(off int) bool) ([]byte, func(int64) int64) {
+	var segs []flatSeg
+	for off := (len(data) - 1) / n * n; off >= 0; off -= n {
+		if hole == nil || !hole(off) {
+			segs = append(segs, flatSeg{int64(off), data[off:min(off+n, len(data))]})
+		}
+	}
+	pos := map[int64]int64{} // segment offset -> input offset of its data
+	at := int64(flatHeaderSize)
+	for _, s := range segs {
+		pos[s.off] = at + flatSegHdrSize
+		at += flatSegHdrSize + int64(len(s.data))
+	}
+	return buildFlat(segs, true), func(off int64) int64 {
+		seg := off / int64(n) * int64(n)
+		if p, ok := pos[seg]; ok {
+			return p + off - seg
+		}
+		return -1
+	}
+}
+
+// located is what a test checks of a *FormatError.
+type located struct {
+	Off, RebuiltOff int64
+	Rebuilt         bool
+	Sentinel        bool
+}
+
+func locatedOf(t *testing.T, err, sentinel error) located {
+	t.Helper()
+	var fe *FormatError
+	if !errors.As(err, &fe) {
+		t.Fatalf("%v is not a *FormatError", err)
+	}
+	return located{Off: fe.Off, RebuiltOff: fe.RebuiltOff, Rebuilt: fe.Rebuilt, Sentinel: errors.Is(err, sentinel)}
+}
+
+// TestFlattenedErrorOffsets: errors and findings about the kdump file a
+// flattened stream carries name the offset in the flattened file, and the
+// offset in the rebuilt file beside it; bytes no segment holds say that
+// their offset is in the rebuilt file.
+func TestFlattenedErrorOffsets(t *testing.T) {
+	le := binary.LittleEndian
+	raw := func(p []byte) ([]byte, PageFlags) { return p, 0 }
+	const seg = 1000
+	tests := []struct {
+		name    string
+		enc     func([]byte) ([]byte, PageFlags)
+		patch   func(d []byte, desc int) []byte
+		hole    func(desc int) func(off int) bool
+		rebuilt func(desc int, d []byte) int64 // rebuilt offset of the error
+		where   string                         // "open", "finding", "read"
+		err     error
+	}{
+		{name: "header version at open", patch: func(d []byte, _ int) []byte { le.PutUint32(d[8:], 7); return d },
+			rebuilt: func(int, []byte) int64 { return 8 }, where: "open", err: ErrUnsupported},
+		{name: "bitmap smaller than max_mapnr", patch: func(d []byte, _ int) []byte { le.PutUint64(d[4096+96:], 1<<40); return d },
+			rebuilt: func(int, []byte) int64 { return 436 }, where: "finding", err: ErrFormat},
+		{name: "page descriptor size 0", patch: func(d []byte, desc int) []byte { le.PutUint32(d[desc+8:], 0); return d },
+			rebuilt: func(desc int, _ []byte) int64 { return int64(desc) }, where: "read", err: ErrFormat},
+		{name: "zlib garbage", enc: func([]byte) ([]byte, PageFlags) { return []byte{0x78, 0x9c, 0xff, 0xff}, PageZlib },
+			rebuilt: func(desc int, d []byte) int64 { return int64(le.Uint64(d[desc:])) }, where: "read", err: ErrDecompress},
+		{name: "descriptors in a hole", hole: func(desc int) func(int) bool { return func(off int) bool { return off <= desc && desc < off+seg } },
+			rebuilt: func(desc int, _ []byte) int64 { return int64(desc) }, where: "read", err: ErrFormat},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			enc := tt.enc
+			if enc == nil {
+				enc = raw
+			}
+			data, desc := kdumpFixture(t, enc)
+			if tt.patch != nil {
+				data = tt.patch(data, desc)
+			}
+			var hole func(int) bool
+			if tt.hole != nil {
+				hole = tt.hole(desc)
+			}
+			flat, in := flattenReversed(data, seg, hole)
+			rebuilt := tt.rebuilt(desc, data)
+			want := located{Off: in(rebuilt), RebuiltOff: rebuilt, Rebuilt: true, Sentinel: true}
+			if want.Off >= 0 && flat[want.Off] != data[rebuilt] {
+				t.Fatalf("test mapping wrong: input %#x holds %#x, rebuilt %#x holds %#x", want.Off, flat[want.Off], rebuilt, data[rebuilt])
+			}
+			im, err := OpenReader(bytes.NewReader(flat), int64(len(flat)), Options{})
+			var got error
+			switch tt.where {
+			case "open":
+				got = err
+			case "finding":
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(im.Findings) != 1 {
+					t.Fatalf("findings %v", im.Findings)
+				}
+				got = im.Findings[0]
+			case "read":
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, got = im.Memory.ReadAt(make([]byte, 8), 0x1000)
+			}
+			if d := cmp.Diff(want, locatedOf(t, got, tt.err)); d != "" {
+				t.Errorf("%v: (-want +got):\n%s", got, d)
+			}
+			msg := fmt.Sprintf("offset %#x (%#x in the rebuilt kdump file)", want.Off, rebuilt)
+			if want.Off < 0 {
+				msg = fmt.Sprintf("offset %#x of the rebuilt kdump file, which no flattened segment holds", rebuilt)
+			}
+			if !strings.Contains(got.Error(), msg) {
+				t.Errorf("message %q does not say %q", got, msg)
+			}
+		})
+	}
+}
+
+// TestFlattenedCutAfterOpen: a flattened file cut short after it was
+// opened fails reads, and leaves Ranges short, with the offset in the
+// flattened file where its bytes ran out.
+func TestFlattenedCutAfterOpen(t *testing.T) {
+	data, _ := kdumpFixture(t, func(p []byte) ([]byte, PageFlags) { return p, 0 })
+	flat := flatten(t, data, 1000)                                                             // in order: the headers come first
+	bitmap2 := int64(3 * 4096)                                                                 // after the header, sub-header, 1st bitmap block
+	cut := flatHeaderSize + bitmap2/1000*(flatSegHdrSize+1000) + flatSegHdrSize + bitmap2%1000 // the 2nd bitmap gone
+	k, err := NewKdump(mustFlattened(t, flat, cut), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rs := k.Ranges(); len(rs) != 0 {
+		t.Errorf("ranges %v from a missing bitmap", rs)
+	}
+	if len(k.Findings) != 1 {
+		t.Fatalf("findings %v", k.Findings)
+	}
+	want := located{Off: cut, Sentinel: true}
+	if d := cmp.Diff(want, locatedOf(t, k.Findings[0], ErrTruncated)); d != "" {
+		t.Errorf("%v (-want +got):\n%s", k.Findings[0], d)
+	}
+	_, err = k.ReadAt(make([]byte, 8), 0x1000)
+	if d := cmp.Diff(want, locatedOf(t, err, ErrTruncated)); d != "" {
+		t.Errorf("%v (-want +got):\n%s", err, d)
+	}
+}
+
+// mustFlattened indexes the flattened file b, then reads it as cut to its
+// first n bytes: a file cut short after it was opened.
+func mustFlattened(t *testing.T, b []byte, n int64) *Flattened {
+	t.Helper()
+	f, err := NewFlattened(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.r = bytes.NewReader(b[:n])
+	return f
 }

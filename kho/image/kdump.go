@@ -135,6 +135,7 @@ type Kdump struct {
 	Findings []error
 
 	r           io.ReaderAt
+	flat        *Flattened // r, when it is one: errors name its offsets
 	size        int64
 	bo          binary.ByteOrder
 	bs          uint64
@@ -163,8 +164,23 @@ type Kdump struct {
 }
 
 // NewKdump reads the headers of the kdump-compressed file r of size bytes.
-// Bitmaps, descriptors and pages are read on demand.
+// Bitmaps, descriptors and pages are read on demand. When r is a
+// [*Flattened], errors and findings name offsets in the flattened file (see
+// [FormatError]).
 func NewKdump(r io.ReaderAt, size int64) (*Kdump, error) {
+	fl, _ := r.(*Flattened)
+	k, err := newKdump(r, size)
+	if err != nil {
+		return nil, fl.locate(err)
+	}
+	k.flat = fl
+	for _, f := range k.Findings {
+		fl.locate(f)
+	}
+	return k, nil
+}
+
+func newKdump(r io.ReaderAt, size int64) (*Kdump, error) {
 	var hb [kdumpHeaderSize]byte
 	if err := readAtFull(r, hb[:], 0, "the kdump header"); err != nil {
 		return nil, err
@@ -428,7 +444,7 @@ func (k *Kdump) ReadAt(p []byte, addr uint64) (int, error) {
 		pfn, off := cur/k.bs, cur%k.bs
 		page, err := k.readPage(pfn)
 		if err != nil {
-			return n, &physmem.AddrError{Addr: cur, Size: size, Err: err}
+			return n, &physmem.AddrError{Addr: cur, Size: size, Err: k.flat.locate(err)}
 		}
 		n += copy(p[n:], page[off:])
 	}
@@ -670,8 +686,8 @@ func (k *Kdump) Ranges() []physmem.Range {
 		if len(rs) >= maxKdumpRanges {
 			if len(rs) == maxKdumpRanges && !capped {
 				capped = true
-				k.Findings = append(k.Findings, formatErr(k.bitmap1+int64(runStart/8), ErrLimit,
-					fmt.Sprintf("the bitmaps hold more than %d runs; those from page frame %#x on are merged into one range", maxKdumpRanges, runStart), nil))
+				k.Findings = append(k.Findings, k.flat.locate(formatErr(k.bitmap1+int64(runStart/8), ErrLimit,
+					fmt.Sprintf("the bitmaps hold more than %d runs; those from page frame %#x on are merged into one range", maxKdumpRanges, runStart), nil)))
 			}
 			last := &rs[len(rs)-1]
 			switch {
@@ -705,7 +721,7 @@ scan:
 	for start := uint64(0); start < nbytes; start += bitmapChunk {
 		n := min(bitmapChunk, nbytes-start)
 		if err := k.readBitmaps(b1[:n], b2[:n], start); err != nil {
-			k.Findings = append(k.Findings, err)
+			k.Findings = append(k.Findings, k.flat.locate(err))
 			flush(min(start*8, k.nbits))
 			runState = physmem.Absent
 			break
@@ -753,6 +769,9 @@ func (k *Kdump) readBitmaps(b1, b2 []byte, start uint64) error {
 			continue
 		}
 		left := fmt.Sprintf("page frames from %#x on are left out of the ranges", start*8)
+		if fe := (*FormatError)(nil); errors.As(err, &fe) { // located by the reader: a flattened file cut short
+			return &FormatError{Off: fe.Off, Msg: fmt.Sprintf("the %s bitmap cannot be read, %s; %s", bm.name, fe.Msg, left), Err: fe.Err, inFlat: fe.inFlat}
+		}
 		if err == nil || errors.Is(err, io.EOF) {
 			return formatErr(bm.off+int64(n), ErrTruncated, fmt.Sprintf("the file ends inside the %s bitmap, which fit when it was opened; %s", bm.name, left), nil)
 		}

@@ -24,7 +24,7 @@ const (
 type Note struct {
 	Name string
 	Type elf.NType
-	Off  int64  // file offset of the descriptor
+	Off  int64  // file offset of the descriptor (for a flattened kdump file, in the kdump file it rebuilds)
 	Size uint64 // descriptor size
 	Desc []byte
 }

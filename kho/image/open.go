@@ -201,9 +201,6 @@ func open(r io.ReaderAt, size int64, name string, opts Options) (*Image, error) 
 		}
 		k, err := NewKdump(kr, ksize)
 		if err != nil {
-			if format == FormatFlattened {
-				return nil, fmt.Errorf("%s: in the rebuilt kdump file: %w", name, err)
-			}
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 		im.Kdump, im.Memory, im.Notes, im.VMCoreInfo = k, k, k.Notes, k.VMCoreInfo
