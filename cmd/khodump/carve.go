@@ -1,13 +1,12 @@
 package main
 
 import (
-	"sort"
-
 	"bytes"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 
 	"github.com/khokit/khokit/kho/image"
 	"github.com/khokit/khokit/kho/physmem"
@@ -64,18 +63,22 @@ func runCarve(o *options, args []string, stdout, stderr io.Writer) int {
 			}
 		}
 	}
-	var preserved []physmem.Range
+	// What must stay present memory: a Recorder with grain 1 is physmem's
+	// range set (Recorded sorts, joins and clips to present memory).
+	keep := physmem.NewRecorder(l.im.Memory, 1)
 	for _, d := range l.handovers {
-		preserved = append(preserved, d.h.MemoryMap.PreservedRanges()...)
+		for _, r := range d.h.MemoryMap.PreservedRanges() {
+			keep.Add(r.Start, r.Size)
+		}
 		for _, s := range d.scratch {
 			// Scratch must be RAM for the handoff to be sound: kept
 			// present (as zeros), as the locator checks.
 			if e := s.Addr + s.Size; e > s.Addr {
-				preserved = append(preserved, physmem.Range{Start: s.Addr, Size: s.Size, State: physmem.Present})
+				keep.Add(s.Addr, s.Size)
 			}
 		}
 	}
-	segs, err := carveSegments(l.im.Memory, rec.Recorded(), preserved, o.effectivePageSize(), o.exact)
+	segs, err := carveSegments(l.im.Memory, rec.Recorded(), keep.Recorded(), o.effectivePageSize(), o.exact)
 	if err != nil {
 		errorLine(stderr, "carve: "+err.Error())
 		return exitMalformed
@@ -128,9 +131,10 @@ func writeAtomic(path string, write func(io.Writer) error) error {
 // with wholePages), without trailing zeros. The rest of such a page reads
 // back as zeros: the decoder never looked at it.
 //
-// Preserved memory the decode did not read is kept as present zeros
-// (stored size 0): the decoder checks that preserved blocks and whole
-// objects lie in memory, and a carved core must pass the same checks.
+// Preserved memory (sorted, joined) the decode did not read is kept as
+// present zeros (stored size 0): the decoder checks that preserved blocks
+// and whole objects lie in memory, and a carved core must pass the same
+// checks.
 func carveSegments(mem physmem.Memory, spans, preserved []physmem.Range, pageSize uint64, wholePages bool) ([]image.Segment, error) {
 	type page struct {
 		addr, fileEnd uint64 // fileEnd: offset in the page past the last byte read
@@ -151,7 +155,6 @@ func carveSegments(mem physmem.Memory, spans, preserved []physmem.Range, pageSiz
 		}
 	}
 	// Preserved ranges not covered by a read page become zero pieces.
-	preserved = mergeRanges(preserved)
 	reads := pages[:len(pages):len(pages)] // appends below go to a new array
 	i := 0
 	for _, r := range preserved {
@@ -208,22 +211,6 @@ func presentParts(mem physmem.Memory, addr, size uint64) []physmem.Range {
 		}
 		lo, hi := max(r.Start, addr), min(r.End(), end)
 		out = append(out, physmem.Range{Start: lo, Size: hi - lo, State: physmem.Present})
-	}
-	return out
-}
-
-// mergeRanges sorts ranges and joins overlapping and touching ones.
-func mergeRanges(rs []physmem.Range) []physmem.Range {
-	sort.Slice(rs, func(i, j int) bool { return rs[i].Start < rs[j].Start })
-	var out []physmem.Range
-	for _, r := range rs {
-		if n := len(out); n > 0 && r.Start <= out[n-1].End() {
-			if r.End() > out[n-1].End() {
-				out[n-1].Size = r.End() - out[n-1].Start
-			}
-			continue
-		}
-		out = append(out, r)
 	}
 	return out
 }
