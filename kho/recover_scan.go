@@ -62,13 +62,36 @@ type recLUOSer struct {
 	num, sessions, flbsPA uint64
 }
 
-// luoSerV5Compat is the luo_ser compatible field of luo-v5 as stored:
-// "luo-v5" NUL-padded to LUO_ABI_COMPAT_LEN (8).
-var luoSerV5Word = binary.LittleEndian.Uint64([]byte{'l', 'u', 'o', '-', 'v', '5', 0, 0})
+// luoSerV5Word is the luo_ser compatible field of luo-v5 as stored:
+// "luo-v5" NUL-padded to LUO_ABI_COMPAT_LEN (8), one little-endian word.
+var luoSerV5Word = func() uint64 {
+	c, err := format.MakeCString("luo-v5", format.LUOCompatLen)
+	if err != nil || len(c) != 8 {
+		panic("kho: the luo-v5 compatible is not one word")
+	}
+	return binary.LittleEndian.Uint64(c)
+}()
 
-// luoSerV5Size is the luo-v5 luo_ser: compatible[8], liveupdate_num,
-// sessions_pa, flbs_pa.
-const luoSerV5Size = 32
+// Offsets the page classifier reads, from the catalogue. The block header
+// and the FLB header keep their counts at the same offset, which lets one
+// load reject most pages for both.
+var (
+	luoSerV5    = format.LUORoot("luo-v5")
+	recCountOff = func() uint64 {
+		off := fieldOffset((format.BlockHeader{}).Format(), "count")
+		if off != fieldOffset((format.FLBHeader{}).Format(), "count") {
+			panic("kho: block and FLB headers keep their counts at different offsets")
+		}
+		return off
+	}()
+	recLUOSerNumOff      = fieldOffset(luoSerV5, "liveupdate_num")
+	recLUOSerSessionsOff = fieldOffset(luoSerV5, "sessions_pa")
+	recLUOSerFLBsOff     = fieldOffset(luoSerV5, "flbs_pa")
+	recFileSetOff        = fieldOffset((format.SessionSer{}).Format(), "file_set_ser")
+	recSessionFilesOff   = recFileSetOff + fieldOffset((format.FileSetSer{}).Format(), "files")
+	recSessionCountOff   = recFileSetOff + fieldOffset((format.FileSetSer{}).Format(), "count")
+	recFLBCountOff       = fieldOffset((format.FLBSer{}).Format(), "count")
+)
 
 // scanMemory classifies every whole page of every present range (see
 // scanPresent): a structure never straddles a range edge. Memory use is
@@ -83,19 +106,19 @@ func (rc *recoverer) scanMemory() {
 }
 
 // classify looks at one page. The filters are ordered by cost: the u64
-// count at offset 8 (session/file block, FLB page) or the luo_ser
+// count at recCountOff (session/file block, FLB page) or the luo_ser
 // compatible at offset 0 rejects almost every page after two loads.
 func (rc *recoverer) classify(pa uint64, page []byte) {
 	rc.scan.pages++
 	le := binary.LittleEndian
 	w0 := le.Uint64(page)
 	if w0 == luoSerV5Word {
-		if allZero(page[luoSerV5Size:]) {
-			rc.keepLUOSer(recLUOSer{addr: pa, num: le.Uint64(page[8:]), sessions: le.Uint64(page[16:]), flbsPA: le.Uint64(page[24:])})
+		if allZero(page[format.LUOSerSize:]) {
+			rc.keepLUOSer(recLUOSer{addr: pa, num: le.Uint64(page[recLUOSerNumOff:]), sessions: le.Uint64(page[recLUOSerSessionsOff:]), flbsPA: le.Uint64(page[recLUOSerFLBsOff:])})
 		}
 		return
 	}
-	count := le.Uint64(page[8:])
+	count := le.Uint64(page[recCountOff:])
 	if count-1 >= rc.maxCount {
 		return
 	}
@@ -170,10 +193,10 @@ func (rc *recoverer) sessionBlock(pa, next uint64, page []byte, count int) (recS
 	b := recSessionBlock{addr: pa, next: next, count: count}
 	for i := 0; i < count; i++ {
 		e := page[blockHeaderSize+uint64(i)*es:][:es]
-		if !cleanName(e[:64]) {
+		if !cleanName(e[:format.SessionNameLen]) {
 			return recSessionBlock{}, false
 		}
-		files, n := le.Uint64(e[64:]), le.Uint64(e[72:])
+		files, n := le.Uint64(e[recSessionFilesOff:]), le.Uint64(e[recSessionCountOff:])
 		switch {
 		case files == 0 && n == 0:
 		case files == 0 || n == 0 || files%ps != 0 || files == pa || n > maxFiles:
@@ -212,14 +235,14 @@ func (rc *recoverer) flbPage(pa uint64, page []byte, count int) (recFLBPage, boo
 	p := recFLBPage{addr: pa, count: count}
 	for i := 0; i < count; i++ {
 		e := page[flbHeaderSize+uint64(i)*flbSerSize:][:flbSerSize]
-		n := bytes.IndexByte(e[:48], 0)
+		n := bytes.IndexByte(e[:format.FLBCompatLen], 0)
 		if n <= 0 {
 			return recFLBPage{}, false
 		}
 		if _, err := format.ParseCompat(string(e[:n])); err != nil {
 			return recFLBPage{}, false
 		}
-		if c := le.Uint64(e[56:]); c == 0 || c > math.MaxInt32 {
+		if c := le.Uint64(e[recFLBCountOff:]); c == 0 || c > math.MaxInt32 {
 			return recFLBPage{}, false
 		}
 	}
@@ -236,7 +259,7 @@ func (rc *recoverer) fileBlock(page []byte, count uint64) bool {
 	if count > uint64(rc.geo.caps.FilesPerBlock) {
 		return false
 	}
-	compat, ok := cString(page[blockHeaderSize : blockHeaderSize+48])
+	compat, ok := cString(page[blockHeaderSize : blockHeaderSize+format.HandleCompatLen])
 	return ok && memfdVersion(compat) != 0
 }
 
