@@ -168,9 +168,49 @@ func fuzzFlattenedOne(t *testing.T, data []byte) {
 				t.Fatalf("rebuilt stream differs from replay (%v)", err)
 			}
 		}
-		if k, err := NewKdump(fl, fl.Size()); err == nil {
-			exercise(t, k)
-			k.Close()
+		k, err := NewKdump(fl, fl.Size())
+		if err != nil {
+			checkFlatLocated(t, fl, data, err)
+			return
+		}
+		exercise(t, k)
+		for _, a := range []uint64{0, 0x200, 0x400, 0x600, 0x2000} {
+			if _, err := k.ReadAt(make([]byte, 64), a); err != nil {
+				checkFlatLocated(t, fl, data, err)
+			}
+		}
+		for _, f := range k.Findings {
+			checkFlatLocated(t, fl, data, f)
+		}
+		k.Close()
+	}
+}
+
+// checkFlatLocated checks that a *FormatError about a flattened file names
+// an offset in it: of the stream itself, or of the segment byte that holds
+// the rebuilt byte the error is about (-1 when no segment does).
+func checkFlatLocated(t *testing.T, fl *Flattened, data []byte, err error) {
+	var fe *FormatError
+	if !errors.As(err, &fe) {
+		return // ErrAbsent, ErrExcluded
+	}
+	if !fe.Rebuilt {
+		if fe.Off < 0 || fe.Off > int64(len(data)) {
+			t.Fatalf("%v: offset outside the %d-byte flattened file", err, len(data))
+		}
+		return
+	}
+	in, ok := fl.InputOffset(fe.RebuiltOff)
+	if !ok {
+		in = -1
+	}
+	if fe.Off != in {
+		t.Fatalf("%v: offset %#x, but rebuilt byte %#x is at %#x", err, fe.Off, fe.RebuiltOff, in)
+	}
+	if in >= 0 {
+		var b [1]byte
+		if _, err := fl.ReadAt(b[:], fe.RebuiltOff); err != nil || b[0] != data[in] {
+			t.Fatalf("rebuilt byte %#x is %#x (%v), input byte %#x is %#x", fe.RebuiltOff, b[0], err, in, data[in])
 		}
 	}
 }
