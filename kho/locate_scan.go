@@ -26,6 +26,14 @@ var (
 	setupKHOType = [4]byte{format.SetupKexecKHO, 0, 0, 0}
 )
 
+// Where the scan reads a SETUP_KEXEC_KHO node, relative to its setup_data
+// header: the header's type and len, then kho_data's fdt_addr after it.
+var (
+	locSetupTypeOff = int(fieldOffset((format.SetupData{}).Format(), "type"))
+	locSetupLenOff  = int(fieldOffset((format.SetupData{}).Format(), "len"))
+	locFDTAddrOff   = format.SetupDataHeaderSize + int(fieldOffset((format.KHOData{}).Format(), "fdt_addr"))
+)
+
 // scan streams every present range through scanChunk (see scanPresent).
 func (l *locator) scan() *locScan {
 	s := &locScan{}
@@ -68,7 +76,7 @@ func (l *locator) scanChunk(s *locScan, chunk []byte, a uint64) bool {
 		off := i + j
 		i = off + 1
 		pa := a + uint64(off)
-		if off%16 != 2 || pa < encBootParamsHeader {
+		if off%16 != encBootParamsHeader%16 || pa < encBootParamsHeader {
 			continue
 		}
 		base := pa - encBootParamsHeader
@@ -77,8 +85,8 @@ func (l *locator) scanChunk(s *locScan, chunk []byte, a uint64) bool {
 			add(&s.bootParams, base)
 		}
 	}
-	// SETUP_KEXEC_KHO headers: type 10 as a u32 at 8 bytes into a
-	// 16-byte slot. bytes.Index finds the candidates (vectorised; most
+	// SETUP_KEXEC_KHO headers: type 10 as a u32 at locSetupTypeOff (8)
+	// into a 16-byte slot. bytes.Index finds the candidates (vectorised; most
 	// memory holds few 0x0a bytes), the slot checks the rest.
 	for i := 0; i < len(chunk); {
 		j := bytes.Index(chunk[i:], setupKHOType[:])
@@ -87,22 +95,22 @@ func (l *locator) scanChunk(s *locScan, chunk []byte, a uint64) bool {
 		}
 		off := i + j
 		i = off + 1
-		if off%16 != 8 {
+		if off%16 != locSetupTypeOff {
 			continue
 		}
-		slot := off - 8
-		if off+8 > len(chunk) {
+		slot := off - locSetupTypeOff
+		if slot+locSetupLenOff+4 > len(chunk) {
 			continue // len lies in the next chunk; a node straddling chunks is page-crossing, not kexec's
 		}
-		if n := le.Uint32(chunk[off+4:]); n < format.KHODataSize || n > locSetupDataMaxLen {
+		if n := le.Uint32(chunk[slot+locSetupLenOff:]); n < format.KHODataSize || n > locSetupDataMaxLen {
 			continue
 		}
 		var fdtAddr uint64
-		if slot+24 <= len(chunk) {
-			fdtAddr = le.Uint64(chunk[slot+16:])
+		if slot+locFDTAddrOff+8 <= len(chunk) {
+			fdtAddr = le.Uint64(chunk[slot+locFDTAddrOff:])
 		} else {
 			var b [8]byte
-			if _, err := l.mem.ReadAt(b[:], a+uint64(slot)+16); err != nil {
+			if _, err := l.mem.ReadAt(b[:], a+uint64(slot+locFDTAddrOff)); err != nil {
 				continue
 			}
 			fdtAddr = le.Uint64(b[:])
