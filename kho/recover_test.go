@@ -619,42 +619,6 @@ func slicesContains(list []string, s string) bool {
 	return false
 }
 
-// FuzzRecoverPages plants two arbitrary pages beside a post-kexec memory
-// and checks that recovery neither panics nor lets them change what is
-// recovered unnoticed: the model holds the built sessions, or none (when
-// the planted bytes made a second valid candidate), never a mixture.
-func FuzzRecoverPages(f *testing.F) {
-	// Seeds without their zero tails: the pages are padded back, and
-	// short inputs keep the fuzzer's minimisation cheap.
-	trim := func(b []byte) []byte { return bytes.TrimRight(b, "\x00") }
-	f.Add(trim(recSessionPage(recFree1, recSessionEntry{name: "x"})), trim(recSessionPage(0, recSessionEntry{name: "y"})))
-	f.Add(trim(recFLBPageBytes(FLB{Name: "a-v1", Count: 1})), trim(recLUOSerPage(2, recFree0, recFree1)))
-	f.Add(trim(recFileBlock(recFree0, 0x1000)), trim(recSessionPage(recFree0, recSessionEntry{"z", recFree0, 1})))
-	f.Add(trim(recFullSessionPage("s", recFree1)), trim(recFullSessionPage("t", recFree0)))
-	// One memory for every input: the planted pages are written whole
-	// (zero-padded) each time, so nothing of an earlier input remains.
-	b := recBuild(f)
-	page := func(p []byte) []byte {
-		out := make([]byte, 4096)
-		copy(out, p)
-		return out
-	}
-	f.Fuzz(func(t *testing.T, p0, p1 []byte) {
-		recPut(t, b.Mem, recFree0, page(p0))
-		recPut(t, b.Mem, recFree1, page(p1))
-		h, err := Decode(b.Mem, b.RootAddr, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := RecoverLUO(b.Mem, h, nil, nil); err != nil {
-			t.Fatal(err)
-		}
-		if len(h.LUO.Sessions) != 0 && !cmp.Equal(b.Handover.LUO.Sessions, h.LUO.Sessions) {
-			t.Errorf("recovered sessions are neither the built ones nor none")
-		}
-	})
-}
-
 // TestRecoverPageSizes recovers a post-kexec memory built with 16 KiB and
 // 64 KiB pages: every per-page capacity follows the page size.
 func TestRecoverPageSizes(t *testing.T) {

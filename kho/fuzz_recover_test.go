@@ -1,0 +1,124 @@
+package kho
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// recoverPagesSeeds are FuzzRecoverPages' seeds, without their zero tails:
+// the pages are padded back, and short inputs keep the fuzzer's
+// minimisation cheap.
+func recoverPagesSeeds() [][2][]byte {
+	trim := func(b []byte) []byte { return bytes.TrimRight(b, "\x00") }
+	return [][2][]byte{
+		{trim(recSessionPage(recFree1, recSessionEntry{name: "x"})), trim(recSessionPage(0, recSessionEntry{name: "y"}))},
+		{trim(recFLBPageBytes(FLB{Name: "a-v1", Count: 1})), trim(recLUOSerPage(2, recFree0, recFree1))},
+		{trim(recFileBlock(recFree0, 0x1000)), trim(recSessionPage(recFree0, recSessionEntry{"z", recFree0, 1}))},
+		{trim(recFullSessionPage("s", recFree1)), trim(recFullSessionPage("t", recFree0))},
+	}
+}
+
+// FuzzRecoverPages plants two arbitrary pages beside a post-kexec memory
+// and checks that recovery neither panics nor lets them change what is
+// recovered unnoticed: the model holds the built sessions, or none (when
+// the planted bytes made a second valid candidate), never a mixture.
+func FuzzRecoverPages(f *testing.F) {
+	for _, s := range recoverPagesSeeds() {
+		f.Add(s[0], s[1])
+	}
+	// One memory for every input: the planted pages are written whole
+	// (zero-padded) each time, so nothing of an earlier input remains.
+	b := recBuild(f)
+	f.Fuzz(func(t *testing.T, p0, p1 []byte) {
+		recoverPlanted(t, b, p0, p1)
+	})
+}
+
+// recoverPlanted is FuzzRecoverPages' body.
+func recoverPlanted(t testing.TB, b *Built, p0, p1 []byte) {
+	page := func(p []byte) []byte {
+		out := make([]byte, 4096)
+		copy(out, p)
+		return out
+	}
+	recPut(t, b.Mem, recFree0, page(p0))
+	recPut(t, b.Mem, recFree1, page(p1))
+	h, err := Decode(b.Mem, b.RootAddr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := RecoverLUO(b.Mem, h, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	// reflect.DeepEqual, not cmp.Equal: the same answer for these plain
+	// structs, without cmp's per-field reflection, which cost more than
+	// the recovery; cmp explains a difference.
+	if len(h.LUO.Sessions) != 0 && !reflect.DeepEqual(b.Handover.LUO.Sessions, h.LUO.Sessions) {
+		t.Errorf("recovered sessions are neither the built ones nor none (-built +recovered):\n%s", cmp.Diff(b.Handover.LUO.Sessions, h.LUO.Sessions))
+	}
+}
+
+// BenchmarkFuzzRecoverPages runs FuzzRecoverPages' body over its seeds and
+// its corpus in testdata: the cost of one fuzz input.
+func BenchmarkFuzzRecoverPages(b *testing.B) {
+	inputs := recoverPagesSeeds()
+	for _, in := range readFuzzCorpus(b, "FuzzRecoverPages") {
+		if len(in) != 2 {
+			b.Fatalf("corpus entry of %d values, want 2", len(in))
+		}
+		inputs = append(inputs, [2][]byte{in[0], in[1]})
+	}
+	built := recBuild(b)
+	for b.Loop() {
+		for _, in := range inputs {
+			recoverPlanted(b, built, in[0], in[1])
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(inputs)), "ns/input")
+}
+
+// readFuzzCorpus reads the []byte values of every file in
+// testdata/fuzz/<name> (the "go test fuzz v1" format).
+func readFuzzCorpus(t testing.TB, name string) [][][]byte {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join("testdata", "fuzz", name, "*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out [][][]byte
+	for _, f := range files {
+		out = append(out, parseCorpusFile(t, f))
+	}
+	return out
+}
+
+// parseCorpusFile reads the []byte values of one corpus file.
+func parseCorpusFile(t testing.TB, f string) [][]byte {
+	t.Helper()
+	b, err := os.ReadFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) == 0 || lines[0] != "go test fuzz v1" {
+		t.Fatalf("%s: not a fuzz corpus file", f)
+	}
+	var vals [][]byte
+	for _, l := range lines[1:] {
+		q, ok := strings.CutPrefix(l, "[]byte(")
+		q, ok2 := strings.CutSuffix(q, ")")
+		s, err := strconv.Unquote(q)
+		if !ok || !ok2 || err != nil {
+			t.Fatalf("%s: value %q is not a []byte literal", f, l)
+		}
+		vals = append(vals, []byte(s))
+	}
+	return vals
+}
