@@ -1,13 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 
+	"github.com/khokit/khokit/cmd/khodump/internal/carve"
 	"github.com/khokit/khokit/kho/image"
 	"github.com/khokit/khokit/kho/physmem"
 	"github.com/spf13/pflag"
@@ -78,7 +77,7 @@ func runCarve(o *options, args []string, stdout, stderr io.Writer) int {
 			}
 		}
 	}
-	segs, err := carveSegments(l.im.Memory, rec.Recorded(), keep.Recorded(), o.effectivePageSize(), o.exact)
+	segs, err := carve.Segments(l.im.Memory, rec.Recorded(), keep.Recorded(), o.effectivePageSize(), o.exact)
 	if err != nil {
 		errorLine(stderr, "carve: "+err.Error())
 		return exitMalformed
@@ -123,94 +122,4 @@ func writeAtomic(path string, write func(io.Writer) error) error {
 		return fmt.Errorf("writing %s: %v", path, err)
 	}
 	return nil
-}
-
-// carveSegments turns the bytes a decode read (sorted, merged, present)
-// into ELF segments: every page holding a read byte is kept as present
-// memory, and its bytes are stored up to the last one read (the whole page
-// with wholePages), without trailing zeros. The rest of such a page reads
-// back as zeros: the decoder never looked at it.
-//
-// Preserved memory (sorted, joined) the decode did not read is kept as
-// present zeros (stored size 0): the decoder checks that preserved blocks
-// and whole objects lie in memory, and a carved core must pass the same
-// checks.
-func carveSegments(mem physmem.Memory, spans, preserved []physmem.Range, pageSize uint64, wholePages bool) ([]image.Segment, error) {
-	type page struct {
-		addr, fileEnd uint64 // fileEnd: offset in the page past the last byte read
-		size          uint64 // 0 for a read page; else a zero piece of this size
-	}
-	var pages []page
-	for _, s := range spans {
-		for a := s.Start &^ (pageSize - 1); a < s.End(); a += pageSize {
-			end := min(s.End()-a, pageSize)
-			if n := len(pages); n > 0 && pages[n-1].addr == a {
-				pages[n-1].fileEnd = max(pages[n-1].fileEnd, end)
-			} else {
-				pages = append(pages, page{addr: a, fileEnd: end})
-			}
-			if a+pageSize < a {
-				break
-			}
-		}
-	}
-	// Preserved ranges not covered by a read page become zero pieces.
-	reads := pages[:len(pages):len(pages)] // appends below go to a new array
-	i := 0
-	for _, r := range preserved {
-		cur, end := r.Start, r.End()
-		for i < len(reads) && reads[i].addr+pageSize <= cur {
-			i++
-		}
-		for j := i; j < len(reads) && reads[j].addr < end; j++ {
-			if reads[j].addr > cur {
-				pages = append(pages, page{addr: cur, size: reads[j].addr - cur})
-			}
-			cur = max(cur, reads[j].addr+pageSize)
-		}
-		if cur < end {
-			pages = append(pages, page{addr: cur, size: end - cur})
-		}
-	}
-	sort.Slice(pages, func(a, b int) bool { return pages[a].addr < pages[b].addr })
-	var segs []image.Segment
-	buf := make([]byte, pageSize)
-	for _, p := range pages {
-		size := pageSize
-		if p.size != 0 { // a zero piece of preserved memory
-			size, p.fileEnd = p.size, 0
-		} else if wholePages {
-			p.fileEnd = pageSize
-		}
-		for _, r := range presentParts(mem, p.addr, size) {
-			file := min(p.addr+p.fileEnd, r.End()) // stored bytes end
-			var fileSize uint64
-			if file > r.Start {
-				b := buf[:file-r.Start]
-				if _, err := mem.ReadAt(b, r.Start); err != nil {
-					return nil, err
-				}
-				fileSize = uint64(len(bytes.TrimRight(b, "\x00")))
-			}
-			segs = image.AppendSegment(segs, image.Segment{Start: r.Start, MemSize: r.Size, FileSize: fileSize})
-		}
-	}
-	return segs, nil
-}
-
-// presentParts returns the present parts of [addr, addr+size).
-func presentParts(mem physmem.Memory, addr, size uint64) []physmem.Range {
-	var out []physmem.Range
-	end := addr + size
-	if end < addr {
-		end = ^uint64(0)
-	}
-	for _, r := range mem.Ranges() {
-		if r.State != physmem.Present || r.End() <= addr || r.Start >= end {
-			continue
-		}
-		lo, hi := max(r.Start, addr), min(r.End(), end)
-		out = append(out, physmem.Range{Start: lo, Size: hi - lo, State: physmem.Present})
-	}
-	return out
 }

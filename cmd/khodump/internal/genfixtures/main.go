@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/khokit/khokit/cmd/khodump/internal/carve"
 	"github.com/khokit/khokit/kho"
 	"github.com/khokit/khokit/kho/image"
 	"github.com/khokit/khokit/kho/physmem"
@@ -261,29 +262,18 @@ func generate(dir string) error {
 // writeELF writes the pages of m the builder wrote, each stored only up
 // to its last non-zero byte (the rest reads back as zeros), and keeps the
 // scratch regions present as zeros: the locator checks that they are RAM.
+// The segments are carve's, as if a decode had read every written page.
 func writeELF(m *physmem.Sparse, scratch []kho.ScratchRegion, pageSize int) ([]byte, error) {
-	type page struct{ addr, file uint64 }
-	var pages []page
-	written := map[uint64]bool{}
-	m.Pages(func(addr uint64, p []byte) error {
-		pages = append(pages, page{addr, uint64(len(bytes.TrimRight(p, "\x00")))})
-		written[addr] = true
-		return nil
-	})
+	keep := physmem.NewRecorder(m, 1) // sorts and joins the regions
 	for _, r := range scratch {
-		for a := r.Addr; a < r.Addr+r.Size; a += 4096 {
-			if !written[a] {
-				pages = append(pages, page{a, 0})
-			}
-		}
+		keep.Add(r.Addr, r.Size)
 	}
-	sort.Slice(pages, func(i, j int) bool { return pages[i].addr < pages[j].addr })
-	var segs []image.Segment
-	for _, p := range pages {
-		segs = image.AppendSegment(segs, image.Segment{Start: p.addr, MemSize: 4096, FileSize: p.file})
+	segs, err := carve.Segments(m, image.WrittenRanges(m), keep.Recorded(), 4096, true)
+	if err != nil {
+		return nil, err
 	}
 	var buf bytes.Buffer
-	err := image.WriteELFSegments(&buf, m, segs, &image.ELFOptions{VMCoreInfo: fmt.Appendf(nil, "OSRELEASE=7.3.4\nPAGESIZE=%d\n", pageSize)})
+	err = image.WriteELFSegments(&buf, m, segs, &image.ELFOptions{VMCoreInfo: fmt.Appendf(nil, "OSRELEASE=7.3.4\nPAGESIZE=%d\n", pageSize)})
 	return buf.Bytes(), err
 }
 

@@ -1,0 +1,73 @@
+package carve
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/khokit/khokit/kho/image"
+	"github.com/khokit/khokit/kho/physmem"
+)
+
+func TestSegments(t *testing.T) {
+	const top = ^uint64(0) - 0x1fff // a range reaching the last address
+	var mem physmem.Sparse
+	for _, r := range []physmem.Range{
+		{Start: 0x10000, Size: 0x10000, State: physmem.Present},
+		{Start: 0x20000, Size: 0x2000, State: physmem.Excluded},
+		{Start: top, Size: 0x1fff, State: physmem.Present},
+	} {
+		if err := mem.AddRange(r.Start, r.Size, r.State); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, w := range []struct {
+		addr uint64
+		b    []byte
+	}{
+		{0x10010, []byte("abc")},
+		{0x11000, bytes.Repeat([]byte{0xff}, 0x1000)},
+		{0x13ffe, []byte{1}},
+	} {
+		if err := mem.WriteAt(w.b, w.addr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	span := func(start, size uint64) physmem.Range {
+		return physmem.Range{Start: start, Size: size, State: physmem.Present}
+	}
+	tests := []struct {
+		name        string
+		spans, keep []physmem.Range
+		wholePages  bool
+		want        []image.Segment
+	}{
+		{"nothing", nil, nil, false, nil},
+		{"read bytes stored up to the last", []physmem.Range{span(0x10010, 3)}, nil, false,
+			[]image.Segment{{Start: 0x10000, MemSize: 0x1000, FileSize: 0x13}}},
+		{"zeros read store nothing", []physmem.Range{span(0x10000, 8)}, nil, false,
+			[]image.Segment{{Start: 0x10000, MemSize: 0x1000}}},
+		{"whole pages store to the last non-zero byte", []physmem.Range{span(0x10000, 8)}, nil, true,
+			[]image.Segment{{Start: 0x10000, MemSize: 0x1000, FileSize: 0x13}}},
+		{"a stored page after a partly stored one starts a segment", []physmem.Range{span(0x10010, 3), span(0x11000, 0x1000)}, nil, false,
+			[]image.Segment{{Start: 0x10000, MemSize: 0x1000, FileSize: 0x13}, {Start: 0x11000, MemSize: 0x1000, FileSize: 0x1000}}},
+		{"kept memory around read pages is zeros", []physmem.Range{span(0x13ff0, 0x20)}, []physmem.Range{span(0x12000, 0x3000)}, false,
+			[]image.Segment{{Start: 0x12000, MemSize: 0x1000}, {Start: 0x13000, MemSize: 0x2000, FileSize: 0xfff}}},
+		{"kept memory only where present", nil, []physmem.Range{span(0x1f000, 0x11000)}, false,
+			[]image.Segment{{Start: 0x1f000, MemSize: 0x1000}}},
+		{"reads in excluded memory dropped", []physmem.Range{span(0x20000, 0x10)}, nil, false, nil},
+		{"the last page of the address space", []physmem.Range{span(top+0x1000, 0xfff)}, nil, true,
+			[]image.Segment{{Start: top + 0x1000, MemSize: 0xfff}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Segments(&mem, tt.spans, tt.keep, 4096, tt.wholePages)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("Segments (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
