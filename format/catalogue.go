@@ -319,10 +319,10 @@ func build(ps PageSize) []*Format {
 			Capacity: g.FilesPerBlock, Bytes: p, Doc: "one block of a session's file chain"},
 		{Name: "session-array-v1", Kind: KindContainer, Compatible: "luo-session-v2", UsedBy: []string{"luo-session-v2", "luo-v2", "luo-v3"},
 			Status: StatusMainline, Since: "6.19", Until: "7.1", PageSize: ps, Header: "session-header", Entry: "session-ser",
-			Capacity: g.SessionMax, Bytes: 16 * p, Doc: "16-page session array (LUO_SESSION_MAX)"},
+			Capacity: g.SessionMax, Bytes: LUOSessionPgCnt * p, Doc: "16-page session array (LUO_SESSION_MAX)"},
 		{Name: "file-array-v1", Kind: KindContainer, Compatible: "luo-session-v2", UsedBy: []string{"luo-session-v2", "luo-v2", "luo-v3", "luo-v4"},
 			Status: StatusMainline, Since: "6.19", Until: "7.1", PageSize: ps, Entry: "file-ser",
-			Capacity: g.FileMax, Bytes: 2 * p, Doc: "2-page file array without header (LUO_FILE_MAX); count from file_set_ser"},
+			Capacity: g.FileMax, Bytes: LUOFilePgCnt * p, Doc: "2-page file array without header (LUO_FILE_MAX); count from file_set_ser"},
 
 		// memfd.
 		{Name: "memfd-v1", CName: "memfd_luo_ser", Kind: KindStruct, Compatible: "memfd-v1",

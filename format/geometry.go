@@ -10,11 +10,17 @@ const (
 	KHOMaxBlocks         = 10000      // KHO_MAX_BLOCKS: blocks per chain on restore (7.2+)
 	KexecMetadataVersion = 1          // KHO_KEXEC_METADATA_VERSION
 	LUOFLBPgCnt          = 1          // LUO_FLB_PGCNT: pages of the FLB region
-	SessionNameLen       = 64         // LIVEUPDATE_SESSION_NAME_LENGTH (incl. NUL)
-	HandleCompatLen      = 48         // LIVEUPDATE_HNDL_COMPAT_LENGTH
-	FLBCompatLen         = 48         // LIVEUPDATE_FLB_COMPAT_LENGTH
-	UTSReleaseLen        = 65         // __NEW_UTS_LEN + 1
-	DefaultMaxPageOrder  = 10         // MAX_PAGE_ORDER with the x86-64 defaults
+	// LUOSessionPgCnt is LUO_SESSION_PGCNT (luo_session.c, up to 7.1): the
+	// pages of the luo-v1 .. luo-v3 session array, preserved as one folio.
+	LUOSessionPgCnt = 16
+	// LUOFilePgCnt is LUO_FILE_PGCNT (luo_file.c, up to 7.1): the pages of
+	// each session's file array before file blocks, preserved as one folio.
+	LUOFilePgCnt        = 2
+	SessionNameLen      = 64 // LIVEUPDATE_SESSION_NAME_LENGTH (incl. NUL)
+	HandleCompatLen     = 48 // LIVEUPDATE_HNDL_COMPAT_LENGTH
+	FLBCompatLen        = 48 // LIVEUPDATE_FLB_COMPAT_LENGTH
+	UTSReleaseLen       = 65 // __NEW_UTS_LEN + 1
+	DefaultMaxPageOrder = 10 // MAX_PAGE_ORDER with the x86-64 defaults
 	// PreserveBits616 is PRESERVE_BITS of the kho-v1 bitmaps before commit
 	// a2fff99f92da ("kho: increase metadata bitmap size to PAGE_SIZE", 6.18):
 	// 512-byte bitmaps, any page size. Geometry.PreserveBits is the later value.
@@ -63,14 +69,14 @@ func GeometryFor(p PageSize) (Geometry, error) {
 	r, _ := RadixFor(p)
 	return Geometry{
 		PageSize:         p,
-		KhoserBitmapSize: (ps - 16) / 16,
+		KhoserBitmapSize: (ps - KhoserChunkHeaderSize) / BitmapPtrSize,
 		PreserveBits:     ps * 8,
 		VmallocSize:      (ps - 8) / 8,
-		SessionsPerBlock: (ps - 16) / 80,
-		FilesPerBlock:    (ps - 16) / 64,
-		FLBMax:           (ps - 16) / 64,
-		SessionMax:       (16*ps - 8) / 80,
-		FileMax:          2 * ps / 64,
+		SessionsPerBlock: (ps - BlockHeaderSize) / SessionSerSize,
+		FilesPerBlock:    (ps - BlockHeaderSize) / FileSerSize,
+		FLBMax:           (LUOFLBPgCnt*ps - FLBHeaderSize) / FLBSerSize,
+		SessionMax:       (LUOSessionPgCnt*ps - SessionHeaderSize) / SessionSerSize,
+		FileMax:          LUOFilePgCnt * ps / FileSerSize,
 		Radix:            r,
 	}, nil
 }

@@ -37,3 +37,30 @@ func TestSizes(t *testing.T) {
 		t.Errorf("luo-v5 compatible field %+v, want %d bytes", f, LUOCompatLen)
 	}
 }
+
+// TestLUOPageCounts ties LUO_SESSION_PGCNT, LUO_FILE_PGCNT and LUO_FLB_PGCNT
+// to abi.md and to the container sizes of every page size's catalogue.
+func TestLUOPageCounts(t *testing.T) {
+	for _, tt := range []struct {
+		name       string // container
+		pgcnt, abi int
+	}{
+		{"session-array-v1", LUOSessionPgCnt, 16},
+		{"file-array-v1", LUOFilePgCnt, 2},
+		{"luo-flb", LUOFLBPgCnt, 1},
+	} {
+		if tt.pgcnt != tt.abi {
+			t.Errorf("%s: page count %d, abi.md %d", tt.name, tt.pgcnt, tt.abi)
+		}
+		for _, ps := range PageSizes {
+			f, err := LookupFor(tt.name, ps)
+			if err != nil {
+				t.Errorf("%s: %v", tt.name, err)
+				continue
+			}
+			if f.Bytes != tt.pgcnt*int(ps) {
+				t.Errorf("%s at %v: %d bytes, want %d pages", tt.name, ps, f.Bytes, tt.pgcnt)
+			}
+		}
+	}
+}

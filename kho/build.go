@@ -624,8 +624,7 @@ func (b *builder) layoutLUOv1(l *LUO) (Subtree, error) {
 	}
 	L.LUO = addr
 	l.Addr = addr
-	const sessionPages, filePages = 16, 2
-	sess, sessBuf, err := b.allocBlob(sessionPages * b.ps)
+	sess, sessBuf, err := b.allocBlob(format.LUOSessionPgCnt * b.ps)
 	if err != nil {
 		return Subtree{}, err
 	}
@@ -644,7 +643,7 @@ func (b *builder) layoutLUOv1(l *LUO) (Subtree, error) {
 		if len(s.Files) == 0 {
 			b.growMemfdLayout(si, 0)
 		} else {
-			fa, buf, err := b.allocBlob(filePages * b.ps)
+			fa, buf, err := b.allocBlob(format.LUOFilePgCnt * b.ps)
 			if err != nil {
 				return Subtree{}, err
 			}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 
 	"github.com/khokit/khokit/format"
 	"github.com/khokit/khokit/kho/physmem"
@@ -20,24 +21,28 @@ var (
 	flbSerSize       = uint64((format.FLBSer{}).Format().Size)
 )
 
-// fieldOffset is the byte offset of the catalogue field name in s's layout.
+// fieldOffset is the byte offset of field name in the catalogue layout f.
 // The names are this package's constants, so a missing one is a programming
 // error caught by any test that loads the package.
-func fieldOffset(s format.Struct, name string) uint64 {
-	f := s.Format().Field(name)
-	if f == nil {
-		panic(fmt.Sprintf("kho: catalogue format %s has no field %q", s.Format().Name, name))
+func fieldOffset(f *format.Format, name string) uint64 {
+	fl := f.Field(name)
+	if fl == nil {
+		panic(fmt.Sprintf("kho: catalogue format %s has no field %q", f.Name, name))
 	}
-	return uint64(f.Offset)
+	return uint64(fl.Offset)
 }
 
-// Allocation sizes of the luo-v1 … luo-v4 arrays (LUO_SESSION_PGCNT,
-// LUO_FILE_PGCNT): the kernel preserves them as one folio each.
+// Allocation sizes of the luo-v1 … luo-v4 arrays (format.LUOSessionPgCnt,
+// format.LUOFilePgCnt): the kernel preserves each as one folio, of the order
+// its page count gives.
 const (
-	sessionArrayPgs   = 16
-	sessionArrayOrder = 4
-	fileArrayPgs      = 2
-	fileArrayOrder    = 1
+	sessionArrayPgs = format.LUOSessionPgCnt
+	fileArrayPgs    = format.LUOFilePgCnt
+)
+
+var (
+	sessionArrayOrder = bits.Len(sessionArrayPgs) - 1
+	fileArrayOrder    = bits.Len(fileArrayPgs) - 1
 )
 
 // luoLayout says how one LUO generation stores sessions and files.
