@@ -68,7 +68,10 @@ func Segments(mem physmem.Memory, spans, keep []physmem.Range, pageSize uint64, 
 			p.fileEnd = pageSize
 		}
 		for _, r := range presentParts(mem, p.addr, size) {
-			file := min(p.addr+p.fileEnd, r.End()) // stored bytes end
+			file := r.End() // stored bytes end; p.addr+p.fileEnd may wrap, r.End()-p.addr cannot
+			if r.End()-p.addr > p.fileEnd {
+				file = p.addr + p.fileEnd
+			}
 			var fileSize uint64
 			if file > r.Start {
 				b := buf[:file-r.Start]

@@ -28,6 +28,7 @@ func TestSegments(t *testing.T) {
 		{0x10010, []byte("abc")},
 		{0x11000, bytes.Repeat([]byte{0xff}, 0x1000)},
 		{0x13ffe, []byte{1}},
+		{top + 0x1000, []byte{7}},
 	} {
 		if err := mem.WriteAt(w.b, w.addr); err != nil {
 			t.Fatal(err)
@@ -57,7 +58,7 @@ func TestSegments(t *testing.T) {
 			[]image.Segment{{Start: 0x1f000, MemSize: 0x1000}}},
 		{"reads in excluded memory dropped", []physmem.Range{span(0x20000, 0x10)}, nil, false, nil},
 		{"the last page of the address space", []physmem.Range{span(top+0x1000, 0xfff)}, nil, true,
-			[]image.Segment{{Start: top + 0x1000, MemSize: 0xfff}}},
+			[]image.Segment{{Start: top + 0x1000, MemSize: 0xfff, FileSize: 1}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
