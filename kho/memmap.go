@@ -509,15 +509,40 @@ func (d *decoder) decodeChunks(head uint64) {
 		}
 		pa = next
 	}
-	// Chunks may come in any order: sort each order's runs.
+	// Chunks may come in any order: sort each order's runs, and join the
+	// runs of neighbouring windows, as a radix walk's are.
 	var byOrder [64][]Run
 	for _, r := range runs {
 		byOrder[r.Order&63] = append(byOrder[r.Order&63], r)
 	}
-	for _, q := range byOrder {
+	for o, q := range byOrder {
 		slices.SortFunc(q, cmpRun)
+		byOrder[o] = joinRuns(q, d.geo.pageShift)
 	}
 	d.setMap(byOrder[:], !bad && !stopped)
+}
+
+// joinRuns joins, in place, each run of the sorted one-order rs into the
+// run before it when it continues it, up to maxRunCount blocks a run.
+func joinRuns(rs []Run, pageShift uint) []Run {
+	n := 0
+	for _, r := range rs {
+		if n > 0 {
+			last := &rs[n-1]
+			if end, ok := checkedRunEnd(*last, pageShift); ok && end == r.Addr && last.Count < maxRunCount {
+				take := min(r.Count, maxRunCount-last.Count)
+				last.Count += take
+				r.Addr += uint64(take) << (uint(r.Order) + pageShift)
+				r.Count -= take
+				if r.Count == 0 {
+					continue
+				}
+			}
+		}
+		rs[n] = r
+		n++
+	}
+	return rs[:n]
 }
 
 // setMap merges the decoded runs, given as one address-ascending sequence
@@ -534,14 +559,12 @@ func (d *decoder) setMapWith(seqs [][]Run, clean bool, merge *mergeBufs) {
 	if merge == nil {
 		merge = new(mergeBufs)
 	}
-	// Merging, then checking in a second pass, is faster than one fused
-	// loop: each loop keeps its state in registers.
-	merged := merge.mergeAll(seqs)
+	a, b := merge.mergeToTwo(seqs)
 	mc := mapChecker{d: d, m: m, shift: d.geo.pageShift, ram: rangeCursor{rs: d.mem.Ranges()}, scratch: len(d.opts.Scratch) > 0}
-	if len(merged) > 0 {
-		mc.out = make([]Run, 0, len(merged))
+	if n := len(a) + len(b); n > 0 {
+		mc.out = make([]Run, 0, n)
 	}
-	mc.addAll(merged)
+	mc.addMerged(a, b)
 	merge.release()
 	out := mc.out
 	if len(out) == 0 {
@@ -552,11 +575,9 @@ func (d *decoder) setMapWith(seqs [][]Run, clean bool, merge *mergeBufs) {
 	d.mapOK = clean
 }
 
-// mergeBufs holds the buffers of a merge: two its rounds alternate
-// between and one for the last merge.
+// mergeBufs holds the two buffers a pairwise merge alternates between.
 type mergeBufs struct {
-	a, b  []Run // the rounds of mergeToTwo
-	final []Run // the last merge
+	a, b []Run
 }
 
 // maxPooledRuns bounds the merge buffers a pooled scratch keeps.
@@ -570,9 +591,6 @@ func (mb *mergeBufs) release() {
 	}
 	if cap(mb.b) > maxPooledRuns {
 		mb.b = nil
-	}
-	if cap(mb.final) > maxPooledRuns {
-		mb.final = nil
 	}
 }
 
@@ -630,20 +648,6 @@ func (mb *mergeBufs) mergeToTwo(seqs [][]Run) (a, b []Run) {
 	return lists[0].q, lists[1].q
 }
 
-// mergeAll merges seqs, each ascending by runBefore, into one ascending
-// sequence, which may alias seqs or mb, valid until the next call.
-func (mb *mergeBufs) mergeAll(seqs [][]Run) []Run {
-	a, b := mb.mergeToTwo(seqs)
-	if len(b) == 0 {
-		return a
-	}
-	n := len(a) + len(b)
-	if cap(mb.final) < n {
-		mb.final = make([]Run, n)
-	}
-	return mb.final[:mergeTwo(mb.final[:n], a, b)]
-}
-
 // runBefore orders runs by address, then order.
 func runBefore(x, y Run) bool {
 	return x.Addr < y.Addr || x.Addr == y.Addr && x.Order < y.Order
@@ -697,47 +701,64 @@ type mapChecker struct {
 	scratch bool // Options.Scratch is set
 }
 
-// addAll adds rs, ascending by runBefore, to c.out: add with the common
-// case inline and its state in locals (in range, after the last run,
-// inside the span of memory found last, no scratch). Without scratch a run
-// adds at most one run to out, so an out with room for rs is never grown
-// on the inline path.
-func (c *mapChecker) addAll(rs []Run) {
-	out := c.out[:cap(c.out)]
-	n, end, outEnd := len(c.out), c.end, c.outEnd
-	lo, hi, shift, inline := c.ram.lo, c.ram.hi, c.shift, !c.scratch
-	for _, r := range rs {
-		s := uint(r.Order) + shift
-		if inline && n < len(out) && s < 64 && uint64(r.Count) <= (^uint64(0)-r.Addr)>>s && (n == 0 || r.Addr >= end) {
-			rEnd := r.Addr + uint64(r.Count)<<s
-			if lo <= r.Addr && r.Addr < hi && rEnd <= hi {
-				end = rEnd
-				if n > 0 && out[n-1].Order == r.Order && outEnd == r.Addr {
-					take := min(r.Count, maxRunCount-out[n-1].Count)
-					out[n-1].Count += take
-					r.Addr += uint64(take) << s
-					r.Count -= take
-				}
-				if r.Count > 0 {
-					out[n] = r
-					n++
-				}
-				outEnd = rEnd
-				continue
+// addMerged adds the merge of a and b, each ascending by runBefore, to
+// c.out, whose capacity is len(a)+len(b).
+//
+// The common case is inline, with its state in registers: in range, after
+// the last run, inside the span of memory found last, no scratch. Every
+// other run takes add. The inline path does not merge a run into the last
+// one: a radix walk's runs are maximal within their order (two touching
+// runs of one order would be one), so only add, after trimming an overlap,
+// can make two runs touch. Without scratch a run adds at most one run to
+// out, so the inline path never outgrows out.
+func (c *mapChecker) addMerged(a, b []Run) {
+	if c.scratch {
+		for len(a) > 0 || len(b) > 0 {
+			if len(b) == 0 || len(a) > 0 && !runBefore(b[0], a[0]) {
+				c.add(a[0])
+				a = a[1:]
+			} else {
+				c.add(b[0])
+				b = b[1:]
 			}
 		}
-		c.out, c.end, c.outEnd = out[:n], end, outEnd
-		c.add(r)
-		out, n, end, outEnd = c.out[:cap(c.out)], len(c.out), c.end, c.outEnd
-		lo, hi = c.ram.lo, c.ram.hi
+		return
 	}
-	c.out, c.end, c.outEnd = out[:n], end, outEnd
+	out := c.out[:cap(c.out)]
+	n, end, lo, hi := len(c.out), c.end, c.ram.lo, c.ram.hi
+	for len(a) > 0 || len(b) > 0 {
+		var r Run
+		if len(b) == 0 || len(a) > 0 && !runBefore(b[0], a[0]) {
+			r, a = a[0], a[1:]
+		} else {
+			r, b = b[0], b[1:]
+		}
+		if rEnd, ok := checkedRunEnd(r, c.shift); ok && (n == 0 || r.Addr >= end) && lo <= r.Addr && r.Addr < hi && rEnd <= hi && n < len(out) {
+			out[n] = r
+			n, end = n+1, rEnd
+			continue
+		}
+		c.out, c.end, c.outEnd = out[:n], end, end // without scratch they agree
+		c.add(r)
+		out, n, end, lo, hi = c.out[:cap(c.out)], len(c.out), c.end, c.ram.lo, c.ram.hi
+	}
+	c.out, c.end, c.outEnd = out[:n], end, end
+}
+
+// checkedRunEnd returns the end of r, unless it is past the top of the
+// address space.
+func checkedRunEnd(r Run, pageShift uint) (uint64, bool) {
+	s := uint(r.Order) + pageShift
+	if s >= 64 || uint64(r.Count) > (^uint64(0)-r.Addr)>>s {
+		return 0, false
+	}
+	return r.Addr + uint64(r.Count)<<s, true
 }
 
 func (c *mapChecker) add(r Run) {
 	d := c.d
 	s := uint(r.Order) + c.shift
-	if s >= 64 || uint64(r.Count) > (^uint64(0)-r.Addr)>>s {
+	if _, ok := checkedRunEnd(r, c.shift); !ok {
 		d.add("map.block-outside-memory", "", mapPath, r.Addr, "order-%d blocks at %#x run past the top of the address space", r.Order, r.Addr)
 		return
 	}

@@ -542,9 +542,10 @@ func TestAppendBlocksSplits(t *testing.T) {
 	}
 }
 
-// TestMergeSplitsLongRuns checks the merge and check of setMap: two runs
-// that together pass maxRunCount blocks stay two runs, the first full.
-func TestMergeSplitsLongRuns(t *testing.T) {
+// TestJoinRunsSplitsLongRuns checks the joining of a kho-v1 map's sorted
+// runs: two touching runs that together pass maxRunCount blocks stay two
+// runs, the first full, and setMap keeps them so.
+func TestJoinRunsSplitsLongRuns(t *testing.T) {
 	const bs = 1 << 12
 	mem := &physmem.Sparse{}
 	if err := mem.AddRange(0, 4*maxRunCount*bs, physmem.Excluded); err != nil {
@@ -554,10 +555,13 @@ func TestMergeSplitsLongRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	seqs := [][]Run{{{Addr: 0, Count: maxRunCount - 1}, {Addr: (maxRunCount - 1) * bs, Count: 3}}}
-	d.setMap(seqs, true)
-	want := []Run{{Addr: 0, Count: maxRunCount}, {Addr: maxRunCount * bs, Count: 2}}
+	joined := joinRuns([]Run{{Addr: 0, Count: maxRunCount - 1}, {Addr: (maxRunCount - 1) * bs, Count: 3}, {Addr: (maxRunCount + 2) * bs, Count: 1}}, 12)
+	want := []Run{{Addr: 0, Count: maxRunCount}, {Addr: maxRunCount * bs, Count: 3}}
+	if diff := cmp.Diff(want, joined); diff != "" {
+		t.Errorf("joinRuns (-want +got):\n%s", diff)
+	}
+	d.setMap([][]Run{joined}, true)
 	if diff := cmp.Diff(want, d.h.MemoryMap.Runs); diff != "" {
-		t.Errorf("runs (-want +got):\n%s", diff)
+		t.Errorf("setMap (-want +got):\n%s", diff)
 	}
 }
