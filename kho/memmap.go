@@ -324,19 +324,17 @@ func (w *radixWalk) leaf(prefix uint64, buf []byte, pa uint64) {
 // set or all clear is one step, and in a mixed block a word's boundaries
 // are the set bits of w ^ (w<<1 | carry), visited with TrailingZeros64.
 func appendBitRuns(runs []Run, bitmap []byte, base uint64, shift uint, order uint8) []Run {
+	// A run of one piece's bits always fits a Run; joining across pieces
+	// splits at maxRunCount.
+	const piece = maxRunCount / 8 &^ 63
+	for len(bitmap) > piece {
+		runs = appendBitRuns(runs, bitmap[:piece], base, shift, order)
+		bitmap, base = bitmap[piece:], base+piece*8<<shift
+	}
+	first := len(runs)
 	words := len(bitmap) / 8
 	var carry uint64 // the bit before the current word
 	var start uint64 // first bit of the open run, when carry is 1
-	emit := func(from, to uint64) {
-		addr := base + from<<shift
-		n := len(runs)
-		extend := n > 0 && from == 0 && runs[n-1].Order == order && runs[n-1].Addr+uint64(runs[n-1].Count)<<shift == addr
-		if !extend && to-from <= maxRunCount {
-			runs = append(runs, Run{Addr: addr, Count: uint32(to - from), Order: order})
-			return
-		}
-		runs = appendBlocks(runs, extend, addr, order, to-from, shift)
-	}
 	for wi := 0; wi < words; {
 		// A 64-byte block all set or all clear (most of a real map) is
 		// one step whatever the carry; a mixed one goes word by word.
@@ -347,7 +345,7 @@ func appendBitRuns(runs []Run, bitmap []byte, base uint64, shift uint, order uin
 			switch {
 			case w0|w1|w2|w3|w4|w5|w6|w7 == 0:
 				if carry != 0 {
-					emit(start, uint64(wi)*64)
+					runs = append(runs, Run{Addr: base + start<<shift, Count: uint32(uint64(wi)*64 - start), Order: order})
 					carry = 0
 				}
 				wi += 8
@@ -370,13 +368,20 @@ func appendBitRuns(runs []Run, bitmap []byte, base uint64, shift uint, order uin
 				if w>>(bit%64)&1 != 0 {
 					start = bit
 				} else {
-					emit(start, bit)
+					runs = append(runs, Run{Addr: base + start<<shift, Count: uint32(bit - start), Order: order})
 				}
 			}
 		}
 	}
 	if carry != 0 {
-		emit(start, uint64(words)*64)
+		runs = append(runs, Run{Addr: base + start<<shift, Count: uint32(uint64(words)*64 - start), Order: order})
+	}
+	if first > 0 && first < len(runs) {
+		r := joinRun(&runs[first-1], runs[first], shift)
+		if r.Count == 0 {
+			return slices.Delete(runs, first, first+1)
+		}
+		runs[first] = r
 	}
 	return runs
 }
@@ -385,24 +390,29 @@ func appendBitRuns(runs []Run, bitmap []byte, base uint64, shift uint, order uin
 // into runs of maxRunCount blocks and a last, shorter one.
 const maxRunCount = math.MaxUint32
 
-// appendBlocks appends n blocks of 1<<shift bytes each at addr, of the
-// given order, to runs, splitting at maxRunCount. With extend, the last run
-// of runs (same order, ending at addr) is filled up first.
-func appendBlocks(runs []Run, extend bool, addr uint64, order uint8, n uint64, shift uint) []Run {
-	if extend {
-		last := &runs[len(runs)-1]
-		take := min(n, maxRunCount-uint64(last.Count))
-		last.Count += uint32(take)
-		n -= take
-		addr += take << shift
+// joinRun adds as many blocks of r as fit (up to maxRunCount) to last when
+// r continues it, blocks of 1<<shift bytes, and returns the rest of r.
+func joinRun(last *Run, r Run, shift uint) Run {
+	if last.Order != r.Order || shift >= 64 || uint64(last.Count) > (^uint64(0)-last.Addr)>>shift ||
+		last.Addr+uint64(last.Count)<<shift != r.Addr {
+		return r
 	}
-	for n > 0 {
-		c := min(n, maxRunCount)
-		runs = append(runs, Run{Addr: addr, Count: uint32(c), Order: order})
-		n -= c
-		addr += c << shift
+	take := min(r.Count, maxRunCount-last.Count)
+	last.Count += take
+	r.Addr += uint64(take) << shift
+	r.Count -= take
+	return r
+}
+
+// appendRun appends r to out, joining it into the last run when it
+// continues it.
+func appendRun(out []Run, r Run, pageShift uint) []Run {
+	if n := len(out); n > 0 {
+		if r = joinRun(&out[n-1], r, uint(r.Order)+pageShift); r.Count == 0 {
+			return out
+		}
 	}
-	return runs
+	return append(out, r)
 }
 
 func popcount(b []byte) int {
@@ -528,15 +538,8 @@ func joinRuns(rs []Run, pageShift uint) []Run {
 	n := 0
 	for _, r := range rs {
 		if n > 0 {
-			last := &rs[n-1]
-			if end, ok := checkedRunEnd(*last, pageShift); ok && end == r.Addr && last.Count < maxRunCount {
-				take := min(r.Count, maxRunCount-last.Count)
-				last.Count += take
-				r.Addr += uint64(take) << (uint(r.Order) + pageShift)
-				r.Count -= take
-				if r.Count == 0 {
-					continue
-				}
+			if r = joinRun(&rs[n-1], r, uint(r.Order)+pageShift); r.Count == 0 {
+				continue
 			}
 		}
 		rs[n] = r
@@ -696,7 +699,6 @@ type mapChecker struct {
 	shift   uint
 	out     []Run
 	end     uint64 // end of the last kept run, before scratch splits
-	outEnd  uint64 // end of out[len(out)-1]
 	ram     rangeCursor
 	scratch bool // Options.Scratch is set
 }
@@ -738,11 +740,11 @@ func (c *mapChecker) addMerged(a, b []Run) {
 			n, end = n+1, rEnd
 			continue
 		}
-		c.out, c.end, c.outEnd = out[:n], end, end // without scratch they agree
+		c.out, c.end = out[:n], end
 		c.add(r)
 		out, n, end, lo, hi = c.out[:cap(c.out)], len(c.out), c.end, c.ram.lo, c.ram.hi
 	}
-	c.out, c.end, c.outEnd = out[:n], end, end
+	c.out, c.end = out[:n], end
 }
 
 // checkedRunEnd returns the end of r, unless it is past the top of the
@@ -778,25 +780,15 @@ func (c *mapChecker) add(r Run) {
 		return
 	}
 	c.end = rEnd
-	if !c.scratch {
-		if k := len(c.out); k > 0 && c.out[k-1].Order == r.Order && c.outEnd == r.Addr {
-			c.out = appendBlocks(c.out, true, r.Addr, r.Order, uint64(r.Count), s)
-		} else {
-			c.out = append(c.out, r)
-		}
-		c.outEnd = rEnd
-		return
-	}
-	if _, hit := d.inScratch(r.Addr, rEnd-r.Addr); !hit {
-		c.out = appendRun(c.m, c.out, r)
-	} else {
-		for _, part := range d.withoutScratch(c.m, r) {
-			c.out = appendRun(c.m, c.out, part)
+	if c.scratch {
+		if _, hit := d.inScratch(r.Addr, rEnd-r.Addr); hit {
+			for _, part := range d.withoutScratch(c.m, r) {
+				c.out = appendRun(c.out, part, c.shift)
+			}
+			return
 		}
 	}
-	if len(c.out) > 0 {
-		c.outEnd = c.m.runEnd(c.out[len(c.out)-1])
-	}
+	c.out = appendRun(c.out, r, c.shift)
 }
 
 func cmpRun(a, b Run) int {
@@ -804,15 +796,6 @@ func cmpRun(a, b Run) int {
 		return cmp.Compare(a.Addr, b.Addr)
 	}
 	return cmp.Compare(a.Order, b.Order)
-}
-
-// appendRun appends r to sorted runs, merging it into the last run when
-// it continues it.
-func appendRun(m *MemoryMap, out []Run, r Run) []Run {
-	if n := len(out); n > 0 && out[n-1].Order == r.Order && m.runEnd(out[n-1]) == r.Addr {
-		return appendBlocks(out, true, r.Addr, r.Order, uint64(r.Count), uint(r.Order)+m.pageShift())
-	}
-	return append(out, r)
 }
 
 // rangeCursor answers "is [addr, end) described memory" (present or

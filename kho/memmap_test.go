@@ -513,30 +513,29 @@ func TestMergeRuns(t *testing.T) {
 	}
 }
 
-// TestAppendBlocksSplits checks that runs are split at maxRunCount blocks,
-// filling the last run first, wherever a run is made or extended.
-func TestAppendBlocksSplits(t *testing.T) {
+// TestJoinRun checks the joining of a run into the one before it: only
+// when it continues it in the same order, filling the last run up to
+// maxRunCount blocks and returning the rest.
+func TestJoinRun(t *testing.T) {
 	const bs = 1 << 12
 	tests := []struct {
-		name   string
-		in     []Run
-		extend bool
-		addr   uint64
-		n      uint64
-		want   []Run
+		name           string
+		last, r        Run
+		wantLast, rest Run
 	}{
-		{"fits", nil, false, 0x1000, 5, []Run{{Addr: 0x1000, Count: 5}}},
-		{"exactly max", nil, false, 0, maxRunCount, []Run{{Addr: 0, Count: maxRunCount}}},
-		{"one past max", nil, false, 0, maxRunCount + 1, []Run{{Addr: 0, Count: maxRunCount}, {Addr: maxRunCount * bs, Count: 1}}},
-		{"three runs", nil, false, 0, 2*maxRunCount + 7, []Run{{Addr: 0, Count: maxRunCount}, {Addr: maxRunCount * bs, Count: maxRunCount}, {Addr: 2 * maxRunCount * bs, Count: 7}}},
-		{"extend fills first", []Run{{Addr: 0, Count: maxRunCount - 2}}, true, (maxRunCount - 2) * bs, 5, []Run{{Addr: 0, Count: maxRunCount}, {Addr: maxRunCount * bs, Count: 3}}},
-		{"extend full", []Run{{Addr: 0, Count: maxRunCount}}, true, maxRunCount * bs, 1, []Run{{Addr: 0, Count: maxRunCount}, {Addr: maxRunCount * bs, Count: 1}}},
+		{"joins", Run{Addr: 0, Count: 2}, Run{Addr: 2 * bs, Count: 3}, Run{Addr: 0, Count: 5}, Run{Addr: 5 * bs}},
+		{"gap", Run{Addr: 0, Count: 2}, Run{Addr: 3 * bs, Count: 3}, Run{Addr: 0, Count: 2}, Run{Addr: 3 * bs, Count: 3}},
+		{"other order", Run{Addr: 0, Count: 2}, Run{Addr: 2 * bs, Count: 3, Order: 1}, Run{Addr: 0, Count: 2}, Run{Addr: 2 * bs, Count: 3, Order: 1}},
+		{"fills first", Run{Addr: 0, Count: maxRunCount - 2}, Run{Addr: (maxRunCount - 2) * bs, Count: 5}, Run{Addr: 0, Count: maxRunCount}, Run{Addr: maxRunCount * bs, Count: 3}},
+		{"last full", Run{Addr: 0, Count: maxRunCount}, Run{Addr: maxRunCount * bs, Count: 1}, Run{Addr: 0, Count: maxRunCount}, Run{Addr: maxRunCount * bs, Count: 1}},
+		{"last past the top", Run{Addr: 1<<64 - bs, Count: 2}, Run{Addr: bs, Count: 1}, Run{Addr: 1<<64 - bs, Count: 2}, Run{Addr: bs, Count: 1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := appendBlocks(slices.Clone(tt.in), tt.extend, tt.addr, 0, tt.n, 12)
-			if d := cmp.Diff(tt.want, got); d != "" {
-				t.Errorf("appendBlocks (-want +got):\n%s", d)
+			last := tt.last
+			rest := joinRun(&last, tt.r, 12)
+			if d := cmp.Diff([]Run{tt.wantLast, tt.rest}, []Run{last, rest}); d != "" {
+				t.Errorf("joinRun (-want +got):\n%s", d)
 			}
 		})
 	}
