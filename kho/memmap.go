@@ -704,30 +704,38 @@ type mapChecker struct {
 }
 
 // addMerged adds the merge of a and b, each ascending by runBefore, to
-// c.out, whose capacity is len(a)+len(b).
-//
-// The common case is inline, with its state in registers: in range, after
-// the last run, inside the span of memory found last, no scratch. Every
-// other run takes add. The inline path does not merge a run into the last
-// one: a radix walk's runs are maximal within their order (two touching
-// runs of one order would be one), so only add, after trimming an overlap,
-// can make two runs touch. Without scratch a run adds at most one run to
-// out, so the inline path never outgrows out.
+// c.out, whose capacity is len(a)+len(b). The common case goes through
+// mergeInline; every other run takes add.
 func (c *mapChecker) addMerged(a, b []Run) {
-	if c.scratch {
-		for len(a) > 0 || len(b) > 0 {
-			if len(b) == 0 || len(a) > 0 && !runBefore(b[0], a[0]) {
-				c.add(a[0])
-				a = a[1:]
-			} else {
-				c.add(b[0])
-				b = b[1:]
+	for len(a) > 0 || len(b) > 0 {
+		var r Run
+		if !c.scratch {
+			var stopped bool
+			if a, b, r, stopped = c.mergeInline(a, b); !stopped {
+				return
 			}
+		} else if len(b) == 0 || len(a) > 0 && !runBefore(b[0], a[0]) {
+			r, a = a[0], a[1:]
+		} else {
+			r, b = b[0], b[1:]
 		}
-		return
+		c.add(r)
 	}
+}
+
+// mergeInline moves the merge of a and b to c.out while each run is the
+// common case: in range, after the last run, inside the span of memory
+// found last (without scratch, which add handles). It stops at the first
+// run that is not, and returns it with what is left of a and b.
+//
+// It calls nothing, so that its state stays in registers. It does not join
+// a run into the last one: a radix walk's runs are maximal within their
+// order (two touching runs of one order would be one), so only add, after
+// trimming an overlap, can make two runs touch. As a run adds at most one
+// run to out here, out never needs to grow.
+func (c *mapChecker) mergeInline(a, b []Run) (restA, restB []Run, stop Run, stopped bool) {
 	out := c.out[:cap(c.out)]
-	n, end, lo, hi := len(c.out), c.end, c.ram.lo, c.ram.hi
+	n, end, lo, hi, shift := len(c.out), c.end, c.ram.lo, c.ram.hi, c.shift
 	for len(a) > 0 || len(b) > 0 {
 		var r Run
 		if len(b) == 0 || len(a) > 0 && !runBefore(b[0], a[0]) {
@@ -735,16 +743,17 @@ func (c *mapChecker) addMerged(a, b []Run) {
 		} else {
 			r, b = b[0], b[1:]
 		}
-		if rEnd, ok := checkedRunEnd(r, c.shift); ok && (n == 0 || r.Addr >= end) && lo <= r.Addr && r.Addr < hi && rEnd <= hi && n < len(out) {
+		// end is 0 while out is empty: add sets it only with a run kept.
+		if rEnd, ok := checkedRunEnd(r, shift); ok && r.Addr >= end && lo <= r.Addr && r.Addr < hi && rEnd <= hi && n < len(out) {
 			out[n] = r
 			n, end = n+1, rEnd
 			continue
 		}
-		c.out, c.end = out[:n], end
-		c.add(r)
-		out, n, end, lo, hi = c.out[:cap(c.out)], len(c.out), c.end, c.ram.lo, c.ram.hi
+		stop, stopped = r, true
+		break
 	}
 	c.out, c.end = out[:n], end
+	return a, b, stop, stopped
 }
 
 // checkedRunEnd returns the end of r, unless it is past the top of the
