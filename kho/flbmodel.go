@@ -111,8 +111,8 @@ const (
 // Where luo_flb_ser keeps the handle and the count a found entry returns;
 // the scan reads them together, after the name.
 var (
-	flbmDataOff  = fieldOffset(format.FLBSer{}, "data")
-	flbmCountOff = fieldOffset(format.FLBSer{}, "count")
+	flbmDataOff  = fieldOffset((format.FLBSer{}).Format(), "data")
+	flbmCountOff = fieldOffset((format.FLBSer{}).Format(), "count")
 )
 
 // FLBOptions describe the memory around an FLB page.
