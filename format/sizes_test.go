@@ -1,6 +1,9 @@
 package format
 
-import "testing"
+import (
+	"errors"
+	"testing"
+)
 
 // TestSizes ties each size constant to its catalogue entry and to the value
 // spec/abi.md gives for the kernel struct, so a change to either shows.
@@ -61,6 +64,26 @@ func TestLUOPageCounts(t *testing.T) {
 			if f.Bytes != tt.pgcnt*int(ps) {
 				t.Errorf("%s at %v: %d bytes, want %d pages", tt.name, ps, f.Bytes, tt.pgcnt)
 			}
+		}
+	}
+}
+
+func TestPageSizeOf(t *testing.T) {
+	for _, tt := range []struct {
+		n    uint64
+		want PageSize
+		ok   bool
+	}{
+		{4096, Page4K, true},
+		{16384, Page16K, true},
+		{65536, Page64K, true},
+		{0, 0, false},
+		{8192, 0, false},
+		{1<<32 | 4096, 0, false}, // truncates to 4096 as a uint32
+	} {
+		got, err := PageSizeOf(tt.n)
+		if got != tt.want || (err == nil) != tt.ok || (err != nil && !errors.Is(err, ErrPageSize)) {
+			t.Errorf("PageSizeOf(%#x) = %v, %v; want %v, ok %v", tt.n, got, err, tt.want, tt.ok)
 		}
 	}
 }

@@ -134,6 +134,16 @@ func (p PageSize) Shift() uint {
 
 func (p PageSize) valid() bool { return p.Shift() != 0 }
 
+// PageSizeOf returns n as a PageSize if it is one of PageSizes, and fails
+// with ErrPageSize otherwise (0 included, and values beyond 32 bits, which a
+// plain conversion would truncate).
+func PageSizeOf(n uint64) (PageSize, error) {
+	if p := PageSize(n); uint64(p) == n && p.valid() {
+		return p, nil
+	}
+	return 0, fmt.Errorf("format: page size %d: %w", n, ErrPageSize)
+}
+
 // pageOf is the catalogue f's nested structs come from: its own page size,
 // or the 4 KiB one for a layout that does not depend on it.
 func pageOf(f *Format) PageSize {

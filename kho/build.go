@@ -165,7 +165,7 @@ func (b *builder) setup(h *Handover) error {
 	if b.ps == 0 {
 		b.ps = 4096
 	}
-	if b.ps != 4096 && b.ps != 16384 && b.ps != 65536 {
+	if _, err := format.PageSizeOf(b.ps); err != nil {
 		return fmt.Errorf("kho: build: page size %d, want 4096, 16384 or 65536", b.ps)
 	}
 	if l := h.LUO; l != nil {
@@ -728,7 +728,7 @@ func (b *builder) layoutMemblock(m *Memblock) (Subtree, error) {
 func (b *builder) preserveRange(start, size uint64) {
 	shift := uint(bits.TrailingZeros64(b.ps))
 	for size > 0 {
-		order := uint8(min(bits.TrailingZeros64(start>>shift), bits.Len64(size>>shift)-1, 10))
+		order := uint8(min(bits.TrailingZeros64(start>>shift), bits.Len64(size>>shift)-1, format.DefaultMaxPageOrder))
 		b.preserved = append(b.preserved, Block{Addr: start, Order: order})
 		start += b.ps << order
 		size -= b.ps << order

@@ -165,9 +165,7 @@ const (
 // given root that is not a KHO root.
 func Locate(mem physmem.Memory, opts *LocateOptions) ([]Candidate, []Finding, error) {
 	o := opts.resolved()
-	switch o.PageSize {
-	case 4096, 16384, 65536:
-	default:
+	if _, err := format.PageSizeOf(o.PageSize); err != nil {
 		return nil, nil, fmt.Errorf("kho: locate: page size %d, want 4096, 16384 or 65536", o.PageSize)
 	}
 	l := &locator{mem: mem, o: o, roots: map[uint64]*locRoot{}}
