@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 
 	"github.com/khokit/khokit/cmd/khodump/internal/carve"
+	"github.com/khokit/khokit/format"
+	"github.com/khokit/khokit/kho"
 	"github.com/khokit/khokit/kho/image"
 	"github.com/khokit/khokit/kho/physmem"
 	"github.com/spf13/pflag"
@@ -57,8 +59,7 @@ func runCarve(o *options, args []string, stdout, stderr io.Writer) int {
 		if c := d.cand; c != nil {
 			rec.Add(c.Addr, c.Size)
 			if h := c.Handoff; h != nil {
-				rec.Add(h.Node, 16+uint64(h.Len)) // setup_data header and kho_data: the carved core keeps its incoming role
-				rec.Add(h.ScratchAddr, h.ScratchSize)
+				keepHandoff(o, rec, h)
 			}
 		}
 	}
@@ -97,6 +98,26 @@ func runCarve(o *options, args []string, stdout, stderr io.Writer) int {
 	}
 	o.note("carved %s of memory (%s stored) in %d segments from %s into %s", human(total), human(stored), len(segs), path, o.out)
 	return exitOK
+}
+
+// maxScratchArray is the largest scratch array kho's locator reads (4096
+// entries); past it, it reports scratch.too-many and reads nothing.
+const maxScratchArray = 4096 * format.ScratchSize
+
+// keepHandoff records what the locator read of an x86 handoff, so the
+// carved core keeps its incoming role: the setup_data header and kho_data
+// (whatever the node's len says), and the scratch array up to the bound
+// the locator reads. Both sizes come from the image: recorded as given,
+// a hostile one would keep every present byte above its address.
+func keepHandoff(o *options, rec *physmem.Recorder, h *kho.KHOData) {
+	rec.Add(h.Node, format.SetupDataHeaderSize+format.KHODataSize)
+	n := h.ScratchSize / format.ScratchSize * format.ScratchSize // whole entries, as the locator reads
+	if n > maxScratchArray {
+		o.note("kho_data at %#x: scratch_size %d is past the %d bytes of scratch array the locator reads: the array at %#x is not kept",
+			h.Node+format.SetupDataHeaderSize, h.ScratchSize, maxScratchArray, h.ScratchAddr)
+		return
+	}
+	rec.Add(h.ScratchAddr, n)
 }
 
 // writeAtomic writes a file through a temporary file in the same directory
