@@ -14,6 +14,27 @@ const (
 	headerSizeV17 = 40
 )
 
+// HeaderSize is the size of the version 17 header, the longest this package
+// reads: HeaderSize bytes are always enough for ReadHeader.
+const HeaderSize = headerSizeV17
+
+// SizePrefixLen is the number of leading bytes SizePrefix reads: the magic
+// and totalsize words.
+const SizePrefixLen = 8
+
+// SizePrefix returns the magic and totalsize words at the start of data
+// without checking either, for a caller that must learn how many bytes a
+// blob claims before it can read them (ReadHeader also checks the version
+// and needs more bytes). ok is false when data is shorter than
+// SizePrefixLen.
+func SizePrefix(data []byte) (magic, totalSize uint32, ok bool) {
+	if len(data) < SizePrefixLen {
+		return 0, 0, false
+	}
+	b := readBuf(data)
+	return b.uint32(), b.uint32(), true
+}
+
 // Header is the fixed header at the start of a blob, field for field.
 type Header struct {
 	Magic           uint32

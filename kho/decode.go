@@ -35,12 +35,11 @@ func (e *RootError) Error() string {
 
 func (e *RootError) Unwrap() error { return e.Err }
 
-const fdtHeaderSize = 40
-
-// fdtMagicTotal returns the magic and totalsize words that start an FDT
-// header (hdr holds at least 8 bytes).
+// fdtMagicTotal is fdt.SizePrefix with totalsize widened for address
+// arithmetic (hdr holds at least fdt.SizePrefixLen bytes).
 func fdtMagicTotal(hdr []byte) (magic uint32, total uint64) {
-	return binary.BigEndian.Uint32(hdr), uint64(binary.BigEndian.Uint32(hdr[4:]))
+	m, t, _ := fdt.SizePrefix(hdr)
+	return m, uint64(t)
 }
 
 // luoSerV2Size is the size of the series-internal luo-v2 luo_ser (no
@@ -57,7 +56,7 @@ func Decode(mem physmem.Memory, rootAddr uint64, opts *Options) (*Handover, erro
 	if err != nil {
 		return nil, err
 	}
-	hdr := make([]byte, fdtHeaderSize)
+	hdr := make([]byte, fdt.HeaderSize)
 	if _, err := mem.ReadAt(hdr, rootAddr); err != nil {
 		return nil, &RootError{Addr: rootAddr, Msg: err.Error(), Err: ErrRootUnreadable}
 	}
@@ -133,7 +132,7 @@ func (d *decoder) decodeRoot(rootAddr uint64, data []byte) (*Handover, error) {
 	if err != nil {
 		return nil, &RootError{Addr: rootAddr, Msg: err.Error(), Err: ErrNotFDT}
 	}
-	if total := binary.BigEndian.Uint32(data[4:]); uint64(total) > d.geo.pageSize {
+	if _, total := fdtMagicTotal(data); total > d.geo.pageSize {
 		d.add("root.fdt-too-large", "", "/", rootAddr, "totalsize %d > one page (%d)", total, d.geo.pageSize)
 	}
 	root := t.Root
@@ -308,7 +307,7 @@ func (d *decoder) rawSubtree(n *fdt.Node) Subtree {
 	}
 	if v, err := u64Prop(n, "blob-size"); err == nil {
 		st.Size = v
-	} else if hdr := make([]byte, fdtHeaderSize); physmem.StateOf(d.mem, st.Addr, fdtHeaderSize) == physmem.Present {
+	} else if hdr := make([]byte, fdt.HeaderSize); physmem.StateOf(d.mem, st.Addr, fdt.HeaderSize) == physmem.Present {
 		if _, err := d.mem.ReadAt(hdr, st.Addr); err == nil {
 			if magic, total := fdtMagicTotal(hdr); magic == fdt.Magic {
 				st.Size = total
@@ -371,10 +370,10 @@ func (d *decoder) decodeSubtree(path string, n *fdt.Node, rv rootVersion) Subtre
 		}
 	} else {
 		// FDT blobs: the size is the FDT's totalsize.
-		if !d.check(path, "sub-FDT header", addr, fdtHeaderSize, need{align: d.geo.pageSize}) {
+		if !d.check(path, "sub-FDT header", addr, fdt.HeaderSize, need{align: d.geo.pageSize}) {
 			return st
 		}
-		hdr := d.read(path, "sub-FDT header", addr, fdtHeaderSize)
+		hdr := d.read(path, "sub-FDT header", addr, fdt.HeaderSize)
 		if hdr == nil {
 			return st
 		}

@@ -240,14 +240,14 @@ func (l *locator) root(addr uint64) (*locRoot, error) {
 	if addr%l.o.PageSize != 0 {
 		return nil, fmt.Errorf("%w: %#x is not page-aligned", ErrNotKHO, addr)
 	}
-	var hdr [8]byte
+	var hdr [fdt.SizePrefixLen]byte
 	if _, err := l.mem.ReadAt(hdr[:], addr); err != nil {
 		return nil, err
 	}
-	if m := binary.BigEndian.Uint32(hdr[:]); m != fdt.Magic {
+	m, total, _ := fdt.SizePrefix(hdr[:])
+	if m != fdt.Magic {
 		return nil, fmt.Errorf("%w: magic %#x", ErrNotFDT, m)
 	}
-	total := binary.BigEndian.Uint32(hdr[4:])
 	if total > locMaxRootSize {
 		return nil, fmt.Errorf("%w: FDT totalsize %d above %d", ErrNotKHO, total, locMaxRootSize)
 	}
@@ -568,11 +568,11 @@ func (l *locator) scanned(addr uint64) {
 	if _, err := l.root(addr); err == nil {
 		return
 	}
-	var hdr [8]byte
+	var hdr [fdt.SizePrefixLen]byte
 	if _, err := l.mem.ReadAt(hdr[:], addr); err != nil {
 		return
 	}
-	total := binary.BigEndian.Uint32(hdr[4:])
+	_, total, _ := fdt.SizePrefix(hdr[:])
 	if total > locMaxChosenFDTSize {
 		return
 	}
