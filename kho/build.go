@@ -41,6 +41,11 @@ type BuildOptions struct {
 	// LUOv1WithoutFLB lays a luo-v1 LUO out as v6.19 did, without the
 	// luo-flb node (and FLB page) that 7.0 and 7.1 require.
 	LUOv1WithoutFLB bool
+	// KHOv1Bitmap is the size of the bitmaps a kho-v1 map is written
+	// with: KHOv1Bitmap512 packs 512-byte bitmaps into slab-like pages,
+	// as Linux 6.16 and 6.17 did; the zero value and KHOv1BitmapPage
+	// write one page each (6.18 on). Other roots ignore it.
+	KHOv1Bitmap KHOv1BitmapSize
 }
 
 // FileID names one file of a handover: index of the session in
@@ -167,6 +172,9 @@ func (b *builder) setup(h *Handover) error {
 	}
 	if _, err := format.PageSizeOf(b.ps); err != nil {
 		return fmt.Errorf("kho: build: page size %d, want 4096, 16384 or 65536", b.ps)
+	}
+	if b.opts.KHOv1Bitmap > KHOv1BitmapPage {
+		return fmt.Errorf("kho: build: %v", b.opts.KHOv1Bitmap)
 	}
 	if l := h.LUO; l != nil {
 		switch {
@@ -334,7 +342,7 @@ func (b *builder) run(h *Handover) error {
 	switch {
 	case b.ver == 1:
 		var head uint64
-		if head, mp, err = bldChunks(b.alloc, b.preserved); err != nil {
+		if head, mp, err = bldChunks(b.alloc, b.preserved, b.opts.KHOv1Bitmap == KHOv1Bitmap512); err != nil {
 			return err
 		}
 		out.MemoryMap = MemoryMap{Addr: head, Kind: MapChunk}
@@ -546,29 +554,41 @@ func (b *builder) layoutMemfd(si, fi int, f *File) (uint64, error) {
 	if len(m.Folios) > 0 {
 		arrayBytes := uint64(len(m.Folios)) * format.FolioSerSize
 		total := (arrayBytes + b.ps - 1) / b.ps
-		perChunk := int((b.ps - 8) / 8) // KHO_VMALLOC_SIZE
+		g, err := format.GeometryFor(format.PageSize(b.ps))
+		if err != nil {
+			return 0, fmt.Errorf("kho: build: %w", err)
+		}
+		perChunk := g.VmallocSize
+		// The chunks are encoded once every run is allocated.
 		var chunks []uint64
 		var chunkBufs [][]byte
+		var runs []format.VmallocChunk
 		for i := uint64(0); i < total; i++ {
 			if int(i)%perChunk == 0 {
 				addr, buf, err := b.allocPreserved(0)
 				if err != nil {
 					return 0, err
 				}
-				if n := len(chunkBufs); n > 0 {
-					bldLE.PutUint64(chunkBufs[n-1], addr)
+				if n := len(runs); n > 0 {
+					runs[n-1].Next = addr
 				}
 				chunks, chunkBufs = append(chunks, addr), append(chunkBufs, buf)
+				runs = append(runs, format.VmallocChunk{Phys: make([]uint64, perChunk)})
 			}
 			addr, page, err := b.allocPreserved(0)
 			if err != nil {
 				return 0, err
 			}
-			bldLE.PutUint64(chunkBufs[len(chunkBufs)-1][8+8*(int(i)%perChunk):], addr)
+			runs[len(runs)-1].Phys[int(i)%perChunk] = addr
 			for j := i * b.ps / format.FolioSerSize; j < min(uint64(len(m.Folios)), (i+1)*b.ps/format.FolioSerSize); j++ {
 				if err := encPutFolio(page[(j*format.FolioSerSize)%b.ps:], m.Folios[j]); err != nil {
 					return 0, err
 				}
+			}
+		}
+		for k, c := range runs {
+			if err := encPut(chunkBufs[k], c); err != nil {
+				return 0, err
 			}
 		}
 		m.FoliosMap = Vmalloc{First: chunks[0], TotalPages: uint32(total), Flags: format.VmallocAlloc}
