@@ -43,11 +43,8 @@ func memfdPageSize(pageSize uint64) (uint64, error) {
 	if pageSize == 0 {
 		return 4096, nil
 	}
-	if pageSize > 1<<31 {
-		return 0, fmt.Errorf("kho: memfd page size %d: %w", pageSize, format.ErrPageSize)
-	}
-	if _, err := format.GeometryFor(format.PageSize(pageSize)); err != nil {
-		return 0, fmt.Errorf("kho: memfd page size %d: %w", pageSize, format.ErrPageSize)
+	if _, err := format.PageSizeOf(pageSize); err != nil {
+		return 0, fmt.Errorf("kho: memfd: %w", err)
 	}
 	return pageSize, nil
 }
