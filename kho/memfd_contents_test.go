@@ -118,3 +118,50 @@ func TestOpenMemfdAbsentPage(t *testing.T) {
 		t.Errorf("read: %v, want an error wrapping physmem.ErrAbsent", err)
 	}
 }
+
+// FuzzMemfdHoles checks Holes against a page-by-page count for files of up
+// to 64 pages, and that it never exceeds Size for any file.
+func FuzzMemfdHoles(f *testing.F) {
+	f.Add(uint64(3*4096+100), []byte{0, 0, 1, 0, 2, 0, 3, 0})
+	f.Add(uint64(5*4096), []byte{0, 0, 4, 1})
+	f.Add(^uint64(0), []byte{255, 63, 0, 200})
+	f.Fuzz(func(t *testing.T, size uint64, raw []byte) {
+		const ps = 4096
+		var folios []Folio
+		for i := 0; i+1 < len(raw) && len(folios) < 64; i += 2 {
+			// Small indices mostly; a high bit set reaches far out.
+			idx := uint64(raw[i] & 0x7f)
+			if raw[i]&0x80 != 0 {
+				idx = uint64(raw[i]&0x7f) << 57
+			}
+			folios = append(folios, Folio{Index: idx, Order: raw[i+1]})
+		}
+		m := &Memfd{Size: size, Folios: folios}
+		got := m.Holes(ps)
+		if got > size {
+			t.Fatalf("Holes = %d > Size %d", got, size)
+		}
+		if size > 64*ps {
+			return
+		}
+		pages := (size + ps - 1) / ps
+		backed := make([]bool, pages)
+		for _, f := range folios {
+			for p := f.Index; p < pages; p++ {
+				if f.Order < 64 && p-f.Index >= 1<<f.Order {
+					break
+				}
+				backed[p] = true
+			}
+		}
+		want := size
+		for p, b := range backed {
+			if b {
+				want -= min(ps, size-uint64(p)*ps)
+			}
+		}
+		if got != want {
+			t.Fatalf("Holes(%d, %v) = %d, page by page %d", size, folios, got, want)
+		}
+	})
+}
