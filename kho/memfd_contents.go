@@ -19,7 +19,7 @@ const DefaultMaxMemfdHoles = 64 << 20
 
 // ErrMemfdHoles reports a memfd whose holes exceed the bound passed to
 // [OpenMemfd]: reading it would return mostly zeros nobody wrote.
-var ErrMemfdHoles = errors.New("kho: memfd is more holes than allowed")
+var ErrMemfdHoles = errors.New("too many holes")
 
 // OpenMemfd is [MemfdContents] with the checks hostile state needs before
 // reading: pageSize must be 0 (meaning 4096), 4096, 16384 or 65536 (else
@@ -32,7 +32,7 @@ func OpenMemfd(mem physmem.Memory, m *Memfd, pageSize, maxHoles uint64) (*io.Sec
 		return nil, err
 	}
 	if holes := m.Holes(ps); holes > maxHoles {
-		return nil, fmt.Errorf("kho: memfd of size %d: %d bytes no folio of its %d backs (limit %d): %w",
+		return nil, fmt.Errorf("kho: memfd of size %d has %d bytes no folio backs (%d folios, limit %d): %w",
 			m.Size, holes, len(m.Folios), maxHoles, ErrMemfdHoles)
 	}
 	return MemfdContents(mem, m, ps), nil
