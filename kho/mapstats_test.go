@@ -1,6 +1,7 @@
 package kho
 
 import (
+	"math/bits"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -108,4 +109,80 @@ func TestMemoryMapPreservedRangesBuilt(t *testing.T) {
 	if bytes != sum {
 		t.Errorf("Totals: %d bytes, ranges hold %d", bytes, sum)
 	}
+}
+
+// FuzzMemoryMapPreservedRanges checks that the ranges are sorted, apart
+// (touching ones joined), cover every run and block that fits 64 bits,
+// hold no more than Totals counts, and begin and end where those do.
+func FuzzMemoryMapPreservedRanges(f *testing.F) {
+	f.Add(uint8(0), []byte{0, 0, 0, 1, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 1})
+	f.Add(uint8(2), []byte{255, 255, 255, 255, 255, 255, 255, 240, 2, 0, 0, 0, 9})
+	f.Fuzz(func(t *testing.T, pageShift uint8, raw []byte) {
+		m := MemoryMap{PageSize: []uint64{4096, 16384, 65536}[pageShift%3]}
+		for i := 0; i+13 <= len(raw) && i < 13*32; i += 13 {
+			addr := le64(raw[i:]) &^ 0xfff
+			count := uint32(raw[i+8])
+			order := raw[i+12] % 70
+			if raw[i+10]&1 == 0 {
+				m.Runs = append(m.Runs, Run{Addr: addr, Count: count, Order: order})
+			} else {
+				m.Blocks = append(m.Blocks, Block{Addr: addr, Order: order})
+			}
+		}
+		rs := m.PreservedRanges()
+		for i, r := range rs {
+			if r.Size == 0 || r.State != physmem.Present || r.Start+r.Size < r.Start {
+				t.Fatalf("range %d %v", i, r)
+			}
+			if i > 0 && rs[i-1].End() >= r.Start {
+				t.Fatalf("ranges %d %v and %d %v not sorted and apart", i-1, rs[i-1], i, r)
+			}
+		}
+		covered := func(start, end uint64) bool {
+			for _, r := range rs {
+				if r.Start <= start && end <= r.End() {
+					return true
+				}
+			}
+			return false
+		}
+		var sum uint64
+		for _, r := range rs {
+			sum += r.Size
+		}
+		if _, bytes := m.Totals(); sum > bytes {
+			t.Fatalf("ranges hold %d bytes, Totals %d", sum, bytes)
+		}
+		// Extents the map claims, whole runs: each fits 64 bits or is left out.
+		var claimed []physmem.Range
+		for _, r := range append(append([]Run(nil), m.Runs...), blocksToRuns(m.Blocks)...) {
+			hi, n := bits.Mul64(m.blockSize(r.Order), uint64(r.Count))
+			if hi == 0 && n != 0 && r.Addr+n >= r.Addr {
+				claimed = append(claimed, physmem.Range{Start: r.Addr, Size: n})
+			}
+		}
+		for _, c := range claimed {
+			if !covered(c.Start, c.End()) {
+				t.Fatalf("extent %v not covered by %v", c, rs)
+			}
+		}
+		for _, r := range rs { // every range starts and ends at a claimed edge
+			var starts, ends bool
+			for _, c := range claimed {
+				starts = starts || c.Start == r.Start
+				ends = ends || c.End() == r.End()
+			}
+			if !starts || !ends {
+				t.Fatalf("range %v does not start and end at claimed extents %v", r, claimed)
+			}
+		}
+	})
+}
+
+func le64(b []byte) uint64 {
+	var v uint64
+	for i := 7; i >= 0; i-- {
+		v = v<<8 | uint64(b[i])
+	}
+	return v
 }
