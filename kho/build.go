@@ -41,6 +41,11 @@ type BuildOptions struct {
 	// LUOv1WithoutFLB lays a luo-v1 LUO out as v6.19 did, without the
 	// luo-flb node (and FLB page) that 7.0 and 7.1 require.
 	LUOv1WithoutFLB bool
+	// KHOv1Bitmap is the size of the bitmaps a kho-v1 map is written
+	// with: KHOv1Bitmap512 packs 512-byte bitmaps into slab-like pages,
+	// as Linux 6.16 and 6.17 did; the zero value and KHOv1BitmapPage
+	// write one page each (6.18 on). Other roots ignore it.
+	KHOv1Bitmap KHOv1BitmapSize
 }
 
 // FileID names one file of a handover: index of the session in
@@ -167,6 +172,9 @@ func (b *builder) setup(h *Handover) error {
 	}
 	if _, err := format.PageSizeOf(b.ps); err != nil {
 		return fmt.Errorf("kho: build: page size %d, want 4096, 16384 or 65536", b.ps)
+	}
+	if b.opts.KHOv1Bitmap > KHOv1BitmapPage {
+		return fmt.Errorf("kho: build: KHOv1Bitmap %v, want KHOv1Bitmap512 or KHOv1BitmapPage", b.opts.KHOv1Bitmap)
 	}
 	if l := h.LUO; l != nil {
 		switch {
@@ -334,7 +342,7 @@ func (b *builder) run(h *Handover) error {
 	switch {
 	case b.ver == 1:
 		var head uint64
-		if head, mp, err = bldChunks(b.alloc, b.preserved); err != nil {
+		if head, mp, err = bldChunks(b.alloc, b.preserved, b.opts.KHOv1Bitmap == KHOv1Bitmap512); err != nil {
 			return err
 		}
 		out.MemoryMap = MemoryMap{Addr: head, Kind: MapChunk}

@@ -97,9 +97,11 @@ func bldRadix(a *bldPageAlloc, root uint64, blocks []Block) (bldMapPages, error)
 }
 
 // bldChunks lays out the kho-v1 khoser_mem_chunk list: one run of chunks
-// per order, ascending, each element a bitmap page covering PRESERVE_BITS
-// blocks of that order. It returns the head (0 when nothing is preserved).
-func bldChunks(a *bldPageAlloc, blocks []Block) (uint64, bldMapPages, error) {
+// per order, ascending, each element a bitmap covering PRESERVE_BITS
+// blocks of that order. Bitmaps are pages, or with small 512-byte slab
+// objects (6.16/6.17) packed into pages. It returns the head (0 when
+// nothing is preserved).
+func bldChunks(a *bldPageAlloc, blocks []Block, small bool) (uint64, bldMapPages, error) {
 	ps := a.pageSize
 	g, err := format.GeometryFor(format.PageSize(ps))
 	if err != nil {
@@ -107,6 +109,10 @@ func bldChunks(a *bldPageAlloc, blocks []Block) (uint64, bldMapPages, error) {
 	}
 	shift := g.PageSize.Shift()
 	preserveBits := uint64(g.PreserveBits)
+	if small {
+		preserveBits = format.PreserveBits616
+	}
+	bitmapSize := preserveBits / 8
 	byOrder := map[uint8]map[uint64][]byte{}
 	for _, b := range blocks {
 		n := b.Addr >> (shift + uint(b.Order))
@@ -117,7 +123,7 @@ func bldChunks(a *bldPageAlloc, blocks []Block) (uint64, bldMapPages, error) {
 		}
 		bm := m[n/preserveBits]
 		if bm == nil {
-			bm = make([]byte, ps)
+			bm = make([]byte, bitmapSize)
 			m[n/preserveBits] = bm
 		}
 		bit := n % preserveBits
@@ -129,6 +135,28 @@ func bldChunks(a *bldPageAlloc, blocks []Block) (uint64, bldMapPages, error) {
 	}
 	sort.Ints(orders)
 	pages := bldMapPages{}
+	// A busy kmalloc-512 cache hands out objects anywhere in its pages:
+	// the first slot of the first page is left to another user, so the
+	// map shows its 512-byte bitmaps (a pointer not page-aligned).
+	var slab uint64
+	next, skipFirst := ps, small // next free offset in slab; ps: none
+	allocBitmap := func(bits []byte) (uint64, error) {
+		if next == ps {
+			p, err := a.alloc(0)
+			if err != nil {
+				return 0, err
+			}
+			slab, next = p, 0
+			pages[p] = make([]byte, ps)
+			if skipFirst {
+				next, skipFirst = bitmapSize, false
+			}
+		}
+		at := slab + next
+		copy(pages[slab][next:], bits)
+		next += bitmapSize
+		return at, nil
+	}
 	// The chunks are encoded once the list is laid out, when each one's
 	// next pointer is known.
 	type chunkAt struct {
@@ -154,11 +182,10 @@ func bldChunks(a *bldPageAlloc, blocks []Block) (uint64, bldMapPages, error) {
 				Bitmaps: make([]format.BitmapPtr, g.KhoserBitmapSize),
 			}
 			for e, idx := range idxs[:n] {
-				bm, err := a.alloc(0)
+				bm, err := allocBitmap(m[idx])
 				if err != nil {
 					return 0, nil, err
 				}
-				pages[bm] = m[idx]
 				c.Bitmaps[e] = format.BitmapPtr{PhysStart: (idx * preserveBits) << (uint(o) + shift), Bitmap: bm}
 			}
 			chunks = append(chunks, chunkAt{addr, c})

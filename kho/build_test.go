@@ -269,6 +269,7 @@ var rejectReasons = map[string]string{
 	"no RAM":                      "no free RAM",
 	"contents for a missing file": "does not have",
 	"contents for a non-memfd":    "not a memfd",
+	"kho-v1 bitmap size 9":        "KHOv1Bitmap KHOv1BitmapSize(9)",
 }
 
 func TestBuildRejects(t *testing.T) {
@@ -295,6 +296,7 @@ func TestBuildRejects(t *testing.T) {
 		}()}}, nil},
 		{"page size", &Handover{Compatible: "kho-v4"}, &BuildOptions{PageSize: 8192}},
 		{"no RAM", &Handover{Compatible: "kho-v4"}, &BuildOptions{RAM: []physmem.Range{{Start: 0, Size: 1 << 20}}}},
+		{"kho-v1 bitmap size 9", &Handover{Compatible: "kho-v1"}, &BuildOptions{KHOv1Bitmap: 9}},
 		{"contents for a missing file", &Handover{Compatible: "kho-v4", LUO: &LUO{Compatible: "luo-v5", Sessions: []Session{{Name: "s"}}}},
 			&BuildOptions{Contents: map[FileID][]byte{{0, 0}: []byte("x")}}},
 		{"contents for a non-memfd", &Handover{Compatible: "kho-v4", LUO: &LUO{Compatible: "luo-v5", Sessions: []Session{{Name: "s", Files: []File{{Compatible: "other-v1"}}}}}},
@@ -327,6 +329,7 @@ func TestBuildDecodeRoundTrip(t *testing.T) {
 				opts.PageSize = tc.opts.PageSize
 			}
 			opts.Scratch = b.Scratch
+			opts.KHOv1Bitmap = builtBitmap(tc.opts)
 			got, err := Decode(b.Mem, b.RootAddr, opts)
 			if err != nil {
 				t.Fatal(err)
@@ -466,7 +469,7 @@ func buildAndDecode(t *testing.T, h *Handover, opts *BuildOptions) (*Built, *Han
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := Decode(b.Mem, b.RootAddr, nil)
+	got, err := Decode(b.Mem, b.RootAddr, &Options{KHOv1Bitmap: builtBitmap(opts)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -122,6 +122,11 @@ var codeTable = map[string]CodeInfo{
 	"radix.key-zero":           {Error, "radix key 0 is set", []Impact{{"7.1-7.3", EffectHang, "the unsigned order wraps: undefined shifts, garbage reservations; the early page-init loop may run ~2^61 times"}}},
 	"radix.order-too-large":    {Error, "radix keys decoding to an order above MAX_PAGE_ORDER", []Impact{{"7.1-7.3", EffectCorruption, "memblock_reserve of up to 2^64 bytes, 2^order struct pages touched early; kho_restore_page builds an absurd compound page"}, {"7.3", EffectHang, "kho_extend_scratch loops once per GiB over the range"}}},
 
+	// kho-v1 bitmap size (Options.KHOv1Bitmap): 512 bytes in 6.16/6.17, a page since 6.18.
+	"chunk.bitmap-512":           {Info, "kho-v1 bitmaps read as 512 bytes (Linux 6.16/6.17): a chunk element only fits that layout", nil},
+	"chunk.bitmap-size-assumed":  {Info, "no kho-v1 chunk element shows the bitmap size; read as one page (6.18 on); Options.KHOv1Bitmap forces 512", nil},
+	"chunk.bitmap-size-conflict": {Warning, "page bitmaps were asked for, but a kho-v1 chunk element only fits 512-byte ones (6.16/6.17)", nil},
+
 	// Linked blocks (rule 17).
 	"block.cycle":               {Error, "block chain loops", nil},
 	"block.count-zero":          {Error, "block count is 0", nil},

@@ -32,6 +32,7 @@ func TestDecodeRoundTrip(t *testing.T) {
 				opts.PageSize = tc.opts.PageSize
 			}
 			opts.Scratch = append(opts.Scratch, b.Scratch...)
+			opts.KHOv1Bitmap = builtBitmap(tc.opts)
 			h, err := Decode(b.Mem, b.RootAddr, &opts)
 			if err != nil {
 				t.Fatal(err)

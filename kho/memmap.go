@@ -3,6 +3,7 @@ package kho
 import (
 	"cmp"
 	"encoding/binary"
+	"fmt"
 	"iter"
 	"math"
 	"math/bits"
@@ -433,15 +434,17 @@ var (
 	bitmapPtrSize   = uint64((format.BitmapPtr{}).Format().Size)
 )
 
-// decodeChunks decodes a kho-v1 chunk list (rule 11).
+// decodeChunks decodes a kho-v1 chunk list (rule 11), its bitmaps read at
+// the size Options.KHOv1Bitmap gives or the elements show.
 func (d *decoder) decodeChunks(head uint64) {
+	bitmapSize := d.chunkBitmapSize(head)
 	var runs []Run
 	bad, stopped := false, false
 	visited := make(map[uint64]struct{})
 	chunk := make([]byte, d.geo.pageSize)
-	bitmap := make([]byte, d.geo.pageSize)
+	bitmap := make([]byte, bitmapSize)
 	maxElms := uint64(d.geo.caps.KhoserBitmapSize)
-	preserveBits := uint64(d.geo.caps.PreserveBits)
+	preserveBits := bitmapSize * 8
 	for pa, i := head, 0; pa != 0; i++ {
 		if _, seen := visited[pa]; seen {
 			d.add("chunk.cycle", "", mapPath, pa, "chunk %d at %#x was already visited", i, pa)
@@ -489,11 +492,11 @@ func (d *decoder) decodeChunks(head uint64) {
 					continue
 				}
 				if start%window != 0 {
-					d.add("chunk.start-unaligned", "", mapPath, pa, "chunk element %d phys_start %#x not aligned to %#x", e, start, window)
+					d.add("chunk.start-unaligned", "", mapPath, pa, "chunk element %d phys_start %#x not aligned to %#x (%d-byte bitmaps)", e, start, window, bitmapSize)
 					continue
 				}
 				if _, seen := visited[bm]; seen {
-					d.add("chunk.cycle", "", mapPath, bm, "bitmap page %#x of chunk element %d already read", bm, e)
+					d.add("chunk.cycle", "", mapPath, bm, "bitmap %#x of chunk element %d already read", bm, e)
 					continue
 				}
 				if len(visited) >= d.opts.MaxRadixNodes {
@@ -502,7 +505,7 @@ func (d *decoder) decodeChunks(head uint64) {
 					break
 				}
 				visited[bm] = struct{}{}
-				if !d.check(mapPath, "chunk bitmap", bm, d.geo.pageSize, need{align: d.geo.pageSize}) || !d.readInto(mapPath, "chunk bitmap", bm, bitmap) {
+				if !d.check(mapPath, "chunk bitmap", bm, bitmapSize, need{align: bitmapSize}) || !d.readInto(mapPath, "chunk bitmap", bm, bitmap) {
 					bad = true
 					continue
 				}
@@ -530,6 +533,95 @@ func (d *decoder) decodeChunks(head uint64) {
 		byOrder[o] = joinRuns(q, d.geo.pageShift)
 	}
 	d.setMap(byOrder[:], !bad && !stopped)
+}
+
+// kho-v1 bitmap sizes: 6.16 and 6.17 kzalloc 512 bytes; 6.18 (a2fff99f92da)
+// allocates a page.
+const khoV1Bitmap512 = format.PreserveBits616 / 8
+
+// chunkBitmapSize returns the byte size of the chunk list's bitmaps: the
+// one Options.KHOv1Bitmap forces, else the one the elements show
+// (chunkEvidence), else a page. It reports how it chose.
+func (d *decoder) chunkBitmapSize(head uint64) uint64 {
+	switch d.opts.KHOv1Bitmap {
+	case KHOv1Bitmap512:
+		return khoV1Bitmap512
+	case KHOv1BitmapPage:
+		if ev := d.chunkEvidence(head); ev.found {
+			d.add("chunk.bitmap-size-conflict", "", mapPath, ev.chunk, "page bitmaps were asked for, but chunk element %d only fits 512-byte ones (Linux 6.16/6.17): it %s", ev.elem, ev.why)
+		}
+		return d.geo.pageSize
+	}
+	ev := d.chunkEvidence(head)
+	switch {
+	case ev.found:
+		d.add("chunk.bitmap-512", "", mapPath, ev.chunk, "bitmaps read as 512 bytes (Linux 6.16/6.17): chunk element %d %s", ev.elem, ev.why)
+		return khoV1Bitmap512
+	case ev.elems > 0:
+		d.add("chunk.bitmap-size-assumed", "", mapPath, head, "no chunk element shows the bitmap size: read as one page (Linux 6.18 on); Options.KHOv1Bitmap (khodump --kho-v1-bitmap 512) reads a 6.16/6.17 map")
+	}
+	return d.geo.pageSize
+}
+
+// bitmapEvidence is the first chunk element that only fits 512-byte
+// bitmaps, and how many elements were looked at before it.
+type bitmapEvidence struct {
+	found bool
+	chunk uint64 // the chunk page holding the element
+	elem  uint64 // its index
+	why   string
+	elems int // elements with a non-zero bitmap pointer seen
+}
+
+// chunkEvidence walks the chunk list, without findings (the decode that
+// follows reports what is wrong), until an element only fits 512-byte
+// bitmaps. Every page-bitmap element also fits the 512-byte layout (a
+// page-aligned pointer is 512-aligned, a page window is a multiple of a
+// 512-byte window), so no element can speak for pages alone: the absence
+// of evidence is all there is. The walk keeps the decode's bounds: a
+// visited set, MaxRadixNodes chunk pages, num_elms and order capped.
+func (d *decoder) chunkEvidence(head uint64) bitmapEvidence {
+	var ev bitmapEvidence
+	ps := d.geo.pageSize
+	chunk := make([]byte, ps)
+	maxElms := uint64(d.geo.caps.KhoserBitmapSize)
+	visited := make(map[uint64]struct{})
+	for pa := head; pa != 0 && pa%ps == 0; {
+		if _, seen := visited[pa]; seen || len(visited) >= d.opts.MaxRadixNodes {
+			break
+		}
+		visited[pa] = struct{}{}
+		if _, err := d.mem.ReadAt(chunk, pa); err != nil {
+			break
+		}
+		hdr, err := format.DecodeKhoserChunkHeader(chunk)
+		if err != nil {
+			break
+		}
+		if uint64(hdr.NumElms) <= maxElms && hdr.Order <= uint32(d.opts.MaxPageOrder) {
+			shift := d.geo.pageShift + uint(hdr.Order)
+			small, page := uint64(format.PreserveBits616)<<shift, uint64(d.geo.caps.PreserveBits)<<shift
+			for e := uint64(0); e < uint64(hdr.NumElms); e++ {
+				bp, err := format.DecodeBitmapPtr(chunk[chunkHeaderSize+e*bitmapPtrSize:])
+				if err != nil || bp.Bitmap == 0 {
+					continue
+				}
+				ev.elems++
+				switch {
+				case bp.Bitmap%khoV1Bitmap512 == 0 && bp.Bitmap%ps != 0:
+					ev.why = fmt.Sprintf("has bitmap pointer %#x, 512-aligned but not page-aligned", bp.Bitmap)
+				case bp.PhysStart%small == 0 && bp.PhysStart%page != 0:
+					ev.why = fmt.Sprintf("has phys_start %#x, aligned to a 512-byte bitmap's window %#x but not to a page bitmap's %#x", bp.PhysStart, small, page)
+				default:
+					continue
+				}
+				ev.found, ev.chunk, ev.elem = true, pa, e
+				return ev
+			}
+		}
+		pa = hdr.Next
+	}
+	return ev
 }
 
 // joinRuns joins, in place, each run of the sorted one-order rs into the

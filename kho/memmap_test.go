@@ -298,7 +298,7 @@ func TestChunkMap(t *testing.T) {
 			m.putChunk(c, c2, 0, 1, 0, bm)
 			m.putChunk(c2, 0, 2, 1, 0x2000_0000, bm2)
 			return c
-		}, nil, []Run{{Addr: 0, Order: 0, Count: 3}, {Addr: 0x2000_0000 + 64<<14, Order: 2, Count: 1}}},
+		}, []string{"chunk.bitmap-size-assumed"}, []Run{{Addr: 0, Order: 0, Count: 3}, {Addr: 0x2000_0000 + 64<<14, Order: 2, Count: 1}}},
 		{"num_elms too large", func(m *handMap) uint64 {
 			c := m.page()
 			m.putChunk(c, 0, 0, 256)
@@ -318,7 +318,7 @@ func TestChunkMap(t *testing.T) {
 			c := m.page()
 			m.putChunk(c, 0, 0, 1, 0x1000, m.page())
 			return c
-		}, []string{"chunk.start-unaligned"}, nil},
+		}, []string{"chunk.bitmap-size-assumed", "chunk.start-unaligned"}, nil},
 		{"chunk loop", func(m *handMap) uint64 {
 			c, c2 := m.page(), m.page()
 			m.putChunk(c, c2, 0, 0)
@@ -330,13 +330,13 @@ func TestChunkMap(t *testing.T) {
 			m.put64(bm, 1)
 			m.putChunk(c, 0, 0, 1, ^uint64(0)&^(1<<27-1), bm)
 			return c
-		}, []string{"map.block-outside-memory"}, nil},
+		}, []string{"chunk.bitmap-size-assumed", "map.block-outside-memory"}, nil},
 		{"shared bitmap", func(m *handMap) uint64 {
 			c, bm := m.page(), m.page()
 			m.put64(bm, 1)
 			m.putChunk(c, 0, 0, 2, 0, bm, 0, bm)
 			return c
-		}, []string{"chunk.cycle"}, []Run{{Addr: 0, Order: 0, Count: 1}}},
+		}, []string{"chunk.bitmap-size-assumed", "chunk.cycle"}, []Run{{Addr: 0, Order: 0, Count: 1}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -363,7 +363,7 @@ func TestChunkMapNodeLimit(t *testing.T) {
 		m.putChunk(c, c2, 0, 1, 0, bm) // limit 1: stops at bm
 		m.putChunk(c2, 0, 0, 0)        // limit 2: stops at c2
 		h := m.decode("kho-v1", c, &Options{MaxRadixNodes: limit})
-		if d := cmp.Diff([]string{"map.node-limit", "map.unusable"}, handoverCodes(h)); d != "" {
+		if d := cmp.Diff([]string{"chunk.bitmap-size-assumed", "map.node-limit", "map.unusable"}, handoverCodes(h)); d != "" {
 			t.Errorf("MaxRadixNodes %d: codes (-want +got):\n%s", limit, d)
 		}
 	}

@@ -46,6 +46,53 @@ type Options struct {
 	Scratch []ScratchRegion
 	// Lenient decodes FDTs in the fdt package's lenient mode.
 	Lenient bool
+	// KHOv1Bitmap is the size of the bitmaps (struct kho_mem_phys_bits)
+	// a kho-v1 memory map points to: 512 bytes in Linux 6.16 and 6.17,
+	// one page from 6.18 on. The zero value detects it from the chunk
+	// elements and assumes pages (with an info finding) when they do not
+	// tell.
+	KHOv1Bitmap KHOv1BitmapSize
+}
+
+// KHOv1BitmapSize says how large a kho-v1 map's bitmaps are, which sets
+// how many blocks each chunk element covers (its window).
+type KHOv1BitmapSize uint8
+
+const (
+	// KHOv1BitmapDetect reads the size off the chunk elements: a bitmap
+	// pointer that is 512-aligned but not page-aligned, or a phys_start
+	// aligned to a 512-byte bitmap's window but not to a page bitmap's,
+	// means 512 bytes; otherwise pages are assumed.
+	KHOv1BitmapDetect KHOv1BitmapSize = iota
+	// KHOv1Bitmap512 reads 512-byte bitmaps (PRESERVE_BITS = 4096,
+	// Linux 6.16 and 6.17): slab objects, 512-aligned.
+	KHOv1Bitmap512
+	// KHOv1BitmapPage reads one-page bitmaps (PRESERVE_BITS =
+	// PAGE_SIZE*8, Linux 6.18 on): page-aligned.
+	KHOv1BitmapPage
+)
+
+func (s KHOv1BitmapSize) String() string {
+	switch s {
+	case KHOv1BitmapDetect:
+		return "detect"
+	case KHOv1Bitmap512:
+		return "512"
+	case KHOv1BitmapPage:
+		return "page"
+	}
+	return fmt.Sprintf("KHOv1BitmapSize(%d)", uint8(s))
+}
+
+// ParseKHOv1BitmapSize reads "detect", "512" or "page", the spellings
+// String returns.
+func ParseKHOv1BitmapSize(s string) (KHOv1BitmapSize, error) {
+	for _, v := range []KHOv1BitmapSize{KHOv1BitmapDetect, KHOv1Bitmap512, KHOv1BitmapPage} {
+		if s == v.String() {
+			return v, nil
+		}
+	}
+	return 0, fmt.Errorf("%w: kho-v1 bitmap size %q (want detect, 512 or page)", ErrOptions, s)
 }
 
 // ErrOptions is wrapped by the error for [Options] a decode cannot use.
@@ -96,6 +143,9 @@ func (o *Options) withDefaults() (Options, error) {
 		v.MaxFolios = 1 << 24
 	}
 	v.MaxFolios = min(v.MaxFolios, 1<<40) // keeps nr_folios*16 far from overflow
+	if v.KHOv1Bitmap > KHOv1BitmapPage {
+		return v, fmt.Errorf("%w: %v", ErrOptions, v.KHOv1Bitmap)
+	}
 	if v.MaxFindingsPerCode <= 0 {
 		v.MaxFindingsPerCode = 32
 	}
