@@ -190,11 +190,13 @@ func (d *Debugfs) addBlob(c debugfsCopy, p, name string) {
 	sizeProp := node.Prop("blob-size")
 	if addrProp == nil && sizeProp == nil {
 		addrProp, sizeProp = inferUnnamed(node, uint64(len(data)))
-		if addrProp == nil {
-			finding("node /%s has no preserved-data property; blob not placed", name)
-			return
+		if addrProp != nil {
+			finding("property names lost with the truncated root FDT; took the 8-byte property other than blob-size %d as preserved-data", len(data))
 		}
-		finding("property names lost with the truncated root FDT; took the 8-byte property other than blob-size %d as preserved-data", len(data))
+	}
+	if addrProp == nil { // blob-size alone says nothing of where
+		finding("node /%s has no preserved-data property; blob not placed", name)
+		return
 	}
 	if b.Addr, err = addrProp.U64In(binary.LittleEndian); err != nil {
 		finding("%v; blob not placed", err)
