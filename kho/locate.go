@@ -545,8 +545,9 @@ func (l *locator) scratch(addr, size uint64, r *locRoot) []ScratchRegion {
 		case v.Addr%ps != 0 || v.Size%ps != 0:
 			l.find("scratch.entry-unaligned", ep, ea, "scratch region [%#x+%#x) is not page-aligned", v.Addr, v.Size)
 		}
-		if st := physmem.StateOf(l.mem, v.Addr, v.Size); st == physmem.Absent || st == physmem.Mixed {
-			l.find("scratch.entry-not-ram", ep, ea, "scratch region [%#x+%#x) is %v in this memory", v.Addr, v.Size, st)
+		// Excluded is RAM the dump left out: a kdump's scratch is mostly that.
+		if !physmem.Described(l.mem, v.Addr, v.Size) {
+			l.find("scratch.entry-not-ram", ep, ea, "scratch region [%#x+%#x) is %v in this memory", v.Addr, v.Size, physmem.StateOf(l.mem, v.Addr, v.Size))
 		}
 		if r.Addr < end && v.Addr < r.Addr+ps {
 			l.find("scratch.covers-root", ep, ea, "scratch region [%#x+%#x) covers the root FDT at %#x", v.Addr, v.Size, r.Addr)

@@ -172,7 +172,7 @@ func (d *decoder) present(path, what string, pa, size uint64, ctx string) bool {
 		d.add("ptr.excluded", ctx, path, pa, "%s [%#x, %#x) is excluded from the dump", what, pa, pa+size)
 		return false
 	case physmem.Mixed:
-		if d.partlyAbsent(pa, size) {
+		if !physmem.Described(d.mem, pa, size) {
 			d.add("ptr.absent", ctx, path, pa, "%s [%#x, %#x) runs outside memory", what, pa, pa+size)
 		} else {
 			d.add("ptr.excluded", ctx, path, pa, "%s [%#x, %#x) is partly excluded from the dump", what, pa, pa+size)
@@ -181,25 +181,6 @@ func (d *decoder) present(path, what string, pa, size uint64, ctx string) bool {
 	}
 	d.add("ptr.absent", ctx, path, pa, "%s [%#x, %#x) is not in memory", what, pa, pa+size)
 	return false
-}
-
-// partlyAbsent reports whether some byte of [pa, pa+size) lies in no range.
-func (d *decoder) partlyAbsent(pa, size uint64) bool {
-	end := pa + size
-	cur := pa
-	for _, r := range d.mem.Ranges() {
-		if r.End() <= cur {
-			continue
-		}
-		if r.Start > cur {
-			return true
-		}
-		cur = r.End()
-		if cur >= end {
-			return false
-		}
-	}
-	return cur < end
 }
 
 func (d *decoder) inScratch(pa, size uint64) (ScratchRegion, bool) {

@@ -120,6 +120,28 @@ func stateIn(rs []Range, addr, size uint64) State {
 	return st
 }
 
+// Described reports whether every byte of [addr, addr+size) lies in one of
+// m's ranges, whatever their state: memory the image knows of, whether it
+// holds the bytes or left them out (a dump's filtered pages).
+func Described(m Memory, addr, size uint64) bool {
+	end := addr + size
+	if end < addr {
+		return false
+	}
+	rs := m.Ranges()
+	i := sort.Search(len(rs), func(i int) bool { return rs[i].End() > addr })
+	if i == len(rs) || rs[i].Start > addr {
+		return false
+	}
+	for cur := rs[i].End(); cur < end; {
+		if i++; i == len(rs) || rs[i].Start != cur {
+			return false
+		}
+		cur = rs[i].End()
+	}
+	return true
+}
+
 // Read returns n bytes at addr, refusing before it allocates when n
 // exceeds max: callers pass the largest object the format allows.
 func Read(m Memory, addr uint64, n, max int) ([]byte, error) {

@@ -88,6 +88,30 @@ func TestStateOf(t *testing.T) {
 	}
 }
 
+// TestDescribed checks that present and excluded memory are both
+// described, and that any byte outside every range is not.
+func TestDescribed(t *testing.T) {
+	s := newTestMemory(t)
+	tests := []struct {
+		addr, size uint64
+		want       bool
+	}{
+		{0x1000, 0x3000, true},
+		{0x3000, 0x2000, true}, // present, then excluded
+		{0x4000, 0x10, true},   // excluded
+		{0x4800, 0x1000, false},
+		{0x6000, 0x10, false},
+		{0x10000, 0, true},
+		{0x6000, 0, false},
+		{^uint64(0), 2, false},
+	}
+	for _, tt := range tests {
+		if got := Described(s, tt.addr, tt.size); got != tt.want {
+			t.Errorf("Described(%#x, %#x) = %v, want %v", tt.addr, tt.size, got, tt.want)
+		}
+	}
+}
+
 func TestAddRangeRejects(t *testing.T) {
 	s := newTestMemory(t)
 	for _, r := range []Range{{0x3000, 0x2000, Present}, {0xf000, 0x1001, Present}, {^uint64(0), 2, Present}, {0x20000, 1, Mixed}} {
