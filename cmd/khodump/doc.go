@@ -13,9 +13,9 @@
 //	khodump carve --out FILE [flags] SOURCE
 //	khodump abi [--btf PATH] [--page-size N]
 //
-// Common flags: --root ADDR, --base ADDR, --page-size N, --format
-// auto|raw|elf|kdump|flattened|debugfs|fdt|blob, --as FORMAT, -q, -v,
-// --no-progress. Errors are one line on stderr; check exits 0 (no error
+// Common flags: --root ADDR, --base ADDR, --page-size N, --kho-v1-bitmap
+// detect|512|page, --format auto|raw|elf|kdump|flattened|debugfs|fdt|blob,
+// --as FORMAT, -q, -v, --no-progress. Errors are one line on stderr; check exits 0 (no error
 // finding), 1 (an error finding) or 2 (usage or I/O error). The manual is
 // docs/khodump.md and the JSON documents are specified in docs/json.md.
 //

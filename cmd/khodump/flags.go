@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/khokit/khokit/kho"
 	"github.com/khokit/khokit/kho/image"
 	"github.com/spf13/pflag"
 )
@@ -15,6 +16,7 @@ import (
 type options struct {
 	root, base   addrValue
 	pageSize     uint64
+	khoV1Bitmap  kho.KHOv1BitmapSize
 	format       string
 	as           string
 	output       string
@@ -89,11 +91,33 @@ func (n numberValue) Set(s string) error {
 
 func (n numberValue) Type() string { return "N" }
 
+// bitmapSizeValue is --kho-v1-bitmap: detect, 512 or page.
+type bitmapSizeValue struct{ p *kho.KHOv1BitmapSize }
+
+func (v bitmapSizeValue) String() string {
+	if v.p == nil {
+		return kho.KHOv1BitmapDetect.String()
+	}
+	return v.p.String()
+}
+
+func (v bitmapSizeValue) Set(s string) error {
+	b, err := kho.ParseKHOv1BitmapSize(s)
+	if err != nil {
+		return fmt.Errorf("want detect, 512 or page")
+	}
+	*v.p = b
+	return nil
+}
+
+func (v bitmapSizeValue) Type() string { return "SIZE" }
+
 // sourceFlags registers the flags that say how to read SOURCE.
 func sourceFlags(fs *pflag.FlagSet, o *options) {
 	fs.Var(&o.root, "root", "physical address of the KHO root FDT (skips the search)")
 	fs.Var(&o.base, "base", "physical address of file offset 0 of a raw dump")
 	fs.Var(numberValue{&o.pageSize}, "page-size", "page size of the kernel that wrote the handover: 4096, 16384 or 65536 (default: the dump's VMCOREINFO PAGESIZE, else 4096)")
+	fs.Var(bitmapSizeValue{&o.khoV1Bitmap}, "kho-v1-bitmap", "size of a kho-v1 memory map's bitmaps: 512 (Linux 6.16, 6.17), page (6.18 on) or detect (from the chunk elements; pages when they do not tell)")
 	fs.StringVar(&o.format, "format", "auto", "SOURCE format: auto, raw, elf, kdump, flattened, debugfs, fdt or blob")
 	fs.StringVar(&o.as, "as", "", "decode SOURCE as one blob of this catalogue format (see 'khodump abi'), e.g. luo-flb, fdt")
 	fs.BoolVar(&o.lenient, "lenient", false, "accept FDT producer quirks (truncated debugfs copy, short size_dt_struct) as findings")

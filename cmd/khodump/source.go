@@ -188,7 +188,7 @@ func (o *options) effectivePageSize() uint64 {
 }
 
 func decodeOptions(o *options, scratch []kho.ScratchRegion) *kho.Options {
-	return &kho.Options{PageSize: o.pageSize, Lenient: o.lenient, Scratch: scratch}
+	return &kho.Options{PageSize: o.pageSize, Lenient: o.lenient, Scratch: scratch, KHOv1Bitmap: o.khoV1Bitmap}
 }
 
 // fromRootFDT decodes a root FDT file or a debugfs copy: the root's own
