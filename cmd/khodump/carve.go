@@ -63,22 +63,19 @@ func runCarve(o *options, args []string, stdout, stderr io.Writer) int {
 			}
 		}
 	}
-	// What must stay present memory: a Recorder with grain 1 is physmem's
-	// range set (Recorded sorts, joins and clips to present memory).
-	keep := physmem.NewRecorder(l.im.Memory, 1)
+	var preserved, scratch []physmem.Range
 	for _, d := range l.handovers {
-		for _, r := range d.h.MemoryMap.PreservedRanges() {
-			keep.Add(r.Start, r.Size)
-		}
+		preserved = append(preserved, d.h.MemoryMap.PreservedRanges()...)
 		for _, s := range d.scratch {
 			// Scratch must be RAM for the handoff to be sound: kept
-			// present (as zeros), as the locator checks.
+			// (as zeros), as the locator checks.
 			if e := s.Addr + s.Size; e > s.Addr {
-				keep.Add(s.Addr, s.Size)
+				scratch = append(scratch, physmem.Range{Start: s.Addr, Size: s.Size, State: physmem.Present})
 			}
 		}
 	}
-	segs, err := carve.Segments(l.im.Memory, rec.Recorded(), keep.Recorded(), o.effectivePageSize(), o.exact)
+	keep := carve.Keep(l.im.Memory, preserved, scratch)
+	segs, err := carve.Segments(l.im.Memory, rec.Recorded(), keep, o.effectivePageSize(), o.exact)
 	if err != nil {
 		errorLine(stderr, "carve: "+err.Error())
 		return exitMalformed

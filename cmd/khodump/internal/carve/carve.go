@@ -2,6 +2,7 @@ package carve
 
 import (
 	"bytes"
+	"slices"
 	"sort"
 
 	"github.com/khokit/khokit/kho/image"
@@ -15,11 +16,11 @@ import (
 // back as zeros: the decoder never looked at it. pageSize must be a power
 // of two.
 //
-// keep (sorted, joined) is memory the decode did not necessarily read but
-// that must stay present, as zeros taking no file space: the decoder
-// checks that preserved blocks, whole objects and scratch lie in memory,
-// and a carved core must pass the same checks. Only present parts of mem
-// are kept.
+// keep (sorted, joined; see [Keep]) is memory the decode did not
+// necessarily read but that must stay present, as zeros taking no file
+// space: the decoder checks that preserved blocks, whole objects and
+// scratch lie in memory, and a carved core must pass the same checks. Its
+// parts mem describes (present or excluded) are kept.
 func Segments(mem physmem.Memory, spans, keep []physmem.Range, pageSize uint64, wholePages bool) ([]image.Segment, error) {
 	type page struct {
 		addr, fileEnd uint64 // fileEnd: offset in the page past the last byte read
@@ -67,7 +68,7 @@ func Segments(mem physmem.Memory, spans, keep []physmem.Range, pageSize uint64, 
 		} else if wholePages {
 			p.fileEnd = pageSize
 		}
-		for _, r := range presentParts(mem, p.addr, size) {
+		for _, r := range presentParts(mem, p.addr, size, p.size != 0) {
 			file := r.End() // stored bytes end; p.addr+p.fileEnd may wrap, r.End()-p.addr cannot
 			if r.End()-p.addr > p.fileEnd {
 				file = p.addr + p.fileEnd
@@ -86,15 +87,53 @@ func Segments(mem physmem.Memory, spans, keep []physmem.Range, pageSize uint64, 
 	return segs, nil
 }
 
-// presentParts returns the present parts of [addr, addr+size).
-func presentParts(mem physmem.Memory, addr, size uint64) []physmem.Range {
+// Keep returns the memory a carved core keeps as zeros where no read page
+// covers it, sorted and joined for [Segments]: the present parts of
+// preserved (a preserved page a dump filtered out stays out, so the carved
+// core decodes it as the source does), and the parts of ram the image
+// describes, present or excluded (scratch need only be RAM, and its
+// contents are never read).
+func Keep(mem physmem.Memory, preserved, ram []physmem.Range) []physmem.Range {
+	// Recorders with grain 1 are physmem's range sets: Recorded sorts,
+	// joins and clips to the wrapped memory's present ranges.
+	p := physmem.NewRecorder(mem, 1)
+	for _, r := range preserved {
+		p.Add(r.Start, r.Size)
+	}
+	all := physmem.NewRecorder(describedView{mem}, 1)
+	for _, r := range p.Recorded() {
+		all.Add(r.Start, r.Size)
+	}
+	for _, r := range ram {
+		all.Add(r.Start, r.Size)
+	}
+	return all.Recorded()
+}
+
+// describedView is a memory whose excluded ranges count as present.
+type describedView struct{ physmem.Memory }
+
+func (v describedView) Ranges() []physmem.Range {
+	rs := slices.Clone(v.Memory.Ranges())
+	for i := range rs {
+		if rs[i].State == physmem.Excluded {
+			rs[i].State = physmem.Present
+		}
+	}
+	return rs
+}
+
+// presentParts returns the parts of [addr, addr+size) in present memory,
+// or with described also in excluded memory.
+func presentParts(mem physmem.Memory, addr, size uint64, described bool) []physmem.Range {
 	var out []physmem.Range
 	end := addr + size
 	if end < addr {
 		end = ^uint64(0)
 	}
 	for _, r := range mem.Ranges() {
-		if r.State != physmem.Present || r.End() <= addr || r.Start >= end {
+		keep := r.State == physmem.Present || described && r.State == physmem.Excluded
+		if !keep || r.End() <= addr || r.Start >= end {
 			continue
 		}
 		lo, hi := max(r.Start, addr), min(r.End(), end)

@@ -9,8 +9,11 @@ import (
 	"github.com/khokit/khokit/kho/physmem"
 )
 
-func TestSegments(t *testing.T) {
-	const top = ^uint64(0) - 0x1fff // a range reaching the last address
+const top = ^uint64(0) - 0x1fff // a range reaching the last address
+
+// testMemory is 64 KiB of RAM at 0x10000 with a few bytes written, 8 KiB
+// excluded after it, and a range reaching the top of the address space.
+func testMemory(t *testing.T) *physmem.Sparse {
 	var mem physmem.Sparse
 	for _, r := range []physmem.Range{
 		{Start: 0x10000, Size: 0x10000, State: physmem.Present},
@@ -34,9 +37,39 @@ func TestSegments(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	span := func(start, size uint64) physmem.Range {
-		return physmem.Range{Start: start, Size: size, State: physmem.Present}
+	return &mem
+}
+
+func span(start, size uint64) physmem.Range {
+	return physmem.Range{Start: start, Size: size, State: physmem.Present}
+}
+
+func TestKeep(t *testing.T) {
+	mem := testMemory(t)
+	tests := []struct {
+		name           string
+		preserved, ram []physmem.Range
+		want           []physmem.Range
+	}{
+		{"nothing", nil, nil, nil},
+		{"preserved present", []physmem.Range{span(0x12000, 0x2000)}, nil, []physmem.Range{span(0x12000, 0x2000)}},
+		{"preserved excluded or absent left out", []physmem.Range{span(0x1f000, 0x5000)}, nil, []physmem.Range{span(0x1f000, 0x1000)}},
+		{"ram excluded kept, absent left out", nil, []physmem.Range{span(0x1f000, 0x5000)}, []physmem.Range{span(0x1f000, 0x3000)}},
+		{"overlaps joined", []physmem.Range{span(0x12000, 0x2000), span(0x13000, 0x2000)}, []physmem.Range{span(0x14000, 0x1000), span(0x11000, 0x1000)},
+			[]physmem.Range{span(0x11000, 0x4000)}},
+		{"wrapping ram saturates", nil, []physmem.Range{span(top, 1<<63)}, []physmem.Range{span(top, 0x1fff)}},
 	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, Keep(mem, tt.preserved, tt.ram)); diff != "" {
+				t.Errorf("Keep (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestSegments(t *testing.T) {
+	mem := testMemory(t)
 	tests := []struct {
 		name        string
 		spans, keep []physmem.Range
@@ -54,15 +87,15 @@ func TestSegments(t *testing.T) {
 			[]image.Segment{{Start: 0x10000, MemSize: 0x1000, FileSize: 0x13}, {Start: 0x11000, MemSize: 0x1000, FileSize: 0x1000}}},
 		{"kept memory around read pages is zeros", []physmem.Range{span(0x13ff0, 0x20)}, []physmem.Range{span(0x12000, 0x3000)}, false,
 			[]image.Segment{{Start: 0x12000, MemSize: 0x1000}, {Start: 0x13000, MemSize: 0x2000, FileSize: 0xfff}}},
-		{"kept memory only where present", nil, []physmem.Range{span(0x1f000, 0x11000)}, false,
-			[]image.Segment{{Start: 0x1f000, MemSize: 0x1000}}},
+		{"kept memory where present or excluded", nil, []physmem.Range{span(0x1f000, 0x11000)}, false,
+			[]image.Segment{{Start: 0x1f000, MemSize: 0x3000}}},
 		{"reads in excluded memory dropped", []physmem.Range{span(0x20000, 0x10)}, nil, false, nil},
 		{"the last page of the address space", []physmem.Range{span(top+0x1000, 0xfff)}, nil, true,
 			[]image.Segment{{Start: top + 0x1000, MemSize: 0xfff, FileSize: 1}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := Segments(&mem, tt.spans, tt.keep, 4096, tt.wholePages)
+			got, err := Segments(mem, tt.spans, tt.keep, 4096, tt.wholePages)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -264,11 +264,11 @@ func generate(dir string) error {
 // scratch regions present as zeros: the locator checks that they are RAM.
 // The segments are carve's, as if a decode had read every written page.
 func writeELF(m *physmem.Sparse, scratch []kho.ScratchRegion, pageSize int) ([]byte, error) {
-	keep := physmem.NewRecorder(m, 1) // sorts and joins the regions
+	var ram []physmem.Range
 	for _, r := range scratch {
-		keep.Add(r.Addr, r.Size)
+		ram = append(ram, physmem.Range{Start: r.Addr, Size: r.Size, State: physmem.Present})
 	}
-	segs, err := carve.Segments(m, image.WrittenRanges(m), keep.Recorded(), 4096, true)
+	segs, err := carve.Segments(m, image.WrittenRanges(m), carve.Keep(m, nil, ram), 4096, true)
 	if err != nil {
 		return nil, err
 	}
