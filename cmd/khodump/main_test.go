@@ -244,10 +244,7 @@ func TestHashMemfdsHoles(t *testing.T) {
 	}}}}}
 	d := &decoded{h: h}
 	d.hashMemfds(&physmem.Sparse{}, 4096)
-	var got []kho.Finding
-	for _, f := range h.Findings {
-		got = append(got, f)
-	}
+	got := h.Findings
 	want := []kho.Finding{
 		{Severity: kho.Warning, Code: "khodump.memfd-not-hashed", Path: "/LUO/sessions[0]/files[0]/memfd", Addr: 0x5000, Message: "memfd of size 2251799813689344 has 2251799813681152 bytes no folio backs (2 folios, limit 67108864): too many holes: not read"},
 		{Severity: kho.Warning, Code: "khodump.memfd-not-hashed", Path: "/LUO/sessions[0]/files[1]/memfd", Addr: 0x6000, Message: "memfd of size 67112961 has 67108865 bytes no folio backs (1 folios, limit 67108864): too many holes: not read"},
