@@ -1,6 +1,7 @@
 package kho
 
 import (
+	"encoding/binary"
 	"math/bits"
 	"testing"
 
@@ -120,7 +121,7 @@ func FuzzMemoryMapPreservedRanges(f *testing.F) {
 	f.Fuzz(func(t *testing.T, pageShift uint8, raw []byte) {
 		m := MemoryMap{PageSize: []uint64{4096, 16384, 65536}[pageShift%3]}
 		for i := 0; i+13 <= len(raw) && i < 13*32; i += 13 {
-			addr := le64(raw[i:]) &^ 0xfff
+			addr := binary.LittleEndian.Uint64(raw[i:]) &^ 0xfff
 			count := uint32(raw[i+8])
 			order := raw[i+12] % 70
 			if raw[i+10]&1 == 0 {
@@ -177,12 +178,4 @@ func FuzzMemoryMapPreservedRanges(f *testing.F) {
 			}
 		}
 	})
-}
-
-func le64(b []byte) uint64 {
-	var v uint64
-	for i := 7; i >= 0; i-- {
-		v = v<<8 | uint64(b[i])
-	}
-	return v
 }
