@@ -654,12 +654,12 @@ func (d *decoder) setMapWith(seqs [][]Run, clean bool, merge *mergeBufs) {
 	if merge == nil {
 		merge = new(mergeBufs)
 	}
-	a, b := merge.mergeToTwo(seqs)
+	a, b, rare := merge.mergeToThree(seqs)
 	mc := mapChecker{d: d, m: m, shift: d.geo.pageShift, ram: rangeCursor{rs: d.mem.Ranges()}, scratch: len(d.opts.Scratch) > 0}
-	if n := len(a) + len(b); n > 0 {
+	if n := len(a) + len(b) + len(rare); n > 0 {
 		mc.out = make([]Run, 0, n)
 	}
-	mc.addMerged(a, b)
+	mc.addMerged(a, b, rare)
 	merge.release()
 	out := mc.out
 	if len(out) == 0 {
@@ -670,9 +670,10 @@ func (d *decoder) setMapWith(seqs [][]Run, clean bool, merge *mergeBufs) {
 	d.mapOK = clean
 }
 
-// mergeBufs holds the two buffers a pairwise merge alternates between.
+// mergeBufs holds the buffers of a merge: two its rounds alternate
+// between, and one for the runs of rare orders.
 type mergeBufs struct {
-	a, b []Run
+	a, b, rare []Run
 }
 
 // maxPooledRuns bounds the merge buffers a pooled scratch keeps.
@@ -687,6 +688,49 @@ func (mb *mergeBufs) release() {
 	if cap(mb.b) > maxPooledRuns {
 		mb.b = nil
 	}
+	if cap(mb.rare) > maxPooledRuns {
+		mb.rare = nil
+	}
+}
+
+// mergeToThree is mergeToTwo for the common shape of a map: two long
+// sequences and a few runs of rare orders. Those it merges into rare, for
+// the caller to merge in as they come, instead of inserting them into a
+// long sequence, which would copy it. Otherwise rare is empty. The results
+// may alias seqs or mb, valid until the next call.
+func (mb *mergeBufs) mergeToThree(seqs [][]Run) (a, b, rare []Run) {
+	var long [2]int // indices in seqs of the two longest
+	long[0], long[1] = -1, -1
+	total := 0
+	for i, q := range seqs {
+		total += len(q)
+		switch {
+		case len(q) == 0:
+		case long[0] < 0 || len(q) > len(seqs[long[0]]):
+			long[0], long[1] = i, long[0]
+		case long[1] < 0 || len(q) > len(seqs[long[1]]):
+			long[1] = i
+		}
+	}
+	if long[1] < 0 || (total-len(seqs[long[0]])-len(seqs[long[1]]))*16 > total {
+		a, b = mb.mergeToTwo(seqs)
+		return a, b, nil
+	}
+	var others [64][]Run
+	k := 0
+	for i, q := range seqs {
+		if i != long[0] && i != long[1] && len(q) > 0 && k < len(others) {
+			others[k], k = q, k+1
+		}
+	}
+	x, y := mb.mergeToTwo(others[:k])
+	if len(y) > 0 {
+		if n := len(x) + len(y); cap(mb.rare) < n {
+			mb.rare = make([]Run, n)
+		}
+		x = mb.rare[:mergeTwo(mb.rare[:len(x)+len(y)], x, y)]
+	}
+	return seqs[long[0]], seqs[long[1]], x
 }
 
 // mergeToTwo merges seqs down to at most two sequences, each ascending by
@@ -795,37 +839,58 @@ type mapChecker struct {
 	scratch bool // Options.Scratch is set
 }
 
-// addMerged adds the merge of a and b, each ascending by runBefore, to
-// c.out, whose capacity is len(a)+len(b). The common case goes through
-// mergeInline; every other run takes add.
-func (c *mapChecker) addMerged(a, b []Run) {
-	for len(a) > 0 || len(b) > 0 {
+// addMerged adds the merge of a, b and rare, each ascending by runBefore,
+// to c.out, whose capacity is len(a)+len(b)+len(rare). The common case
+// goes through mergeInline, which stops before each rare run; every other
+// run takes add.
+func (c *mapChecker) addMerged(a, b, rare []Run) {
+	for len(a) > 0 || len(b) > 0 || len(rare) > 0 {
+		if c.scratch || len(a) == 0 && len(b) == 0 {
+			c.add(takeFirst(&a, &b, &rare))
+			continue
+		}
+		stopAt := ^uint64(0)
+		if len(rare) > 0 {
+			stopAt = rare[0].Addr
+		}
 		var r Run
-		if !c.scratch {
-			var stopped bool
-			if a, b, r, stopped = c.mergeInline(a, b); !stopped {
-				return
-			}
-		} else if len(b) == 0 || len(a) > 0 && !runBefore(b[0], a[0]) {
-			r, a = a[0], a[1:]
-		} else {
-			r, b = b[0], b[1:]
+		var stopped bool
+		if a, b, r, stopped = c.mergeInline(a, b, stopAt); !stopped {
+			continue
+		}
+		for len(rare) > 0 && runBefore(rare[0], r) {
+			c.add(rare[0])
+			rare = rare[1:]
 		}
 		c.add(r)
 	}
 }
 
+// takeFirst removes and returns the first run of the sequences, each
+// ascending by runBefore and not all empty.
+func takeFirst(seqs ...*[]Run) Run {
+	var first *[]Run
+	for _, q := range seqs {
+		if len(*q) > 0 && (first == nil || runBefore((*q)[0], (*first)[0])) {
+			first = q
+		}
+	}
+	r := (*first)[0]
+	*first = (*first)[1:]
+	return r
+}
+
 // mergeInline moves the merge of a and b to c.out while each run is the
-// common case: in range, after the last run, inside the span of memory
-// found last (without scratch, which add handles). It stops at the first
-// run that is not, and returns it with what is left of a and b.
+// common case: below stopAt, in range, after the last run, inside the span
+// of memory found last (without scratch, which add handles). It stops at
+// the first run that is not, and returns it with what is left of a and b.
 //
 // It calls nothing, so that its state stays in registers. It does not join
 // a run into the last one: a radix walk's runs are maximal within their
 // order (two touching runs of one order would be one), so only add, after
 // trimming an overlap, can make two runs touch. As a run adds at most one
 // run to out here, out never needs to grow.
-func (c *mapChecker) mergeInline(a, b []Run) (restA, restB []Run, stop Run, stopped bool) {
+func (c *mapChecker) mergeInline(a, b []Run, stopAt uint64) (restA, restB []Run, stop Run, stopped bool) {
 	out := c.out[:cap(c.out)]
 	n, end, lo, hi, shift := len(c.out), c.end, c.ram.lo, c.ram.hi, c.shift
 	for len(a) > 0 || len(b) > 0 {
@@ -836,7 +901,7 @@ func (c *mapChecker) mergeInline(a, b []Run) (restA, restB []Run, stop Run, stop
 			r, b = b[0], b[1:]
 		}
 		// end is 0 while out is empty: add sets it only with a run kept.
-		if rEnd, ok := checkedRunEnd(r, shift); ok && r.Addr >= end && lo <= r.Addr && r.Addr < hi && rEnd <= hi && n < len(out) {
+		if rEnd, ok := checkedRunEnd(r, shift); ok && r.Addr < stopAt && r.Addr >= end && lo <= r.Addr && r.Addr < hi && rEnd <= hi && n < len(out) {
 			out[n] = r
 			n, end = n+1, rEnd
 			continue

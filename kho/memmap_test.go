@@ -493,7 +493,11 @@ func TestMergeRuns(t *testing.T) {
 					continue // one sequence per order, as the walk makes them
 				}
 				addr := uint64(0)
-				for n := rng.IntN(30); n > 0; n-- {
+				n := rng.IntN(30)
+				if i < 2 && trial%2 == 0 {
+					n = 100 + rng.IntN(300) // two long sequences, the rest rare
+				}
+				for ; n > 0; n-- {
 					addr += uint64(rng.IntN(4)) << 12 // steps of 0 too: equal addresses
 					seqs[o] = append(seqs[o], Run{Addr: addr, Order: uint8(o), Count: uint32(1 + rng.IntN(3))})
 				}
@@ -508,6 +512,19 @@ func TestMergeRuns(t *testing.T) {
 			}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Fatalf("k=%d trial %d: merge (-want +got):\n%s", k, trial, diff)
+			}
+			// mergeToThree: the same runs, whether or not the short
+			// sequences are set apart as rare.
+			x, y, rare := mb.mergeToThree(seqs)
+			xy := make([]Run, len(x)+len(y))
+			xy = xy[:mergeTwo(xy, x, y)]
+			got3 := make([]Run, len(xy)+len(rare))
+			got3 = got3[:mergeTwo(got3, xy, rare)]
+			if len(got3) == 0 {
+				got3 = nil
+			}
+			if diff := cmp.Diff(want, got3); diff != "" {
+				t.Fatalf("k=%d trial %d: mergeToThree (-want +got):\n%s", k, trial, diff)
 			}
 		}
 	}
@@ -562,5 +579,79 @@ func TestJoinRunsSplitsLongRuns(t *testing.T) {
 	d.setMap([][]Run{joined}, true)
 	if diff := cmp.Diff(want, d.h.MemoryMap.Runs); diff != "" {
 		t.Errorf("setMap (-want +got):\n%s", diff)
+	}
+}
+
+// TestSetMapMatchesAdd checks setMap's merge and inline checks against
+// the plain reference: every run, in (address, order) order, through
+// mapChecker.add. Random maps with two long sequences and a few rare ones
+// (or sequences of any length), overlapping across orders, partly outside
+// memory and, half the time, crossing scratch, must give the same runs and
+// the same findings.
+func TestSetMapMatchesAdd(t *testing.T) {
+	const page = 1 << 12
+	mem := &physmem.Sparse{}
+	for _, r := range []struct {
+		start, size uint64
+		state       physmem.State
+	}{{0, 64 << 20, physmem.Present}, {64 << 20, 16 << 20, physmem.Excluded}, {96 << 20, 64 << 20, physmem.Present}} {
+		if err := mem.AddRange(r.start, r.size, r.state); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for trial := range 300 {
+		seqs := make([][]Run, 11)
+		for o := range seqs {
+			n := rng.IntN(4)
+			switch {
+			case o == 0 || o == 3:
+				n = 50 + rng.IntN(200) // the two long sequences
+			case trial%3 == 0:
+				n = rng.IntN(60)
+			}
+			addr := uint64(rng.IntN(1<<10)) * page
+			for range n {
+				bs := uint64(page) << o
+				addr = (addr + bs - 1) / bs * bs
+				count := 1 + rng.IntN(4)
+				seqs[o] = append(seqs[o], Run{Addr: addr, Count: uint32(count), Order: uint8(o)})
+				// Runs of one order never touch: the gap is a block or more.
+				addr += uint64(count+1+rng.IntN(3)) * bs
+			}
+		}
+		var opts *Options
+		if trial%2 == 1 {
+			s := uint64(rng.IntN(40<<20)) &^ (page - 1)
+			opts = &Options{Scratch: []ScratchRegion{{Addr: s, Size: 1 << 20}}}
+		}
+		ref, err := newDecoder(mem, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var all []Run
+		for _, q := range seqs {
+			all = append(all, q...)
+		}
+		slices.SortStableFunc(all, cmpRun)
+		mc := mapChecker{d: ref, m: &ref.h.MemoryMap, shift: 12, ram: rangeCursor{rs: mem.Ranges()}, scratch: opts != nil}
+		for _, r := range all {
+			mc.add(r)
+		}
+		d, err := newDecoder(mem, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.setMap(seqs, true)
+		want := mc.out
+		if len(want) == 0 {
+			want = nil
+		}
+		if diff := cmp.Diff(want, d.h.MemoryMap.Runs); diff != "" {
+			t.Fatalf("trial %d: runs (-add +setMap):\n%s", trial, diff)
+		}
+		if diff := cmp.Diff(ref.h.Findings, d.h.Findings); diff != "" {
+			t.Fatalf("trial %d: findings (-add +setMap):\n%s", trial, diff)
+		}
 	}
 }
