@@ -888,11 +888,17 @@ func takeFirst(seqs ...*[]Run) Run {
 // It calls nothing, so that its state stays in registers. It does not join
 // a run into the last one: a radix walk's runs are maximal within their
 // order (two touching runs of one order would be one), so only add, after
-// trimming an overlap, can make two runs touch. As a run adds at most one
-// run to out here, out never needs to grow.
+// trimming an overlap, can make two runs touch. Without scratch neither it
+// nor add makes more than one run of a run, so out, with room for every
+// run, never needs to grow.
 func (c *mapChecker) mergeInline(a, b []Run, stopAt uint64) (restA, restB []Run, stop Run, stopped bool) {
 	out := c.out[:cap(c.out)]
-	n, end, lo, hi, shift := len(c.out), c.end, c.ram.lo, c.ram.hi, c.shift
+	n0 := len(c.out)
+	n, shift, hi := n0, c.shift, c.ram.hi
+	// Three bounds instead of five: a run must start at or after low (the
+	// span's start and the last run's end, the later of the two), before
+	// limit (the span's end and stopAt, the earlier), and end by hi.
+	low, limit := max(c.ram.lo, c.end), min(hi, stopAt)
 	for len(a) > 0 || len(b) > 0 {
 		var r Run
 		if len(b) == 0 || len(a) > 0 && !runBefore(b[0], a[0]) {
@@ -900,16 +906,18 @@ func (c *mapChecker) mergeInline(a, b []Run, stopAt uint64) (restA, restB []Run,
 		} else {
 			r, b = b[0], b[1:]
 		}
-		// end is 0 while out is empty: add sets it only with a run kept.
-		if rEnd, ok := checkedRunEnd(r, shift); ok && r.Addr < stopAt && r.Addr >= end && lo <= r.Addr && r.Addr < hi && rEnd <= hi && n < len(out) {
+		if rEnd, ok := checkedRunEnd(r, shift); ok && r.Addr >= low && r.Addr < limit && rEnd <= hi {
 			out[n] = r
-			n, end = n+1, rEnd
+			n, low = n+1, rEnd
 			continue
 		}
 		stop, stopped = r, true
 		break
 	}
-	c.out, c.end = out[:n], end
+	c.out = out[:n]
+	if n > n0 {
+		c.end = low
+	}
 	return a, b, stop, stopped
 }
 
