@@ -131,9 +131,10 @@ func presentParts(mem physmem.Memory, addr, size uint64, described bool) []physm
 	if end < addr {
 		end = ^uint64(0)
 	}
-	for _, r := range mem.Ranges() {
-		keep := r.State == physmem.Present || described && r.State == physmem.Excluded
-		if !keep || r.End() <= addr || r.Start >= end {
+	rs := mem.Ranges() // sorted, not overlapping: start at the first that reaches addr
+	for i := sort.Search(len(rs), func(i int) bool { return rs[i].End() > addr }); i < len(rs) && rs[i].Start < end; i++ {
+		r := rs[i]
+		if r.State != physmem.Present && !(described && r.State == physmem.Excluded) {
 			continue
 		}
 		lo, hi := max(r.Start, addr), min(r.End(), end)

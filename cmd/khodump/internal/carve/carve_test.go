@@ -105,3 +105,27 @@ func TestSegments(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkSegmentsManyRanges carves 1000 read pages out of a filtered
+// dump's memory: 200000 ranges, present and excluded pages alternating.
+func BenchmarkSegmentsManyRanges(b *testing.B) {
+	var mem physmem.Sparse
+	for i := uint64(0); i < 200000; i++ {
+		st := physmem.Present
+		if i%2 == 1 {
+			st = physmem.Excluded
+		}
+		if err := mem.AddRange(i*4096, 4096, st); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var spans []physmem.Range
+	for i := uint64(0); i < 1000; i++ {
+		spans = append(spans, span(i*2*4096*100, 64))
+	}
+	for b.Loop() {
+		if _, err := Segments(&mem, spans, nil, 4096, false); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
