@@ -23,8 +23,8 @@ type Options struct {
 	// MaxTotalBlocks caps the blocks of all chains together (default
 	// 100000, 400 MiB of block pages at 4 KiB).
 	MaxTotalBlocks int
-	// MaxRadixNodes caps the radix-tree (or kho-v1 chunk and bitmap)
-	// pages read while decoding the memory map (default 65536).
+	// MaxRadixNodes caps the radix-tree pages (or kho-v1 chunk pages and
+	// bitmaps) read while decoding the memory map (default 65536).
 	MaxRadixNodes int
 	// MaxRuns caps the preserved runs a memory map may decode to (default
 	// 1<<22, 96 MiB of runs). A map of alternating bits makes a run per two
