@@ -42,9 +42,11 @@ type BuildOptions struct {
 	// luo-flb node (and FLB page) that 7.0 and 7.1 require.
 	LUOv1WithoutFLB bool
 	// KHOv1Bitmap is the size of the bitmaps a kho-v1 map is written
-	// with: KHOv1Bitmap512 packs 512-byte bitmaps into slab-like pages,
-	// as Linux 6.16 and 6.17 did; the zero value and KHOv1BitmapPage
-	// write one page each (6.18 on). Other roots ignore it.
+	// with: KHOv1Bitmap512 packs 512-byte bitmaps into pages as Linux
+	// 6.16 and 6.17's kmalloc-512 slab did, the first at offset 512 (so
+	// the decoder can tell the layout); the zero value and
+	// KHOv1BitmapPage write one page each (6.18 on). Other roots ignore
+	// it.
 	KHOv1Bitmap KHOv1BitmapSize
 }
 
