@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/bits"
 	"slices"
 	"sort"
 
@@ -346,18 +347,18 @@ func (d *decoder) dropSharedFolios(path string, sessions []Session) {
 // MemfdContents returns the contents of a decoded memfd, read on demand
 // through its folios from mem: Size bytes, holes (indices without a folio)
 // reading as zeros. A folio spans 2^Order pages from its Index. pageSize is
-// the producer's page size (0 means 4096).
+// the producer's page size (0 means 4096); any other than 4096, 16384 or
+// 65536 makes every read fail with an error wrapping [format.ErrPageSize].
+// [OpenMemfd] checks that, and the holes, before reading.
 func MemfdContents(mem physmem.Memory, m *Memfd, pageSize uint64) *io.SectionReader {
-	if pageSize == 0 {
-		pageSize = 4096
-	}
+	ps, err := memfdPageSize(pageSize)
 	fs := append([]Folio(nil), m.Folios...)
 	sort.Slice(fs, func(i, j int) bool { return fs[i].Index < fs[j].Index })
 	size := int64(m.Size)
 	if size < 0 {
 		size = 1<<63 - 1
 	}
-	return io.NewSectionReader(&memfdReader{mem: mem, folios: fs, pageSize: pageSize, size: uint64(size)}, 0, size)
+	return io.NewSectionReader(&memfdReader{mem: mem, folios: fs, pageSize: ps, size: uint64(size), err: err}, 0, size)
 }
 
 type memfdReader struct {
@@ -365,9 +366,13 @@ type memfdReader struct {
 	folios   []Folio // sorted by Index
 	pageSize uint64
 	size     uint64
+	err      error // an unusable page size
 }
 
 func (r *memfdReader) ReadAt(p []byte, off int64) (int, error) {
+	if r.err != nil {
+		return 0, r.err
+	}
 	if off < 0 {
 		return 0, fmt.Errorf("kho: memfd read at negative offset %d", off)
 	}
@@ -385,9 +390,14 @@ func (r *memfdReader) ReadAt(p []byte, off int64) (int, error) {
 		i := sort.Search(len(r.folios), func(i int) bool { return r.folios[i].Index > page }) - 1
 		if i >= 0 && r.folios[i].Order < 64 && page-r.folios[i].Index < 1<<r.folios[i].Order {
 			f := r.folios[i]
-			pa := f.PFN*r.pageSize + (page-f.Index)*r.pageSize + pos%r.pageSize
-			if _, err := r.mem.ReadAt(chunk, pa); err != nil {
-				return n, fmt.Errorf("kho: memfd page %d (folio at %#x): %w", page, f.PFN*r.pageSize, err)
+			// A hostile PFN must not wrap around to memory it does not name.
+			pfn := f.PFN + (page - f.Index)
+			hi, pa := bits.Mul64(pfn, r.pageSize)
+			if pfn < f.PFN || hi != 0 {
+				return n, fmt.Errorf("kho: memfd page %d: folio PFN %#x + %d pages is past the top of memory: %w", page, f.PFN, page-f.Index, physmem.ErrOverflow)
+			}
+			if _, err := r.mem.ReadAt(chunk, pa+pos%r.pageSize); err != nil {
+				return n, fmt.Errorf("kho: memfd page %d (folio PFN %#x): %w", page, f.PFN, err)
 			}
 		} else {
 			clear(chunk)

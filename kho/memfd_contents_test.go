@@ -165,3 +165,33 @@ func FuzzMemfdHoles(f *testing.F) {
 		}
 	})
 }
+
+// TestMemfdContentsHostile checks that MemfdContents reads fail, with the
+// right sentinel, on a page size it cannot use and on a folio whose PFN
+// would wrap past the top of memory, instead of panicking or reading the
+// wrapped address.
+func TestMemfdContentsHostile(t *testing.T) {
+	mem := &physmem.Sparse{}
+	if err := mem.AddRange(0, 1<<20, physmem.Present); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		m        Memfd
+		pageSize uint64
+		want     error
+	}{
+		{"page size 2^63", Memfd{Size: 100, Folios: []Folio{{PFN: 1}}}, 1 << 63, format.ErrPageSize},
+		{"page size 8192", Memfd{Size: 100, Folios: []Folio{{PFN: 1}}}, 8192, format.ErrPageSize},
+		{"PFN times page size wraps", Memfd{Size: 100, Folios: []Folio{{PFN: 1 << 52}}}, 4096, physmem.ErrOverflow},
+		{"PFN plus index wraps", Memfd{Size: 3 << 12, Folios: []Folio{{PFN: ^uint64(0), Order: 2}}}, 4096, physmem.ErrOverflow},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := io.ReadAll(MemfdContents(mem, &tt.m, tt.pageSize))
+			if !errors.Is(err, tt.want) {
+				t.Errorf("read error %v, want one wrapping %v", err, tt.want)
+			}
+		})
+	}
+}
