@@ -246,6 +246,11 @@ func (d *decoder) decodeFolios(path string, size uint64, array []byte) []Folio {
 			continue
 		}
 		fpath := func() string { return fmt.Sprintf("%s[%d]", path, i/folioSerSize) }
+		if f.PFN > ^uint64(0)>>d.geo.pageShift {
+			// The address would wrap onto a page the folio does not name.
+			d.add("ptr.overflow", "", fpath(), 0, "folio PFN %#x is past the top of a 64-bit address space", f.PFN)
+			continue
+		}
 		pa := f.PFN << d.geo.pageShift
 		if f.Flags&^format.FolioAllFlags != 0 {
 			d.add("memfd.folio-flags-unknown", "", fpath(), pa, "flags %#x", f.Flags)

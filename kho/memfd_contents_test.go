@@ -6,6 +6,8 @@ import (
 	"io"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/khokit/khokit/format"
 	"github.com/khokit/khokit/kho/physmem"
 )
@@ -193,5 +195,34 @@ func TestMemfdContentsHostile(t *testing.T) {
 				t.Errorf("read error %v, want one wrapping %v", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestDecodeFoliosPFNOverflow checks that a folio whose PFN, shifted by
+// a 64 KiB page, passes 2^64 is a ptr.overflow finding and is dropped, not
+// wrapped onto page 0x10 (0x100000). At 4 KiB a 52-bit PFN cannot pass
+// 2^64.
+func TestDecodeFoliosPFNOverflow(t *testing.T) {
+	mem := &physmem.Sparse{}
+	if err := mem.AddRange(0, 1<<30, physmem.Present); err != nil {
+		t.Fatal(err)
+	}
+	d, err := newDecoder(mem, &Options{PageSize: 65536})
+	if err != nil {
+		t.Fatal(err)
+	}
+	array, err := format.FolioSer{PFN: 1<<48 | 0x10, Flags: format.FolioUptodate, Index: 0}.Append(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := d.decodeFolios("/f", 65536, array); len(got) != 0 {
+		t.Errorf("kept folios %+v", got)
+	}
+	var codes []string
+	for _, f := range d.h.Findings {
+		codes = append(codes, f.Code)
+	}
+	if diff := cmp.Diff([]string{"ptr.overflow"}, codes); diff != "" {
+		t.Errorf("finding codes (-want +got):\n%s", diff)
 	}
 }
