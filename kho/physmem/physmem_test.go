@@ -67,47 +67,31 @@ func TestSparseReadErrors(t *testing.T) {
 	}
 }
 
+// TestStateOf checks StateOf and Described on the same spans: present and
+// excluded memory are both described, and any byte outside every range is
+// not.
 func TestStateOf(t *testing.T) {
 	s := newTestMemory(t)
 	tests := []struct {
 		addr, size uint64
 		want       State
+		described  bool
 	}{
-		{0x1000, 0x3000, Present},
-		{0x3000, 0x2000, Mixed},
-		{0x4000, 0x10, Excluded},
-		{0x4800, 0x1000, Mixed}, // runs into the gap
-		{0x6000, 0x10, Absent},
-		{0x10000, 0, Present},
-		{^uint64(0), 2, Absent},
+		{0x1000, 0x3000, Present, true},
+		{0x3000, 0x2000, Mixed, true}, // present, then excluded
+		{0x4000, 0x10, Excluded, true},
+		{0x4800, 0x1000, Mixed, false}, // runs into the gap
+		{0x6000, 0x10, Absent, false},
+		{0x10000, 0, Present, true},
+		{0x6000, 0, Absent, false},
+		{^uint64(0), 2, Absent, false},
 	}
 	for _, tt := range tests {
 		if got := StateOf(s, tt.addr, tt.size); got != tt.want {
 			t.Errorf("StateOf(%#x, %#x) = %v, want %v", tt.addr, tt.size, got, tt.want)
 		}
-	}
-}
-
-// TestDescribed checks that present and excluded memory are both
-// described, and that any byte outside every range is not.
-func TestDescribed(t *testing.T) {
-	s := newTestMemory(t)
-	tests := []struct {
-		addr, size uint64
-		want       bool
-	}{
-		{0x1000, 0x3000, true},
-		{0x3000, 0x2000, true}, // present, then excluded
-		{0x4000, 0x10, true},   // excluded
-		{0x4800, 0x1000, false},
-		{0x6000, 0x10, false},
-		{0x10000, 0, true},
-		{0x6000, 0, false},
-		{^uint64(0), 2, false},
-	}
-	for _, tt := range tests {
-		if got := Described(s, tt.addr, tt.size); got != tt.want {
-			t.Errorf("Described(%#x, %#x) = %v, want %v", tt.addr, tt.size, got, tt.want)
+		if got := Described(s, tt.addr, tt.size); got != tt.described {
+			t.Errorf("Described(%#x, %#x) = %v, want %v", tt.addr, tt.size, got, tt.described)
 		}
 	}
 }
