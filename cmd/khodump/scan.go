@@ -74,6 +74,7 @@ func runScan(o *options, args []string, stdout, stderr io.Writer) int {
 		errorLine(stderr, fmt.Sprintf("%s: %v", path, err))
 		return exitMalformed
 	}
+	fs = append(imageFindings(im.AllFindings()), fs...) // after Locate: a kdump reader adds some as it lists its ranges
 	if o.output == "json" {
 		doc := jsonScanDoc{Source: jsonSource{Path: path, Format: im.Format.String()}, Candidates: []jsonCandidate{}, Findings: jsonFindings(fs, nil)}
 		for _, c := range cands {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/khokit/khokit/fdt"
@@ -73,6 +74,10 @@ func exitFor(stderr io.Writer, err error) int {
 	return exitUsage
 }
 
+// openFile opens an image; tests replace it to feed a file that changes
+// after open.
+var openFile = image.Open
+
 // openImage opens SOURCE with one-line errors that say what to do.
 func openImage(path string, o *options) (*image.Image, error) {
 	st, err := os.Stat(path)
@@ -85,7 +90,7 @@ func openImage(path string, o *options) (*image.Image, error) {
 	if st.Mode().IsRegular() && st.Size() == 0 {
 		return nil, failIO("%s: empty file (0 bytes): not a memory image, FDT or blob", path)
 	}
-	im, err := image.Open(path, image.Options{Format: o.imageFormat, Base: o.base.v})
+	im, err := openFile(path, image.Options{Format: o.imageFormat, Base: o.base.v})
 	if err != nil {
 		msg := strings.Replace(strings.TrimPrefix(unwrapPath(err).Error(), "image: "), ": image: ", ": ", 1)
 		if !strings.Contains(msg, path) {
@@ -147,18 +152,19 @@ func load(path string, o *options, use loadFor) (*loaded, error) {
 			}
 		}
 	}
-	for i, e := range im.Findings {
-		if i == maxImageFindings {
-			l.findings = append(l.findings, kho.Finding{Severity: kho.Info, Code: "image.findings-truncated", Path: "/",
-				Message: fmt.Sprintf("%d more image findings not listed", len(im.Findings)-i)})
-			break
-		}
-		l.findings = append(l.findings, kho.Finding{Severity: kho.Warning, Code: "image.finding", Path: "/", Message: strings.TrimPrefix(e.Error(), "image: ")})
-	}
 	switch im.Format {
 	case image.FormatBlob:
 		im.Close()
 		return nil, failIO("%s: a blob needs --as FORMAT to say what it is (see 'khodump abi' for the names)", path)
+	}
+	// The image's findings go before the locator's and the decoder's; they
+	// are taken after the decode, since a kdump reader adds some when its
+	// ranges are first listed (a bitmap it cannot read, too many runs).
+	at := len(l.findings)
+	defer func() {
+		l.findings = slices.Insert(l.findings, at, imageFindings(im.AllFindings())...)
+	}()
+	switch im.Format {
 	case image.FormatFDT, image.FormatDebugfs:
 		return l, l.fromRootFDT(o)
 	}
@@ -170,6 +176,21 @@ func load(path string, o *options, use loadFor) (*loaded, error) {
 		l.mem = physmem.NewRecorder(l.mem, 1) // exact bytes; carve widens them to pages
 	}
 	return l, l.fromMemory(o)
+}
+
+// imageFindings turns the image reader's findings into khodump's, the
+// first maxImageFindings one by one and a count of the rest.
+func imageFindings(errs []error) []kho.Finding {
+	var out []kho.Finding
+	for i, e := range errs {
+		if i == maxImageFindings {
+			out = append(out, kho.Finding{Severity: kho.Info, Code: "image.findings-truncated", Path: "/",
+				Message: fmt.Sprintf("%d more image findings not listed", len(errs)-i)})
+			break
+		}
+		out = append(out, kho.Finding{Severity: kho.Warning, Code: "image.finding", Path: "/", Message: strings.TrimPrefix(e.Error(), "image: ")})
+	}
+	return out
 }
 
 func (l *loaded) close() {

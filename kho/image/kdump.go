@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math/bits"
+	"slices"
 	"strings"
 	"sync"
 
@@ -655,6 +656,17 @@ func popcount(b []byte) uint64 {
 		n += bits.OnesCount8(x)
 	}
 	return uint64(n)
+}
+
+// findingsFrom returns Findings[n:], taken under the lock Ranges holds
+// while it adds to them.
+func (k *Kdump) findingsFrom(n int) []error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if n >= len(k.Findings) {
+		return nil
+	}
+	return slices.Clone(k.Findings[n:])
 }
 
 // Ranges implements [physmem.Memory]: page frames set in the 2nd bitmap

@@ -632,3 +632,41 @@ func TestKdumpRangesBitmapUnreadable(t *testing.T) {
 		})
 	}
 }
+
+// TestImageAllFindings: a finding the kdump reader meets when Ranges first
+// runs, after open, is in Image.AllFindings once, while Findings stays as
+// open left it.
+func TestImageAllFindings(t *testing.T) {
+	var s physmem.Sparse
+	for _, r := range []physmem.Range{ // two bitmap chunks, as in TestKdumpRangesBitmapUnreadable
+		{Start: 0, Size: 0x10000, State: physmem.Present},
+		{Start: 0x10000, Size: 160<<20 - 0x10000, State: physmem.Excluded},
+		{Start: 160 << 20, Size: 0x1000, State: physmem.Present},
+	} {
+		if err := s.AddRange(r.Start, r.Size, r.State); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data := writeTestKdump(t, &s, s.Ranges(), nil)
+	le := binary.LittleEndian
+	bitmap1 := int64(1+le.Uint32(data[432:])) * 4096
+	cut := bitmap1 + int64(le.Uint32(data[436:]))/2*4096 + 4096 + 10 // in the 2nd bitmap's 2nd chunk
+	im, err := OpenReader(bytes.NewReader(data[:cut]), int64(len(data)), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer im.Close()
+	if got := im.AllFindings(); len(got) != 0 {
+		t.Fatalf("findings before Ranges: %v", got)
+	}
+	im.Memory.Ranges()
+	im.Memory.Ranges()
+	got := im.AllFindings()
+	if len(got) != 1 {
+		t.Fatalf("findings after Ranges: %v; want the unreadable bitmap once", got)
+	}
+	wantFormatErr(t, got[0], ErrTruncated, cut)
+	if len(im.Findings) != 0 {
+		t.Errorf("Findings changed after open: %v", im.Findings)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/khokit/khokit/kho/physmem"
@@ -85,7 +86,8 @@ type Image struct {
 	RootFDT    []byte // debugfs and FDT images: the root FDT, whose address is unknown
 	Blob       []byte // FDT and blob images: the file's bytes
 	// Findings are the non-fatal problems met at open, most of them
-	// *FormatError. Kdump.Findings may gain more when Ranges first runs.
+	// *FormatError. Kdump.Findings may gain more when Ranges first runs;
+	// AllFindings returns these and those.
 	Findings []error
 
 	ELF       *ELF       // set for FormatELF
@@ -93,7 +95,20 @@ type Image struct {
 	Flattened *Flattened // set for FormatFlattened
 	Debugfs   *Debugfs   // set for FormatDebugfs
 
-	file *os.File
+	file      *os.File
+	kdumpSeen int // len(Kdump.Findings) when open copied them into Findings
+}
+
+// AllFindings returns Findings, then the findings the kdump reader has
+// added since open: those its first Ranges call met (a bitmap it could not
+// read, more runs than it lists). Call it after the memory has been used
+// to see them all; it is safe while other goroutines read the image.
+func (im *Image) AllFindings() []error {
+	out := slices.Clone(im.Findings)
+	if im.Kdump != nil {
+		out = append(out, im.Kdump.findingsFrom(im.kdumpSeen)...)
+	}
+	return out
 }
 
 // Close releases the file and decoders.
@@ -205,6 +220,7 @@ func open(r io.ReaderAt, size int64, name string, opts Options) (*Image, error) 
 		}
 		im.Kdump, im.Memory, im.Notes, im.VMCoreInfo = k, k, k.Notes, k.VMCoreInfo
 		im.Findings = append(im.Findings, k.Findings...)
+		im.kdumpSeen = len(k.Findings)
 	case FormatFDT, FormatBlob:
 		if size > MaxBlob {
 			return nil, fmt.Errorf("image: %s: %d bytes is too large for a blob (limit %d); for memory dumps pass --format raw --base ADDR: %w", name, size, MaxBlob, ErrLimit)
