@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -66,17 +67,48 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return runCommand(c, args[1:], stdout, stderr)
 		}
 	}
+	if c, rest, ok := commandAfterFlags(args); ok {
+		return runCommand(c, rest, stdout, stderr)
+	}
 	return runCommand(commands[0], args, stdout, stderr)
+}
+
+// commandAfterFlags finds a command named after flags, as in
+// "khodump -o json check F": the flags are the command's own, so each
+// command's flag set reads args up to the first argument that is not a
+// flag or a flag's value, and if that argument is the command's name, the
+// command runs with args less its name. Flags on both sides are parsed in
+// order: a later one wins.
+func commandAfterFlags(args []string) (*command, []string, bool) {
+	for _, c := range commands {
+		fs, _ := newFlagSet(c, &options{stderr: io.Discard})
+		fs.SetInterspersed(false)
+		if fs.Parse(args) != nil {
+			continue
+		}
+		rest := fs.Args()
+		i := len(args) - len(rest)
+		if len(rest) == 0 || rest[0] != c.name || args[i-1] == "--" { // after --, a name is a SOURCE
+			continue
+		}
+		return c, append(slices.Clone(args[:i]), args[i+1:]...), true
+	}
+	return nil, nil, false
+}
+
+// newFlagSet returns c's flag set writing to o, and its --help flag.
+func newFlagSet(c *command, o *options) (*pflag.FlagSet, *bool) {
+	fs := pflag.NewFlagSet(c.name, pflag.ContinueOnError)
+	fs.SortFlags = false
+	fs.SetOutput(io.Discard)
+	c.flags(fs, o)
+	return fs, fs.BoolP("help", "h", false, "show this help")
 }
 
 // runCommand parses c's flags and runs it.
 func runCommand(c *command, args []string, stdout, stderr io.Writer) int {
-	fs := pflag.NewFlagSet(c.name, pflag.ContinueOnError)
-	fs.SortFlags = false
-	fs.SetOutput(io.Discard)
 	o := &options{stderr: stderr}
-	c.flags(fs, o)
-	help := fs.BoolP("help", "h", false, "show this help")
+	fs, help := newFlagSet(c, o)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			commandHelp(stdout, c, fs)
@@ -97,7 +129,7 @@ func runCommand(c *command, args []string, stdout, stderr io.Writer) int {
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: khodump [command] [flags] SOURCE")
+	fmt.Fprintln(w, "usage: khodump [flags] [command] [flags] SOURCE")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "khodump reads the state Linux hands across kexec (KHO, LUO, memfds, FLBs)")
 	fmt.Fprintln(w, "from a memory dump (ELF, kdump, flattened, raw), a debugfs copy, a root FDT")
@@ -113,6 +145,7 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "  khodump check --kernel 7.3 vmcore  # what is wrong, and what 7.3 does with it")
 	fmt.Fprintln(w, "  khodump scan dump.kdump            # every KHO root in the image, and why")
 	fmt.Fprintln(w)
+	fmt.Fprintln(w, "flags go before or after the command: 'khodump -o json check F' is 'khodump check -o json F'")
 	fmt.Fprintln(w, "run 'khodump COMMAND --help' for its flags; the manual is docs/khodump.md")
 }
 
