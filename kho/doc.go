@@ -18,7 +18,10 @@
 // ([MemoryMap.Runs]), which keeps maps of many gigabytes cheap; a map that
 // did not decode (as in images taken after the kexec, where its pages were
 // reused) is reported once and not used for preservation checks.
-// [MemfdContents] reads a preserved memfd back through its folios.
+// [MemfdContents] reads a preserved memfd back through its folios;
+// [OpenMemfd] does so after checking the page size and that the memfd's
+// holes (bytes no folio backs, gaps between folios included) stay within a
+// bound such as [DefaultMaxMemfdHoles].
 //
 // Around the decoder: [Locate] finds KHO roots in a memory image (from
 // the x86 setup_data chain, /chosen in a boot FDT, or a page scan) and
