@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -66,5 +68,33 @@ func TestExtractJSON(t *testing.T) {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// The console of a real capture boot (Linux 7.3.4 under e2e/run.sh) gives
+// back, byte for byte, the expected.json the harness wrote from it.
+func TestExpectedFromRealConsole(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"at-kexec.elf", "post-kexec.elf"} {
+		if err := os.WriteFile(filepath.Join(dir, name), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := filepath.Join(dir, "expected.json")
+	err := cmdExpected([]string{"-console", "testdata/capture-console.log", "-compat", "testdata/compat.txt",
+		"-source", "linux-source-7.3 7.3.4-1~bpo13+1", "-o", out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile("testdata/expected.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(string(want), string(got)); diff != "" {
+		t.Errorf("expected.json (-harness +e2etool):\n%s", diff)
 	}
 }
