@@ -1,9 +1,7 @@
 package kho
 
 import (
-	"cmp"
 	"math/bits"
-	"slices"
 
 	"github.com/khokit/khokit/kho/physmem"
 )
@@ -51,17 +49,5 @@ func (m *MemoryMap) PreservedRanges() []physmem.Range {
 	for _, b := range m.Blocks {
 		add(b.Addr, b.Order, 1)
 	}
-	byStart := func(a, b physmem.Range) int { return cmp.Compare(a.Start, b.Start) }
-	if !slices.IsSortedFunc(out, byStart) { // Runs then Blocks: each sorted, not both
-		slices.SortStableFunc(out, byStart)
-	}
-	joined := out[:0]
-	for _, r := range out {
-		if n := len(joined); n > 0 && r.Start <= joined[n-1].End() {
-			joined[n-1].Size = max(joined[n-1].End(), r.End()) - joined[n-1].Start
-			continue
-		}
-		joined = append(joined, r)
-	}
-	return joined
+	return physmem.Merge(out) // Runs then Blocks: each sorted, not both
 }

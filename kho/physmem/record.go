@@ -1,6 +1,9 @@
 package physmem
 
-import "sort"
+import (
+	"cmp"
+	"slices"
+)
 
 // Recorder is a Memory that passes every read to another Memory and
 // remembers what the successful part of each read touched. Decoding a
@@ -50,23 +53,42 @@ func (r *Recorder) Add(addr, size uint64) {
 	}
 	r.spans = append(r.spans, Range{Start: start, Size: end - start, State: Present})
 	if len(r.spans) >= r.compact {
-		r.spans = merge(r.spans)
+		r.spans = Merge(r.spans)
 		r.compact = max(1024, 2*len(r.spans))
 	}
 }
 
-// merge sorts spans and joins overlapping and adjacent ones.
-func merge(spans []Range) []Range {
-	sort.Slice(spans, func(i, j int) bool { return spans[i].Start < spans[j].Start })
+// Merge sorts spans by address and joins those of the same state that
+// overlap or touch, in place: the result shares spans' storage. Empty
+// spans are dropped. Spans of different states are never joined, not even
+// where they overlap: the result is then sorted by Start (and State among
+// equal starts) but not disjoint, and which state the shared bytes have is
+// for the caller to decide. Ends are compared as [Range.End] gives them,
+// saturated at 2^64-1: a joined span that would reach past it ends there.
+func Merge(spans []Range) []Range {
+	byStart := func(a, b Range) int {
+		if c := cmp.Compare(a.Start, b.Start); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.State, b.State)
+	}
+	if !slices.IsSortedFunc(spans, byStart) {
+		slices.SortFunc(spans, byStart)
+	}
+	var last [256]int // per state: 1 + the index in out of its last span, or 0
 	out := spans[:0]
 	for _, s := range spans {
-		if n := len(out); n > 0 && s.Start <= out[n-1].End() {
-			if e := s.End(); e > out[n-1].End() {
-				out[n-1].Size = e - out[n-1].Start
+		if s.Size == 0 {
+			continue
+		}
+		if i := last[s.State] - 1; i >= 0 && s.Start <= out[i].End() {
+			if e := s.End(); e > out[i].End() {
+				out[i].Size = e - out[i].Start
 			}
 			continue
 		}
 		out = append(out, s)
+		last[s.State] = len(out)
 	}
 	return out
 }
@@ -75,7 +97,7 @@ func merge(spans []Range) []Range {
 // where they touch, and clipped to the present ranges of the wrapped
 // memory (a page only partly present yields its present part).
 func (r *Recorder) Recorded() []Range {
-	r.spans = merge(r.spans)
+	r.spans = Merge(r.spans)
 	return clipToPresent(r.spans, r.mem.Ranges())
 }
 

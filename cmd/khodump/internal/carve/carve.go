@@ -94,33 +94,14 @@ func Segments(mem physmem.Memory, spans, keep []physmem.Range, pageSize uint64, 
 // describes, present or excluded (scratch need only be RAM, and its
 // contents are never read).
 func Keep(mem physmem.Memory, preserved, ram []physmem.Range) []physmem.Range {
-	// Recorders with grain 1 are physmem's range sets: Recorded sorts,
-	// joins and clips to the wrapped memory's present ranges.
-	p := physmem.NewRecorder(mem, 1)
-	for _, r := range preserved {
-		p.Add(r.Start, r.Size)
-	}
-	all := physmem.NewRecorder(describedView{mem}, 1)
-	for _, r := range p.Recorded() {
-		all.Add(r.Start, r.Size)
+	var keep []physmem.Range
+	for _, r := range physmem.Merge(slices.Clone(preserved)) { // joined first: fewer lookups
+		keep = append(keep, presentParts(mem, r.Start, r.Size, false)...)
 	}
 	for _, r := range ram {
-		all.Add(r.Start, r.Size)
+		keep = append(keep, presentParts(mem, r.Start, r.Size, true)...)
 	}
-	return all.Recorded()
-}
-
-// describedView is a memory whose excluded ranges count as present.
-type describedView struct{ physmem.Memory }
-
-func (v describedView) Ranges() []physmem.Range {
-	rs := slices.Clone(v.Memory.Ranges())
-	for i := range rs {
-		if rs[i].State == physmem.Excluded {
-			rs[i].State = physmem.Present
-		}
-	}
-	return rs
+	return physmem.Merge(keep) // every part is Present: all are joined
 }
 
 // presentParts returns the parts of [addr, addr+size) in present memory,
