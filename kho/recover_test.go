@@ -58,6 +58,12 @@ func recHandover() (*Handover, map[FileID][]byte) {
 func recBuild(t testing.TB) *Built {
 	t.Helper()
 	h, contents := recHandover()
+	return recBuildAfterKexec(t, h, contents)
+}
+
+// recBuildAfterKexec builds h and damages it as recBuild says.
+func recBuildAfterKexec(t testing.TB, h *Handover, contents map[FileID][]byte) *Built {
+	t.Helper()
 	b, err := Build(h, recBuildOptions(contents))
 	if err != nil {
 		t.Fatal(err)
