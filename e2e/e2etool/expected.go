@@ -13,48 +13,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/khokit/khokit/internal/e2eexpect"
 )
 
-// Expected is the file run.sh writes next to the dumps (see e2e/README.md).
-// The guest's parts are kept as raw JSON so uint64 tokens pass unchanged.
-type Expected struct {
-	Format     string           `json:"format"`
-	Kernel     Kernel           `json:"kernel"`
-	Handover   Handover         `json:"handover"`
-	Seed       json.RawMessage  `json:"seed"`
-	FilesTotal json.RawMessage  `json:"files_total"`
-	Sessions   json.RawMessage  `json:"sessions"`
-	FLBs       json.RawMessage  `json:"flbs"`
-	Images     map[string]Image `json:"images"`
-	Stage1Log  json.RawMessage  `json:"stage1_log"`
-	Stage2Log  json.RawMessage  `json:"stage2_log"`
-}
-
-type Kernel struct {
-	SourcePackage string            `json:"source_package"`
-	SourceVersion string            `json:"source_version"`
-	Release       string            `json:"release"`
-	Compat        map[string]string `json:"compat"`
-}
-
-// Handover holds what the kernel after the kexec logged about the handover.
-type Handover struct {
-	LiveupdateNumber uint64   `json:"liveupdate_number"`
-	KexecCount       uint64   `json:"kexec_count"`
-	PreviousRelease  string   `json:"previous_release"`
-	FLBsFound        []string `json:"flbs_found"`
-	// RootFDTPhys is the incoming KHO root as the SETUP_KEXEC_KHO setup_data
-	// entry gave it to the new kernel: the answer a scan must find.
-	RootFDTPhys string          `json:"root_fdt_phys,omitempty"`
-	SetupData   json.RawMessage `json:"setup_data,omitempty"`
-}
-
-type Image struct {
-	ELF   string `json:"elf"`
-	Kdump string `json:"kdump"`
-	When  string `json:"when"`
-}
-
+// imageWhen says when each kind of image was dumped (e2eexpect.Image.When).
 var imageWhen = map[string]string{
 	"post-kexec": "after the kexec: the new kernel idle in stage 2 before anything opened /dev/liveupdate",
 	"at-kexec":   "first kernel stopped on entry to machine_kexec (gdb stub breakpoint), after LUO serialized",
@@ -75,58 +38,35 @@ func cmdExpected(args []string) error {
 		return err
 	}
 	s1, s2 := js[0], js[1]
-	var g struct {
-		Format     string          `json:"format"`
-		Seed       json.RawMessage `json:"seed"`
-		FilesTotal json.RawMessage `json:"files_total"`
-		Sessions   json.RawMessage `json:"sessions"`
-		FLBs       json.RawMessage `json:"flbs"`
-		Stage1Log  json.RawMessage `json:"stage1_log"`
-	}
+	var g e2eexpect.Expected
 	if err := json.Unmarshal(s1, &g); err != nil {
 		return fmt.Errorf("stage-1 JSON: %w", err)
 	}
-	var st struct {
-		LiveupdateNumber *uint64         `json:"liveupdate_number"`
-		KexecCount       *uint64         `json:"kexec_count"`
-		PreviousRelease  string          `json:"previous_release"`
-		FLBsFound        []string        `json:"flbs_found"`
-		Release          string          `json:"release"`
-		SetupData        json.RawMessage `json:"setup_data"`
-		Stage2Log        json.RawMessage `json:"stage2_log"`
+	if g.Format != e2eexpect.Format {
+		return fmt.Errorf("stage-1 JSON: format %q, want %q (guest and e2etool from different trees?)", g.Format, e2eexpect.Format)
 	}
+	var st e2eexpect.Stage2
 	if err := json.Unmarshal(s2, &st); err != nil {
 		return fmt.Errorf("stage-2 JSON: %w", err)
 	}
 	if st.LiveupdateNumber == nil || st.KexecCount == nil {
 		return errors.New("stage 2 did not see the LUO/KHO handover lines in its kernel log")
 	}
-	e := Expected{
+	e := e2eexpect.Expected{
 		Format: g.Format, Seed: g.Seed, FilesTotal: g.FilesTotal, Sessions: g.Sessions, FLBs: g.FLBs,
 		Stage1Log: g.Stage1Log, Stage2Log: st.Stage2Log,
-		Handover: Handover{
+		Handover: e2eexpect.Handover{
 			LiveupdateNumber: *st.LiveupdateNumber, KexecCount: *st.KexecCount,
 			PreviousRelease: st.PreviousRelease, FLBsFound: st.FLBsFound,
 			SetupData: st.SetupData,
 		},
-		Kernel: Kernel{Release: st.Release, Compat: map[string]string{}},
-		Images: map[string]Image{},
+		Kernel: e2eexpect.Kernel{Release: st.Release, Compat: map[string]string{}},
+		Images: map[string]e2eexpect.Image{},
 	}
 	e.Kernel.SourcePackage, e.Kernel.SourceVersion, _ = strings.Cut(*source, " ")
-	if len(st.SetupData) > 0 {
-		var sd struct {
-			Entries []struct {
-				Type uint32 `json:"type"`
-				KHO  *struct {
-					FDTAddr string `json:"fdt_addr"`
-				} `json:"kho"`
-			} `json:"entries"`
-		}
-		if err := json.Unmarshal(st.SetupData, &sd); err != nil {
-			return fmt.Errorf("stage-2 setup_data: %w", err)
-		}
-		for _, en := range sd.Entries {
-			if en.Type == 10 && en.KHO != nil {
+	if st.SetupData != nil {
+		for _, en := range st.SetupData.Entries {
+			if en.Type == e2eexpect.SetupTypeKexecKHO && en.KHO != nil {
 				e.Handover.RootFDTPhys = en.KHO.FDTAddr
 			}
 		}
@@ -146,14 +86,10 @@ func cmdExpected(args []string) error {
 	for name, when := range imageWhen {
 		elf, kd := name+".elf", name+".kdump"
 		if _, err := os.Stat(filepath.Join(dir, elf)); err == nil {
-			e.Images[name] = Image{ELF: elf, Kdump: kd, When: when}
+			e.Images[name] = e2eexpect.Image{ELF: elf, Kdump: kd, When: when}
 		}
 	}
-	b, err := json.MarshalIndent(e, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(*out, append(b, '\n'), 0o644)
+	return e2eexpect.Write(*out, &e)
 }
 
 // readConsoleJSON reads a serial console log and extracts the JSON the
@@ -221,17 +157,9 @@ func cmdNames(args []string) error {
 	if len(args) != 1 {
 		return errors.New("names wants expected.json")
 	}
-	b, err := os.ReadFile(args[0])
+	e, err := e2eexpect.Read(args[0])
 	if err != nil {
 		return err
-	}
-	var e struct {
-		Sessions []struct {
-			Name string `json:"name"`
-		} `json:"sessions"`
-	}
-	if err := json.Unmarshal(b, &e); err != nil {
-		return fmt.Errorf("%s: %w", args[0], err)
 	}
 	for _, s := range e.Sessions {
 		fmt.Println(s.Name)

@@ -5,23 +5,37 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/khokit/khokit/internal/e2eexpect"
 )
 
-// fileState is what both sides of a verify run agree on for one memfd.
+// fileState is what both sides of a verify run agree on for one memfd: the
+// part of an e2eexpect.File the guest's RETRIEVED JSON has too.
 type fileState struct {
 	Token  uint64 `json:"token"`
-	Size   int64  `json:"size"`
-	Seals  int    `json:"seals"`
+	Size   uint64 `json:"size"`
+	Seals  uint32 `json:"seals"`
 	SHA256 string `json:"sha256"`
 }
 
 type sessionState struct {
 	Name  string      `json:"name"`
 	Files []fileState `json:"files"`
+}
+
+// states projects preserved sessions onto what a verify boot retrieves.
+func states(sessions []e2eexpect.Session) []sessionState {
+	out := make([]sessionState, 0, len(sessions))
+	for _, s := range sessions {
+		ss := sessionState{Name: s.Name, Files: make([]fileState, 0, len(s.Files))}
+		for _, f := range s.Files {
+			ss.Files = append(ss.Files, fileState{Token: f.Token, Size: f.Size, Seals: f.Seals, SHA256: f.SHA256})
+		}
+		out = append(out, ss)
+	}
+	return out
 }
 
 // cmdRetrieved compares what a verify boot retrieved through /dev/liveupdate
@@ -40,9 +54,7 @@ func cmdRetrieved(args []string) error {
 		return err
 	}
 	s1, rj := js[0], js[1]
-	var preserved struct {
-		Sessions []sessionState `json:"sessions"`
-	}
+	var preserved e2eexpect.Expected
 	if err := json.Unmarshal(s1, &preserved); err != nil {
 		return fmt.Errorf("stage-1 JSON: %w", err)
 	}
@@ -57,21 +69,15 @@ func cmdRetrieved(args []string) error {
 	if len(got.Problems) > 0 {
 		bad = append(bad, "guest problems:\n  "+strings.Join(got.Problems, "\n  "))
 	}
-	if diff := cmp.Diff(preserved.Sessions, got.Sessions); diff != "" {
+	if diff := cmp.Diff(states(preserved.Sessions), got.Sessions); diff != "" {
 		bad = append(bad, "retrieved after the kexec differs from preserved before it (-preserved +retrieved):\n"+diff)
 	}
 	if *expected != "" {
-		b, err := os.ReadFile(*expected)
+		capture, err := e2eexpect.Read(*expected)
 		if err != nil {
 			return err
 		}
-		var capture struct {
-			Sessions []sessionState `json:"sessions"`
-		}
-		if err := json.Unmarshal(b, &capture); err != nil {
-			return fmt.Errorf("%s: %w", *expected, err)
-		}
-		if diff := cmp.Diff(capture.Sessions, preserved.Sessions); diff != "" {
+		if diff := cmp.Diff(states(capture.Sessions), states(preserved.Sessions)); diff != "" {
 			bad = append(bad, "verify boot preserved other state than the capture boot (-capture +verify):\n"+diff)
 		}
 	}

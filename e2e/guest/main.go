@@ -9,7 +9,8 @@
 // can dump guest memory, in verify mode it retrieves every session and memfd
 // and compares them with the scenario.
 //
-// It uses only the standard library; the binary must be static (CGO_ENABLED=0).
+// It uses only the standard library and internal/e2eexpect (the layout of
+// what it prints); the binary must be static (CGO_ENABLED=0).
 package main
 
 import (
@@ -22,6 +23,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/khokit/khokit/internal/e2eexpect"
 )
 
 //go:embed scenario.json
@@ -87,7 +90,7 @@ func stage1(sc *scenario, plan []plannedSession, mode, scenarioPath string) erro
 	if err != nil {
 		return fmt.Errorf("open /dev/liveupdate: %w (is liveupdate=on set?)", err)
 	}
-	exp := Expected{Format: "khokit-e2e-expected/1", Seed: sc.Seed}
+	exp := e2eexpect.Expected{Format: e2eexpect.Format, Seed: sc.Seed}
 	// Every descriptor stays open until the reboot: closing an outgoing
 	// session's fd would drop the session.
 	for si, ps := range plan {
@@ -95,7 +98,7 @@ func stage1(sc *scenario, plan []plannedSession, mode, scenarioPath string) erro
 		if err != nil {
 			return fmt.Errorf("CREATE_SESSION %q: %w", ps.Name, err)
 		}
-		es := ExpectedSession{Name: ps.Name, Files: []ExpectedFile{}}
+		es := e2eexpect.Session{Name: ps.Name, Files: []e2eexpect.File{}}
 		for _, f := range ps.Files {
 			ef, err := makeMemfd(sc.Seed, si, ps.Name, f)
 			if err != nil {
@@ -105,7 +108,7 @@ func stage1(sc *scenario, plan []plannedSession, mode, scenarioPath string) erro
 			if err := preserveFD(sfd, fd, f.Token); err != nil {
 				return fmt.Errorf("PRESERVE_FD session %q token %#x: %w", ps.Name, f.Token, err)
 			}
-			es.Files = append(es.Files, ef.ExpectedFile)
+			es.Files = append(es.Files, ef.File)
 			exp.FilesTotal++
 		}
 		exp.Sessions = append(exp.Sessions, es)
@@ -138,8 +141,9 @@ func stage1(sc *scenario, plan []plannedSession, mode, scenarioPath string) erro
 	return nil
 }
 
+// madeFile is a memfd ready to preserve and what expected.json says of it.
 type madeFile struct {
-	ExpectedFile
+	e2eexpect.File
 	fd int
 }
 
@@ -170,23 +174,10 @@ func makeMemfd(seed uint64, si int, session string, f plannedFile) (madeFile, er
 	if err != nil {
 		return madeFile{}, fmt.Errorf("F_GET_SEALS on %s: %w", name, err)
 	}
-	return madeFile{fd: fd, ExpectedFile: ExpectedFile{
+	return madeFile{fd: fd, File: e2eexpect.File{
 		Token: f.Token, TokenHex: "0x" + strconv.FormatUint(f.Token, 16), Compatible: "memfd-v2",
-		MemfdName: name, Size: f.Size, Seals: seals, SHA256: sha256Hex(data),
+		MemfdName: name, Size: uint64(len(data)), Seals: uint32(seals), SHA256: sha256Hex(data),
 	}}, nil
-}
-
-// Stage2 is what the guest prints after the kexec.
-type Stage2 struct {
-	LiveupdateNumber *uint64  `json:"liveupdate_number"`
-	KexecCount       *uint64  `json:"kexec_count"`
-	PreviousRelease  string   `json:"previous_release"`
-	FLBsFound        []string `json:"flbs_found"`
-	Release          string   `json:"release"`
-	// SetupData is the x86 setup_data chain as sysfs shows it; the
-	// SETUP_KEXEC_KHO entry holds the true address of the handover root.
-	SetupData *SetupData `json:"setup_data,omitempty"`
-	Stage2Log []string   `json:"stage2_log"`
 }
 
 func stage2(sc *scenario, plan []plannedSession, mode string) error {
@@ -194,15 +185,22 @@ func stage2(sc *scenario, plan []plannedSession, mode string) error {
 	if err != nil {
 		return err
 	}
-	var s2 Stage2
+	var s2 e2eexpect.Stage2
 	if m := regexp.MustCompile(`luo: Retrieved live update data, liveupdate number: (\d+)`).FindStringSubmatch(logText); m != nil {
-		n, _ := strconv.ParseUint(m[1], 10, 64)
-		s2.LiveupdateNumber = &n
+		if n, err := strconv.ParseUint(m[1], 10, 64); err == nil {
+			s2.LiveupdateNumber = &n
+		} else {
+			fmt.Printf("%s liveupdate number: %v\n", marker, err)
+		}
 	}
 	if m := regexp.MustCompile(`KHO: exec from: (\S+) \(count (\d+)\)`).FindStringSubmatch(logText); m != nil {
 		s2.PreviousRelease = m[1]
-		n, _ := strconv.ParseUint(m[2], 10, 64)
-		s2.KexecCount = &n
+		if n, err := strconv.ParseUint(m[2], 10, 32); err == nil {
+			n32 := uint32(n)
+			s2.KexecCount = &n32
+		} else {
+			fmt.Printf("%s kexec count: %v\n", marker, err)
+		}
 	}
 	for _, m := range regexp.MustCompile(`(\S+): found flb data from the previous boot`).FindAllStringSubmatch(logText, -1) {
 		s2.FLBsFound = append(s2.FLBsFound, m[1])

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/khokit/khokit/internal/e2eexpect"
 )
 
 // scenario is the JSON the guest reads: which sessions and memfds to create.
@@ -182,43 +184,12 @@ func sha256Hex(b []byte) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// Expected is the JSON the guest prints before the kexec. The host adds the
-// stage-2 facts and the kernel identity (see e2e/README.md).
-type Expected struct {
-	Format     string            `json:"format"`
-	Seed       uint64            `json:"seed"`
-	Sessions   []ExpectedSession `json:"sessions"`
-	FLBs       []ExpectedFLB     `json:"flbs"`
-	FilesTotal int               `json:"files_total"`
-	Stage1Log  []string          `json:"stage1_log"`
-}
-
-type ExpectedSession struct {
-	Name  string         `json:"name"`
-	Files []ExpectedFile `json:"files"`
-}
-
-type ExpectedFile struct {
-	Token      uint64 `json:"token"`
-	TokenHex   string `json:"token_hex"`
-	Compatible string `json:"compatible"`
-	MemfdName  string `json:"memfd_name"`
-	Size       int64  `json:"size"`
-	Seals      int    `json:"seals"`
-	SHA256     string `json:"sha256"`
-}
-
-type ExpectedFLB struct {
-	Name string `json:"name"`
-	// Count is the number of preserved files depending on the FLB: every
-	// memfd, as the test FLBs are registered with the memfd handler.
-	Count int `json:"count"`
-}
-
-func sortedFLBs(names map[string]bool, count int) []ExpectedFLB {
-	var out []ExpectedFLB
+// sortedFLBs lists the FLBs by name, each with count dependent files: every
+// memfd, as the test FLBs are registered with the memfd handler.
+func sortedFLBs(names map[string]bool, count int) []e2eexpect.FLB {
+	var out []e2eexpect.FLB
 	for n := range names {
-		out = append(out, ExpectedFLB{Name: n, Count: count})
+		out = append(out, e2eexpect.FLB{Name: n, Count: uint64(count)})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
