@@ -109,12 +109,22 @@ func readConsoleJSON(path string, tags ...string) ([][]byte, error) {
 }
 
 // extractJSON reassembles "KHOKIT-E2E TAG i/n chunk" lines and checks them
-// against the "KHOKIT-E2E TAG sha256 HEX" line. The last complete set wins.
+// against the "KHOKIT-E2E TAG sha256 HEX" line. The guest prints each set
+// more than once, because a kernel message can land inside a line on the
+// serial console: the last set whose checksum verifies wins, and what broke
+// a set is reported only if none does.
 func extractJSON(log []byte, tag string) ([]byte, error) {
 	prefix := "KHOKIT-E2E " + tag + " "
 	var chunks []string
 	var total int
 	var found []byte
+	var broken error // the first set that did not verify
+	fail := func(err error) {
+		if broken == nil {
+			broken = err
+		}
+		chunks, total = nil, 0
+	}
 	sc := bufio.NewScanner(bytes.NewReader(log))
 	sc.Buffer(make([]byte, 1<<16), 1<<20)
 	for sc.Scan() {
@@ -128,29 +138,41 @@ func extractJSON(log []byte, tag string) ([]byte, error) {
 		if head == "sha256" {
 			whole := strings.Join(chunks, "")
 			sum := sha256.Sum256([]byte(whole))
-			if len(chunks) != total || total == 0 {
-				return nil, fmt.Errorf("%s: %d of %d chunks on the console", tag, len(chunks), total)
+			switch {
+			case len(chunks) != total || total == 0:
+				fail(fmt.Errorf("%s: %d of %d chunks on the console", tag, len(chunks), total))
+			case hex.EncodeToString(sum[:]) != strings.TrimSpace(body):
+				fail(fmt.Errorf("%s: checksum mismatch (console output interleaved?)", tag))
+			default:
+				found = []byte(whole)
+				chunks, total = nil, 0
 			}
-			if hex.EncodeToString(sum[:]) != strings.TrimSpace(body) {
-				return nil, fmt.Errorf("%s: checksum mismatch (console output interleaved?)", tag)
-			}
-			found = []byte(whole)
-			chunks, total = nil, 0
 			continue
 		}
 		is, ns, ok := strings.Cut(head, "/")
 		idx, err1 := strconv.Atoi(is)
 		n, err2 := strconv.Atoi(ns)
-		if !ok || err1 != nil || err2 != nil || idx != len(chunks)+1 || (total != 0 && n != total) {
-			return nil, fmt.Errorf("%s: malformed or out-of-order chunk line %q", tag, line)
+		if ok && err1 == nil && err2 == nil && idx == 1 && n > 0 {
+			// Chunk 1 starts a set, also after one that broke off.
+			if len(chunks) > 0 {
+				fail(fmt.Errorf("%s: %d of %d chunks before the next set", tag, len(chunks), total))
+			}
+			chunks, total = []string{body}, n
+			continue
 		}
-		total = n
+		if !ok || err1 != nil || err2 != nil || idx != len(chunks)+1 || n != total {
+			fail(fmt.Errorf("%s: malformed or out-of-order chunk line %q", tag, line))
+			continue
+		}
 		chunks = append(chunks, body)
 	}
-	if found == nil {
-		return nil, fmt.Errorf("no complete %s JSON on the console", tag)
+	if found != nil {
+		return found, nil
 	}
-	return found, nil
+	if broken != nil {
+		return nil, broken
+	}
+	return nil, fmt.Errorf("no complete %s JSON on the console", tag)
 }
 
 func cmdNames(args []string) error {

@@ -28,6 +28,14 @@ func console(tag, payload string, chunk int, mangle func([]string) []string) str
 	return "[    1.0] boot noise\n" + strings.Join(lines, "\r\n") + "\n[    2.0] more noise\n"
 }
 
+// intrude puts a kernel console line at the end of the second chunk line,
+// before its newline, as the serial console shows a printk that comes
+// while the guest writes.
+func intrude(l []string) []string {
+	l[1] += "input: ImExPS/2 Generic Explorer Mouse as /devices/platform/i8042/serio1/input/input2\r\n"
+	return l
+}
+
 func TestExtractJSON(t *testing.T) {
 	payload := `{"sessions":[{"name":"a b","token":18446744073709551615}],"x":"` + strings.Repeat("y", 450) + `"}`
 	tests := []struct {
@@ -51,6 +59,20 @@ func TestExtractJSON(t *testing.T) {
 			return l[:len(l)-1]
 		}), "", "no complete"},
 		{"other tag only", console("STAGE2", payload, 200, nil), "", "no complete"},
+		// What a real Linux 7.3.4 capture boot printed: a late probe message
+		// at the end of chunk 61 of 135, then the guest's newline.
+		{"kernel line at the end of a chunk", console("EXPECTED", payload, 200, intrude), "", "checksum mismatch"},
+		{"first copy interleaved, second clean", console("EXPECTED", payload, 200, intrude) + console("EXPECTED", payload, 200, nil), payload, ""},
+		{"first copy clean, second cut short", console("EXPECTED", payload, 200, nil) + console("EXPECTED", payload, 200, func(l []string) []string {
+			return l[:2]
+		}), payload, ""},
+		{"first copy missing a chunk, second clean", console("EXPECTED", payload, 200, func(l []string) []string {
+			return append(l[:1], l[2:]...)
+		}) + console("EXPECTED", payload, 200, nil), payload, ""},
+		{"both copies broken", console("EXPECTED", payload, 200, intrude) + console("EXPECTED", payload, 200, func(l []string) []string {
+			return append(l[:1], l[2:]...)
+		}), "", "checksum mismatch"},
+		{"a copy of another payload last", console("EXPECTED", payload, 200, nil) + console("EXPECTED", `{"other":1}`, 200, nil), `{"other":1}`, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -35,6 +35,8 @@ const (
 	kexecInitrd = "/kexec/base.cpio"
 	marker      = "KHOKIT-E2E"
 	chunkSize   = 200
+	emitCopies  = 2
+	emitGap     = 500 * time.Millisecond
 )
 
 func main() {
@@ -372,7 +374,9 @@ func interesting(logText, pattern string) []string {
 
 // emitJSON prints v as numbered chunks the host reassembles
 // ("KHOKIT-E2E <tag> i/n <chunk>"), then the SHA-256 of the whole, so a
-// kernel message interleaved on the console cannot corrupt it silently.
+// kernel message interleaved on the console cannot corrupt it silently. It
+// prints the set emitCopies times, emitGap apart: a late kernel message
+// (a probe during stage 1, say) lands in one copy and the host takes another.
 func emitJSON(tag string, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -385,6 +389,13 @@ func emitJSON(tag string, v any) error {
 		fmt.Fprintf(&sb, "%s %s %d/%d %s\n", marker, tag, i+1, n, b[i*chunkSize:end])
 	}
 	fmt.Fprintf(&sb, "%s %s sha256 %s\n", marker, tag, sha256Hex(b))
-	_, err = os.Stdout.WriteString(sb.String())
-	return err
+	for c := 0; c < emitCopies; c++ {
+		if c > 0 {
+			time.Sleep(emitGap)
+		}
+		if _, err := os.Stdout.WriteString(sb.String()); err != nil {
+			return err
+		}
+	}
+	return nil
 }
