@@ -25,7 +25,7 @@ func recoverPagesSeeds() [][2][]byte {
 	}
 }
 
-// recFuzzHandover is recHandover's shape with a tenth of its bytes, since
+// recFuzzHandover is recHandover's shape in a fifth of its pages, since
 // FuzzRecoverPages scans and decodes it for every input: the same 53
 // sessions in two session blocks, the 65-file session in two file blocks,
 // the empty session, the 63-byte name, the all-ones token and three FLBs
