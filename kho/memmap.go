@@ -899,26 +899,49 @@ func (c *mapChecker) mergeInline(a, b []Run, stopAt uint64) (restA, restB []Run,
 	// span's start and the last run's end, the later of the two), before
 	// limit (the span's end and stopAt, the earlier), and end by hi.
 	low, limit := max(c.ram.lo, c.end), min(hi, stopAt)
-	for len(a) > 0 || len(b) > 0 {
-		var r Run
-		if len(b) == 0 || len(a) > 0 && !runBefore(b[0], a[0]) {
-			r, a = a[0], a[1:]
-		} else {
-			r, b = b[0], b[1:]
-		}
-		if rEnd, ok := checkedRunEnd(r, shift); ok && r.Addr >= low && r.Addr < limit && rEnd <= hi {
-			out[n] = r
+	// Each run of a comes after the runs of b before it: two plain loops
+	// keep more in registers than one loop that picks a side each time.
+	i, j := 0, 0
+	for ; i < len(a); i++ {
+		for ; j < len(b) && runBefore(b[j], a[i]); j++ {
+			rEnd, ok := inlineFit(b[j], shift, low, limit, hi)
+			if !ok {
+				stop, stopped, j = b[j], true, j+1
+				goto done
+			}
+			out[n] = b[j]
 			n, low = n+1, rEnd
-			continue
 		}
-		stop, stopped = r, true
-		break
+		rEnd, ok := inlineFit(a[i], shift, low, limit, hi)
+		if !ok {
+			stop, stopped, i = a[i], true, i+1
+			goto done
+		}
+		out[n] = a[i]
+		n, low = n+1, rEnd
 	}
+	for ; j < len(b); j++ {
+		rEnd, ok := inlineFit(b[j], shift, low, limit, hi)
+		if !ok {
+			stop, stopped, j = b[j], true, j+1
+			goto done
+		}
+		out[n] = b[j]
+		n, low = n+1, rEnd
+	}
+done:
 	c.out = out[:n]
 	if n > n0 {
 		c.end = low
 	}
-	return a, b, stop, stopped
+	return a[i:], b[j:], stop, stopped
+}
+
+// inlineFit reports whether r takes mergeInline's path: no overflow, and
+// inside [low, limit) with its end by hi. It returns r's end.
+func inlineFit(r Run, shift uint, low, limit, hi uint64) (uint64, bool) {
+	rEnd, ok := checkedRunEnd(r, shift)
+	return rEnd, ok && r.Addr >= low && r.Addr < limit && rEnd <= hi
 }
 
 // checkedRunEnd returns the end of r, unless it is past the top of the
