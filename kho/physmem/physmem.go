@@ -101,22 +101,7 @@ func StateOf(m Memory, addr, size uint64) State {
 }
 
 func stateIn(rs []Range, addr, size uint64) State {
-	end := addr + size
-	i := sort.Search(len(rs), func(i int) bool { return rs[i].End() > addr })
-	if i == len(rs) || rs[i].Start > addr {
-		return Absent
-	}
-	st := rs[i].State
-	for cur := rs[i].End(); cur < end; {
-		i++
-		if i == len(rs) || rs[i].Start != cur {
-			return Mixed
-		}
-		if rs[i].State != st {
-			st = Mixed
-		}
-		cur = rs[i].End()
-	}
+	st, _ := walk(rs, addr, addr+size)
 	return st
 }
 
@@ -124,22 +109,32 @@ func stateIn(rs []Range, addr, size uint64) State {
 // m's ranges, whatever their state: memory the image knows of, whether it
 // holds the bytes or left them out (a dump's filtered pages).
 func Described(m Memory, addr, size uint64) bool {
-	end := addr + size
-	if end < addr {
+	if addr+size < addr {
 		return false
 	}
-	rs := m.Ranges()
+	_, described := walk(m.Ranges(), addr, addr+size)
+	return described
+}
+
+// walk follows the sorted, disjoint ranges rs over [addr, end): the state
+// of those bytes (Absent when addr lies in no range, Mixed when they span a
+// gap or more than one state), and whether every byte lies in some range.
+func walk(rs []Range, addr, end uint64) (st State, described bool) {
 	i := sort.Search(len(rs), func(i int) bool { return rs[i].End() > addr })
 	if i == len(rs) || rs[i].Start > addr {
-		return false
+		return Absent, false
 	}
+	st = rs[i].State
 	for cur := rs[i].End(); cur < end; {
 		if i++; i == len(rs) || rs[i].Start != cur {
-			return false
+			return Mixed, false
+		}
+		if rs[i].State != st {
+			st = Mixed
 		}
 		cur = rs[i].End()
 	}
-	return true
+	return st, true
 }
 
 // Read returns n bytes at addr, refusing before it allocates when n
