@@ -152,8 +152,7 @@ func load(path string, o *options, use loadFor) (*loaded, error) {
 			}
 		}
 	}
-	switch im.Format {
-	case image.FormatBlob:
+	if im.Format == image.FormatBlob {
 		im.Close()
 		return nil, failIO("%s: a blob needs --as FORMAT to say what it is (see 'khodump abi' for the names)", path)
 	}
@@ -164,8 +163,7 @@ func load(path string, o *options, use loadFor) (*loaded, error) {
 	defer func() {
 		l.findings = slices.Insert(l.findings, at, imageFindings(im.AllFindings())...)
 	}()
-	switch im.Format {
-	case image.FormatFDT, image.FormatDebugfs:
+	if im.Format == image.FormatFDT || im.Format == image.FormatDebugfs {
 		return l, l.fromRootFDT(o)
 	}
 	if l.mem == nil {
