@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 )
 
@@ -149,7 +150,7 @@ func Read(path string) (*Expected, error) {
 	if err := dec.Decode(&e); err != nil {
 		return nil, fmt.Errorf("e2eexpect: %s: %w", path, err)
 	}
-	if dec.More() {
+	if _, err := dec.Token(); err != io.EOF { // More misses a stray ']' or '}'
 		return nil, fmt.Errorf("e2eexpect: %s: data after the JSON object", path)
 	}
 	if e.Format != Format {

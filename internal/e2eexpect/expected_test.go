@@ -135,6 +135,8 @@ func TestReadErrors(t *testing.T) {
 		{"token past 2^64", `{"format":"khokit-e2e-expected/1","sessions":[{"name":"s","files":[{"token":18446744073709551616}]}]}`, nil, "sessions.files.token"},
 		{"kexec count past 2^32", `{"format":"khokit-e2e-expected/1","handover":{"kexec_count":4294967296}}`, nil, "handover.kexec_count"},
 		{"trailing data", `{"format":"khokit-e2e-expected/1"} {}`, nil, "data after the JSON object"},
+		{"trailing bracket", `{"format":"khokit-e2e-expected/1"} ]`, nil, "data after the JSON object"},
+		{"trailing brace", `{"format":"khokit-e2e-expected/1"}}`, nil, "data after the JSON object"},
 		{"truncated", `{"format":"khokit-e2e-expected/1",`, nil, "unexpected EOF"},
 	}
 	for _, tt := range tests {
