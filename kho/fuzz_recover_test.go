@@ -12,16 +12,19 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// recoverPagesSeeds are FuzzRecoverPages' seeds, without their zero tails:
-// the pages are padded back, and short inputs keep the fuzzer's
-// minimisation cheap.
-func recoverPagesSeeds() [][2][]byte {
+// recoverPagesSeeds are FuzzRecoverPages' seeds for a memory whose session
+// chain starts at head, without their zero tails: the pages are padded
+// back, and short inputs keep the fuzzer's minimisation cheap.
+func recoverPagesSeeds(head uint64) [][2][]byte {
 	trim := func(b []byte) []byte { return bytes.TrimRight(b, "\x00") }
 	return [][2][]byte{
 		{trim(recSessionPage(recFree1, recSessionEntry{name: "x"})), trim(recSessionPage(0, recSessionEntry{name: "y"}))},
 		{trim(recFLBPageBytes(FLB{Name: "a-v1", Count: 1})), trim(recLUOSerPage(2, recFree0, recFree1))},
 		{trim(recFileBlock(recFree0, 0x1000)), trim(recSessionPage(recFree0, recSessionEntry{"z", recFree0, 1}))},
 		{trim(recFullSessionPage("s", recFree1)), trim(recFullSessionPage("t", recFree0))},
+		// A full block of new names in front of the real head: by its
+		// bytes, the first block of a longer chain (see recoverPlanted).
+		{trim(recFullSessionPage("s", head)), nil},
 	}
 }
 
@@ -62,15 +65,17 @@ func recFuzzBuild(t testing.TB) *Built {
 
 // FuzzRecoverPages plants two arbitrary pages beside a post-kexec memory
 // and checks that recovery neither panics nor lets them change what is
-// recovered unnoticed: the model holds the built sessions, or none (when
-// the planted bytes made a second valid candidate), never a mixture.
+// recovered unnoticed: the model holds the built sessions, none (when the
+// planted bytes made a second valid candidate), or the built sessions
+// after planted blocks that lead to them; never built sessions lost or
+// changed.
 func FuzzRecoverPages(f *testing.F) {
-	for _, s := range recoverPagesSeeds() {
-		f.Add(s[0], s[1])
-	}
 	// One memory for every input: the planted pages are written whole
 	// (zero-padded) each time, so nothing of an earlier input remains.
 	b := recFuzzBuild(f)
+	for _, s := range recoverPagesSeeds(b.Layout.SessionBlocks[0]) {
+		f.Add(s[0], s[1])
+	}
 	f.Fuzz(func(t *testing.T, p0, p1 []byte) {
 		recoverPlanted(t, b, p0, p1)
 	})
@@ -95,22 +100,43 @@ func recoverPlanted(t testing.TB, b *Built, p0, p1 []byte) {
 	// reflect.DeepEqual, not cmp.Equal: the same answer for these plain
 	// structs, without cmp's per-field reflection, which cost more than
 	// the recovery; cmp explains a difference.
-	if len(h.LUO.Sessions) != 0 && !reflect.DeepEqual(b.Handover.LUO.Sessions, h.LUO.Sessions) {
-		t.Errorf("recovered sessions are neither the built ones nor none (-built +recovered):\n%s", cmp.Diff(b.Handover.LUO.Sessions, h.LUO.Sessions))
+	built := b.Handover.LUO.Sessions
+	if len(h.LUO.Sessions) == 0 || reflect.DeepEqual(built, h.LUO.Sessions) {
+		return
+	}
+	// With sessions_pa and the memory map lost, a full block of new names
+	// whose next is the real head is byte for byte the first block of a
+	// longer chain: recovery rightly takes the longer chain. What it must
+	// not do is lose or change a built session, or take any block but a
+	// planted one in front of them.
+	var chain RecoveredObject
+	if rec := h.LUO.Recovered; rec != nil && len(rec.Sessions) > 0 {
+		chain = rec.Sessions[0]
+	}
+	extra := len(chain.Blocks) - len(b.Layout.SessionBlocks)
+	ok := chain.Verdict == VerdictChosen && extra > 0 && len(h.LUO.Sessions) > len(built) &&
+		reflect.DeepEqual(chain.Blocks[extra:], b.Layout.SessionBlocks) &&
+		reflect.DeepEqual(h.LUO.Sessions[len(h.LUO.Sessions)-len(built):], built)
+	for _, a := range chain.Blocks[:max(extra, 0)] {
+		ok = ok && (a == recFree0 || a == recFree1)
+	}
+	if !ok {
+		t.Errorf("recovered sessions are neither the built ones, nor none, nor the built ones after planted blocks; chain %#x (-built +recovered):\n%s",
+			chain.Blocks, cmp.Diff(built, h.LUO.Sessions))
 	}
 }
 
 // BenchmarkFuzzRecoverPages runs FuzzRecoverPages' body over its seeds and
 // its corpus in testdata: the cost of one fuzz input.
 func BenchmarkFuzzRecoverPages(b *testing.B) {
-	inputs := recoverPagesSeeds()
+	built := recFuzzBuild(b)
+	inputs := recoverPagesSeeds(built.Layout.SessionBlocks[0])
 	for _, in := range readFuzzCorpus(b, "FuzzRecoverPages") {
 		if len(in) != 2 {
 			b.Fatalf("corpus entry of %d values, want 2", len(in))
 		}
 		inputs = append(inputs, [2][]byte{in[0], in[1]})
 	}
-	built := recFuzzBuild(b)
 	for b.Loop() {
 		for _, in := range inputs {
 			recoverPlanted(b, built, in[0], in[1])
