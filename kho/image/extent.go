@@ -131,15 +131,20 @@ func clipExtents(ext []extent, overlap func(e extent, prevEnd uint64)) []extent 
 	return out
 }
 
-// readAtFull reads exactly len(p) bytes at off, turning a short read into
-// a located ErrTruncated.
+// readAtFull reads exactly len(p) bytes at off. A short read is a
+// *FormatError at the first byte not read: ErrTruncated where the file
+// ends, else wrapping the reader's error. An error the reader located
+// itself (a flattened stream's) is returned as it is.
 func readAtFull(r io.ReaderAt, p []byte, off int64, what string) error {
 	n, err := r.ReadAt(p, off)
 	if n == len(p) {
 		return nil
 	}
+	if fe := (*FormatError)(nil); errors.As(err, &fe) {
+		return err
+	}
 	if err == nil || errors.Is(err, io.EOF) {
 		return formatErr(off+int64(n), ErrTruncated, "file ends inside "+what, nil)
 	}
-	return err
+	return &FormatError{Off: off + int64(n), Msg: "reading " + what + " failed", Err: err}
 }

@@ -775,19 +775,16 @@ func (k *Kdump) readBitmaps(b1, b2 []byte, start uint64) error {
 		b    []byte
 		off  int64
 		name string
-	}{{b1, k.bitmap1 + int64(start), "1st"}, {b2, k.bitmap2 + int64(start), "2nd"}} {
-		n, err := k.r.ReadAt(bm.b, bm.off)
-		if n == len(bm.b) {
+	}{{b1, k.bitmap1 + int64(start), "the 1st bitmap"}, {b2, k.bitmap2 + int64(start), "the 2nd bitmap"}} {
+		var fe *FormatError // readAtFull's errors all hold one
+		if !errors.As(readAtFull(k.r, bm.b, bm.off, bm.name), &fe) {
 			continue
 		}
-		left := fmt.Sprintf("page frames from %#x on are left out of the ranges", start*8)
-		if fe := (*FormatError)(nil); errors.As(err, &fe) { // located by the reader: a flattened file cut short
-			return &FormatError{Off: fe.Off, Msg: fmt.Sprintf("the %s bitmap cannot be read, %s; %s", bm.name, fe.Msg, left), Err: fe.Err, inFlat: fe.inFlat}
+		msg := fe.Msg
+		if fe.inFlat { // the flattened stream's own error does not say what was read
+			msg = bm.name + " cannot be read, " + msg
 		}
-		if err == nil || errors.Is(err, io.EOF) {
-			return formatErr(bm.off+int64(n), ErrTruncated, fmt.Sprintf("the file ends inside the %s bitmap, which fit when it was opened; %s", bm.name, left), nil)
-		}
-		return &FormatError{Off: bm.off + int64(n), Msg: fmt.Sprintf("reading the %s bitmap failed; %s", bm.name, left), Err: err}
+		return &FormatError{Off: fe.Off, Msg: fmt.Sprintf("%s; page frames from %#x on are left out of the ranges", msg, start*8), Err: fe.Err, inFlat: fe.inFlat}
 	}
 	return nil
 }

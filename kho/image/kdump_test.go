@@ -670,3 +670,23 @@ func TestImageAllFindings(t *testing.T) {
 		t.Errorf("Findings changed after open: %v", im.Findings)
 	}
 }
+
+// TestKdumpReadErrorLocated: a disk error under a page descriptor or page
+// data fails the physical read with the file offset of the byte the disk
+// could not give, wrapping the disk's error.
+func TestKdumpReadErrorLocated(t *testing.T) {
+	data, desc := kdumpFixture(t, func(p []byte) ([]byte, PageFlags) { return p, 0 })
+	page := int64(binary.LittleEndian.Uint64(data[desc:])) // pfn 1's data
+	for _, bad := range []int64{int64(desc) + 3, page + 100} {
+		k, err := NewKdump(failingReader{bytes.NewReader(data), bad}, int64(len(data)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = k.ReadAt(make([]byte, 8), 0x1000)
+		var ae *physmem.AddrError
+		if !errors.As(err, &ae) || ae.Addr != 0x1000 {
+			t.Errorf("bad byte %#x: %v, want an AddrError at 0x1000", bad, err)
+		}
+		wantFormatErr(t, err, errDisk, bad)
+	}
+}
