@@ -15,11 +15,12 @@
 //
 // Common flags: --root ADDR, --base ADDR, --page-size N, --kho-v1-bitmap
 // detect|512|page, --format auto|raw|elf|kdump|flattened|debugfs|fdt|blob,
-// --as FORMAT, -q, -v, --no-progress. A command's flags go before its name
-// or after it: "khodump -o json check F" is "khodump check -o json F".
-// Errors are one line on stderr; check exits 0 (no error
-// finding), 1 (an error finding) or 2 (usage or I/O error). The manual is
-// docs/khodump.md and the JSON documents are specified in docs/json.md.
+// --as FORMAT, --lenient, -q, -v, --no-progress. A command's flags go
+// before its name or after it: "khodump -o json check F" is "khodump check
+// -o json F". Errors are one line on stderr; check exits 0 (no error
+// finding), 1 (an error finding, a malformed image, or with --kernel a
+// harmful impact) or 2 (usage or I/O error). The manual is docs/khodump.md
+// and the JSON documents are specified in docs/json.md.
 //
 // The fixtures in testdata/khodump are written by
 // ./cmd/khodump/internal/genfixtures (synthetic handovers) and by
