@@ -674,7 +674,7 @@ func (k *Kdump) findingsFrom(n int) []error {
 // filtered out, which ReadAt fails with ErrExcluded); the rest are absent.
 // Past 2^20 separate runs, later runs are merged into the last range,
 // which is then present if any of them is (reads inside it may fail with
-// ErrExcluded or ErrAbsent), else mixed unless all are excluded and touch.
+// ErrExcluded or ErrAbsent), else mixed.
 // When a bitmap cannot be read (an I/O error, or a file cut shorter than
 // it was at open), the frames from there on are left out. Both are added
 // to Findings with the file offset.
@@ -696,16 +696,15 @@ func (k *Kdump) Ranges() []physmem.Range {
 		lo, hi := max(runStart, k.splitLo), min(end, k.splitHi)
 		r := physmem.Range{Start: lo * k.bs, Size: (hi - lo) * k.bs, State: runState}
 		if len(rs) >= maxKdumpRanges {
-			if len(rs) == maxKdumpRanges && !capped {
+			if !capped {
 				capped = true
 				k.Findings = append(k.Findings, k.flat.locate(formatErr(k.bitmap1+int64(runStart/8), ErrLimit,
 					fmt.Sprintf("the bitmaps hold more than %d runs; those from page frame %#x on are merged into one range", maxKdumpRanges, runStart), nil)))
 			}
 			last := &rs[len(rs)-1]
-			switch {
-			case last.State == physmem.Present || r.State == physmem.Present:
+			if last.State == physmem.Present || r.State == physmem.Present {
 				last.State = physmem.Present
-			case last.State != r.State || last.End() != r.Start:
+			} else { // two excluded runs never touch: an absent one lies between
 				last.State = physmem.Mixed
 			}
 			last.Size = r.End() - last.Start
