@@ -154,7 +154,7 @@ func (d *decoder) decodeRadix(root uint64) {
 		w.byOrder[o] = sc.byOrder[o][:0]
 	}
 	w.node(root, d.geo.depth-1, 0)
-	d.setMapWith(w.byOrder[:], !w.bad && !w.stopped, &sc.merge) // copies the runs out
+	d.setMapWith(w.byOrder[:], !w.bad && !w.stopped, &sc.merge, false) // copies the runs out
 	for o := range w.byOrder {
 		sc.byOrder[o] = w.byOrder[o][:0]
 	}
@@ -523,16 +523,20 @@ func (d *decoder) decodeChunks(head uint64) {
 		pa = next
 	}
 	// Chunks may come in any order: sort each order's runs, and join the
-	// runs of neighbouring windows, as a radix walk's are.
+	// runs of neighbouring windows, as a radix walk's are. Two elements
+	// may give one window: its runs then overlap within their order.
 	var byOrder [64][]Run
+	overlaps := false
 	for _, r := range runs {
 		byOrder[r.Order&63] = append(byOrder[r.Order&63], r)
 	}
 	for o, q := range byOrder {
 		slices.SortFunc(q, cmpRun)
-		byOrder[o] = joinRuns(q, d.geo.pageShift)
+		var over bool
+		byOrder[o], over = joinRuns(q, d.geo.pageShift)
+		overlaps = overlaps || over
 	}
-	d.setMap(byOrder[:], !bad && !stopped)
+	d.setMapWith(byOrder[:], !bad && !stopped, nil, overlaps)
 }
 
 // kho-v1 bitmap sizes: 6.16 and 6.17 kzalloc 512 bytes; 6.18 (a2fff99f92da)
@@ -625,11 +629,15 @@ func (d *decoder) chunkEvidence(head uint64) bitmapEvidence {
 }
 
 // joinRuns joins, in place, each run of the sorted one-order rs into the
-// run before it when it continues it, up to maxRunCount blocks a run.
-func joinRuns(rs []Run, pageShift uint) []Run {
+// run before it when it continues it, up to maxRunCount blocks a run. It
+// reports whether a run starts inside the one before it.
+func joinRuns(rs []Run, pageShift uint) (joined []Run, overlaps bool) {
 	n := 0
 	for _, r := range rs {
 		if n > 0 {
+			if end, ok := checkedRunEnd(rs[n-1], pageShift); !ok || r.Addr < end {
+				overlaps = true
+			}
 			if r = joinRun(&rs[n-1], r, uint(r.Order)+pageShift); r.Count == 0 {
 				continue
 			}
@@ -637,25 +645,27 @@ func joinRuns(rs []Run, pageShift uint) []Run {
 		rs[n] = r
 		n++
 	}
-	return rs[:n]
+	return rs[:n], overlaps
 }
 
 // setMap merges the decoded runs, given as one address-ascending sequence
 // per order (a radix walk yields them so: keys grow with addresses), checks
 // them (rule 12's block checks: inside memory, no overlaps, not in scratch)
 // and installs them.
-func (d *decoder) setMap(seqs [][]Run, clean bool) { d.setMapWith(seqs, clean, nil) }
+func (d *decoder) setMap(seqs [][]Run, clean bool) { d.setMapWith(seqs, clean, nil, false) }
 
 // setMapWith is setMap with scratch space for the merge, reused across
-// decodes; nil allocates.
-func (d *decoder) setMapWith(seqs [][]Run, clean bool, merge *mergeBufs) {
+// decodes (nil allocates), and with overlaps set when runs of one order
+// may overlap (a kho-v1 window given twice): the inline merge, which
+// does not join runs, is then not used.
+func (d *decoder) setMapWith(seqs [][]Run, clean bool, merge *mergeBufs, overlaps bool) {
 	m := &d.h.MemoryMap
 	m.PageSize = d.geo.pageSize
 	if merge == nil {
 		merge = new(mergeBufs)
 	}
 	a, b, rare := merge.mergeToThree(seqs)
-	mc := mapChecker{d: d, m: m, shift: d.geo.pageShift, ram: rangeCursor{rs: d.mem.Ranges()}, scratch: len(d.opts.Scratch) > 0}
+	mc := mapChecker{d: d, m: m, shift: d.geo.pageShift, ram: rangeCursor{rs: d.mem.Ranges()}, scratch: len(d.opts.Scratch) > 0, addOnly: overlaps}
 	if n := len(a) + len(b) + len(rare); n > 0 {
 		mc.out = make([]Run, 0, n)
 	}
@@ -837,6 +847,7 @@ type mapChecker struct {
 	end     uint64 // end of the last kept run, before scratch splits
 	ram     rangeCursor
 	scratch bool // Options.Scratch is set
+	addOnly bool // runs of one order may overlap: every run takes add
 }
 
 // addMerged adds the merge of a, b and rare, each ascending by runBefore,
@@ -845,7 +856,7 @@ type mapChecker struct {
 // run takes add.
 func (c *mapChecker) addMerged(a, b, rare []Run) {
 	for len(a) > 0 || len(b) > 0 || len(rare) > 0 {
-		if c.scratch || len(a) == 0 && len(b) == 0 {
+		if c.scratch || c.addOnly || len(a) == 0 && len(b) == 0 {
 			c.add(takeFirst(&a, &b, &rare))
 			continue
 		}
@@ -886,9 +897,11 @@ func takeFirst(seqs ...*[]Run) Run {
 // the first run that is not, and returns it with what is left of a and b.
 //
 // It calls nothing, so that its state stays in registers. It does not join
-// a run into the last one: a radix walk's runs are maximal within their
-// order (two touching runs of one order would be one), so only add, after
-// trimming an overlap, can make two runs touch. Without scratch neither it
+// a run into the last one: the runs it is given are maximal within their
+// order and do not overlap within it (a radix walk's; a kho-v1 map's
+// unless a window is given twice, when addMerged sends every run to add),
+// so the run before one of its order never ends where it starts. Without
+// scratch neither it
 // nor add makes more than one run of a run, so out, with room for every
 // run, never needs to grow.
 func (c *mapChecker) mergeInline(a, b []Run, stopAt uint64) (restA, restB []Run, stop Run, stopped bool) {

@@ -337,6 +337,15 @@ func TestChunkMap(t *testing.T) {
 			m.putChunk(c, 0, 0, 2, 0, bm, 0, bm)
 			return c
 		}, []string{"chunk.bitmap-size-assumed", "chunk.cycle"}, []Run{{Addr: 0, Order: 0, Count: 1}}},
+		{"window given twice", func(m *handMap) uint64 {
+			// Pages 0..9 from bm; 2..4 (overlap) and 10..14 from bm2: the
+			// union is one run, as add joins it.
+			c, bm, bm2 := m.page(), m.page(), m.page()
+			m.put64(bm, 0x3ff)
+			m.put64(bm2, 0b11111<<10|0b111<<2)
+			m.putChunk(c, 0, 0, 2, 0, bm, 0, bm2)
+			return c
+		}, []string{"chunk.bitmap-size-assumed", "map.overlap"}, []Run{{Addr: 0, Order: 0, Count: 15}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -571,10 +580,13 @@ func TestJoinRunsSplitsLongRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	joined := joinRuns([]Run{{Addr: 0, Count: maxRunCount - 1}, {Addr: (maxRunCount - 1) * bs, Count: 3}, {Addr: (maxRunCount + 2) * bs, Count: 1}}, 12)
+	joined, overlaps := joinRuns([]Run{{Addr: 0, Count: maxRunCount - 1}, {Addr: (maxRunCount - 1) * bs, Count: 3}, {Addr: (maxRunCount + 2) * bs, Count: 1}}, 12)
 	want := []Run{{Addr: 0, Count: maxRunCount}, {Addr: maxRunCount * bs, Count: 3}}
 	if diff := cmp.Diff(want, joined); diff != "" {
 		t.Errorf("joinRuns (-want +got):\n%s", diff)
+	}
+	if overlaps {
+		t.Errorf("joinRuns reports overlaps in runs that only touch")
 	}
 	d.setMap([][]Run{joined}, true)
 	if diff := cmp.Diff(want, d.h.MemoryMap.Runs); diff != "" {
@@ -587,7 +599,8 @@ func TestJoinRunsSplitsLongRuns(t *testing.T) {
 // mapChecker.add. Random maps with two long sequences and a few rare ones
 // (or sequences of any length), overlapping across orders, partly outside
 // memory and, half the time, crossing scratch, must give the same runs and
-// the same findings.
+// the same findings; so must kho-v1 maps whose windows are given twice,
+// with runs overlapping within an order.
 func TestSetMapMatchesAdd(t *testing.T) {
 	const page = 1 << 12
 	mem := &physmem.Sparse{}
@@ -600,8 +613,12 @@ func TestSetMapMatchesAdd(t *testing.T) {
 		}
 	}
 	rng := rand.New(rand.NewPCG(3, 4))
-	for trial := range 300 {
+	for trial := range 400 {
 		seqs := make([][]Run, 11)
+		// Trials from 300 on are kho-v1 maps with windows given twice:
+		// runs of one order overlap, joined as decodeChunks joins them.
+		twice := trial >= 300
+		overlaps := false
 		for o := range seqs {
 			n := rng.IntN(4)
 			switch {
@@ -619,6 +636,22 @@ func TestSetMapMatchesAdd(t *testing.T) {
 				// Runs of one order never touch: the gap is a block or more.
 				addr += uint64(count+1+rng.IntN(3)) * bs
 			}
+			if twice {
+				for _, r := range slices.Clone(seqs[o]) {
+					if rng.IntN(2) == 0 {
+						// A second bitmap's run in or next to this one.
+						off := uint64(rng.IntN(int(r.Count)+1)) * (uint64(page) << o)
+						seqs[o] = append(seqs[o], Run{Addr: r.Addr + off, Count: uint32(1 + rng.IntN(6)), Order: uint8(o)})
+					}
+				}
+				slices.SortFunc(seqs[o], cmpRun)
+				var over bool
+				seqs[o], over = joinRuns(seqs[o], 12)
+				overlaps = overlaps || over
+			}
+		}
+		if twice && !overlaps {
+			continue
 		}
 		var opts *Options
 		if trial%2 == 1 {
@@ -642,7 +675,7 @@ func TestSetMapMatchesAdd(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d.setMap(seqs, true)
+		d.setMapWith(seqs, true, nil, overlaps)
 		want := mc.out
 		if len(want) == 0 {
 			want = nil
