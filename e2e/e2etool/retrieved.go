@@ -11,29 +11,15 @@ import (
 	"github.com/khokit/khokit/internal/e2eexpect"
 )
 
-// fileState is what both sides of a verify run agree on for one memfd: the
-// part of an e2eexpect.File the guest's RETRIEVED JSON has too.
-type fileState struct {
-	Token  uint64 `json:"token"`
-	Size   uint64 `json:"size"`
-	Seals  uint32 `json:"seals"`
-	SHA256 string `json:"sha256"`
-}
-
-type sessionState struct {
-	Name  string      `json:"name"`
-	Files []fileState `json:"files"`
-}
-
 // states projects preserved sessions onto what a verify boot retrieves.
-func states(sessions []e2eexpect.Session) []sessionState {
-	out := make([]sessionState, 0, len(sessions))
+func states(sessions []e2eexpect.Session) []e2eexpect.RetrievedSession {
+	out := make([]e2eexpect.RetrievedSession, 0, len(sessions))
 	for _, s := range sessions {
-		ss := sessionState{Name: s.Name, Files: make([]fileState, 0, len(s.Files))}
+		rs := e2eexpect.RetrievedSession{Name: s.Name, Files: make([]e2eexpect.RetrievedFile, 0, len(s.Files))}
 		for _, f := range s.Files {
-			ss.Files = append(ss.Files, fileState{Token: f.Token, Size: f.Size, Seals: f.Seals, SHA256: f.SHA256})
+			rs.Files = append(rs.Files, e2eexpect.RetrievedFile{Token: f.Token, Size: f.Size, Seals: f.Seals, SHA256: f.SHA256})
 		}
-		out = append(out, ss)
+		out = append(out, rs)
 	}
 	return out
 }
@@ -58,10 +44,7 @@ func cmdRetrieved(args []string) error {
 	if err := json.Unmarshal(s1, &preserved); err != nil {
 		return fmt.Errorf("stage-1 JSON: %w", err)
 	}
-	var got struct {
-		Sessions []sessionState `json:"sessions"`
-		Problems []string       `json:"problems"`
-	}
+	var got e2eexpect.Retrieved
 	if err := json.Unmarshal(rj, &got); err != nil {
 		return fmt.Errorf("retrieved JSON: %w", err)
 	}

@@ -1,10 +1,15 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/khokit/khokit/internal/e2eexpect"
 )
 
 // The console of a real verify boot retrieved what it preserved, and what
@@ -47,5 +52,31 @@ func TestRetrievedRealConsole(t *testing.T) {
 				t.Fatalf("got %v, want an error containing %q and a SHA256 diff", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+// The RETRIEVED JSON of the real verify boot decodes into e2eexpect.Retrieved
+// with no field left over and marshals back byte for byte: the type is the
+// whole of what the guest prints.
+func TestRetrievedTypeRealConsole(t *testing.T) {
+	js, err := readConsoleJSON("testdata/verify-console.log", "RETRIEVED")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(js[0]))
+	dec.DisallowUnknownFields()
+	var r e2eexpect.Retrieved
+	if err := dec.Decode(&r); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Sessions) != 54 || len(r.Problems) != 0 {
+		t.Errorf("%d sessions, problems %q; want 54 and none", len(r.Sessions), r.Problems)
+	}
+	again, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(string(js[0]), string(again)); diff != "" {
+		t.Errorf("marshalled back (-console +type):\n%s", diff)
 	}
 }

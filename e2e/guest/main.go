@@ -239,25 +239,6 @@ func stage2(sc *scenario, plan []plannedSession, mode string) error {
 	}
 }
 
-// Retrieved is what verify mode found through /dev/liveupdate after the kexec;
-// the host compares it with the stage-1 EXPECTED JSON (e2etool retrieved).
-type Retrieved struct {
-	Sessions []RetrievedSession `json:"sessions"`
-	Problems []string           `json:"problems"`
-}
-
-type RetrievedSession struct {
-	Name  string          `json:"name"`
-	Files []RetrievedFile `json:"files"`
-}
-
-type RetrievedFile struct {
-	Token  uint64 `json:"token"`
-	Size   int64  `json:"size"`
-	Seals  int    `json:"seals"`
-	SHA256 string `json:"sha256"`
-}
-
 // verify retrieves every planned session and memfd, checks size and contents
 // against the scenario and prints what it found (seals included) as JSON.
 func verify(sc *scenario, plan []plannedSession) error {
@@ -265,7 +246,7 @@ func verify(sc *scenario, plan []plannedSession) error {
 	if err != nil {
 		return fmt.Errorf("open /dev/liveupdate: %w", err)
 	}
-	r := Retrieved{Sessions: []RetrievedSession{}, Problems: []string{}}
+	r := e2eexpect.Retrieved{Sessions: []e2eexpect.RetrievedSession{}, Problems: []string{}}
 	files := 0
 	for _, ps := range plan {
 		sfd, err := retrieveSession(dev, ps.Name)
@@ -273,7 +254,7 @@ func verify(sc *scenario, plan []plannedSession) error {
 			r.Problems = append(r.Problems, fmt.Sprintf("RETRIEVE_SESSION %q: %v", ps.Name, err))
 			continue
 		}
-		rs := RetrievedSession{Name: ps.Name, Files: []RetrievedFile{}}
+		rs := e2eexpect.RetrievedSession{Name: ps.Name, Files: []e2eexpect.RetrievedFile{}}
 		for _, f := range ps.Files {
 			fd, err := retrieveFD(sfd, f.Token)
 			if err != nil {
@@ -308,17 +289,17 @@ func verify(sc *scenario, plan []plannedSession) error {
 }
 
 // readBack reads a retrieved memfd and compares size and contents with the scenario.
-func readBack(seed uint64, session string, f plannedFile, fd int) (RetrievedFile, string) {
-	rf := RetrievedFile{Token: f.Token}
+func readBack(seed uint64, session string, f plannedFile, fd int) (e2eexpect.RetrievedFile, string) {
+	rf := e2eexpect.RetrievedFile{Token: f.Token}
 	var st syscall.Stat_t
 	if err := syscall.Fstat(fd, &st); err != nil {
 		return rf, "fstat: " + err.Error()
 	}
-	rf.Size = st.Size
+	rf.Size = uint64(st.Size) // a negative i_size is reported below
 	if seals, err := fcntl(fd, fGetSeals, 0); err != nil {
 		return rf, "F_GET_SEALS: " + err.Error()
 	} else {
-		rf.Seals = seals
+		rf.Seals = uint32(seals)
 	}
 	if st.Size < 0 || st.Size > maxFileSize {
 		return rf, fmt.Sprintf("size %d out of range", st.Size)

@@ -136,6 +136,30 @@ type Stage2 struct {
 	Stage2Log        []string   `json:"stage2_log"`
 }
 
+// Retrieved is what the guest prints in verify mode after the kexec: what
+// it got back through /dev/liveupdate. e2etool compares its sessions with
+// the ones the same boot preserved (Expected.Sessions).
+type Retrieved struct {
+	Sessions []RetrievedSession `json:"sessions"`
+	// Problems are the guest's own failures: an ioctl that failed, a size
+	// or contents other than the scenario's.
+	Problems []string `json:"problems"`
+}
+
+// RetrievedSession is one session retrieved after the kexec.
+type RetrievedSession struct {
+	Name  string          `json:"name"`
+	Files []RetrievedFile `json:"files"` // in the scenario's order
+}
+
+// RetrievedFile is the part of a File a retrieved memfd can be checked on.
+type RetrievedFile struct {
+	Token  uint64 `json:"token"`
+	Size   uint64 `json:"size"`
+	Seals  uint32 `json:"seals"`
+	SHA256 string `json:"sha256"`
+}
+
 // Read reads and parses the expected.json at path. A missing file is an
 // error wrapping fs.ErrNotExist, so callers can skip on it; a field this
 // package does not define or another Format is an error.
