@@ -30,6 +30,16 @@ func LookupCode(code string) (CodeInfo, bool) {
 	return ci, ok
 }
 
+// codeInfo returns the table entry of code, or an Error entry for a code
+// the table lacks, so that such a finding still stands out (TestCodeTable
+// keeps one from shipping).
+func codeInfo(code string) CodeInfo {
+	if ci, ok := codeTable[code]; ok {
+		return ci
+	}
+	return CodeInfo{Severity: Error, Summary: "undocumented code"}
+}
+
 // Context-specific impacts: when the same defect hurts a kernel differently
 // depending on where it is (a broken session chain panics, a broken file
 // chain only fails /dev/liveupdate), the decoder looks up "code@context"

@@ -97,6 +97,14 @@ func TestCodeTable(t *testing.T) {
 	if info, ok := LookupCode("no.such-code"); ok {
 		t.Errorf("LookupCode of an unknown code = %+v, true", info)
 	}
+	// The emitters' fallback: an unknown code is an Error, a known one
+	// its table entry.
+	if d := cmp.Diff(CodeInfo{Severity: Error, Summary: "undocumented code"}, codeInfo("no.such-code")); d != "" {
+		t.Errorf("codeInfo of an unknown code (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff(codeTable["radix.key-zero"], codeInfo("radix.key-zero")); d != "" {
+		t.Errorf("codeInfo of a known code (-want +got):\n%s", d)
+	}
 	for k := range contextImpacts {
 		code, _, ok := strings.Cut(k, "@")
 		if _, known := LookupCode(code); !ok || !known {

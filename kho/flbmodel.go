@@ -198,11 +198,8 @@ func (e *flbEntry) parse(b []byte) error {
 // decoder's code table gives the code, so both report a defect alike
 // (TestCodeTable keeps every code the model emits in the table).
 func flbmFinding(code, path string, addr uint64, format string, args ...any) Finding {
-	f := Finding{Severity: Error, Code: code, Path: path, Addr: addr, Message: fmt.Sprintf(format, args...)}
-	if ci, ok := LookupCode(code); ok {
-		f.Severity, f.Kernel = ci.Severity, ci.Kernel
-	}
-	return f
+	ci := codeInfo(code)
+	return Finding{Severity: ci.Severity, Code: code, Path: path, Addr: addr, Message: fmt.Sprintf(format, args...), Kernel: ci.Kernel}
 }
 
 const flbmPath = "/LUO/flbs"

@@ -225,10 +225,7 @@ type locRoot struct {
 // find records a finding with the severity and kernel impacts codeTable
 // gives its code.
 func (l *locator) find(code, path string, addr uint64, format string, args ...any) {
-	ci, ok := codeTable[code]
-	if !ok {
-		ci = CodeInfo{Severity: Error, Summary: "undocumented code"}
-	}
+	ci := codeInfo(code)
 	l.findings = append(l.findings, Finding{Severity: ci.Severity, Code: code, Path: path, Addr: addr, Message: fmt.Sprintf(format, args...), Kernel: ci.Kernel})
 }
 

@@ -40,10 +40,7 @@ func (rc *recoverer) add(code, path string, addr uint64, format string, args ...
 	if rc.codeCounts[code] > rc.opts.MaxFindingsPerCode {
 		return
 	}
-	info, ok := codeTable[code]
-	if !ok {
-		info = CodeInfo{Severity: Error, Summary: "undocumented code"}
-	}
+	info := codeInfo(code)
 	rc.h.Findings = append(rc.h.Findings, Finding{Severity: info.Severity, Code: code, Path: path, Addr: addr, Message: fmt.Sprintf(format, args...),
 		Kernel: append([]Impact(nil), info.Kernel...)})
 }
