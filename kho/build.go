@@ -173,7 +173,7 @@ func (b *builder) setup(h *Handover) error {
 		b.ps = 4096
 	}
 	if _, err := format.PageSizeOf(b.ps); err != nil {
-		return fmt.Errorf("kho: build: page size %d, want 4096, 16384 or 65536", b.ps)
+		return fmt.Errorf("kho: build: page size %d, want 4096, 16384 or 65536: %w", b.ps, format.ErrPageSize)
 	}
 	if b.opts.KHOv1Bitmap > KHOv1BitmapPage {
 		return fmt.Errorf("kho: build: KHOv1Bitmap %v, want KHOv1Bitmap512 or KHOv1BitmapPage", b.opts.KHOv1Bitmap)

@@ -2,6 +2,7 @@ package kho
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/khokit/khokit/fdt"
+	"github.com/khokit/khokit/format"
 	"github.com/khokit/khokit/kho/physmem"
 )
 
@@ -309,6 +311,9 @@ func TestBuildRejects(t *testing.T) {
 			}
 			if want := rejectReasons[tc.name]; !strings.Contains(err.Error(), want) {
 				t.Errorf("error %q does not say %q", err, want)
+			}
+			if got, want := errors.Is(err, format.ErrPageSize), tc.name == "page size"; got != want {
+				t.Errorf("errors.Is(%v, format.ErrPageSize) = %v, want %v", err, got, want)
 			}
 		})
 	}

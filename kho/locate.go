@@ -166,7 +166,7 @@ const (
 func Locate(mem physmem.Memory, opts *LocateOptions) ([]Candidate, []Finding, error) {
 	o := opts.resolved()
 	if _, err := format.PageSizeOf(o.PageSize); err != nil {
-		return nil, nil, fmt.Errorf("kho: locate: page size %d, want 4096, 16384 or 65536", o.PageSize)
+		return nil, nil, fmt.Errorf("kho: locate: page size %d, want 4096, 16384 or 65536: %w", o.PageSize, format.ErrPageSize)
 	}
 	l := &locator{mem: mem, o: o, roots: map[uint64]*locRoot{}}
 	if o.Root != 0 {

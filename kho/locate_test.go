@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/khokit/khokit/fdt"
+	"github.com/khokit/khokit/format"
 	"github.com/khokit/khokit/kho/physmem"
 )
 
@@ -671,8 +672,8 @@ func TestLocateOptionBounds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := Locate(b.Mem, &LocateOptions{PageSize: 5000}); err == nil {
-		t.Error("page size 5000 accepted")
+	if _, _, err := Locate(b.Mem, &LocateOptions{PageSize: 5000}); !errors.Is(err, format.ErrPageSize) {
+		t.Errorf("page size 5000: %v, want format.ErrPageSize", err)
 	}
 	mem := &flakyMemory{Memory: b.Mem, bad: 1 << 40}
 	cs, _, err := Locate(mem, &LocateOptions{ChunkSize: 1 << 40})
