@@ -186,16 +186,22 @@ func ScanRanges(m Memory, grain uint64) []Range {
 	}
 	var widened []Range
 	for _, r := range s.StoredRanges() {
-		start := r.Start &^ (grain - 1)
-		end := r.End()
-		if up := (end + grain - 1) &^ (grain - 1); up >= end {
-			end = up
-		} else {
-			end = ^uint64(0)
-		}
-		widened = append(widened, Range{Start: start, Size: end - start, State: Present})
+		widened = append(widened, widen(r, grain))
 	}
 	return clipToPresent(widened, m.Ranges())
+}
+
+// widen returns r grown outwards to multiples of grain, a power of two. An
+// end past 2^64-1 (r's own, or rounded up) saturates there, as [Range.End].
+func widen(r Range, grain uint64) Range {
+	start := r.Start &^ (grain - 1)
+	end := r.End()
+	if up := (end + grain - 1) &^ (grain - 1); up >= end {
+		end = up
+	} else {
+		end = ^uint64(0)
+	}
+	return Range{Start: start, Size: end - start, State: r.State}
 }
 
 // clipToPresent cuts spans, sorted by Start but possibly overlapping, to the

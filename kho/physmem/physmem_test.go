@@ -181,3 +181,29 @@ func TestSparseStoredRangesClip(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", d)
 	}
 }
+
+// widen is the one rounding of a span to whole grains, used by ScanRanges
+// and Recorder.Add.
+func TestWiden(t *testing.T) {
+	top := ^uint64(0)
+	tests := []struct {
+		name  string
+		in    Range
+		grain uint64
+		want  Range
+	}{
+		{"aligned", Range{0x2000, 0x1000, Present}, 0x1000, Range{0x2000, 0x1000, Present}},
+		{"inside a grain", Range{0x2010, 0x10, Present}, 0x1000, Range{0x2000, 0x1000, Present}},
+		{"across grains", Range{0x2ff0, 0x20, Excluded}, 0x1000, Range{0x2000, 0x2000, Excluded}},
+		{"grain 1", Range{0x2ff0, 0x20, Present}, 1, Range{0x2ff0, 0x20, Present}},
+		{"rounding up passes 2^64", Range{top - 0x800, 0x10, Present}, 0x1000, Range{top - 0xfff, 0xfff, Present}},
+		{"rounding up stays below 2^64", Range{top - 0x1800, 0x10, Present}, 0x1000, Range{top - 0x1fff, 0x1000, Present}},
+		{"end passes 2^64", Range{top - 10, 100, Present}, 0x1000, Range{top - 0xfff, 0xfff, Present}},
+		{"empty", Range{0x2010, 0, Present}, 0x1000, Range{0x2000, 0x1000, Present}},
+	}
+	for _, tt := range tests {
+		if got := widen(tt.in, tt.grain); got != tt.want {
+			t.Errorf("%s: widen(%v, %#x) = %v, want %v", tt.name, tt.in, tt.grain, got, tt.want)
+		}
+	}
+}

@@ -41,17 +41,7 @@ func (r *Recorder) Add(addr, size uint64) {
 	if size == 0 {
 		return
 	}
-	start := addr &^ (r.grain - 1)
-	end := addr + size
-	if end < addr {
-		end = ^uint64(0)
-	}
-	if e := (end + r.grain - 1) &^ (r.grain - 1); e > end {
-		end = e
-	} else if end&(r.grain-1) != 0 {
-		end = ^uint64(0) // rounding up wrapped
-	}
-	r.spans = append(r.spans, Range{Start: start, Size: end - start, State: Present})
+	r.spans = append(r.spans, widen(Range{Start: addr, Size: size, State: Present}, r.grain))
 	if len(r.spans) >= r.compact {
 		r.spans = Merge(r.spans)
 		r.compact = max(1024, 2*len(r.spans))
