@@ -90,8 +90,17 @@ func (c debugfsCopy) isFile(p string) bool {
 	return err == nil && st.Mode().IsRegular()
 }
 
-// readSmallFile reads a file of at most max bytes.
+// readSmallFile reads a regular file of at most max bytes. Anything else
+// is refused before it is opened: opening a named pipe blocks until a
+// writer comes.
 func (c debugfsCopy) readSmallFile(p string, max int64) ([]byte, error) {
+	st, err := fs.Stat(c.fsys, p)
+	if err != nil {
+		return nil, c.wrap(p, err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("image: %s: not a regular file (%v): %w", c.show(p), st.Mode().Type(), ErrFormat)
+	}
 	f, err := c.fsys.Open(p)
 	if err != nil {
 		return nil, c.wrap(p, err)
