@@ -127,7 +127,9 @@ func extractJSON(log []byte, tag string) ([]byte, error) {
 	}
 	sc := bufio.NewScanner(bytes.NewReader(log))
 	sc.Buffer(make([]byte, 1<<16), 1<<20)
+	lines := 0
 	for sc.Scan() {
+		lines++
 		line := strings.TrimRight(sc.Text(), "\r")
 		i := strings.Index(line, prefix)
 		if i < 0 {
@@ -165,6 +167,9 @@ func extractJSON(log []byte, tag string) ([]byte, error) {
 			continue
 		}
 		chunks = append(chunks, body)
+	}
+	if err := sc.Err(); err != nil { // a later set may be past the line it stopped at
+		return nil, fmt.Errorf("%s: console line %d: %w", tag, lines+1, err)
 	}
 	if found != nil {
 		return found, nil

@@ -72,6 +72,7 @@ func TestExtractJSON(t *testing.T) {
 		{"both copies broken", console("EXPECTED", payload, 200, intrude) + console("EXPECTED", payload, 200, func(l []string) []string {
 			return append(l[:1], l[2:]...)
 		}), "", "checksum mismatch"},
+		{"a console line past the scanner's 1 MiB", console("EXPECTED", payload, 200, nil) + strings.Repeat("x", 1<<20) + "\n" + console("EXPECTED", payload, 200, nil), "", "console line 7: bufio.Scanner: token too long"},
 		{"a copy of another payload last", console("EXPECTED", payload, 200, nil) + console("EXPECTED", `{"other":1}`, 200, nil), `{"other":1}`, ""},
 	}
 	for _, tt := range tests {
