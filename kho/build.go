@@ -128,6 +128,7 @@ func bldKHOVersion(compat string) (int, bool) {
 type builder struct {
 	opts      BuildOptions
 	ps        uint64
+	geo       format.Geometry // of ps: every per-page capacity
 	ver       int
 	mem       *physmem.Sparse
 	alloc     *bldPageAlloc
@@ -172,8 +173,12 @@ func (b *builder) setup(h *Handover) error {
 	if b.ps == 0 {
 		b.ps = 4096
 	}
-	if _, err := format.PageSizeOf(b.ps); err != nil {
+	p, err := format.PageSizeOf(b.ps)
+	if err != nil {
 		return fmt.Errorf("kho: build: page size %d, want 4096, 16384 or 65536: %w", b.ps, format.ErrPageSize)
+	}
+	if b.geo, err = format.GeometryFor(p); err != nil {
+		return fmt.Errorf("kho: build: %w", err)
 	}
 	if b.opts.KHOv1Bitmap > KHOv1BitmapPage {
 		return fmt.Errorf("kho: build: KHOv1Bitmap %v, want KHOv1Bitmap512 or KHOv1BitmapPage", b.opts.KHOv1Bitmap)
@@ -413,7 +418,7 @@ func (b *builder) layoutLUO(l *LUO) (Subtree, error) {
 	}
 	l.SessionsAddr = 0
 	if len(l.Sessions) > 0 {
-		perBlock := int((b.ps - format.BlockHeaderSize) / format.SessionSerSize)
+		perBlock := b.geo.SessionsPerBlock
 		entries := make([][]byte, len(l.Sessions))
 		for i := range l.Sessions {
 			entries[i] = make([]byte, format.SessionSerSize)
@@ -483,7 +488,7 @@ func (b *builder) layoutFilesV5(si int, s *Session) (uint64, []uint64, error) {
 		b.growMemfdLayout(si, 0)
 		return 0, nil, nil
 	}
-	perBlock := int((b.ps - format.BlockHeaderSize) / format.FileSerSize)
+	perBlock := b.geo.FilesPerBlock
 	entries := make([][]byte, len(s.Files))
 	for i := range entries {
 		entries[i] = make([]byte, format.FileSerSize)
@@ -556,11 +561,7 @@ func (b *builder) layoutMemfd(si, fi int, f *File) (uint64, error) {
 	if len(m.Folios) > 0 {
 		arrayBytes := uint64(len(m.Folios)) * format.FolioSerSize
 		total := (arrayBytes + b.ps - 1) / b.ps
-		g, err := format.GeometryFor(format.PageSize(b.ps))
-		if err != nil {
-			return 0, fmt.Errorf("kho: build: %w", err)
-		}
-		perChunk := g.VmallocSize
+		perChunk := b.geo.VmallocSize
 		// The chunks are encoded once every run is allocated.
 		var chunks []uint64
 		var chunkBufs [][]byte
@@ -621,11 +622,10 @@ func (b *builder) layoutFLBs(l *LUO) error {
 	b.built.Layout.FLB = flb
 	l.FLBsAddr = flb
 	flbs := l.FLBs
-	max := (b.ps - format.FLBHeaderSize) / format.FLBSerSize
-	if uint64(len(flbs)) > max {
+	if max := b.geo.FLBMax; len(flbs) > max {
 		return fmt.Errorf("kho: build: %d FLBs, a page holds %d", len(flbs), max)
 	}
-	if err := encPutFLBHeader(page, 1, uint64(len(flbs))); err != nil { // pgcnt: LUO_FLB_PGCNT
+	if err := encPutFLBHeader(page, format.LUOFLBPgCnt, uint64(len(flbs))); err != nil {
 		return err
 	}
 	for i, f := range flbs {
@@ -652,7 +652,7 @@ func (b *builder) layoutLUOv1(l *LUO) (Subtree, error) {
 	}
 	L.SessionBlocks = []uint64{sess}
 	l.SessionsAddr = sess
-	if max := (uint64(len(sessBuf)) - format.SessionHeaderSize) / format.SessionSerSize; uint64(len(l.Sessions)) > max {
+	if max := b.geo.SessionMax; len(l.Sessions) > max {
 		return Subtree{}, fmt.Errorf("kho: build: %d sessions, luo-v1 holds %d", len(l.Sessions), max)
 	}
 	if err := encPut(sessBuf, format.SessionHeader{Count: uint64(len(l.Sessions))}); err != nil {
@@ -669,7 +669,7 @@ func (b *builder) layoutLUOv1(l *LUO) (Subtree, error) {
 			if err != nil {
 				return Subtree{}, err
 			}
-			if max := uint64(len(buf)) / format.FileSerSize; uint64(len(s.Files)) > max {
+			if max := b.geo.FileMax; len(s.Files) > max {
 				return Subtree{}, fmt.Errorf("kho: build: session %d has %d files, luo-v1 holds %d", si, len(s.Files), max)
 			}
 			entries := make([][]byte, len(s.Files))
