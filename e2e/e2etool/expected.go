@@ -52,17 +52,15 @@ func cmdExpected(args []string) error {
 	if st.LiveupdateNumber == nil || st.KexecCount == nil {
 		return errors.New("stage 2 did not see the LUO/KHO handover lines in its kernel log")
 	}
-	e := e2eexpect.Expected{
-		Format: g.Format, Seed: g.Seed, FilesTotal: g.FilesTotal, Sessions: g.Sessions, FLBs: g.FLBs,
-		Stage1Log: g.Stage1Log, Stage2Log: st.Stage2Log,
-		Handover: e2eexpect.Handover{
-			LiveupdateNumber: *st.LiveupdateNumber, KexecCount: *st.KexecCount,
-			PreviousRelease: st.PreviousRelease, FLBsFound: st.FLBsFound,
-			SetupData: st.SetupData,
-		},
-		Kernel: e2eexpect.Kernel{Release: st.Release, Compat: map[string]string{}},
-		Images: map[string]e2eexpect.Image{},
+	e := g // the guest's stage-1 part, completed below
+	e.Stage2Log = st.Stage2Log
+	e.Handover = e2eexpect.Handover{
+		LiveupdateNumber: *st.LiveupdateNumber, KexecCount: *st.KexecCount,
+		PreviousRelease: st.PreviousRelease, FLBsFound: st.FLBsFound,
+		SetupData: st.SetupData,
 	}
+	e.Kernel = e2eexpect.Kernel{Release: st.Release, Compat: map[string]string{}}
+	e.Images = map[string]e2eexpect.Image{}
 	e.Kernel.SourcePackage, e.Kernel.SourceVersion, _ = strings.Cut(*source, " ")
 	if st.SetupData != nil {
 		for _, en := range st.SetupData.Entries {
