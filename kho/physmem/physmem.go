@@ -107,7 +107,8 @@ func stateIn(rs []Range, addr, size uint64) State {
 
 // Described reports whether every byte of [addr, addr+size) lies in one of
 // m's ranges, whatever their state: memory the image knows of, whether it
-// holds the bytes or left them out (a dump's filtered pages).
+// holds the bytes or left them out (a dump's filtered pages). A zero size
+// is described when addr lies in some range.
 func Described(m Memory, addr, size uint64) bool {
 	if addr+size < addr {
 		return false
