@@ -2,16 +2,18 @@ package kho
 
 import "github.com/khokit/khokit/kho/physmem"
 
-// scanPresent streams every present range of mem through buf, the memory
-// scan Locate and RecoverLUO share. Chunks start page-aligned, so page
-// offsets in a chunk are page offsets in memory. With partial, pages cut
-// by a range edge are visited with the bytes outside the range zeroed;
-// without, only whole pages inside a range are. A chunk that cannot be
-// read whole is read page by page and visited one page at a time,
-// skipping pages that fail (excluded from the dump). progress, when set,
-// gets the range bytes covered so far and the total after every chunk.
-func scanPresent(mem physmem.Memory, ps uint64, buf []byte, partial bool, visit func(a uint64, chunk []byte), progress func(done, total uint64)) {
+// scanPresent streams every present range of mem through one buffer of
+// at most chunkSize bytes (a multiple of ps), the memory scan Locate and
+// RecoverLUO share. Chunks start page-aligned, so page offsets in a chunk
+// are page offsets in memory. With partial, pages cut by a range edge are
+// visited with the bytes outside the range zeroed; without, only whole
+// pages inside a range are. A chunk that cannot be read whole is read page
+// by page and visited one page at a time, skipping pages that fail
+// (excluded from the dump). progress, when set, gets the range bytes
+// covered so far and the total after every chunk.
+func scanPresent(mem physmem.Memory, ps uint64, chunkSize int, partial bool, visit func(a uint64, chunk []byte), progress func(done, total uint64)) {
 	ranges := physmem.ScanRanges(mem, ps)
+	buf := make([]byte, scanBufSize(ranges, ps, chunkSize))
 	var total, done uint64
 	for _, r := range ranges {
 		if r.State == physmem.Present {
@@ -65,6 +67,23 @@ func scanPresent(mem physmem.Memory, ps uint64, buf []byte, partial bool, visit 
 			a += n
 		}
 	}
+}
+
+// scanBufSize is the size of scanPresent's buffer: chunk, or the largest
+// present range in whole pages when that is smaller, so that a small
+// memory (a test's, a debugfs copy's) does not cost a megabyte buffer, and
+// the garbage collections it brings, per scan.
+func scanBufSize(ranges []physmem.Range, ps uint64, chunk int) int {
+	var largest uint64
+	for _, r := range ranges {
+		if r.State == physmem.Present {
+			largest = max(largest, r.Size)
+		}
+	}
+	if up := bldAlignUp(largest, ps); up >= largest && up < uint64(chunk) {
+		return int(max(up, ps))
+	}
+	return chunk
 }
 
 // readPages is scanPresent's slow path for a chunk with unreadable parts.

@@ -38,7 +38,7 @@ var (
 func (l *locator) scan() *locScan {
 	s := &locScan{}
 	truncated := false
-	scanPresent(l.mem, l.o.PageSize, make([]byte, l.o.ChunkSize), true, func(a uint64, chunk []byte) {
+	scanPresent(l.mem, l.o.PageSize, l.o.ChunkSize, true, func(a uint64, chunk []byte) {
 		truncated = l.scanChunk(s, chunk, a) || truncated
 	}, l.o.Progress)
 	if truncated {

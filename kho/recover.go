@@ -137,22 +137,6 @@ func (o *RecoverOptions) resolved(ps uint64) RecoverOptions {
 	return v
 }
 
-// scanChunk caps the scan's read buffer at the largest range it reads, in
-// whole pages: a small memory (a test's, a debugfs copy's) should not
-// cost a megabyte buffer, and the garbage collections it brings, per call.
-func scanChunk(mem physmem.Memory, ps uint64, chunk int) int {
-	var largest uint64
-	for _, r := range physmem.ScanRanges(mem, ps) {
-		if r.State == physmem.Present {
-			largest = max(largest, r.Size)
-		}
-	}
-	if up := bldAlignUp(largest, ps); up >= largest && up < uint64(chunk) {
-		return int(max(up, ps))
-	}
-	return chunk
-}
-
 // ErrRecoverUnsupported is returned by RecoverLUO for LUO generations it
 // cannot recognise by content: only luo-v5 (7.2 and later) is.
 var ErrRecoverUnsupported = errors.New("kho: recovery by content not supported")
@@ -289,7 +273,6 @@ func RecoverLUO(mem physmem.Memory, h *Handover, opts *Options, ro *RecoverOptio
 		return nil, fmt.Errorf("%w: root %q, LUO subtree %q: only luo-v5 block chains (kho-v4) are recognised", ErrRecoverUnsupported, h.Compatible, luoFormat(h))
 	}
 	r := ro.resolved(o.PageSize)
-	r.ChunkSize = scanChunk(mem, o.PageSize, r.ChunkSize)
 	if !lostSessions && !lostFLBs {
 		if !r.Force {
 			return nil, nil

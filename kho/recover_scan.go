@@ -98,7 +98,7 @@ var (
 // one chunk plus the candidates kept.
 func (rc *recoverer) scanMemory() {
 	ps := rc.geo.pageSize
-	scanPresent(rc.mem, ps, make([]byte, rc.ro.ChunkSize), false, func(a uint64, chunk []byte) {
+	scanPresent(rc.mem, ps, rc.ro.ChunkSize, false, func(a uint64, chunk []byte) {
 		for off := uint64(0); off < uint64(len(chunk)); off += ps {
 			rc.classify(a+off, chunk[off:off+ps])
 		}
