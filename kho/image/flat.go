@@ -185,11 +185,17 @@ func (f *Flattened) Size() int64 { return f.size }
 // rebuilt file, and false when no segment holds that byte (a hole, which
 // reads as zero, or past Size).
 func (f *Flattened) InputOffset(off int64) (int64, bool) {
-	i := sort.Search(len(f.ext), func(i int) bool { return f.ext[i].off+f.ext[i].size > off })
+	i := f.extentFrom(off)
 	if i == len(f.ext) || off < f.ext[i].off {
 		return 0, false
 	}
 	return f.ext[i].pos + (off - f.ext[i].off), true
+}
+
+// extentFrom returns the index of the first extent that ends past off,
+// len(f.ext) when none does.
+func (f *Flattened) extentFrom(off int64) int {
+	return sort.Search(len(f.ext), func(i int) bool { return f.ext[i].off+f.ext[i].size > off })
 }
 
 // locate makes the *FormatError in err, located in the rebuilt file, name
@@ -224,7 +230,7 @@ func (f *Flattened) ReadAt(p []byte, off int64) (int, error) {
 		p = p[:f.size-off]
 	}
 	n := 0
-	i := sort.Search(len(f.ext), func(i int) bool { return f.ext[i].off+f.ext[i].size > off })
+	i := f.extentFrom(off)
 	for n < len(p) {
 		cur := off + int64(n)
 		if i == len(f.ext) {
