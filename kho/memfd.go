@@ -354,21 +354,40 @@ func (d *decoder) dropSharedFolios(path string, sessions []Session) {
 // reading as zeros. A folio spans 2^Order pages from its Index. pageSize is
 // the producer's page size (0 means 4096); any other than 4096, 16384 or
 // 65536 makes every read fail with an error wrapping [format.ErrPageSize].
-// [OpenMemfd] checks that, and the holes, before reading.
+// [OpenMemfd] checks that, and the holes, before reading. A page that
+// folios overlap on (a hostile list) is read from the one reaching
+// furthest, so that every page [Memfd.Holes] counts as backed is read.
 func MemfdContents(mem physmem.Memory, m *Memfd, pageSize uint64) *io.SectionReader {
 	ps, err := memfdPageSize(pageSize)
 	fs := append([]Folio(nil), m.Folios...)
 	sort.Slice(fs, func(i, j int) bool { return fs[i].Index < fs[j].Index })
+	reach := make([]int, len(fs))
+	for i, f := range fs {
+		if i == 0 || folioEnd(f) > folioEnd(fs[reach[i-1]]) {
+			reach[i] = i
+		} else {
+			reach[i] = reach[i-1]
+		}
+	}
 	size := int64(m.Size)
 	if size < 0 {
 		size = 1<<63 - 1
 	}
-	return io.NewSectionReader(&memfdReader{mem: mem, folios: fs, pageSize: ps, size: uint64(size), err: err}, 0, size)
+	return io.NewSectionReader(&memfdReader{mem: mem, folios: fs, reach: reach, pageSize: ps, size: uint64(size), err: err}, 0, size)
+}
+
+// folioEnd is the index after f's last page, saturating at 2^64-1.
+func folioEnd(f Folio) uint64 {
+	if f.Order >= 64 || f.Index+1<<f.Order < f.Index {
+		return ^uint64(0)
+	}
+	return f.Index + 1<<f.Order
 }
 
 type memfdReader struct {
 	mem      physmem.Memory
 	folios   []Folio // sorted by Index
+	reach    []int   // reach[i]: of folios[:i+1], the one whose pages reach furthest
 	pageSize uint64
 	size     uint64
 	err      error // an unusable page size
@@ -393,8 +412,8 @@ func (r *memfdReader) ReadAt(p []byte, off int64) (int, error) {
 			chunk = chunk[:left]
 		}
 		i := sort.Search(len(r.folios), func(i int) bool { return r.folios[i].Index > page }) - 1
-		if i >= 0 && r.folios[i].Order < 64 && page-r.folios[i].Index < 1<<r.folios[i].Order {
-			f := r.folios[i]
+		if i >= 0 && page < folioEnd(r.folios[r.reach[i]]) {
+			f := r.folios[r.reach[i]]
 			// A hostile PFN must not wrap around to memory it does not name.
 			pfn := f.PFN + (page - f.Index)
 			hi, pa := bits.Mul64(pfn, r.pageSize)

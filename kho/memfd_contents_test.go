@@ -165,7 +165,63 @@ func FuzzMemfdHoles(f *testing.F) {
 		if got != want {
 			t.Fatalf("Holes(%d, %v) = %d, page by page %d", size, folios, got, want)
 		}
+		// What Holes counts is what reads as zeros: backed pages read
+		// onesMemory's 0xff.
+		for i := range folios {
+			folios[i].PFN = 1
+		}
+		data, err := io.ReadAll(MemfdContents(onesMemory{}, m, ps))
+		if err != nil {
+			t.Fatalf("read: %v", err)
+		}
+		if zeros := uint64(bytes.Count(data, []byte{0})); zeros != got {
+			t.Fatalf("Holes(%d, %v) = %d, but %d bytes read as zeros", size, folios, got, zeros)
+		}
 	})
+}
+
+// onesMemory is memory of 0xff bytes at every address.
+type onesMemory struct{}
+
+func (onesMemory) ReadAt(p []byte, addr uint64) (int, error) {
+	for i := range p {
+		p[i] = 0xff
+	}
+	return len(p), nil
+}
+
+func (onesMemory) Ranges() []physmem.Range { return nil }
+
+// TestMemfdContentsOverlap checks that a page two folios claim (a hostile
+// list) is read, from the folio reaching furthest, not left as zeros
+// because the folio with the nearest index ends before it.
+func TestMemfdContentsOverlap(t *testing.T) {
+	const ps = 4096
+	mem := &physmem.Sparse{}
+	if err := mem.AddRange(0, 1<<20, physmem.Present); err != nil {
+		t.Fatal(err)
+	}
+	for pfn := uint64(0x10); pfn < 0x20; pfn++ {
+		if err := mem.WriteAt(bytes.Repeat([]byte{byte(pfn)}, ps), pfn*ps); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := &Memfd{Size: 5 * ps, Folios: []Folio{{PFN: 0x10, Index: 0, Order: 2}, {PFN: 0x18, Index: 1}}}
+	data, err := io.ReadAll(MemfdContents(mem, m, ps))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []byte
+	for p := 0; p < len(data); p += ps {
+		got = append(got, data[p])
+	}
+	// Pages 0..3 from the order-2 folio, which reaches furthest; page 4 a hole.
+	if diff := cmp.Diff([]byte{0x10, 0x11, 0x12, 0x13, 0}, got); diff != "" {
+		t.Errorf("first byte of each page (-want +got):\n%s", diff)
+	}
+	if got := m.Holes(ps); got != ps {
+		t.Errorf("Holes = %d, want %d", got, ps)
+	}
 }
 
 // TestMemfdContentsHostile checks that MemfdContents reads fail, with the
