@@ -1,9 +1,12 @@
 package kho
 
 import (
+	"encoding/binary"
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/khokit/khokit/format"
 )
 
 const recoveryPath = "/LUO/recovery"
@@ -181,7 +184,8 @@ func (rc *recoverer) pickLUOSers() map[uint64]string {
 		}
 		if s.flbsPA != 0 {
 			if page := rc.readPage(s.flbsPA); page != nil {
-				o.Evidence = append(o.Evidence, fmt.Sprintf("flbs_pa %#x: pgcnt %d, count %d", s.flbsPA, leU64(page, 0), leU64(page, 8)))
+				h, _ := format.DecodeFLBHeader(page[:format.FLBHeaderSize]) // a page always holds one
+				o.Evidence = append(o.Evidence, fmt.Sprintf("flbs_pa %#x: pgcnt %d, count %d", s.flbsPA, h.PgCnt, h.Count))
 			}
 			owners[s.flbsPA] = who
 		}
@@ -209,14 +213,6 @@ func (rc *recoverer) readPage(pa uint64) []byte {
 		return nil
 	}
 	return b
-}
-
-func leU64(b []byte, off int) uint64 {
-	if off+8 > len(b) {
-		return 0
-	}
-	return uint64(b[off]) | uint64(b[off+1])<<8 | uint64(b[off+2])<<16 | uint64(b[off+3])<<24 |
-		uint64(b[off+4])<<32 | uint64(b[off+5])<<40 | uint64(b[off+6])<<48 | uint64(b[off+7])<<56
 }
 
 // fileSetsValid walks every file chain of a session block with the
@@ -259,7 +255,7 @@ func (rc *recoverer) fileSetsValid(b *recSessionBlock) (files, blocks int, handl
 		}
 		blocks += len(order)
 		for j := uint64(0); j < n; j++ {
-			compat, ok := cString(e[j*fileSerSize:][:48])
+			compat, ok := cString(e[j*fileSerSize:][:format.HandleCompatLen])
 			if !ok || memfdVersion(compat) == 0 {
 				return 0, 0, nil, fmt.Sprintf("entry %d: file %d at %#x: compatible %q is not a known handler", i, j, addrs[j], compat)
 			}
@@ -652,7 +648,7 @@ func (rc *recoverer) orphans(chosen *chainCand) {
 	// A chain's later blocks are reached through its head's next.
 	for _, a := range rc.scan.fileBlocks {
 		if page := rc.readPage(a); page != nil {
-			reached[leU64(page, 0)] = true
+			reached[binary.LittleEndian.Uint64(page)] = true // the block header's next
 		}
 	}
 	for _, a := range rc.scan.fileBlocks {
