@@ -1,6 +1,9 @@
 package kho
 
-import "sort"
+import (
+	"slices"
+	"sort"
+)
 
 // CodeInfo is what a finding code means: its fixed severity, a one-line
 // summary, and what kernel releases do with such input (abi.md, "How
@@ -27,6 +30,7 @@ func Codes() []string {
 // package emits it.
 func LookupCode(code string) (CodeInfo, bool) {
 	ci, ok := codeTable[code]
+	ci.Kernel = slices.Clone(ci.Kernel)
 	return ci, ok
 }
 
@@ -35,6 +39,8 @@ func LookupCode(code string) (CodeInfo, bool) {
 // keeps one from shipping).
 func codeInfo(code string) CodeInfo {
 	if ci, ok := codeTable[code]; ok {
+		// A copy: findings hand their impacts to callers, who may edit them.
+		ci.Kernel = slices.Clone(ci.Kernel)
 		return ci
 	}
 	return CodeInfo{Severity: Error, Summary: "undocumented code"}

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/khokit/khokit/kho/physmem"
 )
 
 // codeEmitters are the calls that turn a code into a finding: the
@@ -208,5 +210,27 @@ func TestFLBNameUnterminatedImpact(t *testing.T) {
 				t.Errorf("impact (-want +got):\n%s", d)
 			}
 		}
+	}
+}
+
+// TestImpactsAreCopies checks that editing the impacts a lookup or a
+// finding hands out leaves the code table as it was.
+func TestImpactsAreCopies(t *testing.T) {
+	const code = "ptr.in-scratch"
+	before, ok := LookupCode(code)
+	if !ok || len(before.Kernel) == 0 {
+		t.Fatalf("%s: no impacts to test with", code)
+	}
+	want := before.Kernel[0].Detail
+	before.Kernel[0].Detail = "edited"
+	d, err := newDecoder(&physmem.Sparse{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.add(code, "", "/x", 0, "test")
+	d.h.Findings[0].Kernel[0].Detail = "edited too"
+	after, _ := LookupCode(code)
+	if got := after.Kernel[0].Detail; got != want {
+		t.Errorf("table impact is now %q, want %q", got, want)
 	}
 }

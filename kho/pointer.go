@@ -3,6 +3,7 @@ package kho
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/khokit/khokit/kho/physmem"
 )
@@ -55,10 +56,6 @@ func (d *decoder) scratchPage(buf *[]byte) []byte {
 // add records a finding. ctx selects a context-specific kernel impact
 // ("sessions", "files", "block", ...); "" uses the code's own.
 func (d *decoder) add(code, ctx, path string, addr uint64, format string, args ...any) {
-	info, ok := codeTable[code]
-	if !ok {
-		info = CodeInfo{Severity: Error, Summary: "undocumented code"}
-	}
 	if d.codeCounts == nil {
 		d.codeCounts = make(map[string]int)
 	}
@@ -67,10 +64,10 @@ func (d *decoder) add(code, ctx, path string, addr uint64, format string, args .
 		d.totalDropped++
 		return
 	}
-	kernel := info.Kernel
+	info := codeInfo(code)
 	if ctx != "" {
 		if k, ok := contextImpacts[code+"@"+ctx]; ok {
-			kernel = k
+			info.Kernel = slices.Clone(k)
 		}
 	}
 	d.h.Findings = append(d.h.Findings, Finding{
@@ -79,7 +76,7 @@ func (d *decoder) add(code, ctx, path string, addr uint64, format string, args .
 		Path:     path,
 		Addr:     addr,
 		Message:  fmt.Sprintf(format, args...),
-		Kernel:   append([]Impact(nil), kernel...),
+		Kernel:   info.Kernel,
 	})
 }
 
