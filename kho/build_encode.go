@@ -11,13 +11,6 @@ import (
 // struct sizes and name lengths are package format's constants; only the x86
 // boot-protocol offsets, which format does not describe, are kept here.
 
-// The names the fuzz tests of other files use for format's sizes.
-const (
-	encBlockHeaderSize  = format.BlockHeaderSize
-	encSessionEntrySize = format.SessionSerSize
-	encVmallocFlagAlloc = format.VmallocAlloc
-)
-
 const (
 	// boot_params (the x86 "zero page") offsets, from
 	// arch/x86/include/uapi/asm/bootparam.h: setup_header starts at 0x1f1.

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/khokit/khokit/format"
 )
 
 // blockChainSeed lays counts entries out as a chain of blocks of 80-byte
@@ -24,7 +26,7 @@ func blockChainSeed(counts []int, loop bool) []byte {
 		}
 		encPutBlockHeader(p, next, uint64(n))
 		for j := range n {
-			e := p[encBlockHeaderSize+j*encSessionEntrySize:]
+			e := p[format.BlockHeaderSize+j*format.SessionSerSize:]
 			copy(e, "session")
 			e[7] = byte('a' + j%26)
 			binary.LittleEndian.PutUint64(e[64:], 0x200000+uint64(j)*4096)
@@ -56,7 +58,7 @@ func FuzzBlocks(f *testing.F) {
 		mem, head := pageMemory(in)
 		d := fuzzDecoder(t, mem)
 		trustAllRAM(d)
-		const entrySize = encSessionEntrySize
+		const entrySize = format.SessionSerSize
 		perBlock := uint64(d.geo.caps.SessionsPerBlock)
 		entries, addrs, ok := d.walkBlocks("/fuzz", "sessions", head, entrySize, perBlock)
 		checkFindingsDocumented(t, d.h.Findings)

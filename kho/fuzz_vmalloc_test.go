@@ -38,7 +38,7 @@ func vmallocSeed(tb testing.TB, want uint32, order uint16, chunkSlots int) []byt
 		pages[run] = []byte{byte(i), 0xaa, byte(i >> 8)}
 		binary.LittleEndian.PutUint64(pages[chunk][8+8*(int(i)%chunkSlots):], run)
 	}
-	vm := format.Vmalloc{First: first, TotalPages: uint32(runs << order), Flags: encVmallocFlagAlloc, Order: order}
+	vm := format.Vmalloc{First: first, TotalPages: uint32(runs << order), Flags: format.VmallocAlloc, Order: order}
 	in, err := vm.Append(nil)
 	if err != nil {
 		tb.Fatal(err)
