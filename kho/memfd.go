@@ -230,7 +230,8 @@ func (d *decoder) decodeFolios(path string, size uint64, array []byte) []Folio {
 	if size%ps != 0 {
 		pages++
 	}
-	var out []Folio
+	// At most one folio an entry: bounded by the bytes already read.
+	out := make([]Folio, 0, uint64(len(array))/folioSerSize)
 	// Writers emit ascending indices; a set of the indices seen is only
 	// built once they stop ascending.
 	var seen map[uint64]bool
@@ -301,7 +302,18 @@ func (d *decoder) dropSharedFolios(path string, sessions []Session) {
 		start, end uint64 // pages [start, end)
 		s, f, i    int32
 	}
-	var refs []ref
+	n := 0
+	for si := range sessions {
+		for _, f := range sessions[si].Files {
+			if f.Memfd != nil {
+				n += len(f.Memfd.Folios)
+			}
+		}
+	}
+	if n < 2 {
+		return
+	}
+	refs := make([]ref, 0, n) // a large handover has tens of thousands
 	for si := range sessions {
 		for fi := range sessions[si].Files {
 			m := sessions[si].Files[fi].Memfd
@@ -312,9 +324,6 @@ func (d *decoder) dropSharedFolios(path string, sessions []Session) {
 				refs = append(refs, ref{fo.PFN, fo.PFN + 1<<(fo.Order&63), int32(si), int32(fi), int32(i)})
 			}
 		}
-	}
-	if len(refs) < 2 {
-		return
 	}
 	slices.SortStableFunc(refs, func(a, b ref) int { return cmp.Compare(a.start, b.start) })
 	drop := map[[3]int32]bool{}
