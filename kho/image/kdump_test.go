@@ -576,20 +576,7 @@ func (f failingReader) ReadAt(p []byte, off int64) (int, error) {
 // leaves the frames from that 4 KiB bitmap chunk on out of Ranges and
 // becomes a finding naming the file offset of the first byte not read.
 func TestKdumpRangesBitmapUnreadable(t *testing.T) {
-	var s physmem.Sparse
-	for _, r := range []physmem.Range{ // 40961 frames: two bitmap chunks
-		{Start: 0, Size: 0x10000, State: physmem.Present},
-		{Start: 0x10000, Size: 160<<20 - 0x10000, State: physmem.Excluded},
-		{Start: 160 << 20, Size: 0x1000, State: physmem.Present},
-	} {
-		if err := s.AddRange(r.Start, r.Size, r.State); err != nil {
-			t.Fatal(err)
-		}
-	}
-	data := writeTestKdump(t, &s, s.Ranges(), nil)
-	le := binary.LittleEndian
-	bitmap1 := int64(1+le.Uint32(data[432:])) * 4096
-	bitmap2 := bitmap1 + int64(le.Uint32(data[436:]))/2*4096
+	data, bitmap1, bitmap2 := twoChunkKdump(t)
 	firstChunk := []physmem.Range{
 		{Start: 0, Size: 0x10000, State: physmem.Present},
 		{Start: 0x10000, Size: 128<<20 - 0x10000, State: physmem.Excluded},
@@ -637,20 +624,8 @@ func TestKdumpRangesBitmapUnreadable(t *testing.T) {
 // runs, after open, is in Image.AllFindings once, while Findings stays as
 // open left it.
 func TestImageAllFindings(t *testing.T) {
-	var s physmem.Sparse
-	for _, r := range []physmem.Range{ // two bitmap chunks, as in TestKdumpRangesBitmapUnreadable
-		{Start: 0, Size: 0x10000, State: physmem.Present},
-		{Start: 0x10000, Size: 160<<20 - 0x10000, State: physmem.Excluded},
-		{Start: 160 << 20, Size: 0x1000, State: physmem.Present},
-	} {
-		if err := s.AddRange(r.Start, r.Size, r.State); err != nil {
-			t.Fatal(err)
-		}
-	}
-	data := writeTestKdump(t, &s, s.Ranges(), nil)
-	le := binary.LittleEndian
-	bitmap1 := int64(1+le.Uint32(data[432:])) * 4096
-	cut := bitmap1 + int64(le.Uint32(data[436:]))/2*4096 + 4096 + 10 // in the 2nd bitmap's 2nd chunk
+	data, _, bitmap2 := twoChunkKdump(t)
+	cut := bitmap2 + 4096 + 10 // in the 2nd bitmap's 2nd chunk
 	im, err := OpenReader(bytes.NewReader(data[:cut]), int64(len(data)), Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -689,4 +664,26 @@ func TestKdumpReadErrorLocated(t *testing.T) {
 		}
 		wantFormatErr(t, err, errDisk, bad)
 	}
+}
+
+// twoChunkKdump writes a kdump of 40961 frames, so that each bitmap takes
+// two 4 KiB chunks: 64 KiB present, then excluded memory up to 160 MiB,
+// then one present page. It returns the file and its two bitmaps' offsets.
+func twoChunkKdump(t *testing.T) (data []byte, bitmap1, bitmap2 int64) {
+	t.Helper()
+	var s physmem.Sparse
+	for _, r := range []physmem.Range{
+		{Start: 0, Size: 0x10000, State: physmem.Present},
+		{Start: 0x10000, Size: 160<<20 - 0x10000, State: physmem.Excluded},
+		{Start: 160 << 20, Size: 0x1000, State: physmem.Present},
+	} {
+		if err := s.AddRange(r.Start, r.Size, r.State); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data = writeTestKdump(t, &s, s.Ranges(), nil)
+	le := binary.LittleEndian
+	bitmap1 = int64(1+le.Uint32(data[432:])) * 4096
+	bitmap2 = bitmap1 + int64(le.Uint32(data[436:]))/2*4096
+	return data, bitmap1, bitmap2
 }
