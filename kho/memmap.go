@@ -914,33 +914,24 @@ func (c *mapChecker) mergeInline(a, b []Run, stopAt uint64) (restA, restB []Run,
 	low, limit := max(c.ram.lo, c.end), min(hi, stopAt)
 	// Each run of a comes after the runs of b before it: two plain loops
 	// keep more in registers than one loop that picks a side each time.
-	i, j := 0, 0
+	i, j, ok := 0, 0, false
 	for ; i < len(a); i++ {
 		for ; j < len(b) && runBefore(b[j], a[i]); j++ {
-			rEnd, ok := inlineFit(b[j], shift, low, limit, hi)
-			if !ok {
+			if n, low, ok = place(out, n, b[j], shift, low, limit, hi); !ok {
 				stop, stopped, j = b[j], true, j+1
 				goto done
 			}
-			out[n] = b[j]
-			n, low = n+1, rEnd
 		}
-		rEnd, ok := inlineFit(a[i], shift, low, limit, hi)
-		if !ok {
+		if n, low, ok = place(out, n, a[i], shift, low, limit, hi); !ok {
 			stop, stopped, i = a[i], true, i+1
 			goto done
 		}
-		out[n] = a[i]
-		n, low = n+1, rEnd
 	}
 	for ; j < len(b); j++ {
-		rEnd, ok := inlineFit(b[j], shift, low, limit, hi)
-		if !ok {
+		if n, low, ok = place(out, n, b[j], shift, low, limit, hi); !ok {
 			stop, stopped, j = b[j], true, j+1
 			goto done
 		}
-		out[n] = b[j]
-		n, low = n+1, rEnd
 	}
 done:
 	c.out = out[:n]
@@ -950,11 +941,16 @@ done:
 	return a[i:], b[j:], stop, stopped
 }
 
-// inlineFit reports whether r takes mergeInline's path: no overflow, and
-// inside [low, limit) with its end by hi. It returns r's end.
-func inlineFit(r Run, shift uint, low, limit, hi uint64) (uint64, bool) {
+// place puts r at out[n] when it takes mergeInline's path: no overflow,
+// inside [low, limit), and its end by hi. It returns the new count and
+// end, or ok false and n and low as they were.
+func place(out []Run, n int, r Run, shift uint, low, limit, hi uint64) (int, uint64, bool) {
 	rEnd, ok := checkedRunEnd(r, shift)
-	return rEnd, ok && r.Addr >= low && r.Addr < limit && rEnd <= hi
+	if !ok || r.Addr < low || r.Addr >= limit || rEnd > hi {
+		return n, low, false
+	}
+	out[n] = r
+	return n + 1, rEnd, true
 }
 
 // checkedRunEnd returns the end of r, unless it is past the top of the
