@@ -232,6 +232,9 @@ func (d *decoder) decodeFolios(path string, size uint64, array []byte) []Folio {
 	}
 	// At most one folio an entry: bounded by the bytes already read.
 	out := make([]Folio, 0, uint64(len(array))/folioSerSize)
+	// out[k] is entry entries[k] of the array, for the paths of findings.
+	entries := make([]uint64, 0, cap(out))
+	large := false
 	// Writers emit ascending indices; a set of the indices seen is only
 	// built once they stop ascending.
 	var seen map[uint64]bool
@@ -287,9 +290,47 @@ func (d *decoder) decodeFolios(path string, size uint64, array []byte) []Folio {
 				}
 			}
 		}
+		large = large || f.Order > 0
 		out = append(out, f)
+		entries = append(entries, i/folioSerSize)
+	}
+	if large {
+		out = d.dropIndexOverlaps(path, out, entries)
 	}
 	return out
+}
+
+// dropIndexOverlaps drops a folio whose page-cache index lies inside a
+// large folio at a lower index: the kernel inserts a folio of order o at
+// 2^o indices, and the insert of the other fails as a duplicate index's
+// does. entries[k] is out[k]'s entry in the folio array, for the path.
+func (d *decoder) dropIndexOverlaps(path string, out []Folio, entries []uint64) []Folio {
+	order := make([]int, len(out))
+	for k := range order {
+		order[k] = k
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(out[a].Index, out[b].Index) })
+	drop := make([]bool, len(out))
+	var end uint64 // first index past the folios kept so far
+	var owner int
+	for n, k := range order {
+		f := out[k]
+		if n > 0 && f.Index < end {
+			drop[k] = true
+			o := out[owner]
+			d.add("memfd.folio-index-duplicate", "", fmt.Sprintf("%s[%d]", path, entries[k]), f.PFN<<d.geo.pageShift,
+				"index %d lies inside the order-%d folio at index %d (%s[%d])", f.Index, o.Order, o.Index, path, entries[owner])
+			continue
+		}
+		end, owner = f.Index+min(uint64(1)<<(f.Order&63), ^uint64(0)-f.Index), k
+	}
+	kept := out[:0]
+	for k, f := range out {
+		if !drop[k] {
+			kept = append(kept, f)
+		}
+	}
+	return kept
 }
 
 // dropSharedFolios finds folios that overlap (two memfds, or one twice,
