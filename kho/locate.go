@@ -486,9 +486,10 @@ func (l *locator) chosen(blob []byte, addr uint64, given bool) {
 	}
 }
 
-// locMaxScratch bounds the scratch array: two entries plus one per NUMA
-// node with memory, so a few thousand at most.
-const locMaxScratch = 4096
+// MaxScratchEntries bounds the scratch array the locator reads: two
+// entries plus one per NUMA node with memory, so a few thousand at most.
+// Past it the array is a scratch.too-many finding and is not read.
+const MaxScratchEntries = 4096
 
 // scratch reads the kho_scratch array at addr (size bytes) and checks it
 // as abi.md §10 rule 9 says; it returns every entry the kernel would add
@@ -504,11 +505,11 @@ func (l *locator) scratch(addr, size uint64, r *locRoot) []ScratchRegion {
 	case n == 0:
 		l.find("scratch.empty", path, addr, "the scratch array has no entry")
 		return nil
-	case n > locMaxScratch:
-		l.find("scratch.too-many", path, addr, "%d scratch entries, more than %d", n, locMaxScratch)
+	case n > MaxScratchEntries:
+		l.find("scratch.too-many", path, addr, "%d scratch entries, more than %d", n, MaxScratchEntries)
 		return nil
 	}
-	buf, err := physmem.Read(l.mem, addr, int(n*format.ScratchSize), locMaxScratch*format.ScratchSize)
+	buf, err := physmem.Read(l.mem, addr, int(n*format.ScratchSize), MaxScratchEntries*format.ScratchSize)
 	if err != nil {
 		l.find("scratch.unreadable", path, addr, "scratch array: %v", err)
 		return nil

@@ -97,9 +97,9 @@ func runCarve(o *options, args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// maxScratchArray is the largest scratch array kho's locator reads (4096
-// entries); past it, it reports scratch.too-many and reads nothing.
-const maxScratchArray = 4096 * format.ScratchSize
+// maxScratchArray is the largest scratch array kho's locator reads, in
+// bytes; past it, it reports scratch.too-many and reads nothing.
+const maxScratchArray = kho.MaxScratchEntries * format.ScratchSize
 
 // keepHandoff records what the locator read of an x86 handoff, so the
 // carved core keeps its incoming role: the setup_data header and kho_data
