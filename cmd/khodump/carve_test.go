@@ -36,7 +36,7 @@ func hostileHandoffImage(t *testing.T, patch func(mem *physmem.Sparse, node uint
 		keep = append(keep, physmem.Range{Start: s.Addr, Size: s.Size, State: physmem.Present})
 	}
 	keep = append(keep, physmem.Range{Start: bigRAM, Size: bigRAMSize, State: physmem.Present})
-	segs, err := carve.Segments(b.Mem, image.WrittenRanges(b.Mem), keep, 4096, true)
+	segs, err := carve.Segments(b.Mem, b.Mem.StoredRanges(), keep, 4096, true)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -140,7 +140,7 @@ func TestKdumpExcludeZero(t *testing.T) {
 		t.Fatal(err)
 	}
 	var nonZero []physmem.Range
-	for _, r := range WrittenRanges(src) {
+	for _, r := range src.StoredRanges() {
 		if r.Start != 0x5000 {
 			nonZero = append(nonZero, r)
 		}

@@ -86,7 +86,7 @@ func generate(dir string) error {
 		return err
 	}
 	var kd bytes.Buffer
-	if err := image.WriteKdump(&kd, b.Mem, withScratch(image.WrittenRanges(b.Mem), b.Scratch), &image.KdumpOptions{Compression: image.PageZlib, Release: "7.3.4"}); err != nil {
+	if err := image.WriteKdump(&kd, b.Mem, withScratch(b.Mem.StoredRanges(), b.Scratch), &image.KdumpOptions{Compression: image.PageZlib, Release: "7.3.4"}); err != nil {
 		return err
 	}
 	if err := write("handover.kdump", kd.Bytes()); err != nil {
@@ -132,7 +132,7 @@ func generate(dir string) error {
 	if err != nil {
 		return err
 	}
-	rs := image.WrittenRanges(raw.Mem)
+	rs := raw.Mem.StoredRanges()
 	span := physmem.Range{Start: rs[0].Start, Size: rs[len(rs)-1].End() - rs[0].Start, State: physmem.Present}
 	if span.Start != 0x100000 {
 		return fmt.Errorf("raw fixture starts at %#x, want 0x100000", span.Start)
@@ -268,7 +268,7 @@ func writeELF(m *physmem.Sparse, scratch []kho.ScratchRegion, pageSize int) ([]b
 	for _, r := range scratch {
 		ram = append(ram, physmem.Range{Start: r.Addr, Size: r.Size, State: physmem.Present})
 	}
-	segs, err := carve.Segments(m, image.WrittenRanges(m), carve.Keep(m, nil, ram), 4096, true)
+	segs, err := carve.Segments(m, m.StoredRanges(), carve.Keep(m, nil, ram), 4096, true)
 	if err != nil {
 		return nil, err
 	}
