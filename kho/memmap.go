@@ -901,9 +901,8 @@ func takeFirst(seqs ...*[]Run) Run {
 // order and do not overlap within it (a radix walk's; a kho-v1 map's
 // unless a window is given twice, when addMerged sends every run to add),
 // so the run before one of its order never ends where it starts. Without
-// scratch neither it
-// nor add makes more than one run of a run, so out, with room for every
-// run, never needs to grow.
+// scratch neither it nor add makes more than one run of a run, so out,
+// with room for every run, never needs to grow.
 func (c *mapChecker) mergeInline(a, b []Run, stopAt uint64) (restA, restB []Run, stop Run, stopped bool) {
 	out := c.out[:cap(c.out)]
 	n0 := len(c.out)
