@@ -208,7 +208,6 @@ func locatedOf(t *testing.T, err, sentinel error) located {
 // their offset is in the rebuilt file.
 func TestFlattenedErrorOffsets(t *testing.T) {
 	le := binary.LittleEndian
-	raw := func(p []byte) ([]byte, PageFlags) { return p, 0 }
 	const seg = 1000
 	tests := []struct {
 		name    string
@@ -232,14 +231,7 @@ func TestFlattenedErrorOffsets(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			enc := tt.enc
-			if enc == nil {
-				enc = raw
-			}
-			data, desc := kdumpFixture(t, enc)
-			if tt.patch != nil {
-				data = tt.patch(data, desc)
-			}
+			data, desc := kdumpFixture(t, tt.enc, tt.patch)
 			var hole func(int) bool
 			if tt.hole != nil {
 				hole = tt.hole(desc)
@@ -287,7 +279,7 @@ func TestFlattenedErrorOffsets(t *testing.T) {
 // opened fails reads, and leaves Ranges short, with the offset in the
 // flattened file where its bytes ran out.
 func TestFlattenedCutAfterOpen(t *testing.T) {
-	data, _ := kdumpFixture(t, func(p []byte) ([]byte, PageFlags) { return p, 0 })
+	data, _ := kdumpFixture(t, nil, nil)
 	flat := flatten(t, data, 1000)                                                             // in order: the headers come first
 	bitmap2 := int64(3 * 4096)                                                                 // after the header, sub-header, 1st bitmap block
 	cut := flatHeaderSize + bitmap2/1000*(flatSegHdrSize+1000) + flatSegHdrSize + bitmap2%1000 // the 2nd bitmap gone

@@ -155,8 +155,14 @@ func TestKdumpExcludeZero(t *testing.T) {
 
 // kdumpFixture is a little-endian dump of two pages at pfns 1 and 2,
 // written with enc, and the offset of its first page descriptor.
-func kdumpFixture(t *testing.T, enc func([]byte) ([]byte, PageFlags)) ([]byte, int) {
+//
+// A nil enc stores pages uncompressed; patch, when not nil, then edits the
+// file, given the page descriptors' offset.
+func kdumpFixture(t *testing.T, enc func([]byte) ([]byte, PageFlags), patch func(data []byte, desc int) []byte) ([]byte, int) {
 	t.Helper()
+	if enc == nil {
+		enc = func(p []byte) ([]byte, PageFlags) { return p, 0 }
+	}
 	var s physmem.Sparse
 	if err := s.AddRange(0x1000, 0x2000, physmem.Present); err != nil {
 		t.Fatal(err)
@@ -165,8 +171,11 @@ func kdumpFixture(t *testing.T, enc func([]byte) ([]byte, PageFlags)) ([]byte, i
 	data := writeTestKdump(t, &s, s.Ranges(), &KdumpOptions{compress: enc})
 	le := binary.LittleEndian
 	bs := le.Uint32(data[428:])
-	desc := (1 + le.Uint32(data[432:]) + le.Uint32(data[436:])) * bs
-	return data, int(desc)
+	desc := int((1 + le.Uint32(data[432:]) + le.Uint32(data[436:])) * bs)
+	if patch != nil {
+		data = patch(data, desc)
+	}
+	return data, desc
 }
 
 func zlibOf(n int) func([]byte) ([]byte, PageFlags) {
@@ -181,7 +190,6 @@ func zlibOf(n int) func([]byte) ([]byte, PageFlags) {
 
 func TestKdumpHostile(t *testing.T) {
 	le := binary.LittleEndian
-	raw := func(p []byte) ([]byte, PageFlags) { return p, 0 }
 	tests := []struct {
 		name     string
 		enc      func([]byte) ([]byte, PageFlags)
@@ -229,14 +237,7 @@ func TestKdumpHostile(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			enc := tt.enc
-			if enc == nil {
-				enc = raw
-			}
-			data, desc := kdumpFixture(t, enc)
-			if tt.patch != nil {
-				data = tt.patch(data, desc)
-			}
+			data, _ := kdumpFixture(t, tt.enc, tt.patch)
 			k, err := NewKdump(bytes.NewReader(data), int64(len(data)))
 			if tt.openErr != nil {
 				wantFormatErr(t, err, tt.openErr, tt.off)
@@ -269,7 +270,7 @@ func TestKdumpHostile(t *testing.T) {
 // TestKdumpBoundedMemory: a small file whose header claims the largest
 // bitmaps and max_mapnr opens and reads within a few pages of memory.
 func TestKdumpBoundedMemory(t *testing.T) {
-	data, _ := kdumpFixture(t, func(p []byte) ([]byte, PageFlags) { return p, 0 })
+	data, _ := kdumpFixture(t, nil, nil)
 	binary.LittleEndian.PutUint64(data[4096+96:], ^uint64(0)) // max_mapnr_64
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
@@ -650,7 +651,7 @@ func TestImageAllFindings(t *testing.T) {
 // data fails the physical read with the file offset of the byte the disk
 // could not give, wrapping the disk's error.
 func TestKdumpReadErrorLocated(t *testing.T) {
-	data, desc := kdumpFixture(t, func(p []byte) ([]byte, PageFlags) { return p, 0 })
+	data, desc := kdumpFixture(t, nil, nil)
 	page := int64(binary.LittleEndian.Uint64(data[desc:])) // pfn 1's data
 	for _, bad := range []int64{int64(desc) + 3, page + 100} {
 		k, err := NewKdump(failingReader{bytes.NewReader(data), bad}, int64(len(data)))
