@@ -190,7 +190,7 @@ var codeTable = map[string]CodeInfo{
 	"memfd.folio-flags-unknown":   {Warning, "folio flags outside DIRTY|UPTODATE", []Impact{{"6.19-7.3", EffectIgnored, "other bits ignored"}}},
 	"memfd.folio-index-range":     {Error, "folio index at or beyond ceil(size/PAGE_SIZE)", []Impact{{"6.19-7.3", EffectIgnored, "not checked; the page is inserted beyond i_size"}}},
 	"memfd.folio-shared":          {Error, "a folio overlaps another folio of some memfd; the later is not used", []Impact{{"6.19-7.3", EffectCorruption, "the page is restored twice and may back two files"}}},
-	"memfd.folio-index-duplicate": {Error, "two folios share a page-cache index (the same, or one inside a large folio's); the later is not used", []Impact{{"6.19-7.3", EffectRejected, "page-cache insert fails with -EEXIST; remaining folios released"}}},
+	"memfd.folio-index-duplicate": {Error, "two folios share a page-cache index (the same, or one of the 2^order a large folio fills from its index rounded down); the later, or the one whose indices start later, is not used", []Impact{{"6.19-7.3", EffectRejected, "page-cache insert fails with -EEXIST; remaining folios released"}}},
 	"vmalloc.flags-unknown":       {Error, "vmalloc flags outside ALLOC|HUGE_VMAP", []Impact{{"6.18-7.3", EffectIgnored, "unknown bits silently ignored"}}},
 	"vmalloc.order-too-large":     {Error, "vmalloc order above MAX_PAGE_ORDER", []Impact{{"6.18-7.3", EffectCorruption, "int / 32-bit shift overflow computing run length and alignment"}}},
 	"vmalloc.total-pages":         {Error, "vmalloc total_pages inconsistent with what it must hold, or above the cap", []Impact{{"6.19-7.3", EffectExhaustion, "total_pages-sized kvmalloc before any validation"}}},

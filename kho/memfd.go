@@ -300,29 +300,37 @@ func (d *decoder) decodeFolios(path string, size uint64, array []byte) []Folio {
 	return out
 }
 
-// dropIndexOverlaps drops a folio whose page-cache index lies inside a
-// large folio at a lower index: the kernel inserts a folio of order o at
-// 2^o indices, and the insert of the other fails as a duplicate index's
-// does. entries[k] is out[k]'s entry in the folio array, for the path.
+// dropIndexOverlaps drops a folio whose page-cache indices overlap those of
+// a large folio: the kernel inserts a folio of order o at the 2^o indices
+// from its index rounded down to 2^o (the xarray's multi-index entry), and
+// the insert of the other fails as a duplicate index's does. Of two, the one
+// whose first index comes later (then the later entry) is dropped.
+// entries[k] is out[k]'s entry in the folio array, for the path.
 func (d *decoder) dropIndexOverlaps(path string, out []Folio, entries []uint64) []Folio {
-	order := make([]int, len(out))
-	for k := range order {
-		order[k] = k
+	type span struct {
+		start, end uint64 // page-cache indices [start, end)
+		k          int    // in out
 	}
-	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(out[a].Index, out[b].Index) })
+	spans := make([]span, len(out))
+	for k, f := range out {
+		size := uint64(1) << (f.Order & 63)
+		start := f.Index &^ (size - 1)
+		spans[k] = span{start, start + min(size, ^uint64(0)-start), k}
+	}
+	slices.SortStableFunc(spans, func(a, b span) int { return cmp.Compare(a.start, b.start) })
 	drop := make([]bool, len(out))
 	var end uint64 // first index past the folios kept so far
-	var owner int
-	for n, k := range order {
-		f := out[k]
-		if n > 0 && f.Index < end {
-			drop[k] = true
-			o := out[owner]
-			d.add("memfd.folio-index-duplicate", "", fmt.Sprintf("%s[%d]", path, entries[k]), f.PFN<<d.geo.pageShift,
-				"index %d lies inside the order-%d folio at index %d (%s[%d])", f.Index, o.Order, o.Index, path, entries[owner])
+	var owner span
+	for n, s := range spans {
+		if n > 0 && s.start < end {
+			drop[s.k] = true
+			f, o := out[s.k], out[owner.k]
+			d.add("memfd.folio-index-duplicate", "", fmt.Sprintf("%s[%d]", path, entries[s.k]), f.PFN<<d.geo.pageShift,
+				"order-%d folio at index %d fills indices [%d, %d), which overlap the order-%d folio at index %d (%s[%d]) filling [%d, %d)",
+				f.Order, f.Index, s.start, s.end, o.Order, o.Index, path, entries[owner.k], owner.start, owner.end)
 			continue
 		}
-		end, owner = f.Index+min(uint64(1)<<(f.Order&63), ^uint64(0)-f.Index), k
+		end, owner = s.end, s
 	}
 	kept := out[:0]
 	for k, f := range out {

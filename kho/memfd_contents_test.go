@@ -283,45 +283,75 @@ func TestDecodeFoliosPFNOverflow(t *testing.T) {
 	}
 }
 
-// TestDecodeFoliosInsideLargeFolio checks that a folio whose index lies
-// inside an order-2 folio at a lower index (4 page-cache indices) is a
+// TestDecodeFoliosInsideLargeFolio checks that a folio whose page-cache
+// indices overlap those of an order-2 folio (4 indices, from its index
+// rounded down to 4, as the kernel's xarray stores it) is a
 // memfd.folio-index-duplicate finding and is dropped: the kernel's page
 // cache insert of it would fail as an equal index's does.
 func TestDecodeFoliosInsideLargeFolio(t *testing.T) {
-	mem := &physmem.Sparse{}
-	if err := mem.AddRange(0, 1<<30, physmem.Present); err != nil {
-		t.Fatal(err)
-	}
-	d, err := newDecoder(mem, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.h.MemoryMap = MemoryMap{Kind: MapRadix, Runs: []Run{{Addr: 0x100000, Count: 1, Order: 2}, {Addr: 0x200000, Count: 3, Order: 0}}}
-	d.mapSet, d.mapOK = true, true
-	var array []byte
-	for _, f := range []format.FolioSer{
-		{PFN: 0x201, Flags: format.FolioUptodate, Index: 5}, // first in the array, but inside: dropped
-		{PFN: 0x100, Flags: format.FolioUptodate, Index: 2}, // order 2: indices 2-5
-		{PFN: 0x200, Flags: format.FolioUptodate, Index: 3}, // inside: dropped
-		{PFN: 0x202, Flags: format.FolioUptodate, Index: 6}, // after it: kept
-	} {
-		if array, err = f.Append(array); err != nil {
-			t.Fatal(err)
-		}
-	}
-	got := d.decodeFolios("/f", 8*4096, array)
-	want := []Folio{
-		{PFN: 0x100, Flags: format.FolioUptodate, Index: 2, Order: 2},
-		{PFN: 0x202, Flags: format.FolioUptodate, Index: 6},
-	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("folios (-want +got):\n%s", diff)
-	}
-	var codes []string
-	for _, f := range d.h.Findings {
-		codes = append(codes, f.Code+" "+f.Path)
-	}
-	if diff := cmp.Diff([]string{"memfd.folio-index-duplicate /f[2]", "memfd.folio-index-duplicate /f[0]"}, codes); diff != "" {
-		t.Errorf("findings (-want +got):\n%s", diff)
+	const u = format.FolioUptodate
+	tests := []struct {
+		name  string
+		in    []format.FolioSer
+		want  []Folio
+		paths []string
+	}{{
+		name: "aligned",
+		in: []format.FolioSer{
+			{PFN: 0x201, Flags: u, Index: 7}, // first in the array, but inside: dropped
+			{PFN: 0x100, Flags: u, Index: 4}, // order 2: indices 4-7
+			{PFN: 0x200, Flags: u, Index: 5}, // inside: dropped
+			{PFN: 0x202, Flags: u, Index: 8}, // after it: kept
+		},
+		want:  []Folio{{PFN: 0x100, Flags: u, Index: 4, Order: 2}, {PFN: 0x202, Flags: u, Index: 8}},
+		paths: []string{"/f[2]", "/f[0]"},
+	}, {
+		name: "unaligned",
+		in: []format.FolioSer{
+			{PFN: 0x200, Flags: u, Index: 4}, // where the order-2 folio lands: kept
+			{PFN: 0x100, Flags: u, Index: 5}, // order 2 at 5 fills indices 4-7: dropped
+			{PFN: 0x201, Flags: u, Index: 8}, // inside [5, 9) but not [4, 8): kept
+			{PFN: 0x202, Flags: u, Index: 3}, // below: kept
+		},
+		want: []Folio{
+			{PFN: 0x200, Flags: u, Index: 4},
+			{PFN: 0x201, Flags: u, Index: 8},
+			{PFN: 0x202, Flags: u, Index: 3},
+		},
+		paths: []string{"/f[1]"},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mem := &physmem.Sparse{}
+			if err := mem.AddRange(0, 1<<30, physmem.Present); err != nil {
+				t.Fatal(err)
+			}
+			d, err := newDecoder(mem, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d.h.MemoryMap = MemoryMap{Kind: MapRadix, Runs: []Run{{Addr: 0x100000, Count: 1, Order: 2}, {Addr: 0x200000, Count: 3, Order: 0}}}
+			d.mapSet, d.mapOK = true, true
+			var array []byte
+			for _, f := range tt.in {
+				if array, err = f.Append(array); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got := d.decodeFolios("/f", 16*4096, array)
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("folios (-want +got):\n%s", diff)
+			}
+			var paths []string
+			for _, f := range d.h.Findings {
+				if f.Code != "memfd.folio-index-duplicate" {
+					t.Errorf("finding %s %s: %s", f.Code, f.Path, f.Message)
+				}
+				paths = append(paths, f.Path)
+			}
+			if diff := cmp.Diff(tt.paths, paths); diff != "" {
+				t.Errorf("finding paths (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
