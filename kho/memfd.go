@@ -290,6 +290,9 @@ func (d *decoder) decodeFolios(path string, size uint64, array []byte) []Folio {
 				}
 			}
 		}
+		if f.Order > 0 && f.Index&(uint64(1)<<(f.Order&63)-1) != 0 {
+			d.add("memfd.folio-index-unaligned", "", fpath(), pa, "order-%d folio at index %d, not a multiple of %d", f.Order, f.Index, uint64(1)<<(f.Order&63))
+		}
 		large = large || f.Order > 0
 		out = append(out, f)
 		entries = append(entries, i/folioSerSize)
