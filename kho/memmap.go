@@ -896,13 +896,14 @@ func takeFirst(seqs ...*[]Run) Run {
 // of memory found last (without scratch, which add handles). It stops at
 // the first run that is not, and returns it with what is left of a and b.
 //
-// It calls nothing, so that its state stays in registers. It does not join
-// a run into the last one: the runs it is given are maximal within their
-// order and do not overlap within it (a radix walk's; a kho-v1 map's
-// unless a window is given twice, when addMerged sends every run to add),
-// so the run before one of its order never ends where it starts. Without
-// scratch neither it nor add makes more than one run of a run, so out,
-// with room for every run, never needs to grow.
+// It calls nothing (place is inlined), so that its state stays in
+// registers. It does not join a run into the last one: the runs it is
+// given are maximal within their order and do not overlap within it (a
+// radix walk's; a kho-v1 map's unless a window is given twice, when
+// addMerged sends every run to add), so the run before one of its order
+// never ends where it starts. Without scratch neither it nor add makes
+// more than one run of a run, so out, with room for every run, never needs
+// to grow.
 func (c *mapChecker) mergeInline(a, b []Run, stopAt uint64) (restA, restB []Run, stop Run, stopped bool) {
 	out := c.out[:cap(c.out)]
 	n0 := len(c.out)
