@@ -183,10 +183,18 @@ func debugfsSeeds(t testing.TB) [][]byte {
 func debugfsCorpus(t testing.TB) [][]byte {
 	t.Helper()
 	ins := debugfsSeeds(t)
-	files, err := filepath.Glob(filepath.Join("testdata", "fuzz", "FuzzDebugfs", "*"))
+	return append(ins, fuzzCorpus(t, "FuzzDebugfs")...)
+}
+
+// fuzzCorpus reads the inputs in testdata/fuzz/<target>, each a corpus
+// file of one []byte.
+func fuzzCorpus(t testing.TB, target string) [][]byte {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join("testdata", "fuzz", target, "*"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	var ins [][]byte
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {

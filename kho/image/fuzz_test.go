@@ -98,32 +98,57 @@ func FuzzELF(f *testing.F) {
 	})
 }
 
-func FuzzKdump(f *testing.F) {
-	m := fuzzMemory(f)
+// kdumpSeeds are FuzzKdump's seeds: the fuzz memory written in each
+// compression and header layout.
+func kdumpSeeds(t testing.TB) [][]byte {
+	m := fuzzMemory(t)
+	var seeds [][]byte
 	for _, o := range []*KdumpOptions{{}, {Compression: PageZlib, VMCoreInfo: []byte(testVMCoreInfo)}, {Compression: PageSnappy, ByteOrder: binary.BigEndian},
 		{Compression: PageZstd}, {compress: lzoRepeat}, {ExcludeZero: true},
 		{layout: Kdump32Packed, Machine: "i686", VMCoreInfo: []byte("PAGESIZE=512\n")}, {layout: Kdump32Padded, Machine: "ppc", ByteOrder: binary.BigEndian}} {
 		o.BlockSize = fuzzBlock
 		var b bytes.Buffer
 		if err := WriteKdump(&b, m, m.Ranges(), o); err != nil {
-			f.Fatal(err)
+			t.Fatal(err)
 		}
-		f.Add(b.Bytes())
+		seeds = append(seeds, b.Bytes())
 	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		k, err := NewKdump(bytes.NewReader(data), int64(len(data)))
-		if err != nil {
-			if k != nil {
-				t.Fatal("result alongside an error")
-			}
-			return
+	return seeds
+}
+
+func FuzzKdump(f *testing.F) {
+	for _, s := range kdumpSeeds(f) {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) { checkKdumpInput(t, data) })
+}
+
+// checkKdumpInput is FuzzKdump's body: open data as a kdump file and read
+// it through the Memory contract.
+func checkKdumpInput(t testing.TB, data []byte) {
+	k, err := NewKdump(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		if k != nil {
+			t.Fatal("result alongside an error")
 		}
-		defer k.Close()
-		exercise(t, k)
-		for _, a := range []uint64{0, 0x200, 0x400, 0x600, 0x2000, 1 << 40} {
-			k.ReadAt(make([]byte, 64), a)
+		return
+	}
+	defer k.Close()
+	exercise(t, k)
+	for _, a := range []uint64{0, 0x200, 0x400, 0x600, 0x2000, 1 << 40} {
+		k.ReadAt(make([]byte, 64), a)
+	}
+}
+
+// BenchmarkFuzzKdump times FuzzKdump's body over its seeds and corpus.
+func BenchmarkFuzzKdump(b *testing.B) {
+	corpus := append(kdumpSeeds(b), fuzzCorpus(b, "FuzzKdump")...)
+	for b.Loop() {
+		for _, in := range corpus {
+			checkKdumpInput(b, in)
 		}
-	})
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(corpus)), "ns/input")
 }
 
 func FuzzFlattened(f *testing.F) {
