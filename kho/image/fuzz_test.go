@@ -6,6 +6,8 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/khokit/khokit/kho/physmem"
 )
 
@@ -116,11 +118,62 @@ func kdumpSeeds(t testing.TB) [][]byte {
 	return seeds
 }
 
+// FuzzKdump fuzzes NewKdump on files in the zero-run encoding
+// (expandZeroRuns): a raw kdump file is mostly zero padding, and the
+// engine minimises every new input it keeps in time quadratic in its
+// length, so raw inputs of a few KiB each held a worker for the whole
+// minimisation timeout (60s by default).
 func FuzzKdump(f *testing.F) {
 	for _, s := range kdumpSeeds(f) {
-		f.Add(s)
+		f.Add(compressZeroRuns(s))
 	}
-	f.Fuzz(func(t *testing.T, data []byte) { checkKdumpInput(t, data) })
+	f.Fuzz(func(t *testing.T, data []byte) { checkKdumpInput(t, expandZeroRuns(data)) })
+}
+
+// maxZeroRunFile caps what expandZeroRuns writes: a fuzz input of 8 KiB
+// stands for at most 1 MiB.
+const maxZeroRunFile = 1 << 20
+
+// expandZeroRuns decodes a fuzz input into a file: bytes stand for
+// themselves, except that a zero byte and the count byte c after it stand
+// for c+1 zero bytes (a zero byte at the end for one). Every file up to
+// maxZeroRunFile bytes has an encoding (compressZeroRuns), so fuzzing the
+// encoding reaches every file fuzzing raw bytes did. Output past
+// maxZeroRunFile bytes is cut.
+func expandZeroRuns(in []byte) []byte {
+	out := make([]byte, 0, min(len(in), maxZeroRunFile))
+	for i := 0; i < len(in) && len(out) < maxZeroRunFile; i++ {
+		if in[i] != 0 {
+			out = append(out, in[i])
+			continue
+		}
+		n := 1
+		if i+1 < len(in) {
+			i++
+			n += int(in[i])
+		}
+		out = append(out, make([]byte, min(n, maxZeroRunFile-len(out)))...)
+	}
+	return out
+}
+
+// compressZeroRuns encodes file for expandZeroRuns.
+func compressZeroRuns(file []byte) []byte {
+	var out []byte
+	for i := 0; i < len(file); {
+		if file[i] != 0 {
+			out = append(out, file[i])
+			i++
+			continue
+		}
+		n := 1
+		for n < 256 && i+n < len(file) && file[i+n] == 0 {
+			n++
+		}
+		out = append(out, 0, byte(n-1))
+		i += n
+	}
+	return out
 }
 
 // checkKdumpInput is FuzzKdump's body: open data as a kdump file and read
@@ -140,12 +193,17 @@ func checkKdumpInput(t testing.TB, data []byte) {
 	}
 }
 
-// BenchmarkFuzzKdump times FuzzKdump's body over its seeds and corpus.
+// BenchmarkFuzzKdump times FuzzKdump's body over its seeds and corpus,
+// both in the zero-run encoding.
 func BenchmarkFuzzKdump(b *testing.B) {
-	corpus := append(kdumpSeeds(b), fuzzCorpus(b, "FuzzKdump")...)
+	var corpus [][]byte
+	for _, s := range kdumpSeeds(b) {
+		corpus = append(corpus, compressZeroRuns(s))
+	}
+	corpus = append(corpus, fuzzCorpus(b, "FuzzKdump")...)
 	for b.Loop() {
 		for _, in := range corpus {
-			checkKdumpInput(b, in)
+			checkKdumpInput(b, expandZeroRuns(in))
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(corpus)), "ns/input")
@@ -269,4 +327,37 @@ func FuzzDetect(f *testing.F) {
 		}
 		im.Close()
 	})
+}
+
+func TestZeroRuns(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		in, file []byte
+	}{
+		{"empty", nil, []byte{}},
+		{"literal", []byte("KDUMP"), []byte("KDUMP")},
+		{"one zero", []byte{0, 0}, []byte{0}},
+		{"lone zero at the end", []byte{'a', 0}, []byte{'a', 0}},
+		{"run", []byte{'a', 0, 2, 'b'}, []byte{'a', 0, 0, 0, 'b'}},
+		{"longest run", []byte{0, 255}, make([]byte, 256)},
+		{"zero count byte after a run", []byte{0, 1, 0, 0}, []byte{0, 0, 0}},
+	} {
+		got := expandZeroRuns(tc.in)
+		if diff := cmp.Diff(tc.file, got); diff != "" {
+			t.Errorf("%s: expandZeroRuns(%q) (-want +got):\n%s", tc.name, tc.in, diff)
+		}
+	}
+	// Every file comes back from its encoding, long runs split at 256.
+	files := append(kdumpSeeds(t), nil, []byte{0}, make([]byte, 257), make([]byte, 513), []byte{1, 0, 0, 2, 0})
+	for i, f := range files {
+		enc := compressZeroRuns(f)
+		if diff := cmp.Diff(f, expandZeroRuns(enc), cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("file %d: expand(compress(file)) differs (-file +got):\n%s", i, diff)
+		}
+	}
+	// The output is capped: 4096 maximal runs would be 1 MiB and a byte.
+	big := append(bytes.Repeat([]byte{0, 255}, maxZeroRunFile/256), 'x')
+	if got := expandZeroRuns(big); len(got) != maxZeroRunFile {
+		t.Errorf("expandZeroRuns of %d runs of 256 and a byte: %d bytes, want the cap %d", maxZeroRunFile/256, len(got), maxZeroRunFile)
+	}
 }
