@@ -209,22 +209,55 @@ func BenchmarkFuzzKdump(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(corpus)), "ns/input")
 }
 
-func FuzzFlattened(f *testing.F) {
-	m := fuzzMemory(f)
+// flattenedSeeds are FuzzFlattened's seeds: a kdump file of the fuzz
+// memory flattened in large and small segments, and a stream whose
+// segments come out of order and overlap.
+func flattenedSeeds(t testing.TB) [][]byte {
+	m := fuzzMemory(t)
 	var kd bytes.Buffer
 	if err := WriteKdump(&kd, m, m.Ranges(), &KdumpOptions{Compression: PageZlib, BlockSize: fuzzBlock}); err != nil {
-		f.Fatal(err)
+		t.Fatal(err)
 	}
+	var seeds [][]byte
 	for _, seg := range []int{4096, 300} {
 		var b bytes.Buffer
-		WriteFlattened(&b, bytes.NewReader(kd.Bytes()), int64(kd.Len()), seg)
-		f.Add(b.Bytes())
+		if err := WriteFlattened(&b, bytes.NewReader(kd.Bytes()), int64(kd.Len()), seg); err != nil {
+			t.Fatal(err)
+		}
+		seeds = append(seeds, b.Bytes())
 	}
-	f.Add(buildFlat([]flatSeg{{100, []byte("later")}, {0, []byte("first")}, {98, []byte("overlap")}}, true))
-	f.Fuzz(fuzzFlattenedOne)
+	return append(seeds, buildFlat([]flatSeg{{100, []byte("later")}, {0, []byte("first")}, {98, []byte("overlap")}}, true))
 }
 
-func fuzzFlattenedOne(t *testing.T, data []byte) {
+// FuzzFlattened fuzzes NewFlattened, and NewKdump on what it rebuilds, on
+// files in the zero-run encoding (expandZeroRuns), for the reason
+// FuzzKdump does: a flattened kdump file is mostly zero padding. Every
+// check runs on the expanded file, the bytes the readers see.
+func FuzzFlattened(f *testing.F) {
+	for _, s := range flattenedSeeds(f) {
+		f.Add(compressZeroRuns(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) { fuzzFlattenedOne(t, expandZeroRuns(data)) })
+}
+
+// BenchmarkFuzzFlattened times FuzzFlattened's body over its seeds and
+// corpus, both in the zero-run encoding.
+func BenchmarkFuzzFlattened(b *testing.B) {
+	var corpus [][]byte
+	for _, s := range flattenedSeeds(b) {
+		corpus = append(corpus, compressZeroRuns(s))
+	}
+	corpus = append(corpus, fuzzCorpus(b, "FuzzFlattened")...)
+	for b.Loop() {
+		for _, in := range corpus {
+			fuzzFlattenedOne(b, expandZeroRuns(in))
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(corpus)), "ns/input")
+}
+
+// fuzzFlattenedOne is FuzzFlattened's body on a file (already expanded).
+func fuzzFlattenedOne(t testing.TB, data []byte) {
 	{
 		fl, err := NewFlattened(bytes.NewReader(data), int64(len(data)))
 		if err != nil {
@@ -272,7 +305,7 @@ func fuzzFlattenedOne(t *testing.T, data []byte) {
 // checkFlatLocated checks that a *FormatError about a flattened file names
 // an offset in it: of the stream itself, or of the segment byte that holds
 // the rebuilt byte the error is about (-1 when no segment does).
-func checkFlatLocated(t *testing.T, fl *Flattened, data []byte, err error) {
+func checkFlatLocated(t testing.TB, fl *Flattened, data []byte, err error) {
 	var fe *FormatError
 	if !errors.As(err, &fe) {
 		return // ErrAbsent, ErrExcluded
@@ -298,17 +331,23 @@ func checkFlatLocated(t *testing.T, fl *Flattened, data []byte, err error) {
 	}
 }
 
-// FuzzDetect runs detection and the matching reader on any bytes.
+// FuzzDetect runs detection and the matching reader on any file, taken in
+// the zero-run encoding (expandZeroRuns) for the reason FuzzKdump is: the
+// ELF and kdump seeds are mostly zero padding.
 func FuzzDetect(f *testing.F) {
 	m := fuzzMemory(f)
 	var e, k bytes.Buffer
-	WriteELF(&e, m, m.Ranges(), nil)
-	WriteKdump(&k, m, m.Ranges(), &KdumpOptions{BlockSize: fuzzBlock, Compression: PageZlib})
-	f.Add(e.Bytes())
-	f.Add(k.Bytes())
-	f.Add([]byte{0xd0, 0x0d, 0xfe, 0xed, 0, 0, 0, 0x28})
-	f.Add([]byte("makedumpfile\x00\x00\x00\x00"))
-	f.Fuzz(func(t *testing.T, data []byte) {
+	if err := WriteELF(&e, m, m.Ranges(), nil); err != nil {
+		f.Fatal(err)
+	}
+	if err := WriteKdump(&k, m, m.Ranges(), &KdumpOptions{BlockSize: fuzzBlock, Compression: PageZlib}); err != nil {
+		f.Fatal(err)
+	}
+	for _, s := range [][]byte{e.Bytes(), k.Bytes(), {0xd0, 0x0d, 0xfe, 0xed, 0, 0, 0, 0x28}, []byte("makedumpfile\x00\x00\x00\x00")} {
+		f.Add(compressZeroRuns(s))
+	}
+	f.Fuzz(func(t *testing.T, enc []byte) {
+		data := expandZeroRuns(enc)
 		im, err := OpenReader(bytes.NewReader(data), int64(len(data)), Options{})
 		if err != nil {
 			if im != nil {
@@ -348,7 +387,7 @@ func TestZeroRuns(t *testing.T) {
 		}
 	}
 	// Every file comes back from its encoding, long runs split at 256.
-	files := append(kdumpSeeds(t), nil, []byte{0}, make([]byte, 257), make([]byte, 513), []byte{1, 0, 0, 2, 0})
+	files := append(append(kdumpSeeds(t), flattenedSeeds(t)...), nil, []byte{0}, make([]byte, 257), make([]byte, 513), []byte{1, 0, 0, 2, 0})
 	for i, f := range files {
 		enc := compressZeroRuns(f)
 		if diff := cmp.Diff(f, expandZeroRuns(enc), cmpopts.EquateEmpty()); diff != "" {
