@@ -17,6 +17,17 @@ func TestRecorder(t *testing.T) {
 	if err := s.AddRange(0x10000, 0x1000, Excluded); err != nil {
 		t.Fatal(err)
 	}
+	// check compares what rec recorded with want; its Ranges are always
+	// the wrapped memory's.
+	check := func(name string, rec *Recorder, want []Range) {
+		t.Helper()
+		if d := cmp.Diff(want, rec.Recorded()); d != "" {
+			t.Errorf("%s Recorded (-want +got):\n%s", name, d)
+		}
+		if d := cmp.Diff(s.Ranges(), rec.Ranges()); d != "" {
+			t.Errorf("%s Ranges differ from the wrapped memory's:\n%s", name, d)
+		}
+	}
 	r := NewRecorder(&s, 4096)
 	buf := make([]byte, 16)
 	for _, addr := range []uint64{0x1ff8, 0x1000, 0x4010} { // the first crosses into 0x2000
@@ -34,17 +45,11 @@ func TestRecorder(t *testing.T) {
 		t.Fatal("absent read succeeded")
 	}
 	r.Add(^uint64(0)-10, 100) // saturates, clipped away: not present
-	want := []Range{
+	check("page-grain", r, []Range{
 		{Start: 0x1000, Size: 0x2000, State: Present},
 		{Start: 0x4000, Size: 0x1000, State: Present},
 		{Start: 0x6000, Size: 0x800, State: Present},
-	}
-	if d := cmp.Diff(want, r.Recorded()); d != "" {
-		t.Errorf("Recorded (-want +got):\n%s", d)
-	}
-	if d := cmp.Diff(s.Ranges(), r.Ranges()); d != "" {
-		t.Errorf("Ranges differ:\n%s", d)
-	}
+	})
 
 	exact := NewRecorder(&s, 1)
 	for _, addr := range []uint64{0x1ff8, 0x1000, 0x1004, 0x1010, 0x4010} {
@@ -55,16 +60,10 @@ func TestRecorder(t *testing.T) {
 	for i := 0; i < 3000; i++ { // enough to compact
 		exact.ReadAt(buf[:1], 0x5000+uint64(i%100))
 	}
-	wantExact := []Range{
+	check("byte-exact", exact, []Range{
 		{Start: 0x1000, Size: 0x20, State: Present}, // 0x1000+16, 0x1004+16, 0x1010+16 joined
 		{Start: 0x1ff8, Size: 0x10, State: Present},
 		{Start: 0x4010, Size: 0x10, State: Present},
 		{Start: 0x5000, Size: 100, State: Present},
-	}
-	if d := cmp.Diff(wantExact, exact.Recorded()); d != "" {
-		t.Errorf("byte-exact Recorded (-want +got):\n%s", d)
-	}
-	if d := cmp.Diff(s.Ranges(), r.Ranges()); d != "" {
-		t.Errorf("Ranges differ:\n%s", d)
-	}
+	})
 }
