@@ -273,41 +273,33 @@ func TestDebugfsDiskMatchesFS(t *testing.T) {
 func BenchmarkFuzzDebugfs(b *testing.B) {
 	corpus := debugfsCorpus(b)
 	b.Run("fs", func(b *testing.B) {
-		for b.Loop() {
-			for _, in := range corpus {
-				checkDebugfsInput(b, in)
-			}
-		}
-		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(corpus)), "ns/input")
+		benchInputs(b, corpus, func(in []byte) { checkDebugfsInput(b, in) })
 	})
 	b.Run("disk", func(b *testing.B) {
 		dir := filepath.Join(b.TempDir(), "kho")
 		var written map[string][]byte
-		for b.Loop() {
-			for _, in := range corpus {
-				root, files, ok := splitDebugfsFuzzInput(in)
-				if !ok {
-					continue
-				}
-				writeDebugfsDir(b, dir, root, files)
-				for name := range written {
-					if _, ok := files[name]; !ok {
-						if err := os.Remove(filepath.Join(dir, "sub_fdts", name)); err != nil {
-							b.Fatal(err)
-						}
+		benchInputs(b, corpus, func(in []byte) {
+			root, files, ok := splitDebugfsFuzzInput(in)
+			if !ok {
+				return
+			}
+			writeDebugfsDir(b, dir, root, files)
+			for name := range written {
+				if _, ok := files[name]; !ok {
+					if err := os.Remove(filepath.Join(dir, "sub_fdts", name)); err != nil {
+						b.Fatal(err)
 					}
 				}
-				written = files
-				d, err := OpenDebugfs(dir, "")
-				checkDebugfsRead(b, d, err, files)
-				if err == nil {
-					exercise(b, d.Memory)
-				}
-				if im, err := Open(dir, Options{}); err == nil {
-					im.Close()
-				}
 			}
-		}
-		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(corpus)), "ns/input")
+			written = files
+			d, err := OpenDebugfs(dir, "")
+			checkDebugfsRead(b, d, err, files)
+			if err == nil {
+				exercise(b, d.Memory)
+			}
+			if im, err := Open(dir, Options{}); err == nil {
+				im.Close()
+			}
+		})
 	})
 }

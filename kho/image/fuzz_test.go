@@ -196,14 +196,27 @@ func checkKdumpInput(t testing.TB, data []byte) {
 // BenchmarkFuzzKdump times FuzzKdump's body over its seeds and corpus,
 // both in the zero-run encoding.
 func BenchmarkFuzzKdump(b *testing.B) {
+	benchZeroRunTarget(b, "FuzzKdump", kdumpSeeds(b), checkKdumpInput)
+}
+
+// benchZeroRunTarget times body, a zero-run-encoded fuzz target's body,
+// over the target's seeds (encoded here) and its testdata corpus, each
+// input expanded as the target expands it.
+func benchZeroRunTarget(b *testing.B, target string, seeds [][]byte, body func(testing.TB, []byte)) {
 	var corpus [][]byte
-	for _, s := range kdumpSeeds(b) {
+	for _, s := range seeds {
 		corpus = append(corpus, compressZeroRuns(s))
 	}
-	corpus = append(corpus, fuzzCorpus(b, "FuzzKdump")...)
+	corpus = append(corpus, fuzzCorpus(b, target)...)
+	benchInputs(b, corpus, func(in []byte) { body(b, expandZeroRuns(in)) })
+}
+
+// benchInputs runs body on every input per iteration and reports the
+// time per input.
+func benchInputs(b *testing.B, corpus [][]byte, body func([]byte)) {
 	for b.Loop() {
 		for _, in := range corpus {
-			checkKdumpInput(b, expandZeroRuns(in))
+			body(in)
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(corpus)), "ns/input")
@@ -243,17 +256,7 @@ func FuzzFlattened(f *testing.F) {
 // BenchmarkFuzzFlattened times FuzzFlattened's body over its seeds and
 // corpus, both in the zero-run encoding.
 func BenchmarkFuzzFlattened(b *testing.B) {
-	var corpus [][]byte
-	for _, s := range flattenedSeeds(b) {
-		corpus = append(corpus, compressZeroRuns(s))
-	}
-	corpus = append(corpus, fuzzCorpus(b, "FuzzFlattened")...)
-	for b.Loop() {
-		for _, in := range corpus {
-			fuzzFlattenedOne(b, expandZeroRuns(in))
-		}
-	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(corpus)), "ns/input")
+	benchZeroRunTarget(b, "FuzzFlattened", flattenedSeeds(b), fuzzFlattenedOne)
 }
 
 // fuzzFlattenedOne is FuzzFlattened's body on a file (already expanded).
