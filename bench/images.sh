@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Time and peak memory of khodump on a memory image, with and without
 # --root, against `cat IMAGE > /dev/null` (the read limit), all in one run.
-# Usage: bench/images.sh IMAGE ROOT [RUNS]   (e.g. the e2e harness's 1 GiB dumps:
-#   KHOKIT_E2E_MEM=1G bash e2e/run.sh capture; bench/images.sh /var/tmp/khokit-e2e/dumps/post-kexec.elf 0x1eb000)
+# Usage: bench/images.sh IMAGE ROOT [RUNS]   (ROOT: the address `khodump scan IMAGE`
+# names, 0x1eb000 in the harness's default 512 MiB dumps; BENCHMARKS.md's 1 GiB dumps:
+#   KHOKIT_E2E_MEM=1G bash e2e/run.sh capture; bench/images.sh /var/tmp/khokit-e2e/dumps/post-kexec.elf 0x1ef000)
 # Prints, per command, the median wall time, the largest peak RSS over RUNS
 # runs, and the highest exit status (a run that failed early is not a timing).
 set -euo pipefail
