@@ -176,10 +176,8 @@ func (x *extractor) reader(file string, e jsonEntry, r io.Reader) {
 	err := writeAtomic(full, func(w io.Writer) error {
 		var err error
 		n, err = io.Copy(io.MultiWriter(w, h), r)
-		var ae *physmem.AddrError
-		if errors.As(err, &ae) {
+		if errors.As(err, new(*physmem.AddrError)) { // the source's memory, not the write, failed
 			readErr = err
-			return err
 		}
 		return err
 	})
