@@ -4,15 +4,13 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/khokit/khokit/kho/physmem"
 )
 
 // chunkSeed lays blocks out as a kho-v1 chunk list in the fuzz RAM, the
 // head chunk first, with page bitmaps or (small) 512-byte ones. An empty
 // list still gets a (zero) head page.
 func chunkSeed(tb testing.TB, blocks []Block, small bool) []byte {
-	a := &bldPageAlloc{pageSize: 4096, ram: []physmem.Range{{Start: pageFuzzBase, Size: 0x20000, State: physmem.Present}}, next: pageFuzzBase}
+	a := fuzzPageAlloc(pageFuzzBase, 0x20000)
 	head, pages, err := bldChunks(a, blocks, small)
 	if err != nil {
 		tb.Fatal(err)
@@ -65,21 +63,11 @@ func FuzzChunkMap(f *testing.F) {
 		for b := range m.All() {
 			blocks = append(blocks, b)
 		}
-		const chunks = 0x40000000
-		a := &bldPageAlloc{pageSize: 4096, ram: []physmem.Range{{Start: chunks, Size: 1 << 20, State: physmem.Present}}, next: chunks}
-		head2, pages, err := bldChunks(a, blocks, small)
+		head2, pages, err := bldChunks(fuzzPageAlloc(reencodeBase, reencodeRAM), blocks, small)
 		if err != nil {
 			t.Fatal(err)
 		}
-		mem2 := &physmem.Sparse{}
-		_ = mem2.AddRange(pageFuzzBase, pageFuzzRAM, physmem.Present)
-		_ = mem2.AddRange(chunks, 1<<20, physmem.Present)
-		for pa, p := range pages {
-			if err := mem2.WriteAt(p, pa); err != nil {
-				t.Fatal(err)
-			}
-		}
-		d3 := fuzzDecoder(t, mem2)
+		d3 := fuzzDecoder(t, reencodedMemory(t, pages))
 		d3.decodeChunks(head2)
 		if diff := cmp.Diff(m.Runs, d3.h.MemoryMap.Runs); diff != "" {
 			t.Fatalf("re-encoded map decodes differently (-decoded +re-decoded):\n%s", diff)

@@ -19,6 +19,37 @@ const (
 	pageFuzzPages = pageFuzzRAM / 4096
 )
 
+// fuzzPageAlloc is a builder page allocator over the size bytes at base.
+func fuzzPageAlloc(base, size uint64) *bldPageAlloc {
+	return &bldPageAlloc{pageSize: 4096, ram: []physmem.Range{{Start: base, Size: size, State: physmem.Present}}, next: base}
+}
+
+// The map round trips lay the builder's re-encoding out in the 1 MiB at
+// reencodeBase, above the fuzz RAM, so it cannot land on the input's pages.
+const (
+	reencodeBase = 0x40000000
+	reencodeRAM  = 1 << 20
+)
+
+// reencodedMemory is the fuzz RAM plus the re-encoding RAM, with pages
+// (address → contents, inside the re-encoding RAM) written into it.
+func reencodedMemory(t *testing.T, pages map[uint64][]byte) *physmem.Sparse {
+	t.Helper()
+	mem := &physmem.Sparse{}
+	if err := mem.AddRange(pageFuzzBase, pageFuzzRAM, physmem.Present); err != nil {
+		t.Fatal(err)
+	}
+	if err := mem.AddRange(reencodeBase, reencodeRAM, physmem.Present); err != nil {
+		t.Fatal(err)
+	}
+	for pa, p := range pages {
+		if err := mem.WriteAt(p, pa); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return mem
+}
+
 // pageRecords flattens pages (address → contents, addresses inside the
 // fuzz RAM) into records, the page at first first.
 func pageRecords(pages map[uint64][]byte, first uint64) []byte {

@@ -4,8 +4,6 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/khokit/khokit/kho/physmem"
 )
 
 // radixSeedBlocks are block sets the builder lays out as radix trees for
@@ -22,7 +20,7 @@ var radixSeedBlocks = [][]Block{
 
 // radixSeed lays blocks out as a radix tree in the fuzz RAM, root first.
 func radixSeed(tb testing.TB, blocks []Block) []byte {
-	a := &bldPageAlloc{pageSize: 4096, ram: []physmem.Range{{Start: pageFuzzBase, Size: 0x20000, State: physmem.Present}}, next: pageFuzzBase}
+	a := fuzzPageAlloc(pageFuzzBase, 0x20000)
 	root, err := a.alloc(0)
 	if err != nil {
 		tb.Fatal(err)
@@ -67,8 +65,7 @@ func FuzzRadixMap(f *testing.F) {
 		for b := range m.All() {
 			blocks = append(blocks, b)
 		}
-		const nodes = 0x40000000
-		a := &bldPageAlloc{pageSize: 4096, ram: []physmem.Range{{Start: nodes, Size: 1 << 20, State: physmem.Present}}, next: nodes}
+		a := fuzzPageAlloc(reencodeBase, reencodeRAM)
 		root2, err := a.alloc(0)
 		if err != nil {
 			t.Fatal(err)
@@ -77,15 +74,7 @@ func FuzzRadixMap(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		mem2 := &physmem.Sparse{}
-		_ = mem2.AddRange(pageFuzzBase, pageFuzzRAM, physmem.Present)
-		_ = mem2.AddRange(nodes, 1<<20, physmem.Present)
-		for pa, p := range pages {
-			if err := mem2.WriteAt(p, pa); err != nil {
-				t.Fatal(err)
-			}
-		}
-		d3 := fuzzDecoder(t, mem2)
+		d3 := fuzzDecoder(t, reencodedMemory(t, pages))
 		d3.decodeRadix(root2)
 		if diff := cmp.Diff(m.Runs, d3.h.MemoryMap.Runs); diff != "" {
 			t.Fatalf("re-encoded map decodes differently (-decoded +re-decoded):\n%s", diff)

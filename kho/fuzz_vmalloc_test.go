@@ -5,14 +5,13 @@ import (
 	"testing"
 
 	"github.com/khokit/khokit/format"
-	"github.com/khokit/khokit/kho/physmem"
 )
 
 // vmallocSeed is a fuzz input for FuzzVmalloc: the kho_vmalloc descriptor,
 // the u32 byte count wanted, then page records with the chunk list and
 // its runs laid out the way the builder lays out a memfd's folio array.
 func vmallocSeed(tb testing.TB, want uint32, order uint16, chunkSlots int) []byte {
-	a := &bldPageAlloc{pageSize: 4096, ram: []physmem.Range{{Start: pageFuzzBase, Size: pageFuzzRAM, State: physmem.Present}}, next: pageFuzzBase}
+	a := fuzzPageAlloc(pageFuzzBase, pageFuzzRAM)
 	runBytes := uint64(4096) << order
 	runs := (uint64(want) + runBytes - 1) / runBytes
 	pages := map[uint64][]byte{}
