@@ -25,7 +25,7 @@ var cmdCarve = &command{
 	},
 	flags: func(fs *pflag.FlagSet, o *options) {
 		fs.StringVar(&o.out, "out", "", "the ELF core file to write (required)")
-		fs.BoolVar(&o.exact, "whole-pages", false, "store every reached page whole, not only up to the last byte read (trailing zeros are never stored)")
+		fs.BoolVar(&o.wholePages, "whole-pages", false, "store every reached page whole, not only up to the last byte read (trailing zeros are never stored)")
 		sourceFlags(fs, o)
 	},
 	run: runCarve,
@@ -75,7 +75,7 @@ func runCarve(o *options, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	keep := carve.Keep(l.im.Memory, preserved, scratch)
-	segs, err := carve.Segments(l.im.Memory, rec.Recorded(), keep, o.effectivePageSize(), o.exact)
+	segs, err := carve.Segments(l.im.Memory, rec.Recorded(), keep, o.effectivePageSize(), o.wholePages)
 	if err != nil {
 		errorLine(stderr, "carve: "+err.Error())
 		return exitMalformed

@@ -27,7 +27,7 @@ type options struct {
 	verbose      bool
 	noProgress   bool
 	lenient      bool
-	exact        bool
+	wholePages   bool // carve --whole-pages
 	imageFormat  image.Format
 	stderr       io.Writer
 	outputChoice []string // the values -o accepts for this command
