@@ -236,8 +236,10 @@ func (d *decoder) decodeFolios(path string, size uint64, array []byte) []Folio {
 	entries := make([]uint64, 0, cap(out))
 	large := false
 	// Writers emit ascending indices; a set of the indices seen is only
-	// built once they stop ascending.
+	// built once they stop ascending. A folio that fails its check claims
+	// its index all the same, so refused keeps those indices for the set.
 	var seen map[uint64]bool
+	var refused []uint64
 	last, any := uint64(0), false
 	for i := uint64(0); i+folioSerSize <= uint64(len(array)); i += folioSerSize {
 		v, err := format.DecodeFolioSer(array[i:])
@@ -268,6 +270,9 @@ func (d *decoder) decodeFolios(path string, size uint64, array []byte) []Folio {
 			for _, g := range out {
 				seen[g.Index] = true
 			}
+			for _, idx := range refused {
+				seen[idx] = true
+			}
 		}
 		if seen != nil {
 			if seen[f.Index] {
@@ -279,6 +284,9 @@ func (d *decoder) decodeFolios(path string, size uint64, array []byte) []Folio {
 		last, any = f.Index, true
 		folioNeed := need{align: ps, preserved: true, order: -1}
 		if !d.fine(pa, ps, folioNeed) && !d.check(fpath(), "folio", pa, ps, folioNeed) {
+			if seen == nil {
+				refused = append(refused, f.Index)
+			}
 			continue
 		}
 		if d.mapOK {

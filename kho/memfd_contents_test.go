@@ -353,3 +353,61 @@ func TestDecodeFoliosInsideLargeFolio(t *testing.T) {
 		})
 	}
 }
+
+// TestDecodeFoliosRefusedClaimsIndex checks that a folio refused by its
+// pointer check still claims its index when the indices stop ascending
+// later: the folio after it at the same index is a duplicate, whether the
+// set of indices is built before or after the refused one.
+func TestDecodeFoliosRefusedClaimsIndex(t *testing.T) {
+	const u = format.FolioUptodate
+	tests := []struct {
+		name     string
+		in       []format.FolioSer
+		findings []string
+	}{{
+		name: "refused before the set",
+		in: []format.FolioSer{
+			{PFN: 0x300, Flags: u, Index: 5}, // not preserved: refused
+			{PFN: 0x200, Flags: u, Index: 3}, // indices stop ascending
+			{PFN: 0x201, Flags: u, Index: 5}, // index 5 again
+		},
+		findings: []string{"ptr.unpreserved /f[0]", "memfd.folio-index-duplicate /f[2]"},
+	}, {
+		name: "refused after the set",
+		in: []format.FolioSer{
+			{PFN: 0x200, Flags: u, Index: 3},
+			{PFN: 0x201, Flags: u, Index: 2}, // indices stop ascending
+			{PFN: 0x300, Flags: u, Index: 5}, // not preserved: refused
+			{PFN: 0x202, Flags: u, Index: 5}, // index 5 again
+		},
+		findings: []string{"ptr.unpreserved /f[2]", "memfd.folio-index-duplicate /f[3]"},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mem := &physmem.Sparse{}
+			if err := mem.AddRange(0, 1<<30, physmem.Present); err != nil {
+				t.Fatal(err)
+			}
+			d, err := newDecoder(mem, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d.h.MemoryMap = MemoryMap{Kind: MapRadix, Runs: []Run{{Addr: 0x200000, Count: 3, Order: 0}}}
+			d.mapSet, d.mapOK = true, true
+			var array []byte
+			for _, f := range tt.in {
+				if array, err = f.Append(array); err != nil {
+					t.Fatal(err)
+				}
+			}
+			d.decodeFolios("/f", 16*4096, array)
+			var findings []string
+			for _, f := range d.h.Findings {
+				findings = append(findings, f.Code+" "+f.Path)
+			}
+			if diff := cmp.Diff(tt.findings, findings); diff != "" {
+				t.Errorf("findings (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
