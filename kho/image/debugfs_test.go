@@ -14,10 +14,6 @@ import (
 // does not, by the properties of its node in the root FDT.
 func TestDebugfsBlobPlacement(t *testing.T) {
 	u64 := func(v uint64) []byte { return binary.LittleEndian.AppendUint64(nil, v) }
-	type prop struct {
-		name  string
-		value []byte
-	}
 	for _, tc := range []struct {
 		name     string
 		props    []prop
@@ -42,18 +38,7 @@ func TestDebugfsBlobPlacement(t *testing.T) {
 			nil, []string{`image: sub_fdts/x: fdt: offset 0x48: /x property "preserved-data": value is 3 bytes, want 8 (a u64); blob not placed: malformed image`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			w := fdt.NewWriter()
-			w.BeginNode("")
-			w.BeginNode("x")
-			for _, p := range tc.props {
-				w.Property(p.name, p.value)
-			}
-			w.EndNode()
-			w.EndNode()
-			root, err := w.Finish()
-			if err != nil {
-				t.Fatal(err)
-			}
+			root := rootWithX(t, tc.props...)
 			d, err := OpenDebugfsFS(fstest.MapFS{"fdt": {Data: root}, "sub_fdts/x": {Data: tc.blob}}, "")
 			if err != nil {
 				t.Fatal(err)
@@ -61,16 +46,47 @@ func TestDebugfsBlobPlacement(t *testing.T) {
 			if diff := cmp.Diff(tc.want, d.Blobs); diff != "" {
 				t.Errorf("blobs (-want +got):\n%s", diff)
 			}
-			var got []string
-			for _, f := range d.Findings {
-				if !errors.Is(f, ErrFormat) {
-					t.Errorf("finding %v does not wrap ErrFormat", f)
-				}
-				got = append(got, f.Error())
-			}
-			if diff := cmp.Diff(tc.findings, got); diff != "" {
-				t.Errorf("findings (-want +got):\n%s", diff)
-			}
+			checkFormatFindings(t, tc.findings, d.Findings)
 		})
+	}
+}
+
+// prop is one property of a node a test writes.
+type prop struct {
+	name  string
+	value []byte
+}
+
+// rootWithX is a root FDT with one child, x, holding props.
+func rootWithX(t *testing.T, props ...prop) []byte {
+	t.Helper()
+	w := fdt.NewWriter()
+	w.BeginNode("")
+	w.BeginNode("x")
+	for _, p := range props {
+		w.Property(p.name, p.value)
+	}
+	w.EndNode()
+	w.EndNode()
+	root, err := w.Finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+// checkFormatFindings checks that findings read as want, each wrapping
+// ErrFormat.
+func checkFormatFindings(t *testing.T, want []string, findings []error) {
+	t.Helper()
+	var got []string
+	for _, f := range findings {
+		if !errors.Is(f, ErrFormat) {
+			t.Errorf("finding %v does not wrap ErrFormat", f)
+		}
+		got = append(got, f.Error())
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("findings (-want +got):\n%s", diff)
 	}
 }
