@@ -172,19 +172,17 @@ func Decode(data []byte, opts *Options) (*Tree, error) {
 	defer s.takeBack(&v, &b)
 	// Work on a private copy of the blob (no more than totalsize bytes):
 	// property values alias it, and the caller may reuse data. A prefix of
-	// data fails the checks exactly as data does, so only a totalsize
-	// Reset would reject anyway needs a look at data itself.
+	// data fails the checks exactly as data does, once totalsize (the
+	// prefix's length) is checked as Reset checks it.
 	h, err := parseHeader(data)
 	if err != nil {
 		return nil, err
 	}
 	_, limits := opts.resolve()
-	total := int(h.TotalSize)
-	if h.TotalSize < uint32(h.Size()) || h.TotalSize > 1<<31-1 || int64(h.TotalSize) > int64(limits.MaxSize) {
-		if err := v.Reset(data, opts); err != nil {
-			return nil, err // Reset rejects every such totalsize
-		}
+	if err := checkTotalSize(h, limits); err != nil {
+		return nil, err
 	}
+	total := int(h.TotalSize)
 	blob := append([]byte(nil), data[:min(len(data), total)]...)
 	trailing := len(data) - total
 	if err := v.Reset(blob, opts); err != nil {
