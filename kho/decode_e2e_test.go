@@ -6,14 +6,12 @@ import (
 	"errors"
 	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/khokit/khokit/internal/e2eexpect"
-	"github.com/khokit/khokit/kho/image"
 )
 
 // decodeE2EFile is one decoded or expected file, for comparison.
@@ -23,16 +21,13 @@ type decodeE2EFile struct {
 }
 
 // TestDecodeE2EDumps decodes the real 7.3.4 dumps the e2e harness leaves
-// in $KHOKIT_E2E_DUMPS. The image taken at kexec must decode without a
+// in e2eDumpDir. The image taken at kexec must decode without a
 // finding to exactly what stage 1 preserved: every session and file, and
 // every memfd's contents (SHA-256 through MemfdContents). The image taken
 // after the kexec keeps the root and kexec-metadata; its luo_ser and radix
 // map pages were reused, which must show as a few precise findings.
 func TestDecodeE2EDumps(t *testing.T) {
-	dir := os.Getenv("KHOKIT_E2E_DUMPS")
-	if dir == "" {
-		t.Skip("KHOKIT_E2E_DUMPS not set")
-	}
+	dir := e2eDumpDir()
 	want, err := e2eexpect.Read(filepath.Join(dir, "expected.json"))
 	if errors.Is(err, fs.ErrNotExist) {
 		t.Skip(err)
@@ -53,11 +48,7 @@ func TestDecodeE2EDumps(t *testing.T) {
 	wantKexec := &KexecMetadata{Version: 1, PreviousRelease: want.Handover.PreviousRelease, KexecCount: want.Handover.KexecCount}
 	for _, name := range []string{"at-kexec.elf", "at-kexec.kdump", "post-kexec.elf", "post-kexec.kdump"} {
 		t.Run(name, func(t *testing.T) {
-			im, err := image.Open(filepath.Join(dir, name), image.Options{})
-			if err != nil {
-				t.Skip(err)
-			}
-			defer im.Close()
+			im := openE2EImage(t, filepath.Join(dir, name))
 			h, err := Decode(im.Memory, root, nil)
 			if err != nil {
 				t.Fatal(err)

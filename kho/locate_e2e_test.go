@@ -1,33 +1,24 @@
 package kho
 
 import (
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/khokit/khokit/kho/image"
 	"github.com/khokit/khokit/kho/physmem"
 )
 
 // TestLocateE2EDumps runs the locator over the real-kernel dumps the e2e
-// harness leaves in $KHOKIT_E2E_DUMPS (post-kexec and at-kexec, ELF and
+// harness leaves in e2eDumpDir (post-kexec and at-kexec, ELF and
 // kdump). It checks what real-kernel.md says a 7.3.4 post-kexec image
 // holds: one incoming root named by setup_data, the new kernel's outgoing
 // root with a kexec count one higher, and nothing else taken for the
 // incoming handover.
 func TestLocateE2EDumps(t *testing.T) {
-	dir := os.Getenv("KHOKIT_E2E_DUMPS")
-	if dir == "" {
-		t.Skip("KHOKIT_E2E_DUMPS not set")
-	}
+	dir := e2eDumpDir()
 	for _, name := range []string{"post-kexec.elf", "post-kexec.kdump", "at-kexec.elf", "at-kexec.kdump"} {
 		t.Run(name, func(t *testing.T) {
-			im, err := image.Open(filepath.Join(dir, name), image.Options{})
-			if err != nil {
-				t.Skip(err)
-			}
-			defer im.Close()
+			im := openE2EImage(t, filepath.Join(dir, name))
 			start := time.Now()
 			cs, fs, err := Locate(im.Memory, nil)
 			if err != nil {

@@ -267,16 +267,24 @@ func TestRecoverE2EAtKexec(t *testing.T) {
 	}
 }
 
-// openIncoming opens the image at path, skipping when it cannot be opened
-// (the e2e dumps are optional), and returns it with the incoming root the
-// locator finds in it. The image is closed when the test ends.
-func openIncoming(tb testing.TB, path string) (*image.Image, Candidate) {
+// openE2EImage opens the image at path, skipping when it cannot be opened
+// (the e2e dumps are optional). The image is closed when the test ends.
+func openE2EImage(tb testing.TB, path string) *image.Image {
 	tb.Helper()
 	im, err := image.Open(path, image.Options{})
 	if err != nil {
 		tb.Skip(err)
 	}
 	tb.Cleanup(func() { im.Close() })
+	return im
+}
+
+// openIncoming opens the image at path, skipping when it cannot be opened
+// (the e2e dumps are optional), and returns it with the incoming root the
+// locator finds in it. The image is closed when the test ends.
+func openIncoming(tb testing.TB, path string) (*image.Image, Candidate) {
+	tb.Helper()
+	im := openE2EImage(tb, path)
 	cs, _, err := Locate(im.Memory, nil)
 	if err != nil {
 		tb.Fatal(err)
