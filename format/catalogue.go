@@ -85,7 +85,6 @@ func kvRoot(name, compat string, st Status, since, until, sub string, withSize b
 	}
 }
 
-// build returns the catalogue for page size ps, in presentation order.
 // memfdV2Fields is memfd_luo_ser as memfd-v2 lays it out; the posted
 // vmalloc-v1 composite keeps the same layout. Each call returns a fresh
 // slice so no two formats share one.
@@ -100,6 +99,7 @@ func memfdV2Fields() []Field {
 	}
 }
 
+// build returns the catalogue for page size ps, in presentation order.
 func build(ps PageSize) []*Format {
 	g := mustGeometry(ps)
 	p := int(ps)
