@@ -48,10 +48,5 @@ func LUORoot(compat string) *Format {
 	case "luo-v2":
 		return fmtLUOFDTv2
 	}
-	for _, f := range luoSerVariants {
-		if f.Compatible == compat {
-			return f
-		}
-	}
-	return nil
+	return luoSerVariant(compat)
 }
