@@ -32,11 +32,7 @@ func runABI(o *options, args []string, stdout, stderr io.Writer) int {
 	}
 	formats := format.AllFor(format.PageSize(o.effectivePageSize()))
 	if o.btf == "" {
-		if err := format.WriteText(stdout, formats); err != nil {
-			errorLine(stderr, "writing output: "+err.Error())
-			return exitUsage
-		}
-		return exitOK
+		return written(stderr, format.WriteText(stdout, formats), exitOK)
 	}
 	results, err := format.CheckBTFFile(o.btf, formats)
 	if err != nil {
@@ -45,8 +41,7 @@ func runABI(o *options, args []string, stdout, stderr io.Writer) int {
 	}
 	for _, r := range results {
 		if _, err := fmt.Fprintln(stdout, r); err != nil {
-			errorLine(stderr, "writing output: "+err.Error())
-			return exitUsage
+			return written(stderr, err, exitOK)
 		}
 	}
 	return exitOK

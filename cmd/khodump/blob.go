@@ -133,14 +133,10 @@ func runBlob(o *options, path string, check bool, stdout, stderr io.Writer) int 
 		t.findings(fs, nil)
 		err = t.err
 	}
-	if err != nil {
-		errorLine(stderr, "writing output: "+err.Error())
-		return exitUsage
-	}
 	if check {
-		return verdict(fs, nil)
+		return written(stderr, err, verdict(fs, nil))
 	}
-	return exitOK
+	return written(stderr, err, exitOK)
 }
 
 func exampleNames() []string {
@@ -191,9 +187,5 @@ func runFDTBlob(o *options, path string, b []byte, check bool, stdout, stderr io
 	} else {
 		err = writeFindingsText(stdout, fs, nil)
 	}
-	if err != nil {
-		errorLine(stderr, "writing output: "+err.Error())
-		return exitUsage
-	}
-	return verdict(fs, nil)
+	return written(stderr, err, verdict(fs, nil))
 }

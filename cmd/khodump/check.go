@@ -62,11 +62,7 @@ func runCheck(o *options, args []string, stdout, stderr io.Writer) int {
 	} else {
 		err = writeFindingsText(stdout, fs, kernel)
 	}
-	if err != nil {
-		errorLine(stderr, "writing output: "+err.Error())
-		return exitUsage
-	}
-	return verdict(fs, kernel)
+	return written(stderr, err, verdict(fs, kernel))
 }
 
 // verdict is check's exit status: 1 when a finding has error severity, or,

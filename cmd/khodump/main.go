@@ -165,3 +165,13 @@ func errorLine(w io.Writer, msg string) {
 	msg = strings.Join(strings.Fields(strings.ReplaceAll(msg, "\n", " ")), " ")
 	fmt.Fprintln(w, "khodump: "+msg)
 }
+
+// written is a command's exit status once its output is written: status,
+// or exitUsage with one line on stderr when writing failed (err non-nil).
+func written(stderr io.Writer, err error, status int) int {
+	if err != nil {
+		errorLine(stderr, "writing output: "+err.Error())
+		return exitUsage
+	}
+	return status
+}

@@ -115,9 +115,5 @@ func runScan(o *options, args []string, stdout, stderr io.Writer) int {
 		}
 		err = t.err
 	}
-	if err != nil {
-		errorLine(stderr, "writing output: "+err.Error())
-		return exitUsage
-	}
-	return exitOK
+	return written(stderr, err, exitOK)
 }

@@ -57,23 +57,16 @@ func runShow(o *options, args []string, stdout, stderr io.Writer) int {
 	default:
 		err = writeText(stdout, l, nil, o.verbose)
 	}
-	if err != nil {
-		errorLine(stderr, "writing output: "+err.Error())
-		return exitUsage
-	}
-	return exitOK
+	return written(stderr, err, exitOK)
 }
 
 // writeFDT prints an FDT that is not a KHO root (or one given --as fdt).
 func writeFDT(o *options, path string, t *fdt.Tree, stdout, stderr io.Writer) int {
 	write := map[string]func(io.Writer, *fdt.Tree) error{"text": fdt.WriteText, "dts": fdt.WriteDTS, "json": fdt.WriteJSON}[o.output]
-	if err := write(stdout, t); err != nil {
-		if _, ok := err.(*fdt.Error); ok {
-			errorLine(stderr, path+": "+err.Error())
-			return exitMalformed
-		}
-		errorLine(stderr, "writing output: "+err.Error())
-		return exitUsage
+	err := write(stdout, t)
+	if _, ok := err.(*fdt.Error); ok {
+		errorLine(stderr, path+": "+err.Error())
+		return exitMalformed
 	}
-	return exitOK
+	return written(stderr, err, exitOK)
 }
