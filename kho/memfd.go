@@ -112,11 +112,11 @@ func (d *decoder) decodeMemfd(path string, pa uint64, version int) *Memfd {
 		d.add("memfd.too-many-folios", "", path, pa, "nr_folios %d above %d per memfd or %d in all", nrFolios, d.opts.MaxFolios, 4*d.opts.MaxFolios)
 		return m
 	}
-	d.totalFolios += nrFolios
 	if capacity := uint64(vm.TotalPages) * d.geo.pageSize; nrFolios*folioSerSize > capacity {
 		d.add("memfd.nr-folios-too-large", "", path, pa, "nr_folios %d needs %d bytes, the array has %d pages", nrFolios, nrFolios*folioSerSize, vm.TotalPages)
 		return m
 	}
+	d.totalFolios += nrFolios // only what will be read counts against the total
 	array := d.readVmalloc(path+"/folios", m.FoliosMap, nrFolios*folioSerSize)
 	if array == nil {
 		return m

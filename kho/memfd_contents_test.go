@@ -411,3 +411,44 @@ func TestDecodeFoliosRefusedClaimsIndex(t *testing.T) {
 		})
 	}
 }
+
+// TestMemfdFolioTotalSkipsRefused checks that the folios of a memfd
+// refused before its array is read (nr_folios above what total_pages
+// holds) do not count against the all-memfds folio total: a hostile
+// handover of such memfds must not get a real memfd after them refused
+// as memfd.too-many-folios.
+func TestMemfdFolioTotalSkipsRefused(t *testing.T) {
+	mem := &physmem.Sparse{}
+	if err := mem.AddRange(0, 1<<20, physmem.Present); err != nil {
+		t.Fatal(err)
+	}
+	// nr_folios 4 in an array of 0 pages: refused before it is read.
+	ser, err := format.MemfdSerV2{Size: 4 * 4096, NrFolios: 4, Folios: format.Vmalloc{First: 0x2000}}.Append(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := mem.WriteAt(ser, 0x1000); err != nil {
+		t.Fatal(err)
+	}
+	d, err := newDecoder(mem, &Options{MaxFolios: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 5 { // 20 folios declared, above the total of 16
+		d.decodeMemfd("/m", 0x1000, 2)
+	}
+	var codes []string
+	for _, f := range d.h.Findings {
+		codes = append(codes, f.Code)
+	}
+	want := []string{"map.unusable"}
+	for range 5 {
+		want = append(want, "memfd.nr-folios-too-large")
+	}
+	if diff := cmp.Diff(want, codes); diff != "" {
+		t.Errorf("finding codes (-want +got):\n%s", diff)
+	}
+	if d.totalFolios != 0 {
+		t.Errorf("totalFolios = %d, want 0", d.totalFolios)
+	}
+}
