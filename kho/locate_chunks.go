@@ -69,6 +69,17 @@ func scanPresent(mem physmem.Memory, ps uint64, chunkSize int, partial bool, vis
 	}
 }
 
+// appendCapped appends v to *list unless it already holds max entries; it
+// reports whether v was dropped. The scans keep at most max candidates of
+// each kind and report the rest as truncated.
+func appendCapped[T any](list *[]T, v T, max int) (dropped bool) {
+	if len(*list) >= max {
+		return true
+	}
+	*list = append(*list, v)
+	return false
+}
+
 // scanBufSize is the size of scanPresent's buffer: chunk, or the largest
 // present range in whole pages when that is smaller, so that a small
 // memory (a test's, a debugfs copy's) does not cost a megabyte buffer, and

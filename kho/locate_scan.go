@@ -53,11 +53,9 @@ func (l *locator) scanChunk(s *locScan, chunk []byte, a uint64) bool {
 	ps := l.o.PageSize
 	capped := false
 	add := func(list *[]uint64, v uint64) {
-		if len(*list) >= l.o.MaxHits {
+		if appendCapped(list, v, l.o.MaxHits) {
 			capped = true
-			return
 		}
-		*list = append(*list, v)
 	}
 	for off := uint64(0); off+4 <= uint64(len(chunk)); off += ps {
 		if binary.BigEndian.Uint32(chunk[off:]) == fdt.Magic {

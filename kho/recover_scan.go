@@ -114,7 +114,7 @@ func (rc *recoverer) classify(pa uint64, page []byte) {
 	w0 := le.Uint64(page)
 	if w0 == luoSerV5Word {
 		if allZero(page[format.LUOSerSize:]) {
-			rc.keepLUOSer(recLUOSer{addr: pa, num: le.Uint64(page[recLUOSerNumOff:]), sessions: le.Uint64(page[recLUOSerSessionsOff:]), flbsPA: le.Uint64(page[recLUOSerFLBsOff:])})
+			keep(rc, &rc.scan.luoSers, recLUOSer{addr: pa, num: le.Uint64(page[recLUOSerNumOff:]), sessions: le.Uint64(page[recLUOSerSessionsOff:]), flbsPA: le.Uint64(page[recLUOSerFLBsOff:])})
 		}
 		return
 	}
@@ -124,7 +124,7 @@ func (rc *recoverer) classify(pa uint64, page []byte) {
 	}
 	if w0 == format.LUOFLBPgCnt {
 		if p, ok := rc.flbPage(pa, page, int(count)); ok {
-			rc.keepFLB(p)
+			keep(rc, &rc.scan.flbPages, p)
 			return
 		}
 	}
@@ -132,43 +132,19 @@ func (rc *recoverer) classify(pa uint64, page []byte) {
 		return
 	}
 	if b, ok := rc.sessionBlock(pa, w0, page, int(count)); ok {
-		rc.keepSession(b)
+		keep(rc, &rc.scan.sessionBlocks, b)
 		return
 	}
 	if rc.fileBlock(page, count) {
-		rc.keepFileBlock(pa)
+		keep(rc, &rc.scan.fileBlocks, pa)
 	}
 }
 
-func (rc *recoverer) full(n int) bool {
-	if n >= rc.ro.MaxCandidates {
+// keep appends v to the scan's candidates of its kind, at most
+// MaxCandidates of them; past that the scan is marked truncated.
+func keep[T any](rc *recoverer, list *[]T, v T) {
+	if appendCapped(list, v, rc.ro.MaxCandidates) {
 		rc.scan.truncated = true
-		return true
-	}
-	return false
-}
-
-func (rc *recoverer) keepSession(b recSessionBlock) {
-	if !rc.full(len(rc.scan.sessionBlocks)) {
-		rc.scan.sessionBlocks = append(rc.scan.sessionBlocks, b)
-	}
-}
-
-func (rc *recoverer) keepFLB(p recFLBPage) {
-	if !rc.full(len(rc.scan.flbPages)) {
-		rc.scan.flbPages = append(rc.scan.flbPages, p)
-	}
-}
-
-func (rc *recoverer) keepLUOSer(s recLUOSer) {
-	if !rc.full(len(rc.scan.luoSers)) {
-		rc.scan.luoSers = append(rc.scan.luoSers, s)
-	}
-}
-
-func (rc *recoverer) keepFileBlock(pa uint64) {
-	if !rc.full(len(rc.scan.fileBlocks)) {
-		rc.scan.fileBlocks = append(rc.scan.fileBlocks, pa)
 	}
 }
 
