@@ -134,14 +134,17 @@ func clipExtents(ext []extent, overlap func(e extent, prevEnd uint64)) []extent 
 // readAtFull reads exactly len(p) bytes at off. A short read is a
 // *FormatError at the first byte not read: ErrTruncated where the file
 // ends, else wrapping the reader's error. An error the reader located
-// itself (a flattened stream's) is returned as it is.
+// itself (a flattened stream's) keeps its offset and gains what.
 func readAtFull(r io.ReaderAt, p []byte, off int64, what string) error {
 	n, err := r.ReadAt(p, off)
 	if n == len(p) {
 		return nil
 	}
 	if fe := (*FormatError)(nil); errors.As(err, &fe) {
-		return err
+		if !fe.inFlat {
+			return err
+		}
+		return &FormatError{Off: fe.Off, Msg: what + " cannot be read, " + fe.Msg, Val: fe.Val, Err: fe.Err, inFlat: true}
 	}
 	if err == nil || errors.Is(err, io.EOF) {
 		return formatErr(off+int64(n), ErrTruncated, "file ends inside "+what, nil)

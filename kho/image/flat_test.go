@@ -314,3 +314,35 @@ func mustFlattened(t *testing.T, b []byte, n int64) *Flattened {
 	f.r = bytes.NewReader(b[:n])
 	return f
 }
+
+// TestFlattenedReadErrorSaysWhat: when the flattened file fails under a
+// page descriptor, the error names the flattened file's offset of the byte
+// not read and what the kdump reader was reading there.
+func TestFlattenedReadErrorSaysWhat(t *testing.T) {
+	data, desc := kdumpFixture(t, nil, nil)
+	var flat bytes.Buffer
+	if err := WriteFlattened(&flat, bytes.NewReader(data), int64(len(data)), 4096); err != nil {
+		t.Fatal(err)
+	}
+	whole, err := NewFlattened(bytes.NewReader(flat.Bytes()), int64(flat.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad, ok := whole.InputOffset(int64(desc) + 3)
+	if !ok {
+		t.Fatalf("descriptor byte %#x in no segment", desc+3)
+	}
+	fl, err := NewFlattened(failingReader{bytes.NewReader(flat.Bytes()), bad}, int64(flat.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := NewKdump(fl, fl.Size())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = k.ReadAt(make([]byte, 8), 0x1000)
+	wantFormatErr(t, err, errDisk, bad)
+	if !strings.Contains(err.Error(), "a page descriptor") {
+		t.Errorf("%v does not say a page descriptor was being read", err)
+	}
+}

@@ -775,15 +775,11 @@ func (k *Kdump) readBitmaps(b1, b2 []byte, start uint64) error {
 		off  int64
 		name string
 	}{{b1, k.bitmap1 + int64(start), "the 1st bitmap"}, {b2, k.bitmap2 + int64(start), "the 2nd bitmap"}} {
-		var fe *FormatError // readAtFull's errors all hold one
+		var fe *FormatError // readAtFull's errors all hold one, naming the bitmap
 		if !errors.As(readAtFull(k.r, bm.b, bm.off, bm.name), &fe) {
 			continue
 		}
-		msg := fe.Msg
-		if fe.inFlat { // the flattened stream's own error does not say what was read
-			msg = bm.name + " cannot be read, " + msg
-		}
-		return &FormatError{Off: fe.Off, Msg: fmt.Sprintf("%s; page frames from %#x on are left out of the ranges", msg, start*8), Err: fe.Err, inFlat: fe.inFlat}
+		return &FormatError{Off: fe.Off, Msg: fmt.Sprintf("%s; page frames from %#x on are left out of the ranges", fe.Msg, start*8), Err: fe.Err, inFlat: fe.inFlat}
 	}
 	return nil
 }
