@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/hex"
 	"fmt"
 	"io"
 	"strings"
@@ -158,23 +157,11 @@ func (t *textWriter) hexDump(depth int, b []byte) {
 	n := min(len(b), 64)
 	for off := 0; off < n; off += 16 {
 		end := min(off+16, n)
-		t.line(depth, "%04x  %-47s  %s", off, spaced(b[off:end]), printable(b[off:end]))
+		t.line(depth, "%04x  %-47s  %s", off, fmt.Sprintf("% x", b[off:end]), printable(b[off:end]))
 	}
 	if len(b) > n {
 		t.line(depth, "... %d more bytes", len(b)-n)
 	}
-}
-
-func spaced(b []byte) string {
-	h := hex.EncodeToString(b)
-	var s strings.Builder
-	for i := 0; i < len(h); i += 2 {
-		if i > 0 {
-			s.WriteByte(' ')
-		}
-		s.WriteString(h[i : i+2])
-	}
-	return s.String()
 }
 
 func printable(b []byte) string {
