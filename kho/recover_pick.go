@@ -3,6 +3,7 @@ package kho
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -292,13 +293,7 @@ func (rc *recoverer) pickSessions(owners map[uint64]string) *chainCand {
 			hasPred[bi.b.next] = true
 		}
 	}
-	var heads []uint64
-	for a := range valid {
-		if !hasPred[a] {
-			heads = append(heads, a)
-		}
-	}
-	sort.Slice(heads, func(i, j int) bool { return heads[i] < heads[j] })
+	heads := sortedKeysNotIn(valid, hasPred)
 
 	var cands []*chainCand
 	var rejects []RecoveredObject
@@ -411,15 +406,8 @@ func (rc *recoverer) pickSessions(owners map[uint64]string) *chainCand {
 		cands = append(cands, &chainCand{obj: o, sessions: sessions, findings: d.h.Findings})
 	}
 	// Valid blocks no head reaches lie on cycles.
-	var loose []uint64
-	for a := range valid {
-		if !visited[a] {
-			loose = append(loose, a)
-		}
-	}
-	sort.Slice(loose, func(i, j int) bool { return loose[i] < loose[j] })
-	for _, a := range loose {
-		if visited[a] {
+	for _, a := range sortedKeysNotIn(valid, visited) {
+		if visited[a] { // on a cycle walked from a lower address
 			continue
 		}
 		o := RecoveredObject{Kind: RecoveredSessionChain, Addr: a, Reason: "every block of its chain has a predecessor: a cycle of session blocks"}
@@ -435,14 +423,7 @@ func (rc *recoverer) pickSessions(owners map[uint64]string) *chainCand {
 		reject(o)
 	}
 	// Session-like blocks that fail and no valid block continues into.
-	var lone []uint64
-	for a := range rejected {
-		if !nextOfValid[a] {
-			lone = append(lone, a)
-		}
-	}
-	sort.Slice(lone, func(i, j int) bool { return lone[i] < lone[j] })
-	for _, a := range lone {
+	for _, a := range sortedKeysNotIn(rejected, nextOfValid) {
 		reject(RecoveredObject{Kind: RecoveredSessionChain, Addr: a, Blocks: []uint64{a}, Reason: rejected[a],
 			Evidence: []string{"in-page checks of a session block pass (count, names, file-set pointers)"}})
 	}
@@ -712,4 +693,17 @@ func (rc *recoverer) apply(chain *chainCand, flb *RecoveredObject, flbs []FLB, f
 			rc.add("luo.recovery-none", "/LUO/flbs", 0, "no FLB page with entries found in %d pages", rc.scan.pages)
 		}
 	}
+}
+
+// sortedKeysNotIn returns the addresses m holds and skip does not, in
+// ascending order, so candidates are judged and listed in a fixed order.
+func sortedKeysNotIn[V any](m map[uint64]V, skip map[uint64]bool) []uint64 {
+	var keys []uint64
+	for a := range m {
+		if !skip[a] {
+			keys = append(keys, a)
+		}
+	}
+	slices.Sort(keys)
+	return keys
 }
