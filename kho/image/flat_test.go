@@ -320,19 +320,12 @@ func mustFlattened(t *testing.T, b []byte, n int64) *Flattened {
 // not read and what the kdump reader was reading there.
 func TestFlattenedReadErrorSaysWhat(t *testing.T) {
 	data, desc := kdumpFixture(t, nil, nil)
-	var flat bytes.Buffer
-	if err := WriteFlattened(&flat, bytes.NewReader(data), int64(len(data)), 4096); err != nil {
-		t.Fatal(err)
-	}
-	whole, err := NewFlattened(bytes.NewReader(flat.Bytes()), int64(flat.Len()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	bad, ok := whole.InputOffset(int64(desc) + 3)
+	flat := flatten(t, data, 4096)
+	bad, ok := mustFlattened(t, flat, int64(len(flat))).InputOffset(int64(desc) + 3)
 	if !ok {
 		t.Fatalf("descriptor byte %#x in no segment", desc+3)
 	}
-	fl, err := NewFlattened(failingReader{bytes.NewReader(flat.Bytes()), bad}, int64(flat.Len()))
+	fl, err := NewFlattened(failingReader{bytes.NewReader(flat), bad}, int64(len(flat)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -233,11 +233,7 @@ func flattenedSeeds(t testing.TB) [][]byte {
 	}
 	var seeds [][]byte
 	for _, seg := range []int{4096, 300} {
-		var b bytes.Buffer
-		if err := WriteFlattened(&b, bytes.NewReader(kd.Bytes()), int64(kd.Len()), seg); err != nil {
-			t.Fatal(err)
-		}
-		seeds = append(seeds, b.Bytes())
+		seeds = append(seeds, flatten(t, kd.Bytes(), seg))
 	}
 	return append(seeds, buildFlat([]flatSeg{{100, []byte("later")}, {0, []byte("first")}, {98, []byte("overlap")}}, true))
 }
