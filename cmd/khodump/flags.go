@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -134,14 +135,8 @@ func outputFlag(fs *pflag.FlagSet, o *options, choices ...string) {
 
 // resolve checks flag values that pflag cannot.
 func (o *options) resolve() error {
-	if o.outputChoice != nil {
-		ok := false
-		for _, c := range o.outputChoice {
-			ok = ok || c == o.output
-		}
-		if !ok {
-			return fmt.Errorf("unknown output format %q (want %s)", o.output, strings.Join(o.outputChoice, ", "))
-		}
+	if o.outputChoice != nil && !slices.Contains(o.outputChoice, o.output) {
+		return fmt.Errorf("unknown output format %q (want %s)", o.output, strings.Join(o.outputChoice, ", "))
 	}
 	if o.format != "" {
 		f, err := image.ParseFormat(o.format)
