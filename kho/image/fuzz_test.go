@@ -65,11 +65,7 @@ func exercise(t testing.TB, m physmem.Memory) {
 func FuzzELF(f *testing.F) {
 	m := fuzzMemory(f)
 	for _, o := range []*ELFOptions{nil, {ByteOrder: binary.BigEndian}, {TrimZeros: true, VMCoreInfo: []byte(testVMCoreInfo)}} {
-		var b bytes.Buffer
-		if err := WriteELF(&b, m, m.Ranges(), o); err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b.Bytes())
+		f.Add(writeTestELF(f, m, m.Ranges(), o))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		e, err := NewELF(bytes.NewReader(data), int64(len(data)))
@@ -109,11 +105,7 @@ func kdumpSeeds(t testing.TB) [][]byte {
 		{Compression: PageZstd}, {compress: lzoRepeat}, {ExcludeZero: true},
 		{layout: Kdump32Packed, Machine: "i686", VMCoreInfo: []byte("PAGESIZE=512\n")}, {layout: Kdump32Padded, Machine: "ppc", ByteOrder: binary.BigEndian}} {
 		o.BlockSize = fuzzBlock
-		var b bytes.Buffer
-		if err := WriteKdump(&b, m, m.Ranges(), o); err != nil {
-			t.Fatal(err)
-		}
-		seeds = append(seeds, b.Bytes())
+		seeds = append(seeds, writeTestKdump(t, m, m.Ranges(), o))
 	}
 	return seeds
 }
@@ -227,13 +219,10 @@ func benchInputs(b *testing.B, corpus [][]byte, body func([]byte)) {
 // segments come out of order and overlap.
 func flattenedSeeds(t testing.TB) [][]byte {
 	m := fuzzMemory(t)
-	var kd bytes.Buffer
-	if err := WriteKdump(&kd, m, m.Ranges(), &KdumpOptions{Compression: PageZlib, BlockSize: fuzzBlock}); err != nil {
-		t.Fatal(err)
-	}
+	kd := writeTestKdump(t, m, m.Ranges(), &KdumpOptions{Compression: PageZlib, BlockSize: fuzzBlock})
 	var seeds [][]byte
 	for _, seg := range []int{4096, 300} {
-		seeds = append(seeds, flatten(t, kd.Bytes(), seg))
+		seeds = append(seeds, flatten(t, kd, seg))
 	}
 	return append(seeds, buildFlat([]flatSeg{{100, []byte("later")}, {0, []byte("first")}, {98, []byte("overlap")}}, true))
 }
@@ -335,14 +324,9 @@ func checkFlatLocated(t testing.TB, fl *Flattened, data []byte, err error) {
 // ELF and kdump seeds are mostly zero padding.
 func FuzzDetect(f *testing.F) {
 	m := fuzzMemory(f)
-	var e, k bytes.Buffer
-	if err := WriteELF(&e, m, m.Ranges(), nil); err != nil {
-		f.Fatal(err)
-	}
-	if err := WriteKdump(&k, m, m.Ranges(), &KdumpOptions{BlockSize: fuzzBlock, Compression: PageZlib}); err != nil {
-		f.Fatal(err)
-	}
-	for _, s := range [][]byte{e.Bytes(), k.Bytes(), {0xd0, 0x0d, 0xfe, 0xed, 0, 0, 0, 0x28}, []byte("makedumpfile\x00\x00\x00\x00")} {
+	e := writeTestELF(f, m, m.Ranges(), nil)
+	k := writeTestKdump(f, m, m.Ranges(), &KdumpOptions{BlockSize: fuzzBlock, Compression: PageZlib})
+	for _, s := range [][]byte{e, k, {0xd0, 0x0d, 0xfe, 0xed, 0, 0, 0, 0x28}, []byte("makedumpfile\x00\x00\x00\x00")} {
 		f.Add(compressZeroRuns(s))
 	}
 	f.Fuzz(func(t *testing.T, enc []byte) {
