@@ -1,10 +1,8 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"strings"
 
@@ -50,10 +48,7 @@ type jsonField struct {
 func readBlob(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, failIO("%s: no such file or directory", path)
-		}
-		return nil, failIO("%s: %v", path, unwrapPath(err))
+		return nil, openFailed(path, err)
 	}
 	defer f.Close()
 	if st, err := f.Stat(); err == nil && st.IsDir() {

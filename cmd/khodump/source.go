@@ -82,10 +82,7 @@ var openFile = image.Open
 func openImage(path string, o *options) (*image.Image, error) {
 	st, err := os.Stat(path)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, failIO("%s: no such file or directory", path)
-		}
-		return nil, failIO("%s: %v", path, unwrapPath(err))
+		return nil, openFailed(path, err)
 	}
 	if st.Mode().IsRegular() && st.Size() == 0 {
 		return nil, failIO("%s: empty file (0 bytes): not a memory image, FDT or blob", path)
@@ -112,6 +109,14 @@ func openImage(path string, o *options) (*image.Image, error) {
 		return nil, failIO("%s", msg)
 	}
 	return im, nil
+}
+
+// openFailed is the error for a SOURCE that cannot be opened or stat'ed.
+func openFailed(path string, err error) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		return failIO("%s: no such file or directory", path)
+	}
+	return failIO("%s: %v", path, unwrapPath(err))
 }
 
 // unwrapPath drops the os.PathError wrapping whose op and path the
