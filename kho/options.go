@@ -27,7 +27,7 @@ type Options struct {
 	// bitmaps) read while decoding the memory map (default 65536).
 	MaxRadixNodes int
 	// MaxRuns caps the preserved runs a memory map may decode to (default
-	// 1<<22, 96 MiB of runs). A map of alternating bits makes a run per two
+	// 1<<22, 64 MiB of 16-byte runs). A map of alternating bits makes a run per two
 	// bits: without a cap, 256 MiB of hostile leaves would decode to about
 	// a billion runs.
 	MaxRuns int
