@@ -18,8 +18,8 @@
 // --as FORMAT, --lenient, -q, -v, --no-progress. A command's flags go
 // before its name or after it: "khodump -o json check F" is "khodump check
 // -o json F". Errors are one line on stderr; check exits 0 (no error
-// finding), 1 (an error finding, a malformed image, or with --kernel a
-// harmful impact) or 2 (usage or I/O error). The manual is docs/khodump.md
+// finding), 1 (an error finding, a malformed image, an FDT that is not a
+// KHO root, or with --kernel a harmful impact) or 2 (usage or I/O error). The manual is docs/khodump.md
 // and the JSON documents are specified in docs/json.md.
 //
 // The fixtures in testdata/khodump are written by
