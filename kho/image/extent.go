@@ -30,15 +30,17 @@ type extentMemory struct {
 
 // newExtentMemory takes extents sorted by start and not overlapping.
 func newExtentMemory(r io.ReaderAt, ext []extent) *extentMemory {
-	m := &extentMemory{r: r, ext: ext}
-	for _, e := range ext {
-		if n := len(m.ranges); n > 0 && m.ranges[n-1].End() == e.start {
-			m.ranges[n-1].Size += e.size
-			continue
-		}
-		m.ranges = append(m.ranges, physmem.Range{Start: e.start, Size: e.size, State: physmem.Present})
+	return &extentMemory{r: r, ext: ext, ranges: extentRuns(ext, func(e extent) uint64 { return e.size })}
+}
+
+// extentRuns returns the first size(e) bytes of each extent as present
+// ranges, adjacent ones joined (by mergeRuns, as the writers join).
+func extentRuns(ext []extent, size func(extent) uint64) []physmem.Range {
+	rs := make([]physmem.Range, len(ext))
+	for i, e := range ext {
+		rs[i] = physmem.Range{Start: e.start, Size: size(e), State: physmem.Present}
 	}
-	return m
+	return mergeRuns(rs)
 }
 
 // Ranges implements [physmem.Memory].
@@ -47,19 +49,7 @@ func (m *extentMemory) Ranges() []physmem.Range { return m.ranges }
 // StoredRanges implements [physmem.Storer]: the parts of the extents that
 // the file holds, without the zeros an ELF segment implies past p_filesz.
 func (m *extentMemory) StoredRanges() []physmem.Range {
-	var out []physmem.Range
-	for _, e := range m.ext {
-		size := min(e.fileSize, e.size)
-		if size == 0 {
-			continue
-		}
-		if n := len(out); n > 0 && out[n-1].End() == e.start {
-			out[n-1].Size += size
-			continue
-		}
-		out = append(out, physmem.Range{Start: e.start, Size: size, State: physmem.Present})
-	}
-	return out
+	return extentRuns(m.ext, func(e extent) uint64 { return min(e.fileSize, e.size) })
 }
 
 // ReadAt implements [physmem.Memory].
