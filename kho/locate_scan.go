@@ -3,6 +3,7 @@ package kho
 import (
 	"bytes"
 	"encoding/binary"
+	"iter"
 
 	"github.com/khokit/khokit/fdt"
 	"github.com/khokit/khokit/format"
@@ -64,17 +65,10 @@ func (l *locator) scanChunk(s *locScan, chunk []byte, a uint64) bool {
 	}
 	le := binary.LittleEndian
 	// boot_params: "HdrS" at base+0x202 with base 16-byte aligned, that
-	// is 2 bytes into a 16-byte slot. bytes.Index is vectorised; the
-	// magic is rare.
-	for i := 0; i < len(chunk); {
-		j := bytes.Index(chunk[i:], hdrSBytes[:])
-		if j < 0 {
-			break
-		}
-		off := i + j
-		i = off + 1
+	// is 2 bytes into a 16-byte slot.
+	for off := range slotMatches(chunk, hdrSBytes[:], encBootParamsHeader%16) {
 		pa := a + uint64(off)
-		if off%16 != encBootParamsHeader%16 || pa < encBootParamsHeader {
+		if pa < encBootParamsHeader {
 			continue
 		}
 		base := pa - encBootParamsHeader
@@ -84,18 +78,8 @@ func (l *locator) scanChunk(s *locScan, chunk []byte, a uint64) bool {
 		}
 	}
 	// SETUP_KEXEC_KHO headers: type 10 as a u32 at locSetupTypeOff (8)
-	// into a 16-byte slot. bytes.Index finds the candidates (vectorised; most
-	// memory holds few 0x0a bytes), the slot checks the rest.
-	for i := 0; i < len(chunk); {
-		j := bytes.Index(chunk[i:], setupKHOType[:])
-		if j < 0 {
-			break
-		}
-		off := i + j
-		i = off + 1
-		if off%16 != locSetupTypeOff {
-			continue
-		}
+	// into a 16-byte slot.
+	for off := range slotMatches(chunk, setupKHOType[:], locSetupTypeOff) {
 		slot := off - locSetupTypeOff
 		if slot+locSetupLenOff+4 > len(chunk) {
 			continue // len lies in the next chunk; a node straddling chunks is page-crossing, not kexec's
@@ -118,4 +102,23 @@ func (l *locator) scanChunk(s *locScan, chunk []byte, a uint64) bool {
 		}
 	}
 	return capped
+}
+
+// slotMatches yields the offsets of pat in chunk that lie at byte inSlot
+// of a 16-byte slot. bytes.Index finds the candidates (vectorised; the
+// patterns are rare in memory), the slot check the rest.
+func slotMatches(chunk, pat []byte, inSlot int) iter.Seq[int] {
+	return func(yield func(int) bool) {
+		for i := 0; i < len(chunk); {
+			j := bytes.Index(chunk[i:], pat)
+			if j < 0 {
+				return
+			}
+			off := i + j
+			i = off + 1
+			if off%16 == inSlot && !yield(off) {
+				return
+			}
+		}
+	}
 }
