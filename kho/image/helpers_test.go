@@ -14,17 +14,12 @@ import (
 // range, a few written pages (one of them all zeros, one half written).
 func testMemory(t testing.TB) *physmem.Sparse {
 	t.Helper()
-	var s physmem.Sparse
-	for _, r := range []physmem.Range{
-		{Start: 0x1000, Size: 0x9f000, State: physmem.Present},
-		{Start: 0x100000, Size: 0x200000, State: physmem.Present},
-		{Start: 0x300000, Size: 0x4000, State: physmem.Excluded},
-		{Start: 0x1000000, Size: 0x10000, State: physmem.Present},
-	} {
-		if err := s.AddRange(r.Start, r.Size, r.State); err != nil {
-			t.Fatal(err)
-		}
-	}
+	s := sparseWith(t,
+		physmem.Range{Start: 0x1000, Size: 0x9f000, State: physmem.Present},
+		physmem.Range{Start: 0x100000, Size: 0x200000, State: physmem.Present},
+		physmem.Range{Start: 0x300000, Size: 0x4000, State: physmem.Excluded},
+		physmem.Range{Start: 0x1000000, Size: 0x10000, State: physmem.Present},
+	)
 	rng := rand.New(rand.NewPCG(1, 2))
 	page := func() []byte {
 		b := make([]byte, 4096)
@@ -43,6 +38,18 @@ func testMemory(t testing.TB) *physmem.Sparse {
 	}
 	if err := s.WriteAt(bytes.Repeat([]byte("KHO!"), 512), 0x1004000); err != nil { // half a page
 		t.Fatal(err)
+	}
+	return s
+}
+
+// sparseWith is an empty Sparse describing rs.
+func sparseWith(t testing.TB, rs ...physmem.Range) *physmem.Sparse {
+	t.Helper()
+	var s physmem.Sparse
+	for _, r := range rs {
+		if err := s.AddRange(r.Start, r.Size, r.State); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return &s
 }

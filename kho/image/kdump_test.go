@@ -488,21 +488,16 @@ func (c *countingReader) ReadAt(p []byte, off int64) (int, error) {
 // Excluded ranges, so a scan of the present ranges reads only dumped pages
 // and never fails on a filtered one.
 func TestKdumpExcludedRanges(t *testing.T) {
-	var s physmem.Sparse
-	for _, r := range []physmem.Range{
-		{Start: 0, Size: 64 << 20, State: physmem.Present},
-		{Start: 64 << 20, Size: 1 << 20, State: physmem.Excluded},
-		{Start: 80 << 20, Size: 0x3000, State: physmem.Present},
-	} {
-		if err := s.AddRange(r.Start, r.Size, r.State); err != nil {
-			t.Fatal(err)
-		}
-	}
+	s := sparseWith(t,
+		physmem.Range{Start: 0, Size: 64 << 20, State: physmem.Present},
+		physmem.Range{Start: 64 << 20, Size: 1 << 20, State: physmem.Excluded},
+		physmem.Range{Start: 80 << 20, Size: 0x3000, State: physmem.Present},
+	)
 	written := []uint64{0x1000, 0x2000, 0x3000, 0x2000000, 0x3fff000, 80<<20 + 0x1000}
 	for i, a := range written {
 		s.WriteAt(bytes.Repeat([]byte{byte(i + 1)}, 4096), a)
 	}
-	data := writeTestKdump(t, &s, s.Ranges(), &KdumpOptions{Compression: PageZlib, ExcludeZero: true})
+	data := writeTestKdump(t, s, s.Ranges(), &KdumpOptions{Compression: PageZlib, ExcludeZero: true})
 	file := &countingReader{r: bytes.NewReader(data)}
 	k, err := NewKdump(file, int64(len(data)))
 	if err != nil {
@@ -552,7 +547,7 @@ func TestKdumpExcludedRanges(t *testing.T) {
 	}
 	// Reading across a filtered run stops at its first byte, in one call.
 	wantAddrErr(t, k, 0x3000, 0x10000, 0x1000, 0x4000, physmem.ErrExcluded)
-	compareData(t, &s, k, []physmem.Range{{Start: 0x1000, Size: 0x3000}, {Start: 0x2000000, Size: 0x1000}})
+	compareData(t, s, k, []physmem.Range{{Start: 0x1000, Size: 0x3000}, {Start: 0x2000000, Size: 0x1000}})
 }
 
 var errDisk = errors.New("disk read failed")
@@ -672,17 +667,12 @@ func TestKdumpReadErrorLocated(t *testing.T) {
 // then one present page. It returns the file and its two bitmaps' offsets.
 func twoChunkKdump(t *testing.T) (data []byte, bitmap1, bitmap2 int64) {
 	t.Helper()
-	var s physmem.Sparse
-	for _, r := range []physmem.Range{
-		{Start: 0, Size: 0x10000, State: physmem.Present},
-		{Start: 0x10000, Size: 160<<20 - 0x10000, State: physmem.Excluded},
-		{Start: 160 << 20, Size: 0x1000, State: physmem.Present},
-	} {
-		if err := s.AddRange(r.Start, r.Size, r.State); err != nil {
-			t.Fatal(err)
-		}
-	}
-	data = writeTestKdump(t, &s, s.Ranges(), nil)
+	s := sparseWith(t,
+		physmem.Range{Start: 0, Size: 0x10000, State: physmem.Present},
+		physmem.Range{Start: 0x10000, Size: 160<<20 - 0x10000, State: physmem.Excluded},
+		physmem.Range{Start: 160 << 20, Size: 0x1000, State: physmem.Present},
+	)
+	data = writeTestKdump(t, s, s.Ranges(), nil)
 	le := binary.LittleEndian
 	bitmap1 = int64(1+le.Uint32(data[432:])) * 4096
 	bitmap2 = bitmap1 + int64(le.Uint32(data[436:]))/2*4096
