@@ -35,20 +35,20 @@ func mustField(formatName, field string) *format.Field {
 	return f.Field(field)
 }
 
-// claimVmallocPage records that a vmalloc chunk or run page belongs to the
-// area at path. A page claimed twice (two areas sharing a run, or a chunk
-// that is also a run) is a finding: it would make hostile input cost
-// reads out of proportion to its bytes, and a kernel would restore the
-// page twice.
-func (d *decoder) claimVmallocPage(path string, pa uint64) bool {
+// claimVmallocPage records that a vmalloc chunk or run page at pa belongs
+// to the chunk at cpath. A page claimed twice (two areas sharing a run, or
+// a chunk that is also a run) is a finding at path(), the chunk or run
+// that claims it again: it would make hostile input cost reads out of
+// proportion to its bytes, and a kernel would restore the page twice.
+func (d *decoder) claimVmallocPage(cpath string, path func() string, pa uint64) bool {
 	if d.vmOwner == nil {
 		d.vmOwner = make(map[uint64]string)
 	}
 	if owner, seen := d.vmOwner[pa]; seen {
-		d.add("vmalloc.shared", "", path, pa, "page %#x already belongs to %s", pa, owner)
+		d.add("vmalloc.shared", "", path(), pa, "page %#x already belongs to %s", pa, owner)
 		return false
 	}
-	d.vmOwner[pa] = path
+	d.vmOwner[pa] = cpath
 	return true
 }
 
@@ -167,7 +167,7 @@ func (d *decoder) readVmalloc(path string, vm Vmalloc, want uint64) []byte {
 			}
 			visited[pa] = true
 		}
-		if !d.check(cpath, "vmalloc chunk", pa, ps, need{align: ps, preserved: true, order: 0}) || !d.claimVmallocPage(cpath, pa) {
+		if !d.check(cpath, "vmalloc chunk", pa, ps, need{align: ps, preserved: true, order: 0}) || !d.claimVmallocPage(cpath, func() string { return cpath }, pa) {
 			return nil
 		}
 		// Read the header and only the slots the remaining pages can use,
@@ -198,7 +198,7 @@ func (d *decoder) readVmalloc(path string, vm Vmalloc, want uint64) []byte {
 			}
 			pages += runPages
 			runBytes := runPages * ps
-			if !d.claimVmallocPage(cpath, run) {
+			if !d.claimVmallocPage(cpath, rpath, run) {
 				return nil
 			}
 			runNeed := need{align: ps, preserved: true, order: int(vm.Order)}

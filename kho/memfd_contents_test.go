@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -450,5 +451,27 @@ func TestMemfdFolioTotalSkipsRefused(t *testing.T) {
 	}
 	if d.totalFolios != 0 {
 		t.Errorf("totalFolios = %d, want 0", d.totalFolios)
+	}
+}
+
+// TestVmallocSharedRunPath checks that a vmalloc run claimed by a second
+// memfd's folio array is reported at that run, not at its chunk.
+func TestVmallocSharedRunPath(t *testing.T) {
+	b := hostileBase(t, "kho-v4+luo-v5")
+	m := mutator{t: t, b: b}
+	L := b.Layout
+	m.put64(L.FolioChunks[0][0][0]+8, m.get64(L.FolioChunks[0][1][0]+8))
+	h, err := Decode(b.Mem, b.RootAddr, &Options{Scratch: b.Scratch})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	for _, f := range h.Findings {
+		if f.Code == "vmalloc.shared" {
+			paths = append(paths, f.Path)
+		}
+	}
+	if len(paths) != 1 || !strings.HasSuffix(paths[0], "/folios/chunks[0]/runs[0]") {
+		t.Errorf("vmalloc.shared findings at %q, want one at .../folios/chunks[0]/runs[0]", paths)
 	}
 }
