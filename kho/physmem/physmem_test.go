@@ -10,8 +10,14 @@ import (
 
 func newTestMemory(t *testing.T) *Sparse {
 	t.Helper()
+	return sparseWith(t, Range{0x1000, 0x3000, Present}, Range{0x4000, 0x1000, Excluded}, Range{0x10000, 0x2000, Present})
+}
+
+// sparseWith is an empty Sparse describing rs.
+func sparseWith(t *testing.T, rs ...Range) *Sparse {
+	t.Helper()
 	var s Sparse
-	for _, r := range []Range{{0x1000, 0x3000, Present}, {0x4000, 0x1000, Excluded}, {0x10000, 0x2000, Present}} {
+	for _, r := range rs {
 		if err := s.AddRange(r.Start, r.Size, r.State); err != nil {
 			t.Fatal(err)
 		}
@@ -165,12 +171,7 @@ func (m storedMemory) StoredRanges() []Range                     { return m.stor
 
 // A written page is stored only where it lies in present memory.
 func TestSparseStoredRangesClip(t *testing.T) {
-	var s Sparse
-	for _, r := range []Range{{0x1000, 0x400, Present}, {0x1400, 0x400, Excluded}, {0x1800, 0x1000, Present}, {0x3000, 0x1000, Present}} {
-		if err := s.AddRange(r.Start, r.Size, r.State); err != nil {
-			t.Fatal(err)
-		}
-	}
+	s := sparseWith(t, Range{0x1000, 0x400, Present}, Range{0x1400, 0x400, Excluded}, Range{0x1800, 0x1000, Present}, Range{0x3000, 0x1000, Present})
 	for _, addr := range []uint64{0x1000, 0x2000, 0x3000} {
 		if err := s.WriteAt([]byte{1}, addr); err != nil {
 			t.Fatal(err)

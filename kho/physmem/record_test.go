@@ -7,16 +7,11 @@ import (
 )
 
 func TestRecorder(t *testing.T) {
-	var s Sparse
-	if err := s.AddRange(0x1000, 0x5000, Present); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.AddRange(0x6000, 0x800, Present); err != nil { // half a page
-		t.Fatal(err)
-	}
-	if err := s.AddRange(0x10000, 0x1000, Excluded); err != nil {
-		t.Fatal(err)
-	}
+	s := sparseWith(t,
+		Range{0x1000, 0x5000, Present},
+		Range{0x6000, 0x800, Present}, // half a page
+		Range{0x10000, 0x1000, Excluded},
+	)
 	// check compares what rec recorded with want; its Ranges are always
 	// the wrapped memory's.
 	check := func(name string, rec *Recorder, want []Range) {
@@ -28,7 +23,7 @@ func TestRecorder(t *testing.T) {
 			t.Errorf("%s Ranges differ from the wrapped memory's:\n%s", name, d)
 		}
 	}
-	r := NewRecorder(&s, 4096)
+	r := NewRecorder(s, 4096)
 	buf := make([]byte, 16)
 	for _, addr := range []uint64{0x1ff8, 0x1000, 0x4010} { // the first crosses into 0x2000
 		if _, err := r.ReadAt(buf, addr); err != nil {
@@ -51,7 +46,7 @@ func TestRecorder(t *testing.T) {
 		{Start: 0x6000, Size: 0x800, State: Present},
 	})
 
-	exact := NewRecorder(&s, 1)
+	exact := NewRecorder(s, 1)
 	for _, addr := range []uint64{0x1ff8, 0x1000, 0x1004, 0x1010, 0x4010} {
 		if _, err := exact.ReadAt(buf, addr); err != nil {
 			t.Fatal(err)
