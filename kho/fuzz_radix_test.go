@@ -20,7 +20,14 @@ var radixSeedBlocks = [][]Block{
 
 // radixSeed lays blocks out as a radix tree in the fuzz RAM, root first.
 func radixSeed(tb testing.TB, blocks []Block) []byte {
-	a := fuzzPageAlloc(pageFuzzBase, 0x20000)
+	root, pages := radixLayout(tb, fuzzPageAlloc(pageFuzzBase, 0x20000), blocks)
+	return pageRecords(pages, root)
+}
+
+// radixLayout is the builder's radix tree of blocks in pages from a: its
+// root and its pages.
+func radixLayout(tb testing.TB, a *bldPageAlloc, blocks []Block) (uint64, map[uint64][]byte) {
+	tb.Helper()
 	root, err := a.alloc(0)
 	if err != nil {
 		tb.Fatal(err)
@@ -29,7 +36,7 @@ func radixSeed(tb testing.TB, blocks []Block) []byte {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return pageRecords(pages, root)
+	return root, pages
 }
 
 // FuzzRadixMap walks a kho-v2+ radix tree laid out from the input (page
@@ -65,15 +72,7 @@ func FuzzRadixMap(f *testing.F) {
 		for b := range m.All() {
 			blocks = append(blocks, b)
 		}
-		a := fuzzPageAlloc(reencodeBase, reencodeRAM)
-		root2, err := a.alloc(0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pages, err := bldRadix(a, root2, blocks)
-		if err != nil {
-			t.Fatal(err)
-		}
+		root2, pages := radixLayout(t, fuzzPageAlloc(reencodeBase, reencodeRAM), blocks)
 		d3 := fuzzDecoder(t, reencodedMemory(t, pages))
 		d3.decodeRadix(root2)
 		if diff := cmp.Diff(m.Runs, d3.h.MemoryMap.Runs); diff != "" {
