@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/khokit/khokit/fdt"
@@ -141,18 +140,16 @@ func (o *RecoverOptions) resolved(ps uint64) RecoverOptions {
 // cannot recognise by content: only luo-v5 (7.2 and later) is.
 var ErrRecoverUnsupported = errors.New("kho: recovery by content not supported")
 
-// luoFormat is the decoded format of h's LUO subtree ("luo-ser",
-// "luo-fdt"), "" when there is none.
-func luoFormat(h *Handover) string {
-	if h == nil {
-		return ""
-	}
-	for _, s := range h.Subtrees {
-		if s.Name == "LUO" {
-			return s.Format
+// luoSubtree is h's LUO subtree, if it has one.
+func luoSubtree(h *Handover) (Subtree, bool) {
+	if h != nil {
+		for _, s := range h.Subtrees {
+			if s.Name == "LUO" {
+				return s, true
+			}
 		}
 	}
-	return ""
+	return Subtree{}, false
 }
 
 // blockLUO reports whether h's LUO can be luo-v5: a kho-v4 root (luo-v5
@@ -163,12 +160,10 @@ func blockLUO(mem physmem.Memory, h *Handover) bool {
 	if !ok || rv.version != 4 {
 		return false
 	}
-	for _, s := range h.Subtrees {
+	if s, ok := luoSubtree(h); ok && s.Addr != 0 {
 		var magic [4]byte
-		if s.Name == "LUO" && s.Addr != 0 {
-			if _, err := mem.ReadAt(magic[:], s.Addr); err == nil && binary.BigEndian.Uint32(magic[:]) == fdt.Magic {
-				return false
-			}
+		if _, err := mem.ReadAt(magic[:], s.Addr); err == nil && binary.BigEndian.Uint32(magic[:]) == fdt.Magic {
+			return false
 		}
 	}
 	return true
@@ -185,7 +180,7 @@ func NeedsRecovery(h *Handover) bool {
 
 // lostParts says which parts of h's LUO state are unreachable and why.
 func lostParts(h *Handover) (sessions, flbs bool, why string) {
-	if h == nil || !slices.ContainsFunc(h.Subtrees, func(s Subtree) bool { return s.Name == "LUO" }) {
+	if _, ok := luoSubtree(h); !ok {
 		return false, false, ""
 	}
 	if h.LUO == nil {
@@ -270,7 +265,8 @@ func RecoverLUO(mem physmem.Memory, h *Handover, opts *Options, ro *RecoverOptio
 	}
 	lostSessions, lostFLBs, why := lostParts(h)
 	if (lostSessions || lostFLBs || ro != nil && ro.Force) && !blockLUO(mem, h) {
-		return nil, fmt.Errorf("%w: root %q, LUO subtree %q: only luo-v5 block chains (kho-v4) are recognised", ErrRecoverUnsupported, h.Compatible, luoFormat(h))
+		luo, _ := luoSubtree(h)
+		return nil, fmt.Errorf("%w: root %q, LUO subtree %q: only luo-v5 block chains (kho-v4) are recognised", ErrRecoverUnsupported, h.Compatible, luo.Format)
 	}
 	r := ro.resolved(o.PageSize)
 	if !lostSessions && !lostFLBs {

@@ -147,12 +147,8 @@ func (rc *recoverer) lostPointers() []string {
 // luoSubtreeAddr is the LUO subtree's preserved-data: where the incoming
 // luo_ser was.
 func (rc *recoverer) luoSubtreeAddr() uint64 {
-	for _, s := range rc.h.Subtrees {
-		if s.Name == "LUO" {
-			return s.Addr
-		}
-	}
-	return 0
+	s, _ := luoSubtree(rc.h)
+	return s.Addr
 }
 
 // pickLUOSers reports the luo_ser pages found and returns, for each
