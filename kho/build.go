@@ -368,7 +368,7 @@ func (b *builder) run(h *Handover) error {
 	}
 	sort.Slice(L.MapPages, func(i, j int) bool { return L.MapPages[i] < L.MapPages[j] })
 
-	fdtBytes, err := b.rootFDT(out)
+	fdtBytes, err := EncodeRootFDT(out)
 	if err != nil {
 		return err
 	}

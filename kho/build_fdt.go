@@ -29,9 +29,6 @@ func (f bldFDTWriter) raw(name string, v []byte) { _ = f.w.Property(name, v) }
 func (f bldFDTWriter) finish() ([]byte, error)   { return f.w.Finish() }
 func (f bldFDTWriter) u64(name string, v uint64) { f.raw(name, bldLE.AppendUint64(nil, v)) } // CPU order, not cells
 
-// rootFDT writes the KHO root of the handover being built.
-func (b *builder) rootFDT(h *Handover) ([]byte, error) { return EncodeRootFDT(h) }
-
 // EncodeRootFDT encodes the KHO root FDT of h: h.Compatible, the
 // preserved-memory-map address h.MemoryMap.Addr, and one node per
 // subtree with its address (and, kho-v3 on, its size), laid out as the
