@@ -126,11 +126,7 @@ func (o *LocateOptions) resolved() LocateOptions {
 	if v.PageSize == 0 {
 		v.PageSize = 4096
 	}
-	if v.ChunkSize <= 0 {
-		v.ChunkSize = 1 << 20
-	}
-	v.ChunkSize = min(v.ChunkSize, locMaxChunk)
-	v.ChunkSize = int(bldAlignUp(uint64(v.ChunkSize), v.PageSize))
+	v.ChunkSize = resolvedChunkSize(v.ChunkSize, v.PageSize)
 	if v.MaxSetupData <= 0 {
 		v.MaxSetupData = 256
 	}
@@ -138,6 +134,15 @@ func (o *LocateOptions) resolved() LocateOptions {
 		v.MaxHits = 4096
 	}
 	return v
+}
+
+// resolvedChunkSize is a scan's ChunkSize option made usable: 1 MiB when
+// unset, at most locMaxChunk, in whole pages of ps.
+func resolvedChunkSize(n int, ps uint64) int {
+	if n <= 0 {
+		n = 1 << 20
+	}
+	return int(bldAlignUp(uint64(min(n, locMaxChunk)), ps))
 }
 
 // x86 boot protocol constants (arch/x86/include/uapi/asm/bootparam.h,

@@ -125,11 +125,7 @@ func (o *RecoverOptions) resolved(ps uint64) RecoverOptions {
 	if o != nil {
 		v = *o
 	}
-	if v.ChunkSize <= 0 {
-		v.ChunkSize = 1 << 20
-	}
-	v.ChunkSize = min(v.ChunkSize, locMaxChunk)
-	v.ChunkSize = int(bldAlignUp(uint64(v.ChunkSize), ps))
+	v.ChunkSize = resolvedChunkSize(v.ChunkSize, ps)
 	if v.MaxCandidates <= 0 {
 		v.MaxCandidates = 16384
 	}
