@@ -424,26 +424,18 @@ func (rc *recoverer) pickSessions(owners map[uint64]string) *chainCand {
 			Evidence: []string{"in-page checks of a session block pass (count, names, file-set pointers)"}})
 	}
 
-	// Incoming luo_ser pointers beat everything; otherwise one candidate.
+	// Incoming luo_ser pointers beat everything; otherwise one candidate,
+	// and only when no chain was left undecoded.
 	var chosen *chainCand
-	if undecoded > 0 {
-		cands = append(cands, nil) // never a single candidate
-	}
 	for _, c := range cands {
-		if c == nil {
-			continue
-		}
 		if who, ok := owners[c.obj.Addr]; ok && who == "incoming" {
 			chosen = c
 		}
 	}
-	if chosen == nil && len(cands) == 1 {
+	if chosen == nil && len(cands) == 1 && undecoded == 0 {
 		chosen = cands[0]
 	}
 	for _, c := range cands {
-		if c == nil {
-			continue
-		}
 		if c == chosen {
 			c.obj.Verdict = VerdictChosen
 			rc.rec.Sessions = append([]RecoveredObject{c.obj}, rc.rec.Sessions...)
@@ -456,16 +448,17 @@ func (rc *recoverer) pickSessions(owners map[uint64]string) *chainCand {
 		}
 		listObject(&rc.rec.Sessions, c.obj)
 	}
-	if chosen == nil && len(cands) > 1 {
+	if chosen == nil && len(cands)+min(undecoded, 1) > 1 {
 		var list []string
 		for _, c := range cands {
-			if c == nil {
-				list = append(list, fmt.Sprintf("%d more not decoded", undecoded))
-				continue
-			}
 			list = append(list, fmt.Sprintf("%#x (%d sessions, %d files)", c.obj.Addr, c.obj.Sessions, c.obj.Files))
 		}
-		rc.add("luo.recovery-ambiguous", recoveryPath+"/sessions", 0, "%d session chains pass every check: %s; none is used", len(cands), strings.Join(list, ", "))
+		n := len(cands)
+		if undecoded > 0 {
+			list = append(list, fmt.Sprintf("%d more not decoded", undecoded))
+			n++
+		}
+		rc.add("luo.recovery-ambiguous", recoveryPath+"/sessions", 0, "%d session chains pass every check: %s; none is used", n, strings.Join(list, ", "))
 	}
 	rc.keepRejects(&rc.rec.Sessions, rejects, "session chain")
 	return chosen
