@@ -621,12 +621,16 @@ func (rc *recoverer) orphans(chosen *chainCand) {
 			reached[binary.LittleEndian.Uint64(page)] = true // the block header's next
 		}
 	}
+	n := 0
 	for _, a := range rc.scan.fileBlocks {
-		if !reached[a] && len(rc.rec.OrphanFileBlocks) < maxListedRejects {
-			rc.rec.OrphanFileBlocks = append(rc.rec.OrphanFileBlocks, a)
+		if !reached[a] {
+			n++
+			if len(rc.rec.OrphanFileBlocks) < maxListedRejects {
+				rc.rec.OrphanFileBlocks = append(rc.rec.OrphanFileBlocks, a)
+			}
 		}
 	}
-	if n := len(rc.rec.OrphanFileBlocks); n > 0 {
+	if n > 0 { // n counts them all; the list is capped
 		rc.add("luo.recovery-orphan-file", recoveryPath, rc.rec.OrphanFileBlocks[0], "%d file blocks (first at %#x) are reached by no recognised session block: stale, or their session block is gone", n, rc.rec.OrphanFileBlocks[0])
 	}
 }

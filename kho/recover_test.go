@@ -746,6 +746,36 @@ func TestRecoverManyLookAlikes(t *testing.T) {
 	}
 }
 
+// TestRecoverManyOrphans: past maxListedRejects orphan file blocks the
+// list is capped, but the finding counts them all.
+func TestRecoverManyOrphans(t *testing.T) {
+	b := recBuild(t)
+	const n = maxListedRejects + 6
+	for i := uint64(0); i < n; i++ {
+		recPut(t, b.Mem, recFree0+i*4096, recFileBlock(0, b.Layout.MemfdSer[3][0]))
+	}
+	h, err := Decode(b.Mem, b.RootAddr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := RecoverLUO(b.Mem, h, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.OrphanFileBlocks) != maxListedRejects {
+		t.Errorf("%d orphan file blocks listed, want the cap %d", len(rec.OrphanFileBlocks), maxListedRejects)
+	}
+	var msgs []string
+	for _, f := range h.Findings {
+		if f.Code == "luo.recovery-orphan-file" {
+			msgs = append(msgs, f.Message[:strings.Index(f.Message, " (")])
+		}
+	}
+	if d := cmp.Diff([]string{fmt.Sprintf("%d file blocks", n)}, msgs); d != "" {
+		t.Errorf("orphan findings (-want +got):\n%s", d)
+	}
+}
+
 func TestRecoverNil(t *testing.T) {
 	rec, err := RecoverLUO(&physmem.Sparse{}, nil, nil, &RecoverOptions{Force: true})
 	if rec != nil || err != nil || NeedsRecovery(nil) {
