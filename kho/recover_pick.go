@@ -16,6 +16,10 @@ const recoveryPath = "/LUO/recovery"
 // findings: a hostile image can make thousands.
 const maxListedRejects = 64
 
+// maxRejectFindings is how many rejected candidates of a kind get a
+// finding each; the rest share one.
+const maxRejectFindings = 8
+
 // maxDecodedChains caps the candidate session chains decoded in full.
 const maxDecodedChains = 16
 
@@ -499,14 +503,15 @@ func (rc *recoverer) chainEvidence(o RecoveredObject, fblocks int, handlers map[
 // keepRejects appends rejected candidates to list, at most
 // maxListedRejects, with a finding for each of the first few.
 func (rc *recoverer) keepRejects(list *[]RecoveredObject, rejects []RecoveredObject, what string) {
+	before := len(*list)
 	for i, o := range rejects {
-		if i < 8 {
+		if i < maxRejectFindings {
 			rc.add("luo.recovery-rejected", recoveryPath, o.Addr, "%s at %#x: %s", what, o.Addr, o.Reason)
 		}
 		listObject(list, o)
 	}
-	if n := len(rejects); n > 8 {
-		rc.add("luo.recovery-rejected", recoveryPath, 0, "%d more rejected %s candidates (%d listed in the recovery)", n-8, what, min(n, maxListedRejects))
+	if n := len(rejects); n > maxRejectFindings {
+		rc.add("luo.recovery-rejected", recoveryPath, 0, "%d more rejected %s candidates (%d listed in the recovery)", n-maxRejectFindings, what, len(*list)-before)
 	}
 }
 

@@ -776,6 +776,42 @@ func TestRecoverManyOrphans(t *testing.T) {
 	}
 }
 
+// TestRecoverManyRejects: the finding summing up rejects past the first
+// few gives the number of them the recovery lists, which the cap on the
+// whole list (chosen page included) bounds.
+func TestRecoverManyRejects(t *testing.T) {
+	b := recBuild(t)
+	const n = maxListedRejects + 6
+	dup := recFLBPageBytes(FLB{Name: "pci-v1", Count: 1}, FLB{Name: "pci-v1", Count: 1})
+	for i := uint64(0); i < n; i++ {
+		recPut(t, b.Mem, recFree0+i*4096, dup)
+	}
+	h, err := Decode(b.Mem, b.RootAddr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := RecoverLUO(b.Mem, h, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := 0
+	for _, o := range rec.FLBs {
+		if o.Verdict == VerdictRejected {
+			listed++
+		}
+	}
+	want := fmt.Sprintf("%d more rejected FLB page candidates (%d listed in the recovery)", n-maxRejectFindings, listed)
+	var got []string
+	for _, f := range h.Findings {
+		if f.Code == "luo.recovery-rejected" && f.Addr == 0 {
+			got = append(got, f.Message)
+		}
+	}
+	if d := cmp.Diff([]string{want}, got); d != "" || listed >= maxListedRejects {
+		t.Errorf("summary findings (-want +got):\n%s\n%d rejects listed", d, listed)
+	}
+}
+
 func TestRecoverNil(t *testing.T) {
 	rec, err := RecoverLUO(&physmem.Sparse{}, nil, nil, &RecoverOptions{Force: true})
 	if rec != nil || err != nil || NeedsRecovery(nil) {
