@@ -24,10 +24,11 @@ func chunkSeed(tb testing.TB, blocks []Block, small bool) []byte {
 
 // FuzzChunkMap walks a kho-v1 khoser_mem_chunk list laid out from the
 // input (page records, the head chunk at the first) with the decoder's
-// chunk walk. Invariants as for FuzzRadixMap: the walk ends, findings are
-// documented, runs pass rule 12, decoding is deterministic, and a map that
-// decoded without findings (but which bitmap size it was read with)
-// survives a round trip through the builder's chunk encoding at that size.
+// chunk walk. Invariants as for the radix-tree map target: the walk ends,
+// findings are documented, runs pass rule 12, decoding is deterministic,
+// and a map that decoded without findings (but which bitmap size it was
+// read with) survives a round trip through the builder's chunk encoding at
+// that size.
 func FuzzChunkMap(f *testing.F) {
 	for _, bs := range radixSeedBlocks {
 		f.Add(chunkSeed(f, bs, false))

@@ -56,8 +56,8 @@ func recFuzzHandover() (*Handover, map[FileID][]byte) {
 	return h, contents
 }
 
-// recFuzzBuild builds recFuzzHandover after the kexec, as recBuild does.
-func recFuzzBuild(t testing.TB) *Built {
+// buildRecFuzzMemory builds recFuzzHandover after the kexec, as recBuild does.
+func buildRecFuzzMemory(t testing.TB) *Built {
 	t.Helper()
 	h, contents := recFuzzHandover()
 	return recBuildAfterKexec(t, h, contents)
@@ -72,7 +72,7 @@ func recFuzzBuild(t testing.TB) *Built {
 func FuzzRecoverPages(f *testing.F) {
 	// One memory for every input: the planted pages are written whole
 	// (zero-padded) each time, so nothing of an earlier input remains.
-	b := recFuzzBuild(f)
+	b := buildRecFuzzMemory(f)
 	for _, s := range recoverPagesSeeds(b.Layout.SessionBlocks[0]) {
 		f.Add(s[0], s[1])
 	}
@@ -129,7 +129,7 @@ func recoverPlanted(t testing.TB, b *Built, p0, p1 []byte) {
 // BenchmarkFuzzRecoverPages runs FuzzRecoverPages' body over its seeds and
 // its corpus in testdata: the cost of one fuzz input.
 func BenchmarkFuzzRecoverPages(b *testing.B) {
-	built := recFuzzBuild(b)
+	built := buildRecFuzzMemory(b)
 	inputs := recoverPagesSeeds(built.Layout.SessionBlocks[0])
 	for _, in := range readFuzzCorpus(b, "FuzzRecoverPages") {
 		if len(in) != 2 {
