@@ -16,8 +16,49 @@ const Format = "khokit-e2e-expected/1"
 // struct kho_data (SETUP_KEXEC_KHO).
 const SetupTypeKexecKHO = 10
 
-// ErrFormat is wrapped by Read when a file is not a Format results file.
-var ErrFormat = errors.New("not a " + Format + " file")
+// ErrFormat is wrapped by every parse failure of Read, DecodeExpected,
+// DecodeStage2 and DecodeRetrieved: malformed JSON, a field this package
+// does not define, a value that does not fit its field, data after the
+// JSON value, or an Expected of another Format. The error is a
+// *FormatError, which says where.
+var ErrFormat = errors.New("malformed e2e harness JSON")
+
+// FormatError is a parse failure. It wraps ErrFormat and, when encoding/json
+// found the problem, the encoding/json error (*json.SyntaxError,
+// *json.UnmarshalTypeError, ...).
+type FormatError struct {
+	Name string // the file's path, or the report's name ("RETRIEVED")
+	// Offset is where in Name the problem was found: the first byte of
+	// data after the value, else encoding/json's count of bytes read when
+	// it noticed (just past the offending byte, the offending number or
+	// the '{' of an offending object); -1 when no offset is known (an
+	// unknown field, a wrong Format).
+	Offset int64
+	// Field is the dotted JSON field path the problem is in
+	// ("sessions.files.token"), or "" when the JSON itself is malformed.
+	Field string
+	Msg   string // what is wrong
+	Err   error  // the encoding/json error, or nil
+}
+
+func (e *FormatError) Error() string {
+	s := "e2eexpect: " + e.Name
+	if e.Offset >= 0 {
+		s += fmt.Sprintf(": offset %d", e.Offset)
+	}
+	if e.Field != "" {
+		s += ": field " + e.Field
+	}
+	return s + ": " + e.Msg
+}
+
+// Unwrap returns ErrFormat and the encoding/json error, if any.
+func (e *FormatError) Unwrap() []error {
+	if e.Err == nil {
+		return []error{ErrFormat}
+	}
+	return []error{ErrFormat, e.Err}
+}
 
 // Expected is expected.json. The guest fills Format, Seed, FilesTotal,
 // Sessions, FLBs and Stage1Log before the kexec; e2etool adds Kernel,
@@ -160,27 +201,93 @@ type RetrievedFile struct {
 	SHA256 string `json:"sha256"`
 }
 
-// Read reads and parses the expected.json at path. A missing file is an
-// error wrapping fs.ErrNotExist, so callers can skip on it; a field this
-// package does not define or another Format is an error.
+// Read reads and parses the expected.json at path with DecodeExpected. A
+// missing or unreadable file is the os error (a missing one wraps
+// fs.ErrNotExist, so callers can skip on it); every parse failure is a
+// *FormatError naming path and wrapping ErrFormat.
 func Read(path string) (*Expected, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
+	return DecodeExpected(path, data)
+}
+
+// DecodeExpected parses data, an expected.json or the guest's stage-1
+// report, named name in errors. A field this package does not define, data
+// after the JSON object and a Format other than this package's are
+// errors; every error is a *FormatError wrapping ErrFormat.
+func DecodeExpected(name string, data []byte) (*Expected, error) {
 	var e Expected
-	if err := dec.Decode(&e); err != nil {
-		return nil, fmt.Errorf("e2eexpect: %s: %w", path, err)
-	}
-	if _, err := dec.Token(); err != io.EOF { // More misses a stray ']' or '}'
-		return nil, fmt.Errorf("e2eexpect: %s: data after the JSON object", path)
+	if err := decodeStrict(name, data, &e); err != nil {
+		return nil, err
 	}
 	if e.Format != Format {
-		return nil, fmt.Errorf("e2eexpect: %s: format %q: %w", path, e.Format, ErrFormat)
+		return nil, &FormatError{Name: name, Offset: -1, Field: "format",
+			Msg: fmt.Sprintf("format %q, want %q", e.Format, Format)}
 	}
 	return &e, nil
+}
+
+// DecodeStage2 parses the guest's STAGE2 report, named name in errors, as
+// strictly as DecodeExpected.
+func DecodeStage2(name string, data []byte) (*Stage2, error) {
+	var s Stage2
+	if err := decodeStrict(name, data, &s); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// DecodeRetrieved parses the guest's RETRIEVED (verify) report, named name
+// in errors, as strictly as DecodeExpected.
+func DecodeRetrieved(name string, data []byte) (*Retrieved, error) {
+	var r Retrieved
+	if err := decodeStrict(name, data, &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// decodeStrict decodes the one JSON value in data into v, refusing unknown
+// fields and anything but white space after the value.
+func decodeStrict(name string, data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(name, data, err)
+	}
+	end := dec.InputOffset()
+	// Token, not More: More misses a stray ']' or '}'.
+	if _, err := dec.Token(); err != io.EOF {
+		rest := data[end:]
+		at := end + int64(len(rest)-len(bytes.TrimLeft(rest, " \t\r\n")))
+		return &FormatError{Name: name, Offset: at, Msg: "data after the JSON value"}
+	}
+	return nil
+}
+
+// jsonError words a Decode error as a *FormatError with the offset and
+// field encoding/json knows.
+func jsonError(name string, data []byte, err error) error {
+	fe := &FormatError{Name: name, Offset: -1, Msg: err.Error(), Err: err}
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax):
+		fe.Offset = syntax.Offset
+	case errors.As(err, &typ):
+		fe.Offset, fe.Field = typ.Offset, typ.Field
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		// Decode returns io.EOF for empty or all-white-space input.
+		fe.Offset = int64(len(data))
+		if errors.Is(err, io.EOF) {
+			fe.Msg = "no JSON value"
+		}
+	}
+	// "json: unknown field" carries no offset (Decoder.InputOffset would be
+	// the end of the whole value); the message names the field.
+	return fe
 }
 
 // Write writes e to path as indented JSON, the way the harness leaves it

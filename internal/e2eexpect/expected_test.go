@@ -119,44 +119,143 @@ func TestWriteRead(t *testing.T) {
 	}
 }
 
+// Every parse failure is a *FormatError that wraps ErrFormat and says
+// where: the file, the byte offset when encoding/json knows it, the field.
 func TestReadErrors(t *testing.T) {
 	dir := t.TempDir()
 	tests := []struct {
 		name, data string
-		is         error  // errors.Is target, if any
-		want       string // in the message
+		// offset is FormatError.Offset: the first byte of trailing data,
+		// else encoding/json's count of bytes read when it noticed (just
+		// past the offending byte, or the end of the offending number).
+		offset  int64
+		field   string // want FormatError.Field
+		msg     string // in FormatError.Msg
+		jsonErr bool   // FormatError.Err is encoding/json's error
 	}{
-		{"missing", "", fs.ErrNotExist, "no such file"},
-		{"other format", `{"format":"khokit-e2e-expected/2"}`, ErrFormat, `format "khokit-e2e-expected/2"`},
-		{"no format", `{"seed":1}`, ErrFormat, `format ""`},
-		{"unknown field", `{"format":"khokit-e2e-expected/1","sessions":[{"name":"s","files":[{"tokn":1}]}]}`, nil, `unknown field "tokn"`},
-		{"token as float", `{"format":"khokit-e2e-expected/1","sessions":[{"name":"s","files":[{"token":1.5}]}]}`, nil, "sessions.files.token"},
-		{"negative size", `{"format":"khokit-e2e-expected/1","sessions":[{"name":"s","files":[{"size":-1}]}]}`, nil, "sessions.files.size"},
-		{"token past 2^64", `{"format":"khokit-e2e-expected/1","sessions":[{"name":"s","files":[{"token":18446744073709551616}]}]}`, nil, "sessions.files.token"},
-		{"kexec count past 2^32", `{"format":"khokit-e2e-expected/1","handover":{"kexec_count":4294967296}}`, nil, "handover.kexec_count"},
-		{"trailing data", `{"format":"khokit-e2e-expected/1"} {}`, nil, "data after the JSON object"},
-		{"trailing bracket", `{"format":"khokit-e2e-expected/1"} ]`, nil, "data after the JSON object"},
-		{"trailing brace", `{"format":"khokit-e2e-expected/1"}}`, nil, "data after the JSON object"},
-		{"truncated", `{"format":"khokit-e2e-expected/1",`, nil, "unexpected EOF"},
+		{"other format", `{"format":"khokit-e2e-expected/2"}`, -1, "format", `format "khokit-e2e-expected/2"`, false},
+		{"no format", `{"seed":1}`, -1, "format", `format ""`, false},
+		{"unknown field", `{"format":"khokit-e2e-expected/1","sessions":[{"name":"s","files":[{"tokn":1}]}]}`, -1, "", `unknown field "tokn"`, true},
+		{"token as float", `{"format":"khokit-e2e-expected/1","sessions":[{"name":"s","files":[{"token":1.5}]}]}`, 79, "sessions.files.token", "number 1.5", true},
+		{"negative size", `{"format":"khokit-e2e-expected/1","sessions":[{"name":"s","files":[{"size":-1}]}]}`, 77, "sessions.files.size", "number -1", true},
+		{"token past 2^64", `{"format":"khokit-e2e-expected/1","sessions":[{"name":"s","files":[{"token":18446744073709551616}]}]}`, 96, "sessions.files.token", "number 18446744073709551616", true},
+		{"kexec count past 2^32", `{"format":"khokit-e2e-expected/1","handover":{"kexec_count":4294967296}}`, 70, "handover.kexec_count", "number 4294967296", true},
+		{"object where a string is", `{"format":{}}`, 11, "format", "object", true},
+		{"syntax", `{"format":"khokit-e2e-expected/1",]`, 35, "", "invalid character ']'", true},
+		{"syntax after white space", "\n\n  {\"format\" 1}", 15, "", "invalid character '1'", true},
+		{"not an object", `nul`, 3, "", "", true},
+		{"trailing data", `{"format":"khokit-e2e-expected/1"} {}`, 35, "", "data after the JSON value", false},
+		{"trailing bracket", `{"format":"khokit-e2e-expected/1"}` + "\n\t]", 36, "", "data after the JSON value", false},
+		{"trailing brace", `{"format":"khokit-e2e-expected/1"}}`, 34, "", "data after the JSON value", false},
+		{"truncated", `{"format":"khokit-e2e-expected/1",`, 34, "", "unexpected EOF", true},
+		{"empty", "", 0, "", "no JSON value", true},
+		{"white space only", " \n", 2, "", "no JSON value", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			path := filepath.Join(dir, strings.ReplaceAll(tt.name, " ", "-")+".json")
-			if tt.name != "missing" {
-				if err := os.WriteFile(path, []byte(tt.data), 0o644); err != nil {
-					t.Fatal(err)
-				}
+			if err := os.WriteFile(path, []byte(tt.data), 0o644); err != nil {
+				t.Fatal(err)
 			}
 			e, err := Read(path)
 			if err == nil {
 				t.Fatalf("read %+v, want an error", e)
 			}
-			if tt.is != nil && !errors.Is(err, tt.is) {
-				t.Errorf("%v: not %v", err, tt.is)
+			if !errors.Is(err, ErrFormat) {
+				t.Errorf("%v: not ErrFormat", err)
 			}
-			if !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), path) {
-				t.Errorf("%v: want the path and %q", err, tt.want)
+			var fe *FormatError
+			if !errors.As(err, &fe) {
+				t.Fatalf("%v (%T): not a *FormatError", err, err)
+			}
+			want := FormatError{Name: path, Offset: tt.offset, Field: tt.field}
+			got := FormatError{Name: fe.Name, Offset: fe.Offset, Field: fe.Field}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("%v: where (-want +got):\n%s", err, diff)
+			}
+			if !strings.Contains(fe.Msg, tt.msg) || !strings.Contains(err.Error(), path) {
+				t.Errorf("%v: want the path and %q", err, tt.msg)
+			}
+			if (fe.Err != nil) != tt.jsonErr {
+				t.Errorf("%v: wrapped error %v, want one from encoding/json: %v", err, fe.Err, tt.jsonErr)
 			}
 		})
 	}
+}
+
+// A missing file is the os error, not a format error, so callers can skip.
+func TestReadMissing(t *testing.T) {
+	_, err := Read(filepath.Join(t.TempDir(), "expected.json"))
+	if !errors.Is(err, fs.ErrNotExist) || errors.Is(err, ErrFormat) {
+		t.Errorf("%v: want fs.ErrNotExist and not ErrFormat", err)
+	}
+}
+
+// The guest's reports decode as strictly as expected.json: the same
+// failures are *FormatErrors wrapping ErrFormat, named by the report.
+func TestDecodeReports(t *testing.T) {
+	one := uint64(1)
+	two := uint32(2)
+	tests := []struct {
+		name   string
+		decode func([]byte) (decoded, error)
+		data   string
+		want   decoded
+		offset int64 // want FormatError.Offset; ignored if want is not zero
+		field  string
+	}{
+		{"stage2", decodeStage2, `{"liveupdate_number":1,"kexec_count":2,"previous_release":"7.3.4","flbs_found":[],"release":"7.3.4","stage2_log":["kho: found"]}`,
+			decoded{stage2: &Stage2{LiveupdateNumber: &one, KexecCount: &two, PreviousRelease: "7.3.4", FLBsFound: []string{}, Release: "7.3.4", Stage2Log: []string{"kho: found"}}}, 0, ""},
+		{"stage2 syntax", decodeStage2, `{"release":"7.3.4"`, decoded{}, 18, ""},
+		{"stage2 trailing", decodeStage2, `{} x`, decoded{}, 3, ""},
+		{"stage2 count past 2^32", decodeStage2, `{"kexec_count":4294967296}`, decoded{}, 25, "kexec_count"},
+		{"stage2 unknown field", decodeStage2, `{"relase":"7.3.4"}`, decoded{}, -1, ""},
+		{"retrieved", decodeRetrieved, `{"sessions":[{"name":"s","files":[{"token":18446744073709551615,"size":5,"seals":15,"sha256":"ab"}]}],"problems":[]}`,
+			decoded{retrieved: &Retrieved{Sessions: []RetrievedSession{{Name: "s", Files: []RetrievedFile{{Token: 1<<64 - 1, Size: 5, Seals: 15, SHA256: "ab"}}}}, Problems: []string{}}}, 0, ""},
+		{"retrieved syntax", decodeRetrieved, `{"sessions":[}`, decoded{}, 14, ""},
+		{"retrieved trailing", decodeRetrieved, `{"sessions":[]}]`, decoded{}, 15, ""},
+		{"retrieved negative size", decodeRetrieved, `{"sessions":[{"files":[{"size":-5}]}]}`, decoded{}, 33, "sessions.files.size"},
+		{"retrieved truncated", decodeRetrieved, `{"sessions":[{"files":[`, decoded{}, 23, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := tt.decode([]byte(tt.data))
+			if diff := cmp.Diff(tt.want, got, cmp.AllowUnexported(decoded{})); diff != "" {
+				t.Errorf("decoded (-want +got):\n%s", diff)
+			}
+			if tt.want != (decoded{}) {
+				if err != nil {
+					t.Errorf("error %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrFormat) {
+				t.Fatalf("%v: not ErrFormat", err)
+			}
+			var fe *FormatError
+			if !errors.As(err, &fe) {
+				t.Fatalf("%v (%T): not a *FormatError", err, err)
+			}
+			want := FormatError{Name: "REPORT", Offset: tt.offset, Field: tt.field}
+			if diff := cmp.Diff(want, FormatError{Name: fe.Name, Offset: fe.Offset, Field: fe.Field}); diff != "" {
+				t.Errorf("%v: where (-want +got):\n%s", err, diff)
+			}
+		})
+	}
+}
+
+// decoded is what one of the report decoders returned.
+type decoded struct {
+	stage2    *Stage2
+	retrieved *Retrieved
+}
+
+func decodeRetrieved(b []byte) (decoded, error) {
+	r, err := DecodeRetrieved("REPORT", b)
+	return decoded{retrieved: r}, err
+}
+
+func decodeStage2(b []byte) (decoded, error) {
+	s, err := DecodeStage2("REPORT", b)
+	return decoded{stage2: s}, err
 }
