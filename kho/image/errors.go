@@ -23,6 +23,13 @@ var (
 	ErrWrongFormat = errors.New("image is not in the requested format")
 )
 
+// ErrInvalidArgument is wrapped by the writers' errors about what the
+// caller asked for (segments unsorted, overlapping, empty or storing more
+// than they hold, more segments than MaxSegments, a kdump block size or
+// range alignment the format cannot hold), as opposed to errors of the
+// memory read or the io.Writer.
+var ErrInvalidArgument = errors.New("invalid argument")
+
 // FormatError is malformed or unusable input at a file offset, in the
 // style of debug/elf.FormatError. Findings use the same type.
 //

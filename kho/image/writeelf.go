@@ -76,7 +76,7 @@ func writeCore(w io.Writer, m physmem.Memory, segs []Segment, o ELFOptions) erro
 		phnum++
 	}
 	if phnum > MaxSegments {
-		return fmt.Errorf("image: %d segments exceed the limit of %d", phnum, MaxSegments)
+		return fmt.Errorf("image: %d segments exceed the limit of %d: %w", phnum, MaxSegments, ErrInvalidArgument)
 	}
 	xnum := phnum >= pnXNum
 	phoff := uint64(elf64HeaderSize)

@@ -40,7 +40,8 @@ func AppendSegment(segs []Segment, s Segment) []Segment {
 // WriteELFSegments writes an ELF64 core file holding exactly segs, one
 // PT_LOAD each, in order and not merged: a carved image keeps each page's
 // read part without the zeros between pages. segs must be sorted by Start,
-// must not overlap, and each FileSize must be at most its MemSize.
+// must not overlap, and each FileSize must be at most its MemSize; a list
+// that breaks this is an error wrapping ErrInvalidArgument.
 // opts.TrimZeros is ignored (the caller chose the file sizes).
 func WriteELFSegments(w io.Writer, m physmem.Memory, segs []Segment, opts *ELFOptions) error {
 	o := opts.withDefaults()
@@ -49,13 +50,13 @@ func WriteELFSegments(w io.Writer, m physmem.Memory, segs []Segment, opts *ELFOp
 		end := s.Start + s.MemSize
 		switch {
 		case s.MemSize == 0:
-			return fmt.Errorf("image: segment %d at %#x is empty", i, s.Start)
+			return fmt.Errorf("image: segment %d at %#x is empty: %w", i, s.Start, ErrInvalidArgument)
 		case end < s.Start:
-			return fmt.Errorf("image: segment %d at %#x wraps the address space", i, s.Start)
+			return fmt.Errorf("image: segment %d at %#x wraps the address space: %w", i, s.Start, ErrInvalidArgument)
 		case s.FileSize > s.MemSize:
-			return fmt.Errorf("image: segment %d at %#x stores %#x bytes of %#x", i, s.Start, s.FileSize, s.MemSize)
+			return fmt.Errorf("image: segment %d at %#x stores %#x bytes of %#x: %w", i, s.Start, s.FileSize, s.MemSize, ErrInvalidArgument)
 		case i > 0 && s.Start < prevEnd:
-			return fmt.Errorf("image: segment %d at %#x overlaps or precedes the one before", i, s.Start)
+			return fmt.Errorf("image: segment %d at %#x overlaps or precedes the one before: %w", i, s.Start, ErrInvalidArgument)
 		}
 		prevEnd = end
 	}

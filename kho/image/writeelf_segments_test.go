@@ -2,6 +2,9 @@ package image
 
 import (
 	"bytes"
+	"errors"
+	"io"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -51,16 +54,70 @@ func TestWriteELFSegments(t *testing.T) {
 			t.Errorf("VMCOREINFO = %+v", e.VMCoreInfo)
 		}
 	}
-	for name, bad := range map[string][]Segment{
-		"overlap":  {{0x1000, 0x2000, 0}, {0x2000, 0x1000, 0}},
-		"unsorted": {{0x2000, 0x1000, 0}, {0x1000, 0x1000, 0}},
-		"filesz":   {{0x1000, 0x10, 0x20}},
-		"empty":    {{0x1000, 0, 0}},
-		"wrap":     {{^uint64(0) - 5, 0x10, 0}},
+}
+
+// Segments the caller got wrong are errors wrapping ErrInvalidArgument that
+// name the segment, and nothing is written.
+func TestWriteELFSegmentsInvalid(t *testing.T) {
+	var s physmem.Sparse
+	if err := s.AddRange(0x1000, 0x4000, physmem.Present); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		segs []Segment
+		want string // in the message
+	}{
+		{"overlap", []Segment{{0x1000, 0x2000, 0}, {0x2000, 0x1000, 0}}, "segment 1 at 0x2000 overlaps"},
+		{"unsorted", []Segment{{0x2000, 0x1000, 0}, {0x1000, 0x1000, 0}}, "segment 1 at 0x1000 overlaps or precedes"},
+		{"file size past memory size", []Segment{{0x1000, 0x1000, 0}, {0x2000, 0x10, 0x20}}, "segment 1 at 0x2000 stores 0x20 bytes of 0x10"},
+		{"empty", []Segment{{0x1000, 0, 0}}, "segment 0 at 0x1000 is empty"},
+		{"wraps", []Segment{{^uint64(0) - 5, 0x10, 0}}, "segment 0 at 0xfffffffffffffffa wraps"},
 	} {
-		if err := WriteELFSegments(&bytes.Buffer{}, &s, bad, nil); err == nil {
-			t.Errorf("%s: no error", name)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			err := WriteELFSegments(&buf, &s, tc.segs, nil)
+			if !errors.Is(err, ErrInvalidArgument) {
+				t.Fatalf("%v: not ErrInvalidArgument", err)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("%v: want %q", err, tc.want)
+			}
+			if buf.Len() != 0 {
+				t.Errorf("wrote %d bytes", buf.Len())
+			}
+		})
+	}
+}
+
+// So are the kdump writer's options and ranges it cannot write.
+func TestWriteKdumpInvalid(t *testing.T) {
+	var s physmem.Sparse
+	if err := s.AddRange(0x1000, 0x4000, physmem.Present); err != nil {
+		t.Fatal(err)
+	}
+	present := []physmem.Range{{Start: 0x1000, Size: 0x4000, State: physmem.Present}}
+	for _, tc := range []struct {
+		name   string
+		ranges []physmem.Range
+		opts   KdumpOptions
+		want   string
+	}{
+		{"block size not a power of two", present, KdumpOptions{BlockSize: 3000}, "block size 3000"},
+		{"block size too large", present, KdumpOptions{BlockSize: 2 << 20}, "block size 2097152"},
+		{"range not aligned", []physmem.Range{{Start: 0x1800, Size: 0x1000, State: physmem.Present}}, KdumpOptions{}, "not aligned to the 4096-byte block"},
+		{"too many page frames", []physmem.Range{{Start: 1 << 50, Size: 0x1000, State: physmem.Excluded}}, KdumpOptions{}, "page frames need bitmaps beyond 512 MiB"},
+		{"unknown compression", present, KdumpOptions{Compression: 0x80}, "cannot compress"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := WriteKdump(io.Discard, &s, tc.ranges, &tc.opts)
+			if !errors.Is(err, ErrInvalidArgument) {
+				t.Fatalf("%v: not ErrInvalidArgument", err)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("%v: want %q", err, tc.want)
+			}
+		})
 	}
 }
 

@@ -55,7 +55,7 @@ func WriteKdump(w io.Writer, m physmem.Memory, ranges []physmem.Range, opts *Kdu
 		o.Machine = "x86_64"
 	}
 	if !validBlockSize(o.BlockSize) {
-		return fmt.Errorf("image: kdump block size %d is not a power of two in [512, 1 MiB]", o.BlockSize)
+		return fmt.Errorf("image: kdump block size %d is not a power of two in [512, 1 MiB]: %w", o.BlockSize, ErrInvalidArgument)
 	}
 	bs := uint64(o.BlockSize)
 	var maxPFN uint64
@@ -64,12 +64,12 @@ func WriteKdump(w io.Writer, m physmem.Memory, ranges []physmem.Range, opts *Kdu
 			continue
 		}
 		if r.Start%bs != 0 || r.Size%bs != 0 {
-			return fmt.Errorf("image: range %v is not aligned to the %d-byte block", r, bs)
+			return fmt.Errorf("image: range %v is not aligned to the %d-byte block: %w", r, bs, ErrInvalidArgument)
 		}
 		maxPFN = max(maxPFN, r.End()/bs)
 	}
 	if maxPFN > 1<<32 {
-		return fmt.Errorf("image: %d page frames need bitmaps beyond 512 MiB", maxPFN)
+		return fmt.Errorf("image: %d page frames need bitmaps beyond 512 MiB: %w", maxPFN, ErrInvalidArgument)
 	}
 	bitmapBlocks := ((maxPFN+7)/8 + bs - 1) / bs // per bitmap
 	if bitmapBlocks == 0 {
@@ -263,5 +263,5 @@ func newPageEncoder(o KdumpOptions) (func([]byte) ([]byte, PageFlags), error) {
 			return pick(p, out, PageZstd)
 		}, nil
 	}
-	return nil, fmt.Errorf("image: kdump writer cannot compress with %v", o.Compression)
+	return nil, fmt.Errorf("image: kdump writer cannot compress with %v: %w", o.Compression, ErrInvalidArgument)
 }
