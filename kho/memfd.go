@@ -312,9 +312,8 @@ func (d *decoder) decodeFolios(path string, size uint64, array []byte) []Folio {
 }
 
 // dropIndexOverlaps drops a folio whose page-cache indices overlap those of
-// a large folio: the kernel inserts a folio of order o at the 2^o indices
-// from its index rounded down to 2^o (the xarray's multi-index entry), and
-// the insert of the other fails as a duplicate index's does. Of two, the one
+// a large folio: the kernel inserts each folio at its [folioSpan], and the
+// insert of the other fails as a duplicate index's does. Of two, the one
 // whose first index comes later (then the later entry) is dropped.
 // entries[k] is out[k]'s entry in the folio array, for the path.
 func (d *decoder) dropIndexOverlaps(path string, out []Folio, entries []uint64) []Folio {
@@ -324,9 +323,8 @@ func (d *decoder) dropIndexOverlaps(path string, out []Folio, entries []uint64) 
 	}
 	spans := make([]span, len(out))
 	for k, f := range out {
-		size := uint64(1) << (f.Order & 63)
-		start := f.Index &^ (size - 1)
-		spans[k] = span{start, start + min(size, ^uint64(0)-start), k}
+		start, end := folioSpan(f)
+		spans[k] = span{start, end, k}
 	}
 	slices.SortStableFunc(spans, func(a, b span) int { return cmp.Compare(a.start, b.start) })
 	drop := make([]bool, len(out))
@@ -418,21 +416,43 @@ func (d *decoder) dropSharedFolios(path string, sessions []Session) {
 	}
 }
 
+// folioSpan returns the page-cache indices [start, end) that f fills once
+// the kernel inserts it: a folio of order o is one multi-index xarray entry
+// over the 2^o indices from f.Index rounded down to a multiple of 2^o,
+// whatever f.Index's low bits say, with its page j at index start+j. An
+// order of 64 or more fills every index. end saturates at 2^64-1; no file
+// reaches that index (MAX_LFS_FILESIZE is 2^63-1 bytes).
+func folioSpan(f Folio) (start, end uint64) {
+	if f.Order >= 64 {
+		return 0, ^uint64(0)
+	}
+	n := uint64(1) << f.Order
+	start = f.Index &^ (n - 1)
+	return start, start + min(n, ^uint64(0)-start)
+}
+
 // MemfdContents returns the contents of a decoded memfd, read on demand
 // through its folios from mem: Size bytes, holes (indices without a folio)
-// reading as zeros. A folio spans 2^Order pages from its Index. pageSize is
-// the producer's page size (0 means 4096); any other than 4096, 16384 or
-// 65536 makes every read fail with an error wrapping [format.ErrPageSize].
-// [OpenMemfd] checks that, and the holes, before reading. A page that
-// folios overlap on (a hostile list) is read from the one reaching
-// furthest, so that every page [Memfd.Holes] counts as backed is read.
+// reading as zeros. A folio of order o fills 2^o pages from its Index
+// rounded down to a multiple of 2^o, where the kernel's page cache puts it
+// (a misaligned Index, finding memfd.folio-index-unaligned, does not shift
+// its pages). pageSize is the producer's page size (0 means 4096); any
+// other than 4096, 16384 or 65536 makes every read fail with an error
+// wrapping [format.ErrPageSize]. [OpenMemfd] checks that, and the holes,
+// before reading. A page that folios overlap on (a hostile list) is read
+// from the one reaching furthest, so that every page [Memfd.Holes] counts
+// as backed is read.
 func MemfdContents(mem physmem.Memory, m *Memfd, pageSize uint64) *io.SectionReader {
 	ps, err := memfdPageSize(pageSize)
-	fs := append([]Folio(nil), m.Folios...)
-	sort.Slice(fs, func(i, j int) bool { return fs[i].Index < fs[j].Index })
-	reach := make([]int, len(fs))
-	for i, f := range fs {
-		if i == 0 || folioEnd(f) > folioEnd(fs[reach[i-1]]) {
+	spans := make([]folioPages, len(m.Folios))
+	for i, f := range m.Folios {
+		start, end := folioSpan(f)
+		spans[i] = folioPages{start: start, end: end, pfn: f.PFN}
+	}
+	slices.SortStableFunc(spans, func(a, b folioPages) int { return cmp.Compare(a.start, b.start) })
+	reach := make([]int, len(spans))
+	for i, s := range spans {
+		if i == 0 || s.end > spans[reach[i-1]].end {
 			reach[i] = i
 		} else {
 			reach[i] = reach[i-1]
@@ -442,21 +462,17 @@ func MemfdContents(mem physmem.Memory, m *Memfd, pageSize uint64) *io.SectionRea
 	if size < 0 {
 		size = 1<<63 - 1
 	}
-	return io.NewSectionReader(&memfdReader{mem: mem, folios: fs, reach: reach, pageSize: ps, size: uint64(size), err: err}, 0, size)
+	return io.NewSectionReader(&memfdReader{mem: mem, spans: spans, reach: reach, pageSize: ps, size: uint64(size), err: err}, 0, size)
 }
 
-// folioEnd is the index after f's last page, saturating at 2^64-1.
-func folioEnd(f Folio) uint64 {
-	if f.Order >= 64 || f.Index+1<<f.Order < f.Index {
-		return ^uint64(0)
-	}
-	return f.Index + 1<<f.Order
-}
+// folioPages is a folio placed in the file: page-cache indices
+// [start, end) hold the pages from PFN pfn on.
+type folioPages struct{ start, end, pfn uint64 }
 
 type memfdReader struct {
 	mem      physmem.Memory
-	folios   []Folio // sorted by Index
-	reach    []int   // reach[i]: of folios[:i+1], the one whose pages reach furthest
+	spans    []folioPages // sorted by start
+	reach    []int        // reach[i]: of spans[:i+1], the one reaching furthest
 	pageSize uint64
 	size     uint64
 	err      error // an unusable page size
@@ -480,17 +496,17 @@ func (r *memfdReader) ReadAt(p []byte, off int64) (int, error) {
 		if left := r.size - pos; uint64(len(chunk)) > left {
 			chunk = chunk[:left]
 		}
-		i := sort.Search(len(r.folios), func(i int) bool { return r.folios[i].Index > page }) - 1
-		if i >= 0 && page < folioEnd(r.folios[r.reach[i]]) {
-			f := r.folios[r.reach[i]]
+		i := sort.Search(len(r.spans), func(i int) bool { return r.spans[i].start > page }) - 1
+		if i >= 0 && page < r.spans[r.reach[i]].end {
+			s := r.spans[r.reach[i]]
 			// A hostile PFN must not wrap around to memory it does not name.
-			pfn := f.PFN + (page - f.Index)
+			pfn := s.pfn + (page - s.start)
 			hi, pa := bits.Mul64(pfn, r.pageSize)
-			if pfn < f.PFN || hi != 0 {
-				return n, fmt.Errorf("kho: memfd page %d: folio PFN %#x + %d pages is past the top of memory: %w", page, f.PFN, page-f.Index, physmem.ErrOverflow)
+			if pfn < s.pfn || hi != 0 {
+				return n, fmt.Errorf("kho: memfd page %d: folio PFN %#x + %d pages is past the top of memory: %w", page, s.pfn, page-s.start, physmem.ErrOverflow)
 			}
 			if _, err := r.mem.ReadAt(chunk, pa+pos%r.pageSize); err != nil {
-				return n, fmt.Errorf("kho: memfd page %d (folio PFN %#x): %w", page, f.PFN, err)
+				return n, fmt.Errorf("kho: memfd page %d (folio PFN %#x): %w", page, s.pfn, err)
 			}
 		} else {
 			clear(chunk)

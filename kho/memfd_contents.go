@@ -51,8 +51,9 @@ func memfdPageSize(pageSize uint64) (uint64, error) {
 
 // Holes returns how many of the memfd's Size bytes no folio backs (they
 // read as zeros): the bytes past the last folio and those in gaps between
-// folios. A folio is 2^Order pages of pageSize bytes (0 means 4096) from
-// its Index; overlapping folios count once, and parts past Size not at
+// folios. A folio is 2^Order pages of pageSize bytes (0 means 4096) placed
+// as [MemfdContents] reads it, from its Index rounded down to a multiple
+// of 2^Order; overlapping folios count once, and parts past Size not at
 // all.
 func (m *Memfd) Holes(pageSize uint64) uint64 {
 	if pageSize == 0 {
@@ -65,14 +66,11 @@ func (m *Memfd) Holes(pageSize uint64) uint64 {
 	type span struct{ start, end uint64 }
 	spans := make([]span, 0, len(m.Folios))
 	for _, f := range m.Folios {
-		if f.Index >= pages {
+		start, end := folioSpan(f)
+		if start >= pages {
 			continue
 		}
-		end := pages
-		if f.Order < 64 && uint64(1)<<f.Order < pages-f.Index {
-			end = f.Index + uint64(1)<<f.Order
-		}
-		spans = append(spans, span{f.Index, end})
+		spans = append(spans, span{start, min(end, pages)})
 	}
 	slices.SortFunc(spans, func(a, b span) int { return cmp.Compare(a.start, b.start) })
 	// byteAt is the file offset of page p, clipped to Size (p <= pages).

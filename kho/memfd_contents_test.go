@@ -33,12 +33,17 @@ func TestMemfdHoles(t *testing.T) {
 		{"last page backed", 4096 + 1, []Folio{{Index: 1}}, 4096, 4096},
 		{"overlapping folios count once", 4 * 4096, []Folio{{Index: 0, Order: 2}, {Index: 1}, {Index: 2, Order: 1}}, 4096, 0},
 		{"folio past size", 4096, []Folio{{Index: 1}, {Index: 9}}, 4096, 4096},
-		{"folio running past size", 2 * 4096, []Folio{{Index: 1, Order: 3}}, 4096, 4096},
+		// An order-3 folio at index 1 fills indices [0, 8) (the kernel rounds
+		// a large folio's index down to its size), clipped to the 2 pages.
+		{"folio running past size", 2 * 4096, []Folio{{Index: 1, Order: 3}}, 4096, 0},
 		{"16k pages", 3 * 16384, []Folio{{Index: 1}}, 16384, 2 * 16384},
 		// Hostile: a folio far out, the size stretched to reach it.
 		{"far folio", (1<<39 + 1) * 4096, []Folio{{Index: 0}, {Index: 1 << 39}}, 4096, (1<<39 - 1) * 4096},
-		{"order 255", 8192, []Folio{{Index: 1, Order: 255}}, 4096, 4096},
-		{"order 63 at top", max64, []Folio{{Index: 1 << 50, Order: 63}}, 4096, (1 << 50) * 4096},
+		// Orders of 64 and more fill every index; order 63 rounds index
+		// 2^50 down to 0: both cover the whole file.
+		{"order 255", 8192, []Folio{{Index: 1, Order: 255}}, 4096, 0},
+		{"order 63 at top", max64, []Folio{{Index: 1 << 50, Order: 63}}, 4096, 0},
+		{"order 63 from 2^63", max64, []Folio{{Index: 1<<63 + 5, Order: 63}}, 4096, max64},
 		{"index at top", max64, []Folio{{Index: max64, Order: 40}}, 4096, max64},
 		{"whole space", max64, []Folio{{Index: 0, Order: 63}, {Index: 1 << 63, Order: 63}}, 4096, 0},
 	}
@@ -150,8 +155,14 @@ func FuzzMemfdHoles(f *testing.F) {
 		pages := (size + ps - 1) / ps
 		backed := make([]bool, pages)
 		for _, f := range folios {
-			for p := f.Index; p < pages; p++ {
-				if f.Order < 64 && p-f.Index >= 1<<f.Order {
+			// The kernel puts an order-o folio at its index rounded
+			// down to a multiple of 2^o.
+			start := uint64(0)
+			if f.Order < 64 {
+				start = f.Index / (1 << f.Order) * (1 << f.Order)
+			}
+			for p := start; p < pages; p++ {
+				if f.Order < 64 && p-start >= 1<<f.Order {
 					break
 				}
 				backed[p] = true
