@@ -116,6 +116,52 @@ func (c debugfsCopy) readSmallFile(p string, max int64) ([]byte, error) {
 	return b, nil
 }
 
+// readDirBatch is how many directory entries listCapped asks for at once.
+const readDirBatch = 256
+
+// listCapped lists directory p, which may be absent, sorted by name: at
+// most limit entries, and more reports that the directory holds others.
+// It reads the listing in batches and stops after limit+1 entries, so a
+// directory of millions of files costs no more memory than limit+1
+// entries. Which entries are kept when there are more is the directory's
+// order.
+func (c debugfsCopy) listCapped(p string, limit int) (entries []fs.DirEntry, more bool, err error) {
+	st, err := fs.Stat(c.fsys, p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, c.wrap(p, err)
+	}
+	if !st.IsDir() { // opening a named pipe would block
+		return nil, false, fmt.Errorf("image: %s: not a directory (%v): %w", c.show(p), st.Mode().Type(), ErrFormat)
+	}
+	f, err := c.fsys.Open(p)
+	if err != nil {
+		return nil, false, c.wrap(p, err)
+	}
+	defer f.Close()
+	dir, ok := f.(fs.ReadDirFile)
+	if !ok {
+		return nil, false, fmt.Errorf("image: %s: cannot be listed (%T has no ReadDir): %w", c.show(p), f, ErrUnsupported)
+	}
+	for len(entries) <= limit {
+		batch, err := dir.ReadDir(min(readDirBatch, limit+1-len(entries)))
+		entries = append(entries, batch[:min(len(batch), limit+1-len(entries))]...)
+		if err == io.EOF || err == nil && len(batch) == 0 { // a listing that stalls ends too
+			break
+		}
+		if err != nil {
+			return nil, false, c.wrap(p, err)
+		}
+	}
+	if len(entries) > limit {
+		entries, more = entries[:limit], true
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
+	return entries, more, nil
+}
+
 // OpenDebugfs reads a debugfs copy in directory dir: dir itself,
 // dir/kho/<side> or dir/<side>. side is "in", "out", or "" for in when
 // present, else out.
@@ -156,13 +202,12 @@ func openDebugfs(c debugfsCopy, side string) (*Debugfs, error) {
 		return nil, fmt.Errorf("image: %s: root FDT: %w", c.show(fdtPath), err)
 	}
 	subDir := path.Join(sideDir, "sub_fdts")
-	entries, err := fs.ReadDir(c.fsys, subDir)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, c.wrap(subDir, err)
+	entries, more, err := c.listCapped(subDir, maxDebugfsBlobs)
+	if err != nil {
+		return nil, err
 	}
-	if len(entries) > maxDebugfsBlobs {
-		d.Findings = append(d.Findings, fmt.Errorf("image: %s: %d files in sub_fdts, only the first %d read: %w", d.Dir, len(entries), maxDebugfsBlobs, ErrLimit))
-		entries = entries[:maxDebugfsBlobs]
+	if more {
+		d.Findings = append(d.Findings, fmt.Errorf("image: %s: more than %d files in sub_fdts, only %d read: %w", d.Dir, maxDebugfsBlobs, maxDebugfsBlobs, ErrLimit))
 	}
 	for _, e := range entries {
 		if e.IsDir() {

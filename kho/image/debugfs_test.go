@@ -1,10 +1,17 @@
 package image
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/khokit/khokit/fdt"
@@ -88,5 +95,139 @@ func checkFormatFindings(t *testing.T, want []string, findings []error) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("findings (-want +got):\n%s", diff)
+	}
+}
+
+// hugeDirFS is a debugfs copy whose sub_fdts lists total files, made up as
+// they are asked for; pulled counts the entries its ReadDir handed out.
+// With stall, ReadDir returns no entries and no error, forever.
+type hugeDirFS struct {
+	root   []byte
+	total  int
+	stall  bool
+	pulled int
+}
+
+func (h *hugeDirFS) Open(name string) (fs.File, error) {
+	switch {
+	case name == "fdt":
+		return &memFile{name: "fdt", Reader: bytes.NewReader(h.root)}, nil
+	case name == "sub_fdts":
+		return &hugeDir{fs: h}, nil
+	case strings.HasPrefix(name, "sub_fdts/"):
+		return &memFile{name: path.Base(name), Reader: bytes.NewReader([]byte("blob"))}, nil
+	}
+	return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+}
+
+// memFile is a regular file of bytes.
+type memFile struct {
+	name string
+	*bytes.Reader
+}
+
+func (f *memFile) Stat() (fs.FileInfo, error) {
+	return fstest.MapFS{f.name: {Data: make([]byte, f.Size())}}.Stat(f.name)
+}
+func (f *memFile) Close() error { return nil }
+
+// hugeDir is the sub_fdts directory of a hugeDirFS.
+type hugeDir struct {
+	fs   *hugeDirFS
+	next int
+}
+
+func (d *hugeDir) Stat() (fs.FileInfo, error) {
+	return fstest.MapFS{"sub_fdts": {Mode: fs.ModeDir | 0o755}}.Stat("sub_fdts")
+}
+func (d *hugeDir) Read([]byte) (int, error) { return 0, errors.New("is a directory") }
+func (d *hugeDir) Close() error             { return nil }
+
+func (d *hugeDir) ReadDir(n int) ([]fs.DirEntry, error) {
+	if d.fs.stall {
+		return nil, nil
+	}
+	all := n <= 0 // the whole rest, as fs.ReadDir asks
+	if all {
+		n = d.fs.total - d.next
+	}
+	var out []fs.DirEntry
+	for ; len(out) < n && d.next < d.fs.total; d.next++ {
+		out = append(out, fs.FileInfoToDirEntry(fakeFileInfo(fmt.Sprintf("blob%08d", d.next))))
+	}
+	d.fs.pulled += len(out)
+	if len(out) == 0 && !all {
+		return nil, io.EOF
+	}
+	return out, nil
+}
+
+// fakeFileInfo is a 4-byte regular file called its value.
+type fakeFileInfo string
+
+func (f fakeFileInfo) Name() string       { return string(f) }
+func (f fakeFileInfo) Size() int64        { return 4 }
+func (f fakeFileInfo) Mode() fs.FileMode  { return 0o644 }
+func (f fakeFileInfo) ModTime() time.Time { return time.Time{} }
+func (f fakeFileInfo) IsDir() bool        { return false }
+func (f fakeFileInfo) Sys() any           { return nil }
+
+// A sub_fdts listing far past the cap is read in batches: at most
+// maxDebugfsBlobs+1 entries are pulled from it, the first maxDebugfsBlobs
+// are read, and the excess is one ErrLimit finding.
+func TestDebugfsSubFDTsCap(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		total      int
+		stall      bool
+		wantPulled int
+		wantRead   int  // blobs read (each a "no node" finding)
+		wantLimit  bool // the ErrLimit finding
+	}{
+		{"empty", 0, false, 0, 0, false},
+		{"under the cap", 300, false, 300, 300, false},
+		{"at the cap", maxDebugfsBlobs, false, maxDebugfsBlobs, maxDebugfsBlobs, false},
+		{"one past the cap", maxDebugfsBlobs + 1, false, maxDebugfsBlobs + 1, maxDebugfsBlobs, true},
+		{"millions", 5_000_000, false, maxDebugfsBlobs + 1, maxDebugfsBlobs, true},
+		{"listing stalls", 10, true, 0, 0, false}, // ends, not a hang
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fsys := &hugeDirFS{root: rootWithX(t), total: tc.total, stall: tc.stall}
+			d, err := OpenDebugfsFS(fsys, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			type counts struct{ Pulled, Read, Limit int }
+			got := counts{Pulled: fsys.pulled}
+			for _, f := range d.Findings {
+				switch {
+				case errors.Is(f, ErrLimit):
+					got.Limit++
+					if want := fmt.Sprintf("more than %d files in sub_fdts, only %d read", maxDebugfsBlobs, maxDebugfsBlobs); !strings.Contains(f.Error(), want) {
+						t.Errorf("%v: want %q", f, want)
+					}
+				case strings.Contains(f.Error(), "the root FDT has no node"):
+					got.Read++
+				default:
+					t.Errorf("finding %v", f)
+				}
+			}
+			want := counts{Pulled: tc.wantPulled, Read: tc.wantRead}
+			if tc.wantLimit {
+				want.Limit = 1
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// A sub_fdts that is no directory is refused before it is opened (a named
+// pipe would block the open).
+func TestDebugfsSubFDTsNotDir(t *testing.T) {
+	_, err := OpenDebugfsFS(fstest.MapFS{"fdt": {Data: rootWithX(t)}, "sub_fdts": {Data: []byte("x")}}, "")
+	if !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), "sub_fdts: not a directory") {
+		t.Errorf("%v: want ErrFormat and sub_fdts: not a directory", err)
 	}
 }
