@@ -35,20 +35,52 @@ func mustField(formatName, field string) *format.Field {
 	return f.Field(field)
 }
 
-// claimVmallocPage records that a vmalloc chunk or run page at pa belongs
-// to the chunk at cpath. A page claimed twice (two areas sharing a run, or
-// a chunk that is also a run) is a finding at path(), the chunk or run
-// that claims it again: it would make hostile input cost reads out of
-// proportion to its bytes, and a kernel would restore the page twice.
-func (d *decoder) claimVmallocPage(cpath string, path func() string, pa uint64) bool {
+// vmInside marks a vmOwner key that says some smaller claimed block lies
+// inside the block; a plain key (vmClaimKey) says the block is claimed
+// whole. Both sit in a page address's low bits, which are zero.
+const vmInside = 1 << 11
+
+// vmClaimKey is the vmOwner key of the block of 2^order pages at pa.
+func vmClaimKey(pa uint64, order uint) uint64 { return pa | uint64(order) }
+
+// claimVmallocBlock records that the 2^order pages at pa (aligned to
+// their size), a vmalloc chunk (order 0) or run, belong to the chunk at
+// cpath. A block overlapping one claimed before (two areas sharing pages
+// of a run, or a chunk that is also a run's page) is a vmalloc.shared
+// finding at path(), the chunk or run claiming again: a kernel would
+// restore those pages twice, and hostile input would cost reads out of
+// proportion to its bytes. Every claimed block is an aligned power of
+// two, so two overlap only when one holds the other: a claim looks up the
+// blocks from its order up to MaxPageOrder that would hold it, and the
+// vmInside mark each claim leaves on the larger blocks holding it. A
+// claim costs O(MaxPageOrder) map operations and entries, however many
+// pages it covers.
+func (d *decoder) claimVmallocBlock(cpath string, path func() string, pa uint64, order uint) bool {
 	if d.vmOwner == nil {
 		d.vmOwner = make(map[uint64]string)
 	}
-	if owner, seen := d.vmOwner[pa]; seen {
-		d.add("vmalloc.shared", "", path(), pa, "page %#x already belongs to %s", pa, owner)
+	ps := d.geo.pageSize
+	last := pa + (ps<<order - 1) // pa is aligned to the block: no wrap
+	top := max(order, uint(d.opts.MaxPageOrder))
+	for o := order; o <= top; o++ {
+		at := pa &^ (ps<<o - 1)
+		if owner, seen := d.vmOwner[vmClaimKey(at, o)]; seen {
+			d.add("vmalloc.shared", "", path(), pa, "memory [%#x, %#x] lies in the order-%d block at %#x that %s claims", pa, last, o, at, owner)
+			return false
+		}
+	}
+	if owner, seen := d.vmOwner[vmClaimKey(pa, order)|vmInside]; seen {
+		d.add("vmalloc.shared", "", path(), pa, "memory [%#x, %#x] holds pages that %s claims", pa, last, owner)
 		return false
 	}
-	d.vmOwner[pa] = cpath
+	d.vmOwner[vmClaimKey(pa, order)] = cpath
+	for o := order + 1; o <= top; o++ {
+		k := vmClaimKey(pa&^(ps<<o-1), o) | vmInside
+		if _, marked := d.vmOwner[k]; marked {
+			break // and so are the larger blocks holding it
+		}
+		d.vmOwner[k] = cpath
+	}
 	return true
 }
 
@@ -167,7 +199,7 @@ func (d *decoder) readVmalloc(path string, vm Vmalloc, want uint64) []byte {
 			}
 			visited[pa] = true
 		}
-		if !d.check(cpath, "vmalloc chunk", pa, ps, need{align: ps, preserved: true, order: 0}) || !d.claimVmallocPage(cpath, func() string { return cpath }, pa) {
+		if !d.check(cpath, "vmalloc chunk", pa, ps, need{align: ps, preserved: true, order: 0}) || !d.claimVmallocBlock(cpath, func() string { return cpath }, pa, 0) {
 			return nil
 		}
 		// Read the header and only the slots the remaining pages can use,
@@ -198,7 +230,7 @@ func (d *decoder) readVmalloc(path string, vm Vmalloc, want uint64) []byte {
 			}
 			pages += runPages
 			runBytes := runPages * ps
-			if !d.claimVmallocPage(cpath, rpath, run) {
+			if !d.claimVmallocBlock(cpath, rpath, run, uint(vm.Order)) {
 				return nil
 			}
 			runNeed := need{align: ps, preserved: true, order: int(vm.Order)}
