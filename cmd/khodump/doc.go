@@ -15,7 +15,8 @@
 //
 // Common flags: --root ADDR, --base ADDR, --page-size N, --kho-v1-bitmap
 // detect|512|page, --format auto|raw|elf|kdump|flattened|debugfs|fdt|blob,
-// --as FORMAT, --lenient, -q, -v, --no-progress. A command's flags go
+// --as FORMAT, --lenient, -q, -v, --no-progress (scan, which decodes no
+// handover, refuses --kho-v1-bitmap and --lenient). A command's flags go
 // before its name or after it: "khodump -o json check F" is "khodump check
 // -o json F". Errors are one line on stderr; check exits 0 (no error
 // finding), 1 (an error finding, a malformed image, an FDT that is not a

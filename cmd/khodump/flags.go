@@ -32,6 +32,9 @@ type options struct {
 	imageFormat  image.Format
 	stderr       io.Writer
 	outputChoice []string // the values -o accepts for this command
+	// changed reports whether a flag was given on the command line (set
+	// once the flags are parsed).
+	changed func(name string) bool
 }
 
 // addrValue is a physical address flag: hex with 0x, or decimal.

@@ -368,6 +368,12 @@ func TestOneLineErrors(t *testing.T) {
 		{"unknown flag", []string{"scan", "--bogus", fixture("handover.elf")}, 2, "scan: unknown flag: --bogus (see 'khodump scan --help')"},
 		{"scan a blob", []string{"scan", "--as", "luo-flb", fixture("blobs/flb-page.bin")}, 2, "scan: --as decodes one blob"},
 		{"scan debugfs", []string{"scan", fixture("debugfs")}, 2, "holds one root and no memory to search"},
+		// scan decodes no handover: the decoding flags are refused, not ignored.
+		{"scan lenient", []string{"scan", "--lenient", fixture("handover.elf")}, 2, "scan: --lenient changes how a handover is decoded, and scan decodes none"},
+		{"scan lenient false", []string{"scan", "--lenient=false", fixture("handover.elf")}, 2, "scan: --lenient changes how"},
+		{"scan kho-v1-bitmap", []string{"scan", "--kho-v1-bitmap", "512", fixture("handover.elf")}, 2, "scan: --kho-v1-bitmap changes how a handover is decoded"},
+		{"scan kho-v1-bitmap detect before the command", []string{"--kho-v1-bitmap=detect", "scan", fixture("handover.elf")}, 2, "scan: --kho-v1-bitmap changes how"},
+		{"scan lenient before the command", []string{"--lenient", "scan", "-o", "json", fixture("handover.elf")}, 2, "scan: --lenient changes how"},
 		{"carve without out", []string{"carve", fixture("handover.elf")}, 2, "carve: --out FILE is required"},
 		{"carve debugfs", []string{"carve", "--out", filepath.Join(dir, "c.elf"), fixture("debugfs")}, 2, "not a memory image: nothing to carve"},
 		{"extract without dir", []string{"extract", fixture("handover.elf")}, 2, "extract: --dir DIR is required"},

@@ -117,6 +117,7 @@ func runCommand(c *command, args []string, stdout, stderr io.Writer) int {
 		errorLine(stderr, fmt.Sprintf("%s: %v (see 'khodump %s --help')", c.name, err, c.name))
 		return exitUsage
 	}
+	o.changed = fs.Changed
 	if *help {
 		commandHelp(stdout, c, fs)
 		return exitOK

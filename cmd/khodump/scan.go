@@ -21,6 +21,11 @@ var cmdScan = &command{
 	flags: func(fs *pflag.FlagSet, o *options) {
 		outputFlag(fs, o, "text", "json")
 		sourceFlags(fs, o)
+		// Parsed so that "khodump --lenient scan F" finds the command and
+		// says why, but not offered: scan decodes no handover.
+		for _, name := range decodeOnlyFlags {
+			_ = fs.MarkHidden(name)
+		}
 	},
 	run: runScan,
 }
@@ -43,7 +48,18 @@ type jsonCandidate struct {
 	Handoff    *hexU64  `json:"handoff"`
 }
 
+// decodeOnlyFlags are the source flags that only change how a handover is
+// decoded. scan locates roots (kho.Locate takes neither) and decodes no
+// handover, so it refuses them rather than ignore them.
+var decodeOnlyFlags = []string{"lenient", "kho-v1-bitmap"}
+
 func runScan(o *options, args []string, stdout, stderr io.Writer) int {
+	for _, name := range decodeOnlyFlags {
+		if o.changed(name) {
+			errorLine(stderr, "scan: --"+name+" changes how a handover is decoded, and scan decodes none (it lists root candidates); use it with show, check, extract or carve")
+			return exitUsage
+		}
+	}
 	path, err := oneSource(args)
 	if err != nil {
 		errorLine(stderr, "scan: "+err.Error())
