@@ -61,6 +61,7 @@ func runCarve(o *options, args []string, stdout, stderr io.Writer) int {
 			if h := c.Handoff; h != nil {
 				keepHandoff(o, rec, h)
 			}
+			keepChosen(o, l.im.Memory, rec, c)
 		}
 	}
 	var preserved, scratch []physmem.Range

@@ -3,13 +3,17 @@ package main
 import (
 	"bytes"
 	le "encoding/binary"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/khokit/khokit/cmd/khodump/internal/carve"
+	"github.com/khokit/khokit/fdt"
+	"github.com/khokit/khokit/format"
 	"github.com/khokit/khokit/kho"
 	"github.com/khokit/khokit/kho/image"
 	"github.com/khokit/khokit/kho/physmem"
@@ -120,6 +124,176 @@ func TestCarveHostileHandoff(t *testing.T) {
 			}
 			if present > 64<<20 {
 				t.Errorf("carved core keeps %d bytes of memory", present)
+			}
+		})
+	}
+}
+
+// chosenImage writes an ELF core of a built handover named only by
+// /chosen linux,kho-fdt in a boot FDT at bootAddr (the arm64 handoff): the
+// x86 boot_params page and setup_data node are wiped, the scratch array
+// stays. The boot FDT has addrCells and sizeCells, and linux,kho-scratch
+// only with scratchProp.
+func chosenImage(t *testing.T, bootAddr uint64, addrCells, sizeCells uint32, scratchProp bool) (string, *kho.Built) {
+	t.Helper()
+	h := &kho.Handover{Compatible: "kho-v4",
+		KexecMetadata: &kho.KexecMetadata{Version: 1, PreviousRelease: "7.3.4", KexecCount: 1},
+		Memblock:      &kho.Memblock{Regions: []kho.ReserveMem{{Name: "trace", Size: 2 * 4096}}}}
+	b, err := kho.Build(h, &kho.BuildOptions{SetupData: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []struct {
+		addr uint64
+		n    int
+	}{{b.Layout.BootParams, 4096}, {b.SetupDataAddr, 48}} {
+		if err := b.Mem.WriteAt(make([]byte, w.n), w.addr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cells := func(n uint32, v uint64) []byte {
+		if n == 1 {
+			return be32(uint32(v))
+		}
+		return append(be32(uint32(v>>32)), be32(uint32(v))...)
+	}
+	fw := fdt.NewWriter()
+	fw.BeginNode("")
+	fw.Property("#address-cells", be32(addrCells))
+	fw.Property("#size-cells", be32(sizeCells))
+	fw.Property("compatible", []byte("linux,dummy-virt\x00"))
+	fw.BeginNode("chosen")
+	fw.Property("bootargs", []byte("console=ttyAMA0\x00"))
+	fw.Property("linux,kho-fdt", append(cells(addrCells, b.RootAddr), cells(sizeCells, 4096)...))
+	if scratchProp {
+		fw.Property("linux,kho-scratch", append(cells(addrCells, b.Layout.ScratchArray), cells(sizeCells, uint64(16*len(b.Scratch)))...))
+	}
+	fw.EndNode()
+	fw.EndNode()
+	boot, err := fw.Finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Mem.WriteAt(boot, bootAddr); err != nil { // in the built RAM
+		t.Fatal(err)
+	}
+	var keep []physmem.Range
+	for _, s := range b.Scratch {
+		keep = append(keep, physmem.Range{Start: s.Addr, Size: s.Size, State: physmem.Present})
+	}
+	segs, err := carve.Segments(b.Mem, b.Mem.StoredRanges(), keep, 4096, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := image.WriteELFSegments(&buf, b.Mem, segs, &image.ELFOptions{VMCoreInfo: []byte("OSRELEASE=7.3.4\nPAGESIZE=4096\n")}); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "chosen.elf")
+	if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p, b
+}
+
+func be32(v uint32) []byte { return le.BigEndian.AppendUint32(nil, v) }
+
+// A root named by /chosen in a boot FDT in memory stays named in the
+// carved core: carve keeps the boot FDT (found again from the locator's
+// evidence) and the scratch array its linux,kho-scratch names, so the
+// carved core decodes as the source, incoming role and scratch included.
+func TestCarveKeepsChosen(t *testing.T) {
+	const bootAddr = 200 << 20
+	tests := []struct {
+		name                 string
+		addrCells, sizeCells uint32
+		scratchProp          bool
+	}{
+		{"2+2 cells", 2, 2, true},
+		{"2+1 cells", 2, 1, true},
+		{"1+1 cells", 1, 1, true},
+		{"no linux,kho-scratch", 2, 2, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src, b := chosenImage(t, bootAddr, tt.addrCells, tt.sizeCells, tt.scratchProp)
+			wantOut, _, wantCode := khodump(t, "-o", "json", src)
+			want := decodeDoc(t, wantOut)
+			if len(want.Handovers) != 1 || want.Handovers[0].Role != "incoming" {
+				t.Fatalf("source: want one incoming handover:\n%s", wantOut)
+			}
+			carved := filepath.Join(t.TempDir(), "carved.elf")
+			run1(t, 0, "carve", "--out", carved, src)
+			gotOut, _, gotCode := khodump(t, "-o", "json", carved)
+			got := decodeDoc(t, gotOut)
+			got.Source = want.Source
+			if diff := cmp.Diff(want, got); diff != "" || gotCode != wantCode {
+				t.Errorf("carved core decodes differently, exit %d, want %d (-want +got):\n%s", gotCode, wantCode, diff)
+			}
+			// The boot FDT's bytes are in the carved core, at its address.
+			im, err := image.Open(carved, image.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer im.Close()
+			wantFDT := make([]byte, 64)
+			if _, err := b.Mem.ReadAt(wantFDT, bootAddr); err != nil {
+				t.Fatal(err)
+			}
+			gotFDT := make([]byte, len(wantFDT))
+			if _, err := im.Memory.ReadAt(gotFDT, bootAddr); err != nil {
+				t.Errorf("boot FDT at %#x: %v", uint64(bootAddr), err)
+			} else if !bytes.Equal(wantFDT, gotFDT) {
+				t.Errorf("boot FDT at %#x: carved bytes differ", uint64(bootAddr))
+			}
+		})
+	}
+}
+
+// keepChosen keeps a boot FDT only where the locator's evidence says one
+// is and a second read confirms that its /chosen names the root: an
+// evidence line it cannot parse, or an address holding no FDT or one that
+// names no root, keeps nothing.
+func TestKeepChosenChecksEvidence(t *testing.T) {
+	const bootAddr = 200 << 20
+	_, b := chosenImage(t, bootAddr, 2, 2, true)
+	// totalsize, the FDT header's second word.
+	totalSize := func(addr uint64) uint64 {
+		hdr := make([]byte, 8)
+		if _, err := b.Mem.ReadAt(hdr, addr); err != nil {
+			t.Fatal(err)
+		}
+		return uint64(le.BigEndian.Uint32(hdr[4:]))
+	}
+	evidence := func(addr uint64) string {
+		return fmt.Sprintf("boot FDT at %#x: /chosen linux,kho-fdt = <%#x 0x1000>", addr, b.RootAddr)
+	}
+	tests := []struct {
+		name     string
+		root     uint64
+		evidence []string
+		want     []physmem.Range // recorded
+	}{
+		// What the locator reads through the boot FDT, and the FDT itself.
+		{"the boot FDT", b.RootAddr, []string{"named by x86 setup_data", evidence(bootAddr)}, []physmem.Range{
+			{Start: b.RootAddr, Size: totalSize(b.RootAddr), State: physmem.Present},
+			{Start: b.Layout.KexecMetadata, Size: format.KexecMetadataSize, State: physmem.Present},
+			{Start: bootAddr, Size: totalSize(bootAddr), State: physmem.Present},
+			{Start: b.Layout.ScratchArray, Size: uint64(format.ScratchSize * len(b.Scratch)), State: physmem.Present},
+		}},
+		{"no /chosen evidence", b.RootAddr, []string{"given boot FDT: /chosen linux,kho-fdt = <0x100000 0x1000>"}, nil},
+		{"no FDT there", b.RootAddr, []string{evidence(bootAddr + 4096)}, nil},
+		{"an FDT without /chosen", b.RootAddr, []string{evidence(b.RootAddr)}, nil},
+		{"names another root", b.RootAddr + 4096, []string{evidence(bootAddr)}, nil},
+		{"address past 64 bits", b.RootAddr, []string{"boot FDT at 0x10000000000000000: /chosen linux,kho-fdt = <0x100000 0x1000>"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := physmem.NewRecorder(b.Mem, 1)
+			keepChosen(&options{quiet: true}, b.Mem, rec, &kho.Candidate{Addr: tt.root, Evidence: tt.evidence})
+			got := rec.Recorded()
+			if diff := cmp.Diff(tt.want, got, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("recorded (-want +got):\n%s", diff)
 			}
 		})
 	}
