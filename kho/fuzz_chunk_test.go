@@ -25,7 +25,8 @@ func chunkSeed(tb testing.TB, blocks []Block, small bool) []byte {
 // FuzzChunkMap walks a kho-v1 khoser_mem_chunk list laid out from the
 // input (page records, the head chunk at the first) with the decoder's
 // chunk walk. Invariants as for the radix-tree map target: the walk ends,
-// findings are documented, runs pass rule 12, decoding is deterministic,
+// findings are documented, runs pass rule 12, decoding is deterministic
+// (a MapDecoder's, fresh and reused, too),
 // and a map that decoded without findings (but which bitmap size it was
 // read with) survives a round trip through the builder's chunk encoding at
 // that size.
@@ -47,6 +48,9 @@ func FuzzChunkMap(f *testing.F) {
 		if diff := cmp.Diff(d.h, d2.h); diff != "" {
 			t.Fatalf("second decode differs (-first +second):\n%s", diff)
 		}
+		d2.finish()
+		d2.h.MemoryMap.Addr, d2.h.MemoryMap.Kind = head, MapChunk
+		checkMapDecoder(t, mem, MapChunk, head, &Options{}, d2.h)
 		small := false
 		for _, f := range d.h.Findings {
 			switch f.Code {

@@ -43,7 +43,8 @@ func radixLayout(tb testing.TB, a *bldPageAlloc, blocks []Block) (uint64, map[ui
 // records, the root at the first) with the decoder's map walk. The walk
 // must end, its findings must be documented, every run it returns must
 // pass rule 12 (order, memory, order of runs, no overlap), and a second
-// decode (through the pooled scratch) must agree. A map that decoded
+// decode (through the pooled scratch) must agree, and so must a
+// MapDecoder's, fresh and reused. A map that decoded
 // without findings, laid out again by the builder, decodes to the same
 // runs.
 func FuzzRadixMap(f *testing.F) {
@@ -63,6 +64,9 @@ func FuzzRadixMap(f *testing.F) {
 		if diff := cmp.Diff(d.h, d2.h); diff != "" {
 			t.Fatalf("second decode differs (-first +second):\n%s", diff)
 		}
+		d2.finish()
+		d2.h.MemoryMap.Addr, d2.h.MemoryMap.Kind = root, MapRadix
+		checkMapDecoder(t, mem, MapRadix, root, &Options{}, d2.h)
 		if len(d.h.Findings) > 0 {
 			return
 		}

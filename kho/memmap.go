@@ -141,14 +141,27 @@ const maxPooledNodes = 4096
 
 var radixScratchPool sync.Pool
 
+func newRadixScratch(g geometry) *radixScratch {
+	sc := &radixScratch{pages: make([][]byte, g.depth)}
+	for i := range sc.pages {
+		sc.pages[i] = make([]byte, g.pageSize)
+	}
+	return sc
+}
+
+// decodeRadix decodes a radix tree with scratch from the pool.
 func (d *decoder) decodeRadix(root uint64) {
 	sc, _ := radixScratchPool.Get().(*radixScratch)
 	if sc == nil || len(sc.pages) != d.geo.depth || uint64(len(sc.pages[0])) != d.geo.pageSize {
-		sc = &radixScratch{pages: make([][]byte, d.geo.depth)}
-		for i := range sc.pages {
-			sc.pages[i] = make([]byte, d.geo.pageSize)
-		}
+		sc = newRadixScratch(d.geo)
 	}
+	d.decodeRadixWith(root, sc)
+	radixScratchPool.Put(sc)
+}
+
+// decodeRadixWith decodes a radix tree with sc, made for d's geometry,
+// and leaves sc ready for the next walk.
+func (d *decoder) decodeRadixWith(root uint64, sc *radixScratch) {
 	w := &radixWalk{d: d, visited: &sc.visited, bufs: sc.pages}
 	for o := range sc.byOrder {
 		w.byOrder[o] = sc.byOrder[o][:0]
@@ -159,7 +172,6 @@ func (d *decoder) decodeRadix(root uint64) {
 		sc.byOrder[o] = w.byOrder[o][:0]
 	}
 	sc.visited.reset(maxPooledNodes)
-	radixScratchPool.Put(sc)
 }
 
 // pageSet is a set of addresses: open addressing over a power-of-two
@@ -666,7 +678,9 @@ func (d *decoder) setMapWith(seqs [][]Run, clean bool, merge *mergeBufs, overlap
 	}
 	a, b, rare := merge.mergeToThree(seqs)
 	mc := mapChecker{d: d, m: m, shift: d.geo.pageShift, ram: rangeCursor{rs: d.mem.Ranges()}, scratch: len(d.opts.Scratch) > 0, addOnly: overlaps}
-	if n := len(a) + len(b) + len(rare); n > 0 {
+	if n := len(a) + len(b) + len(rare); cap(m.Runs) >= n {
+		mc.out = m.Runs[:0]
+	} else {
 		mc.out = make([]Run, 0, n)
 	}
 	mc.addMerged(a, b, rare)
@@ -896,61 +910,83 @@ func takeFirst(seqs ...*[]Run) Run {
 // of memory found last (without scratch, which add handles). It stops at
 // the first run that is not, and returns it with what is left of a and b.
 //
-// It calls nothing (place is inlined), so that its state stays in
-// registers. It does not join a run into the last one: the runs it is
-// given are maximal within their order and do not overlap within it (a
-// radix walk's; a kho-v1 map's unless a window is given twice, when
-// addMerged sends every run to add), so the run before one of its order
-// never ends where it starts. Without scratch neither it nor add makes
-// more than one run of a run, so out, with room for every run, never needs
-// to grow.
+// It does not join a run into the last one: the runs it is given are
+// maximal within their order and do not overlap within it (a radix walk's;
+// a kho-v1 map's unless a window is given twice, when addMerged sends
+// every run to add), so the run before one of its order never ends where
+// it starts. Without scratch neither it nor add makes more than one run
+// of a run, so out, with room for every run, never needs to grow.
 func (c *mapChecker) mergeInline(a, b []Run, stopAt uint64) (restA, restB []Run, stop Run, stopped bool) {
-	out := c.out[:cap(c.out)]
+	// The runs from stopAt on are cut off first, so that the merge loop
+	// tests one bound fewer per run.
+	cutA := sort.Search(len(a), func(k int) bool { return a[k].Addr >= stopAt })
+	cutB := sort.Search(len(b), func(k int) bool { return b[k].Addr >= stopAt })
 	n0 := len(c.out)
-	n, shift, hi := n0, c.shift, c.ram.hi
-	// Three bounds instead of five: a run must start at or after low (the
-	// span's start and the last run's end, the later of the two), before
-	// limit (the span's end and stopAt, the earlier), and end by hi.
-	low, limit := max(c.ram.lo, c.end), min(hi, stopAt)
-	// Each run of a comes after the runs of b before it: two plain loops
-	// keep more in registers than one loop that picks a side each time.
-	i, j, ok := 0, 0, false
+	n, low, i, j, stop, stopped := mergeChecked(c.out[n0:cap(c.out)], a[:cutA], b[:cutB], c.shift, max(c.ram.lo, c.end), c.ram.hi)
+	c.out = c.out[:n0+n]
+	if n > 0 {
+		c.end = low
+	}
+	switch {
+	case stopped:
+		return a[i:], b[j:], stop, true
+	case cutA == len(a) && cutB == len(b):
+		return nil, nil, Run{}, false
+	case cutB < len(b) && (cutA == len(a) || runBefore(b[cutB], a[cutA])):
+		// Merged up to stopAt: the first run past it is the stop.
+		return a[cutA:], b[cutB+1:], b[cutB], true
+	default:
+		return a[cutA+1:], b[cutB:], a[cutA], true
+	}
+}
+
+// mergeChecked writes the merge of a and b, each ascending by runBefore,
+// to out, which has room for both, while every run starts at or after the
+// end of the one before (low at first), has blocks of at most 2^32 bytes
+// (so that its end is computed without overflow), and ends by hi. It
+// returns how many runs it wrote, the end of the last, and how far it
+// took a and b; stopped, with the run that failed, when it did not take
+// them whole.
+//
+// It calls nothing, so that its state stays in registers, and it is two
+// plain loops (b's runs before each of a's) because one loop picking a
+// side per run spilled its state.
+func mergeChecked(out, a, b []Run, shift uint, low, hi uint64) (n int, end uint64, i, j int, stop Run, stopped bool) {
+	out = out[:len(a)+len(b)]
+	ok := false
 	for ; i < len(a); i++ {
-		for ; j < len(b) && runBefore(b[j], a[i]); j++ {
-			if n, low, ok = place(out, n, b[j], shift, low, limit, hi); !ok {
-				stop, stopped, j = b[j], true, j+1
-				goto done
+		x := a[i]
+		for ; j < len(b); j++ {
+			r := b[j]
+			if !runBefore(r, x) {
+				break
+			}
+			if n, low, ok = takeRun(out, n, r, shift, low, hi); !ok {
+				return n, low, i, j + 1, r, true
 			}
 		}
-		if n, low, ok = place(out, n, a[i], shift, low, limit, hi); !ok {
-			stop, stopped, i = a[i], true, i+1
-			goto done
+		if n, low, ok = takeRun(out, n, x, shift, low, hi); !ok {
+			return n, low, i + 1, j, x, true
 		}
 	}
 	for ; j < len(b); j++ {
-		if n, low, ok = place(out, n, b[j], shift, low, limit, hi); !ok {
-			stop, stopped, j = b[j], true, j+1
-			goto done
+		if n, low, ok = takeRun(out, n, b[j], shift, low, hi); !ok {
+			return n, low, i, j + 1, b[j], true
 		}
 	}
-done:
-	c.out = out[:n]
-	if n > n0 {
-		c.end = low
-	}
-	return a[i:], b[j:], stop, stopped
+	return n, low, i, j, Run{}, false
 }
 
-// place puts r at out[n] when it takes mergeInline's path: no overflow,
-// inside [low, limit), and its end by hi. It returns the new count and
-// end, or ok false and n and low as they were.
-func place(out []Run, n int, r Run, shift uint, low, limit, hi uint64) (int, uint64, bool) {
-	rEnd, ok := checkedRunEnd(r, shift)
-	if !ok || r.Addr < low || r.Addr >= limit || rEnd > hi {
+// takeRun puts r at out[n] and returns the new count and end when r
+// passes mergeChecked's checks; ok false leaves both as they were.
+func takeRun(out []Run, n int, r Run, shift uint, low, hi uint64) (int, uint64, bool) {
+	s := uint(r.Order) + shift
+	e := r.Addr + uint64(r.Count)<<(s&63)
+	if s > 32 || r.Addr < low || e <= r.Addr || e > hi {
 		return n, low, false
 	}
 	out[n] = r
-	return n + 1, rEnd, true
+	return n + 1, e, true
 }
 
 // checkedRunEnd returns the end of r, unless it is past the top of the

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/khokit/khokit/fdt"
 	"github.com/khokit/khokit/kho/physmem"
@@ -134,7 +135,45 @@ func (m *handMap) decode(compat string, mapAddr uint64, opts *Options) *Handover
 	if err != nil {
 		m.t.Fatal(err)
 	}
+	if mapAddr != 0 {
+		kind := MapRadix
+		if compat == "kho-v1" {
+			kind = MapChunk
+		}
+		checkMapDecoder(m.t, m.mem, kind, mapAddr, opts, h)
+	}
 	return h
+}
+
+// checkMapDecoder checks that a MapDecoder, fresh and after decoding
+// other maps, decodes the map at mapAddr as DecodeRoot did into h.
+func checkMapDecoder(t testing.TB, mem physmem.Memory, kind MapKind, mapAddr uint64, opts *Options, h *Handover) {
+	t.Helper()
+	var want []Finding
+	for _, f := range h.Findings {
+		if f.Code != "map.unusable" {
+			want = append(want, f)
+		}
+	}
+	md, err := NewMapDecoder(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, addr := range []uint64{mapAddr, 1 << 40, mapAddr} {
+		m, fs, err := md.Decode(mem, kind, addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if addr != mapAddr {
+			continue
+		}
+		if d := cmp.Diff(h.MemoryMap, *m); d != "" {
+			t.Errorf("MapDecoder (decode %d): map differs from DecodeRoot's (-DecodeRoot +MapDecoder):\n%s", i, d)
+		}
+		if d := cmp.Diff(want, fs, cmpopts.EquateEmpty()); d != "" {
+			t.Errorf("MapDecoder (decode %d): findings differ from DecodeRoot's (-DecodeRoot +MapDecoder):\n%s", i, d)
+		}
+	}
 }
 
 func TestRadixDecode(t *testing.T) {
