@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
+	"strings"
 )
 
 // Format is the value of Expected.Format this package reads and writes.
@@ -31,8 +33,8 @@ type FormatError struct {
 	// Offset is where in Name the problem was found: the first byte of
 	// data after the value, else encoding/json's count of bytes read when
 	// it noticed (just past the offending byte, the offending number or
-	// the '{' of an offending object); -1 when no offset is known (an
-	// unknown field, a wrong Format).
+	// the '{' of an offending object, the key of an unknown field); -1
+	// when no offset is known (a wrong Format).
 	Offset int64
 	// Field is the dotted JSON field path the problem is in
 	// ("sessions.files.token"), or "" when the JSON itself is malformed.
@@ -255,7 +257,7 @@ func decodeStrict(name string, data []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return jsonError(name, data, err)
+		return jsonError(name, data, reflect.TypeOf(v).Elem(), err)
 	}
 	end := dec.InputOffset()
 	// Token, not More: More misses a stray ']' or '}'.
@@ -269,7 +271,7 @@ func decodeStrict(name string, data []byte, v any) error {
 
 // jsonError words a Decode error as a *FormatError with the offset and
 // field encoding/json knows.
-func jsonError(name string, data []byte, err error) error {
+func jsonError(name string, data []byte, t reflect.Type, err error) error {
 	fe := &FormatError{Name: name, Offset: -1, Msg: err.Error(), Err: err}
 	var syntax *json.SyntaxError
 	var typ *json.UnmarshalTypeError
@@ -284,9 +286,13 @@ func jsonError(name string, data []byte, err error) error {
 		if errors.Is(err, io.EOF) {
 			fe.Msg = "no JSON value"
 		}
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		// encoding/json gives the key alone (Decoder.InputOffset would be
+		// the end of the whole value): find it again.
+		if off, field, ok := unknownField(data, t); ok {
+			fe.Offset, fe.Field = off, field
+		}
 	}
-	// "json: unknown field" carries no offset (Decoder.InputOffset would be
-	// the end of the whole value); the message names the field.
 	return fe
 }
 
