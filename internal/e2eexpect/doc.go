@@ -7,5 +7,8 @@
 // e2etool (e2e/e2etool) combines stage 1 and Stage2 into the file with
 // Write, and the kho and khodump tests Read it to compare what they decode
 // from the harness's dumps, and from the cores carved from them in
-// testdata/khodump/real, with it.
+// testdata/khodump/real, with it. Read, DecodeExpected, DecodeStage2 and
+// DecodeRetrieved parse strictly (no unknown field, nothing after the
+// value), and every parse failure is a *FormatError that wraps ErrFormat
+// and gives the file, byte offset and field.
 package e2eexpect
