@@ -352,19 +352,19 @@ func appendBitRuns(runs []Run, bitmap []byte, base uint64, shift uint, order uin
 		// A 64-byte block all set or all clear (most of a real map) is
 		// one step whatever the carry; a mixed one goes word by word.
 		if wi+8 <= words {
+			// Uniform when the first word is all clear or all set and the
+			// other seven equal it: XORs folded as they load keep few
+			// values live.
 			q := bitmap[wi*8 : wi*8+64]
-			w0, w1, w2, w3 := binary.LittleEndian.Uint64(q), binary.LittleEndian.Uint64(q[8:]), binary.LittleEndian.Uint64(q[16:]), binary.LittleEndian.Uint64(q[24:])
-			w4, w5, w6, w7 := binary.LittleEndian.Uint64(q[32:]), binary.LittleEndian.Uint64(q[40:]), binary.LittleEndian.Uint64(q[48:]), binary.LittleEndian.Uint64(q[56:])
-			switch {
-			case w0|w1|w2|w3|w4|w5|w6|w7 == 0:
-				if carry != 0 {
+			if x := binary.LittleEndian.Uint64(q); x+1 <= 1 &&
+				(binary.LittleEndian.Uint64(q[8:])^x)|(binary.LittleEndian.Uint64(q[16:])^x)|(binary.LittleEndian.Uint64(q[24:])^x)|
+					(binary.LittleEndian.Uint64(q[32:])^x)|(binary.LittleEndian.Uint64(q[40:])^x)|(binary.LittleEndian.Uint64(q[48:])^x)|
+					(binary.LittleEndian.Uint64(q[56:])^x) == 0 {
+				switch {
+				case x == 0 && carry != 0:
 					runs = append(runs, Run{Addr: base + start<<shift, Count: uint32(uint64(wi)*64 - start), Order: order})
 					carry = 0
-				}
-				wi += 8
-				continue
-			case w0&w1&w2&w3&w4&w5&w6&w7 == ^uint64(0):
-				if carry == 0 {
+				case x != 0 && carry == 0:
 					start, carry = uint64(wi)*64, 1
 				}
 				wi += 8
