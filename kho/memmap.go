@@ -276,20 +276,19 @@ func (w *radixWalk) node(pa uint64, level int, prefix uint64) {
 	}
 }
 
-// zeroStretch is compared against a node's entries to skip empty ones in
-// bulk: tables are sparse, and a memory compare is far faster than a loop
-// over words.
-var zeroStretch [256]byte
-
 // nonZeroEntries yields the indices in [from, to) of the non-zero 64-bit
-// entries of table. The caller must not modify table meanwhile.
+// entries of table. The caller must not modify table meanwhile. Tables
+// are sparse: eight entries at a time are skipped when all are zero.
 func nonZeroEntries(table []byte, from, to int) iter.Seq[int] {
 	return func(yield func(int) bool) {
-		const per = len(zeroStretch) / 8
 		for i := from; i < to; {
-			if i%per == 0 && i+per <= to && string(table[i*8:(i+per)*8]) == string(zeroStretch[:]) {
-				i += per
-				continue
+			if i%8 == 0 && i+8 <= to {
+				q := table[i*8 : i*8+64]
+				if binary.LittleEndian.Uint64(q)|binary.LittleEndian.Uint64(q[8:])|binary.LittleEndian.Uint64(q[16:])|binary.LittleEndian.Uint64(q[24:])|
+					binary.LittleEndian.Uint64(q[32:])|binary.LittleEndian.Uint64(q[40:])|binary.LittleEndian.Uint64(q[48:])|binary.LittleEndian.Uint64(q[56:]) == 0 {
+					i += 8
+					continue
+				}
 			}
 			if binary.LittleEndian.Uint64(table[i*8:]) != 0 && !yield(i) {
 				return
