@@ -17,7 +17,9 @@
 // The memory map is decoded into runs of same-order blocks
 // ([MemoryMap.Runs]), which keeps maps of many gigabytes cheap; a map that
 // did not decode (as in images taken after the kexec, where its pages were
-// reused) is reported once and not used for preservation checks.
+// reused) is reported once and not used for preservation checks. A
+// [MapDecoder] decodes a map on its own and reuses its memory from one map
+// to the next, for callers that check maps again and again.
 // [MemfdContents] reads a preserved memfd back through its folios;
 // [OpenMemfd] does so after checking the page size and that the memfd's
 // holes (bytes no folio backs, gaps between folios included) stay within a
