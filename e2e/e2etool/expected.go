@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -37,22 +36,18 @@ func cmdExpected(args []string) error {
 	if err != nil {
 		return err
 	}
-	s1, s2 := js[0], js[1]
-	var g e2eexpect.Expected
-	if err := json.Unmarshal(s1, &g); err != nil {
-		return fmt.Errorf("stage-1 JSON: %w", err)
+	g, err := e2eexpect.DecodeExpected("EXPECTED", js[0])
+	if err != nil {
+		return fmt.Errorf("%s: %w", *console, err)
 	}
-	if g.Format != e2eexpect.Format {
-		return fmt.Errorf("stage-1 JSON: format %q, want %q (guest and e2etool from different trees?)", g.Format, e2eexpect.Format)
-	}
-	var st e2eexpect.Stage2
-	if err := json.Unmarshal(s2, &st); err != nil {
-		return fmt.Errorf("stage-2 JSON: %w", err)
+	st, err := e2eexpect.DecodeStage2("STAGE2", js[1])
+	if err != nil {
+		return fmt.Errorf("%s: %w", *console, err)
 	}
 	if st.LiveupdateNumber == nil || st.KexecCount == nil {
 		return errors.New("stage 2 did not see the LUO/KHO handover lines in its kernel log")
 	}
-	e := g // the guest's stage-1 part, completed below
+	e := *g // the guest's stage-1 part, completed below
 	e.Stage2Log = st.Stage2Log
 	e.Handover = e2eexpect.Handover{
 		LiveupdateNumber: *st.LiveupdateNumber, KexecCount: *st.KexecCount,

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -39,14 +38,13 @@ func cmdRetrieved(args []string) error {
 	if err != nil {
 		return err
 	}
-	s1, rj := js[0], js[1]
-	var preserved e2eexpect.Expected
-	if err := json.Unmarshal(s1, &preserved); err != nil {
-		return fmt.Errorf("stage-1 JSON: %w", err)
+	preserved, err := e2eexpect.DecodeExpected("EXPECTED", js[0])
+	if err != nil {
+		return fmt.Errorf("%s: %w", *console, err)
 	}
-	var got e2eexpect.Retrieved
-	if err := json.Unmarshal(rj, &got); err != nil {
-		return fmt.Errorf("retrieved JSON: %w", err)
+	got, err := e2eexpect.DecodeRetrieved("RETRIEVED", js[1])
+	if err != nil {
+		return fmt.Errorf("%s: %w", *console, err)
 	}
 	var bad []string
 	if len(got.Problems) > 0 {

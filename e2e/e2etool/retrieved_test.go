@@ -1,8 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -55,18 +55,16 @@ func TestRetrievedRealConsole(t *testing.T) {
 	}
 }
 
-// The RETRIEVED JSON of the real verify boot decodes into e2eexpect.Retrieved
-// with no field left over and marshals back byte for byte: the type is the
-// whole of what the guest prints.
+// The RETRIEVED JSON of the real verify boot decodes strictly into
+// e2eexpect.Retrieved (no field left over) and marshals back byte for
+// byte: the type is the whole of what the guest prints.
 func TestRetrievedTypeRealConsole(t *testing.T) {
 	js, err := readConsoleJSON("testdata/verify-console.log", "RETRIEVED")
 	if err != nil {
 		t.Fatal(err)
 	}
-	dec := json.NewDecoder(bytes.NewReader(js[0]))
-	dec.DisallowUnknownFields()
-	var r e2eexpect.Retrieved
-	if err := dec.Decode(&r); err != nil {
+	r, err := e2eexpect.DecodeRetrieved("RETRIEVED", js[0])
+	if err != nil {
 		t.Fatal(err)
 	}
 	if len(r.Sessions) != 54 || len(r.Problems) != 0 {
@@ -78,5 +76,107 @@ func TestRetrievedTypeRealConsole(t *testing.T) {
 	}
 	if diff := cmp.Diff(string(js[0]), string(again)); diff != "" {
 		t.Errorf("marshalled back (-console +type):\n%s", diff)
+	}
+}
+
+// A report that holds a field e2eexpect does not define, or anything after
+// its JSON value, is refused with a *FormatError naming the report and
+// wrapping ErrFormat, by expected and retrieved alike: e2eexpect's strict
+// decoders are the one definition of every report.
+func TestStrictReports(t *testing.T) {
+	capture, err := readConsoleJSON("testdata/capture-console.log", "EXPECTED", "STAGE2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	verify, err := readConsoleJSON("testdata/verify-console.log", "EXPECTED", "RETRIEVED")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// insert puts s after the first occurrence of at in report, which
+	// must hold it.
+	insert := func(report []byte, at, s string) string {
+		i := strings.Index(string(report), at)
+		if i < 0 {
+			t.Fatalf("report has no %q", at)
+		}
+		i += len(at)
+		return string(report[:i]) + s + string(report[i:])
+	}
+	type report struct{ tag, json string }
+	tests := []struct {
+		name      string
+		cmd       string // "expected" or "retrieved"
+		reports   []report
+		wantName  string // FormatError.Name
+		wantField string // FormatError.Field
+	}{
+		{"stage 1 unknown field", "expected",
+			[]report{{"EXPECTED", insert(capture[0], "{", `"extra":1,`)}, {"STAGE2", string(capture[1])}},
+			"EXPECTED", "extra"},
+		{"stage 1 unknown field in a file", "expected",
+			[]report{{"EXPECTED", insert(capture[0], `"token_hex":`, `"0x1","colour":`)}, {"STAGE2", string(capture[1])}},
+			"EXPECTED", "sessions.files.colour"},
+		{"stage 1 trailing data", "expected",
+			[]report{{"EXPECTED", string(capture[0]) + ` {}`}, {"STAGE2", string(capture[1])}},
+			"EXPECTED", ""},
+		{"stage 1 of another format", "expected",
+			[]report{{"EXPECTED", strings.Replace(string(capture[0]), e2eexpect.Format, "khokit-e2e-expected/0", 1)}, {"STAGE2", string(capture[1])}},
+			"EXPECTED", "format"},
+		{"stage 2 unknown field", "expected",
+			[]report{{"EXPECTED", string(capture[0])}, {"STAGE2", insert(capture[1], "{", `"kexec_counts":2,`)}},
+			"STAGE2", "kexec_counts"},
+		{"stage 2 trailing data", "expected",
+			[]report{{"EXPECTED", string(capture[0])}, {"STAGE2", string(capture[1]) + "]"}},
+			"STAGE2", ""},
+		{"verify stage 1 unknown field", "retrieved",
+			[]report{{"EXPECTED", insert(verify[0], "{", `"extra":1,`)}, {"RETRIEVED", string(verify[1])}},
+			"EXPECTED", "extra"},
+		{"verify stage 1 trailing data", "retrieved",
+			[]report{{"EXPECTED", string(verify[0]) + "{}"}, {"RETRIEVED", string(verify[1])}},
+			"EXPECTED", ""},
+		{"retrieved unknown field", "retrieved",
+			[]report{{"EXPECTED", string(verify[0])}, {"RETRIEVED", insert(verify[1], "{", `"problem":"x",`)}},
+			"RETRIEVED", "problem"},
+		{"retrieved unknown field in a file", "retrieved",
+			[]report{{"EXPECTED", string(verify[0])}, {"RETRIEVED", insert(verify[1], `"sha256":`, `"0","name":`)}},
+			"RETRIEVED", "sessions.files.name"},
+		{"retrieved trailing data", "retrieved",
+			[]report{{"EXPECTED", string(verify[0])}, {"RETRIEVED", string(verify[1]) + ` {"sessions":[]}`}},
+			"RETRIEVED", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			log := filepath.Join(dir, "console.log")
+			var b strings.Builder
+			for _, r := range tt.reports {
+				b.WriteString(console(r.tag, r.json, 200, nil))
+			}
+			if err := os.WriteFile(log, []byte(b.String()), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			var err error
+			if tt.cmd == "expected" {
+				err = cmdExpected([]string{"-console", log, "-o", filepath.Join(dir, "expected.json")})
+			} else {
+				err = cmdRetrieved([]string{"-console", log})
+			}
+			if !errors.Is(err, e2eexpect.ErrFormat) {
+				t.Fatalf("got %v, want an error wrapping e2eexpect.ErrFormat", err)
+			}
+			var fe *e2eexpect.FormatError
+			if !errors.As(err, &fe) {
+				t.Fatalf("%v is no *e2eexpect.FormatError", err)
+			}
+			if diff := cmp.Diff([2]string{tt.wantName, tt.wantField}, [2]string{fe.Name, fe.Field}); diff != "" {
+				t.Errorf("FormatError name, field (-want +got):\n%s\nerror: %v", diff, err)
+			}
+			if !strings.HasPrefix(err.Error(), log+": ") {
+				t.Errorf("error %q does not start with the console log's path", err)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "expected.json")); err == nil {
+				t.Error("expected.json written from a refused report")
+			}
+		})
 	}
 }
