@@ -26,7 +26,7 @@ type decoder struct {
 	totalBlocks  int
 	blockBuf     []byte            // scratch page for block reads
 	vmBuf        []byte            // scratch page for vmalloc chunk reads
-	vmOwner      map[uint64]string // vmalloc chunk and run pages → the area that owns them
+	vmOwner      map[uint64]string // vmClaimKey of a claimed block, |vmInside on blocks holding one → the claiming chunk's path
 	totalFolios  uint64            // folio entries read so far, all memfds
 	totalDropped int
 }
