@@ -68,6 +68,22 @@ type Candidate struct {
 	// pass it to the decoder as Options.Scratch. Problems with it are
 	// findings.
 	Scratch []ScratchRegion
+	// BootFDT is the physical address of the boot FDT in memory whose
+	// /chosen linux,kho-fdt names this root (the arm64 handoff), and
+	// BootFDTSize its totalsize: the bytes the locator read (at most
+	// 1 MiB). When several do, these are the first the scan came to; the
+	// others are in Evidence. BootFDTSize is 0 when no boot FDT in memory
+	// names the root, and so when only LocateOptions.BootFDT does: the
+	// caller's bytes have no address. (A boot FDT may lie at address 0:
+	// test BootFDTSize.)
+	BootFDT, BootFDTSize uint64
+	// BootScratch and BootScratchSize are that boot FDT's /chosen
+	// linux,kho-scratch as written: the scratch array's physical address
+	// and its size in bytes, as KHOData.ScratchAddr and ScratchSize are
+	// for x86. Both are 0 when BootFDTSize is, or when the property is
+	// missing or not one <addr size> pair (a finding says which). They
+	// are set even when Scratch came from another handoff.
+	BootScratch, BootScratchSize uint64
 }
 
 // KHOData is an x86 SETUP_KEXEC_KHO setup_data node and its payload.
@@ -486,6 +502,12 @@ func (l *locator) chosen(blob []byte, addr uint64, given bool) {
 	}
 	l.haveHandoff = true
 	l.name(r, "named by /chosen linux,kho-fdt", fmt.Sprintf("%s: /chosen linux,kho-fdt = <%#x %#x>", where, regs[0].Address, regs[0].Size))
+	if !given && r.BootFDTSize == 0 {
+		r.BootFDT, r.BootFDTSize = addr, uint64(len(blob))
+		if len(scratch) == 1 {
+			r.BootScratch, r.BootScratchSize = scratch[0].Address, scratch[0].Size
+		}
+	}
 	if len(scratch) == 1 && r.Scratch == nil {
 		r.Scratch = l.scratch(scratch[0].Address, scratch[0].Size, r)
 	}

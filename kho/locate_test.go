@@ -325,7 +325,7 @@ func TestLocateGivenRoot(t *testing.T) {
 }
 
 // bootFDT writes a devicetree with /chosen naming root.
-func bootFDT(t *testing.T, addrCells, sizeCells uint32, kho, scratch []byte) []byte {
+func bootFDT(t testing.TB, addrCells, sizeCells uint32, kho, scratch []byte) []byte {
 	t.Helper()
 	w := fdt.NewWriter()
 	be := func(v ...uint32) []byte {
@@ -409,6 +409,163 @@ func TestLocateChosen(t *testing.T) {
 			}
 			if want := b.Scratch; tc.codes == nil && !cmp.Equal(want, cs[0].Scratch) {
 				t.Errorf("scratch %v, want %v", cs[0].Scratch, want)
+			}
+		})
+	}
+}
+
+// bootFDTFields is what a Candidate says of the boot FDT naming it.
+type bootFDTFields struct {
+	Role                         Role
+	BootFDT, BootFDTSize         uint64
+	BootScratch, BootScratchSize uint64
+}
+
+// TestLocateBootFDTFields: a root named by /chosen linux,kho-fdt in a boot
+// FDT in memory gives that FDT's address and size, and its
+// linux,kho-scratch, as data; a boot FDT the caller passes has no address
+// and gives none.
+func TestLocateBootFDTFields(t *testing.T) {
+	const at, at2 = 200 << 20, 201 << 20 // in the built RAM
+	cells := func(v ...uint32) []byte {
+		var out []byte
+		for _, x := range v {
+			out = append(out, byte(x>>24), byte(x>>16), byte(x>>8), byte(x))
+		}
+		return out
+	}
+	type placed struct {
+		addr uint64
+		blob []byte
+	}
+	tests := []struct {
+		name      string
+		keepX86   bool // keep the setup_data handoff
+		given     func(root, arr uint32) []byte
+		inMemory  func(root, arr uint32) []placed
+		want      func(b *Built, mem []placed) bootFDTFields
+		wantCodes []string
+	}{
+		{name: "2+2 cells in memory",
+			inMemory: func(root, arr uint32) []placed {
+				return []placed{{at, bootFDT(t, 2, 2, cells(0, root, 0, 4096), cells(0, arr, 0, 16))}}
+			},
+			want: func(b *Built, mem []placed) bootFDTFields {
+				return bootFDTFields{RoleIncoming, at, uint64(len(mem[0].blob)), b.Layout.ScratchArray, 16}
+			}},
+		{name: "1+1 cells in memory",
+			inMemory: func(root, arr uint32) []placed {
+				return []placed{{at, bootFDT(t, 1, 1, cells(root, 4096), cells(arr, 16))}}
+			},
+			want: func(b *Built, mem []placed) bootFDTFields {
+				return bootFDTFields{RoleIncoming, at, uint64(len(mem[0].blob)), b.Layout.ScratchArray, 16}
+			}},
+		{name: "scratch size as written",
+			inMemory: func(root, arr uint32) []placed {
+				return []placed{{at, bootFDT(t, 2, 1, cells(0, root, 4096), cells(0, arr, 17))}}
+			},
+			want: func(b *Built, mem []placed) bootFDTFields {
+				return bootFDTFields{RoleIncoming, at, uint64(len(mem[0].blob)), b.Layout.ScratchArray, 17}
+			},
+			wantCodes: []string{"scratch.size-unaligned"}},
+		{name: "no linux,kho-scratch",
+			inMemory: func(root, arr uint32) []placed {
+				return []placed{{at, bootFDT(t, 2, 2, cells(0, root, 0, 4096), nil)}}
+			},
+			want: func(b *Built, mem []placed) bootFDTFields {
+				return bootFDTFields{Role: RoleIncoming, BootFDT: at, BootFDTSize: uint64(len(mem[0].blob))}
+			},
+			wantCodes: []string{"chosen.kho-scratch-missing"}},
+		{name: "linux,kho-scratch of the wrong length",
+			inMemory: func(root, arr uint32) []placed {
+				return []placed{{at, bootFDT(t, 2, 2, cells(0, root, 0, 4096), cells(0, arr, 16))}}
+			},
+			want: func(b *Built, mem []placed) bootFDTFields {
+				return bootFDTFields{Role: RoleIncoming, BootFDT: at, BootFDTSize: uint64(len(mem[0].blob))}
+			},
+			wantCodes: []string{"chosen.kho-fdt-length"}},
+		{name: "given, not in memory",
+			given: func(root, arr uint32) []byte { return bootFDT(t, 2, 2, cells(0, root, 0, 4096), cells(0, arr, 0, 16)) },
+			want:  func(*Built, []placed) bootFDTFields { return bootFDTFields{Role: RoleIncoming} }},
+		{name: "given and in memory",
+			given: func(root, arr uint32) []byte { return bootFDT(t, 2, 2, cells(0, root, 0, 4096), nil) },
+			inMemory: func(root, arr uint32) []placed {
+				return []placed{{at, bootFDT(t, 2, 2, cells(0, root, 0, 4096), cells(0, arr, 0, 16))}}
+			},
+			want: func(b *Built, mem []placed) bootFDTFields {
+				return bootFDTFields{RoleIncoming, at, uint64(len(mem[0].blob)), b.Layout.ScratchArray, 16}
+			},
+			wantCodes: []string{"chosen.kho-scratch-missing"}},
+		{name: "two in memory: the first",
+			inMemory: func(root, arr uint32) []placed {
+				return []placed{
+					{at2, bootFDT(t, 2, 2, cells(0, root, 0, 4096), nil)},
+					{at, bootFDT(t, 1, 1, cells(root, 4096), cells(arr, 16))},
+				}
+			},
+			want: func(b *Built, mem []placed) bootFDTFields {
+				return bootFDTFields{RoleIncoming, at, uint64(len(mem[1].blob)), b.Layout.ScratchArray, 16}
+			},
+			wantCodes: []string{"chosen.kho-scratch-missing"}},
+		{name: "x86 handoff too", keepX86: true,
+			inMemory: func(root, arr uint32) []placed {
+				return []placed{{at, bootFDT(t, 2, 2, cells(0, root, 0, 4096), cells(0, arr, 0, 16))}}
+			},
+			want: func(b *Built, mem []placed) bootFDTFields {
+				return bootFDTFields{RoleIncoming, at, uint64(len(mem[0].blob)), b.Layout.ScratchArray, 16}
+			}},
+		{name: "size read with address cells (v6.16 bug)",
+			inMemory: func(root, arr uint32) []placed {
+				return []placed{{at, bootFDT(t, 2, 1, cells(0, root, 0, 4096), cells(0, arr, 16))}}
+			},
+			want:      func(*Built, []placed) bootFDTFields { return bootFDTFields{Role: RoleUnknown} },
+			wantCodes: []string{"chosen.kho-fdt-length"}},
+		{name: "names another address",
+			inMemory: func(root, arr uint32) []placed {
+				return []placed{{at, bootFDT(t, 2, 2, cells(0, root+4096, 0, 4096), cells(0, arr, 0, 16))}}
+			},
+			want:      func(*Built, []placed) bootFDTFields { return bootFDTFields{Role: RoleUnknown} },
+			wantCodes: []string{"chosen.kho-fdt-invalid"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := Build(vectorHandover(), &BuildOptions{SetupData: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tc.keepX86 {
+				mustWrite(t, b.Mem, make([]byte, 4096), b.Layout.BootParams)
+				mustWrite(t, b.Mem, make([]byte, 48), b.SetupDataAddr)
+			}
+			root, arr := uint32(b.RootAddr), uint32(b.Layout.ScratchArray)
+			var mem []placed
+			if tc.inMemory != nil {
+				mem = tc.inMemory(root, arr)
+			}
+			for _, p := range mem {
+				mustWrite(t, b.Mem, p.blob, p.addr)
+			}
+			opts := &LocateOptions{Scan: ScanAlways}
+			if tc.given != nil {
+				opts.BootFDT = tc.given(root, arr)
+			}
+			cs, fs, err := Locate(b.Mem, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.wantCodes, findingCodes(fs)); diff != "" {
+				t.Errorf("codes (-want +got):\n%s", diff)
+			}
+			if len(cs) != 1 || cs[0].Addr != b.RootAddr {
+				t.Fatalf("candidates %v, want the root at %#x alone", roles(cs), b.RootAddr)
+			}
+			c := cs[0]
+			got := bootFDTFields{c.Role, c.BootFDT, c.BootFDTSize, c.BootScratch, c.BootScratchSize}
+			if diff := cmp.Diff(tc.want(b, mem), got); diff != "" {
+				t.Errorf("boot FDT fields (-want +got):\n%s", diff)
+			}
+			if (c.Handoff != nil) != tc.keepX86 {
+				t.Errorf("Handoff %+v, want one: %v", c.Handoff, tc.keepX86)
 			}
 		})
 	}
