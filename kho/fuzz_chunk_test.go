@@ -26,7 +26,7 @@ func chunkSeed(tb testing.TB, blocks []Block, small bool) []byte {
 // input (page records, the head chunk at the first) with the decoder's
 // chunk walk. Invariants as for the radix-tree map target: the walk ends,
 // findings are documented, runs pass rule 12, decoding is deterministic
-// (a MapDecoder's, fresh and reused, too),
+// (a MapDecoder, fresh and after other decodes, agrees),
 // and a map that decoded without findings (but which bitmap size it was
 // read with) survives a round trip through the builder's chunk encoding at
 // that size.
@@ -43,14 +43,9 @@ func FuzzChunkMap(f *testing.F) {
 		checkFindingsDocumented(t, d.h.Findings)
 		checkMapRules(t, mem, m, d.opts.MaxPageOrder)
 
-		d2 := fuzzDecoder(t, mem)
-		d2.decodeChunks(head)
-		if diff := cmp.Diff(d.h, d2.h); diff != "" {
-			t.Fatalf("second decode differs (-first +second):\n%s", diff)
-		}
-		d2.finish()
-		d2.h.MemoryMap.Addr, d2.h.MemoryMap.Kind = head, MapChunk
-		checkMapDecoder(t, mem, MapChunk, head, &Options{}, d2.h)
+		d.finish()
+		m.Addr, m.Kind = head, MapChunk
+		checkMapDecoder(t, mem, MapChunk, head, &Options{}, d.h)
 		small := false
 		for _, f := range d.h.Findings {
 			switch f.Code {
