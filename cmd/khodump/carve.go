@@ -61,7 +61,7 @@ func runCarve(o *options, args []string, stdout, stderr io.Writer) int {
 			if h := c.Handoff; h != nil {
 				keepHandoff(o, rec, h)
 			}
-			keepChosen(o, l.im.Memory, rec, c)
+			keepChosen(o, rec, c)
 		}
 	}
 	var preserved, scratch []physmem.Range
@@ -105,17 +105,25 @@ const maxScratchArray = kho.MaxScratchEntries * format.ScratchSize
 // keepHandoff records what the locator read of an x86 handoff, so the
 // carved core keeps its incoming role: the setup_data header and kho_data
 // (whatever the node's len says), and the scratch array up to the bound
-// the locator reads. Both sizes come from the image: recorded as given,
-// a hostile one would keep every present byte above its address.
+// the locator reads.
 func keepHandoff(o *options, rec *physmem.Recorder, h *kho.KHOData) {
 	rec.Add(h.Node, format.SetupDataHeaderSize+format.KHODataSize)
-	n := h.ScratchSize / format.ScratchSize * format.ScratchSize // whole entries, as the locator reads
+	keepScratchArray(o, rec, "kho_data", h.Node+format.SetupDataHeaderSize, h.ScratchAddr, h.ScratchSize)
+}
+
+// keepScratchArray records the scratch array a handoff names (what, at
+// where: kho_data or a boot FDT's linux,kho-scratch) as the locator reads
+// it: whole entries, at most maxScratchArray bytes. The size comes from
+// the image: recorded as given, a hostile one would keep every present
+// byte above the array's address.
+func keepScratchArray(o *options, rec *physmem.Recorder, what string, where, addr, size uint64) {
+	n := size / format.ScratchSize * format.ScratchSize // whole entries, as the locator reads
 	if n > maxScratchArray {
-		o.note("kho_data at %#x: scratch_size %d is past the %d bytes of scratch array the locator reads: the array at %#x is not kept",
-			h.Node+format.SetupDataHeaderSize, h.ScratchSize, maxScratchArray, h.ScratchAddr)
+		o.note("%s at %#x: scratch_size %d is past the %d bytes of scratch array the locator reads: the array at %#x is not kept",
+			what, where, size, maxScratchArray, addr)
 		return
 	}
-	rec.Add(h.ScratchAddr, n)
+	rec.Add(addr, n)
 }
 
 // writeAtomic writes a file through a temporary file in the same directory

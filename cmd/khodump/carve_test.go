@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	le "encoding/binary"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -199,9 +198,10 @@ func chosenImage(t *testing.T, bootAddr uint64, addrCells, sizeCells uint32, scr
 func be32(v uint32) []byte { return le.BigEndian.AppendUint32(nil, v) }
 
 // A root named by /chosen in a boot FDT in memory stays named in the
-// carved core: carve keeps the boot FDT (found again from the locator's
-// evidence) and the scratch array its linux,kho-scratch names, so the
-// carved core decodes as the source, incoming role and scratch included.
+// carved core: carve keeps the boot FDT the locator gives
+// (Candidate.BootFDT) and the scratch array its linux,kho-scratch names,
+// so the carved core decodes as the source, incoming role and scratch
+// included.
 func TestCarveKeepsChosen(t *testing.T) {
 	const bootAddr = 200 << 20
 	tests := []struct {
@@ -250,50 +250,65 @@ func TestCarveKeepsChosen(t *testing.T) {
 	}
 }
 
-// keepChosen keeps a boot FDT only where the locator's evidence says one
-// is and a second read confirms that its /chosen names the root: an
-// evidence line it cannot parse, or an address holding no FDT or one that
-// names no root, keeps nothing.
-func TestKeepChosenChecksEvidence(t *testing.T) {
-	const bootAddr = 200 << 20
+// keepChosen keeps the boot FDT and the scratch array a Candidate's
+// BootFDT and BootScratch fields give, bounded as the locator reads them,
+// and nothing when no boot FDT in memory names the root. The first case
+// takes the Candidate from kho.Locate over an arm64-style image.
+func TestKeepChosen(t *testing.T) {
+	const bootAddr = 200 << 20 // below the built scratch array
 	_, b := chosenImage(t, bootAddr, 2, 2, true)
-	// totalsize, the FDT header's second word.
-	totalSize := func(addr uint64) uint64 {
-		hdr := make([]byte, 8)
-		if _, err := b.Mem.ReadAt(hdr, addr); err != nil {
-			t.Fatal(err)
-		}
-		return uint64(le.BigEndian.Uint32(hdr[4:]))
+	cands, _, err := kho.Locate(b.Mem, &kho.LocateOptions{Scan: kho.ScanAlways})
+	if err != nil {
+		t.Fatal(err)
 	}
-	evidence := func(addr uint64) string {
-		return fmt.Sprintf("boot FDT at %#x: /chosen linux,kho-fdt = <%#x 0x1000>", addr, b.RootAddr)
+	located, ok := kho.Incoming(cands)
+	if !ok || located.Role != kho.RoleIncoming {
+		t.Fatalf("no incoming root among %+v", cands)
+	}
+	// totalsize, the FDT header's second word.
+	hdr := make([]byte, 8)
+	if _, err := b.Mem.ReadAt(hdr, bootAddr); err != nil {
+		t.Fatal(err)
+	}
+	bootSize := uint64(le.BigEndian.Uint32(hdr[4:]))
+	arraySize := uint64(format.ScratchSize * len(b.Scratch))
+	boot := func(scratch, scratchSize uint64) *kho.Candidate {
+		return &kho.Candidate{Addr: b.RootAddr, Role: kho.RoleIncoming, BootFDT: bootAddr, BootFDTSize: bootSize, BootScratch: scratch, BootScratchSize: scratchSize}
 	}
 	tests := []struct {
 		name     string
-		root     uint64
-		evidence []string
+		cand     *kho.Candidate
 		want     []physmem.Range // recorded
+		wantNote string
 	}{
-		// What the locator reads through the boot FDT, and the FDT itself.
-		{"the boot FDT", b.RootAddr, []string{"named by x86 setup_data", evidence(bootAddr)}, []physmem.Range{
-			{Start: b.RootAddr, Size: totalSize(b.RootAddr), State: physmem.Present},
-			{Start: b.Layout.KexecMetadata, Size: format.KexecMetadataSize, State: physmem.Present},
-			{Start: bootAddr, Size: totalSize(bootAddr), State: physmem.Present},
-			{Start: b.Layout.ScratchArray, Size: uint64(format.ScratchSize * len(b.Scratch)), State: physmem.Present},
-		}},
-		{"no /chosen evidence", b.RootAddr, []string{"given boot FDT: /chosen linux,kho-fdt = <0x100000 0x1000>"}, nil},
-		{"no FDT there", b.RootAddr, []string{evidence(bootAddr + 4096)}, nil},
-		{"an FDT without /chosen", b.RootAddr, []string{evidence(b.RootAddr)}, nil},
-		{"names another root", b.RootAddr + 4096, []string{evidence(bootAddr)}, nil},
-		{"address past 64 bits", b.RootAddr, []string{"boot FDT at 0x10000000000000000: /chosen linux,kho-fdt = <0x100000 0x1000>"}, nil},
+		{"as located", &located, []physmem.Range{
+			{Start: bootAddr, Size: bootSize, State: physmem.Present},
+			{Start: b.Layout.ScratchArray, Size: arraySize, State: physmem.Present},
+		}, ""},
+		{"no boot FDT names the root", &kho.Candidate{Addr: b.RootAddr, Role: kho.RoleIncoming, Evidence: []string{"boot FDT at 0xc800000: /chosen linux,kho-fdt = <0x100000 0x1000>"}}, nil, ""},
+		{"no linux,kho-scratch", boot(0, 0), []physmem.Range{{Start: bootAddr, Size: bootSize, State: physmem.Present}}, ""},
+		{"scratch size in part entries", boot(b.Layout.ScratchArray, 2*format.ScratchSize+7), []physmem.Range{
+			{Start: bootAddr, Size: bootSize, State: physmem.Present},
+			{Start: b.Layout.ScratchArray, Size: 2 * format.ScratchSize, State: physmem.Present},
+		}, ""},
+		{"scratch size 2^60", boot(b.Layout.ScratchArray, 1<<60), []physmem.Range{{Start: bootAddr, Size: bootSize, State: physmem.Present}},
+			"linux,kho-scratch in the boot FDT at 0xc800000: scratch_size 1152921504606846976 is past"},
+		{"scratch size 2^64-16", boot(b.Layout.ScratchArray, 1<<64-16), []physmem.Range{{Start: bootAddr, Size: bootSize, State: physmem.Present}},
+			"scratch_size 18446744073709551600 is past"},
+		{"boot FDT past 1 MiB", &kho.Candidate{Addr: b.RootAddr, BootFDT: bootAddr, BootFDTSize: 1<<20 + 1, BootScratch: b.Layout.ScratchArray, BootScratchSize: 16}, nil,
+			"boot FDT at 0xc800000: 1048577 bytes, more than the 1048576 the locator reads: not kept"},
+		{"boot FDT at address 0", &kho.Candidate{Addr: b.RootAddr, BootFDTSize: 64}, []physmem.Range{{Start: 0, Size: 64, State: physmem.Present}}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			var notes strings.Builder
 			rec := physmem.NewRecorder(b.Mem, 1)
-			keepChosen(&options{quiet: true}, b.Mem, rec, &kho.Candidate{Addr: tt.root, Evidence: tt.evidence})
-			got := rec.Recorded()
-			if diff := cmp.Diff(tt.want, got, cmpopts.EquateEmpty()); diff != "" {
+			keepChosen(&options{stderr: &notes}, rec, tt.cand)
+			if diff := cmp.Diff(tt.want, rec.Recorded(), cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("recorded (-want +got):\n%s", diff)
+			}
+			if tt.wantNote == "" && notes.Len() != 0 || !strings.Contains(notes.String(), tt.wantNote) {
+				t.Errorf("notes %q, want %q", notes.String(), tt.wantNote)
 			}
 		})
 	}
