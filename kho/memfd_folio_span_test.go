@@ -45,7 +45,7 @@ func TestFolioSpan(t *testing.T) {
 func pfnByte(pfn uint64) byte { return byte(pfn&0xf | pfn>>8<<4) }
 
 // spanMemory is 4 MiB of 4 KiB pages, page pfn filled with pfnByte(pfn).
-func spanMemory(t *testing.T) *physmem.Sparse {
+func spanMemory(t testing.TB) *physmem.Sparse {
 	t.Helper()
 	mem := &physmem.Sparse{}
 	if err := mem.AddRange(0, 4<<20, physmem.Present); err != nil {
