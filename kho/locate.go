@@ -69,21 +69,25 @@ type Candidate struct {
 	// findings.
 	Scratch []ScratchRegion
 	// BootFDT is the physical address of the boot FDT in memory whose
-	// /chosen linux,kho-fdt names this root (the arm64 handoff), and
-	// BootFDTSize its totalsize: the bytes the locator read (at most
-	// 1 MiB). When several do, these are the first the scan came to; the
-	// others are in Evidence. BootFDTSize is 0 when no boot FDT in memory
-	// names the root, and so when only LocateOptions.BootFDT does: the
-	// caller's bytes have no address. (A boot FDT may lie at address 0:
-	// test BootFDTSize.)
-	BootFDT, BootFDTSize uint64
-	// BootScratch and BootScratchSize are that boot FDT's /chosen
-	// linux,kho-scratch as written: the scratch array's physical address
-	// and its size in bytes, as KHOData.ScratchAddr and ScratchSize are
-	// for x86. Both are 0 when BootFDTSize is, or when the property is
-	// missing or not one <addr size> pair (a finding says which). They
-	// are set even when Scratch came from another handoff.
-	BootScratch, BootScratchSize uint64
+	// /chosen linux,kho-fdt names this root (the arm64 handoff); when
+	// several do, the one at the lowest address (Evidence lists them
+	// all). It means something only when BootFDTSize is not 0: a boot
+	// FDT may lie at address 0.
+	BootFDT uint64
+	// BootFDTSize is that boot FDT's totalsize: the bytes the locator read
+	// (at most 1 MiB). It is 0 when no boot FDT in memory names the root,
+	// and so when only LocateOptions.BootFDT does: the caller's bytes have
+	// no address.
+	BootFDTSize uint64
+	// BootScratch is the scratch array's physical address as that boot
+	// FDT's /chosen linux,kho-scratch writes it, like KHOData.ScratchAddr
+	// for x86; it is set even when Scratch came from another handoff.
+	BootScratch uint64
+	// BootScratchSize is the array's size in bytes as linux,kho-scratch
+	// writes it, like KHOData.ScratchSize. It and BootScratch are 0 when
+	// BootFDTSize is, or when the property is missing or not one
+	// <addr size> pair (a finding says which).
+	BootScratchSize uint64
 }
 
 // KHOData is an x86 SETUP_KEXEC_KHO setup_data node and its payload.
@@ -180,8 +184,10 @@ const (
 // chain (boot_params found by its "HdrS" magic, or SETUP_KEXEC_KHO nodes
 // found directly when no boot_params is); /chosen linux,kho-fdt in a boot
 // FDT; and a streaming scan of every page for an FDT with a kho-v* root,
-// fully validated. The scan reads memory in chunks over mem.Ranges() and
-// never holds more than one chunk. Problems with the handoff structures
+// fully validated. A candidate gives the handoff that named it as data:
+// Handoff for an x86 kho_data, BootFDT and BootScratch for a boot FDT in
+// memory. The scan reads memory in chunks over mem.Ranges() and never
+// holds more than one chunk. Problems with the handoff structures
 // (a short or looping setup_data chain) are findings. The error is for a
 // given root that is not a KHO root.
 func Locate(mem physmem.Memory, opts *LocateOptions) ([]Candidate, []Finding, error) {
