@@ -132,8 +132,8 @@ func TestCarveHostileHandoff(t *testing.T) {
 // /chosen linux,kho-fdt in a boot FDT at bootAddr (the arm64 handoff): the
 // x86 boot_params page and setup_data node are wiped, the scratch array
 // stays. The boot FDT has addrCells and sizeCells, and linux,kho-scratch
-// only with scratchProp.
-func chosenImage(t *testing.T, bootAddr uint64, addrCells, sizeCells uint32, scratchProp bool) (string, *kho.Built) {
+// only with scratchProp; a byte copy of it is written at each of copies.
+func chosenImage(t *testing.T, bootAddr uint64, addrCells, sizeCells uint32, scratchProp bool, copies ...uint64) (string, *kho.Built) {
 	t.Helper()
 	h := &kho.Handover{Compatible: "kho-v4",
 		KexecMetadata: &kho.KexecMetadata{Version: 1, PreviousRelease: "7.3.4", KexecCount: 1},
@@ -173,8 +173,10 @@ func chosenImage(t *testing.T, bootAddr uint64, addrCells, sizeCells uint32, scr
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Mem.WriteAt(boot, bootAddr); err != nil { // in the built RAM
-		t.Fatal(err)
+	for _, at := range append([]uint64{bootAddr}, copies...) {
+		if err := b.Mem.WriteAt(boot, at); err != nil { // in the built RAM
+			t.Fatal(err)
+		}
 	}
 	var keep []physmem.Range
 	for _, s := range b.Scratch {
@@ -208,15 +210,23 @@ func TestCarveKeepsChosen(t *testing.T) {
 		name                 string
 		addrCells, sizeCells uint32
 		scratchProp          bool
+		copyAt               uint64 // a byte copy of the boot FDT, not kept; 0: none
 	}{
-		{"2+2 cells", 2, 2, true},
-		{"2+1 cells", 2, 1, true},
-		{"1+1 cells", 1, 1, true},
-		{"no linux,kho-scratch", 2, 2, false},
+		{"2+2 cells", 2, 2, true, 0},
+		{"2+1 cells", 2, 1, true, 0},
+		{"1+1 cells", 1, 1, true, 0},
+		{"no linux,kho-scratch", 2, 2, false, 0},
+		// The locator gives the lowest-addressed boot FDT; the copy only
+		// repeats it, so the carved core decodes the same without it.
+		{"a copy above", 2, 2, true, bootAddr + 1<<20},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			src, b := chosenImage(t, bootAddr, tt.addrCells, tt.sizeCells, tt.scratchProp)
+			var copies []uint64
+			if tt.copyAt != 0 {
+				copies = append(copies, tt.copyAt)
+			}
+			src, b := chosenImage(t, bootAddr, tt.addrCells, tt.sizeCells, tt.scratchProp, copies...)
 			wantOut, _, wantCode := khodump(t, "-o", "json", src)
 			want := decodeDoc(t, wantOut)
 			if len(want.Handovers) != 1 || want.Handovers[0].Role != "incoming" {
@@ -229,6 +239,9 @@ func TestCarveKeepsChosen(t *testing.T) {
 			got.Source = want.Source
 			if diff := cmp.Diff(want, got); diff != "" || gotCode != wantCode {
 				t.Errorf("carved core decodes differently, exit %d, want %d (-want +got):\n%s", gotCode, wantCode, diff)
+			}
+			if len(got.Handovers) != 1 || got.Handovers[0].Role != "incoming" {
+				t.Errorf("carved core: want one incoming handover:\n%s", gotOut)
 			}
 			// The boot FDT's bytes are in the carved core, at its address.
 			im, err := image.Open(carved, image.Options{})
@@ -245,6 +258,11 @@ func TestCarveKeepsChosen(t *testing.T) {
 				t.Errorf("boot FDT at %#x: %v", uint64(bootAddr), err)
 			} else if !bytes.Equal(wantFDT, gotFDT) {
 				t.Errorf("boot FDT at %#x: carved bytes differ", uint64(bootAddr))
+			}
+			if tt.copyAt != 0 {
+				if _, err := im.Memory.ReadAt(gotFDT, tt.copyAt); err == nil && bytes.Equal(wantFDT, gotFDT) {
+					t.Errorf("the copy of the boot FDT at %#x is kept too", tt.copyAt)
+				}
 			}
 		})
 	}
