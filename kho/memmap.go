@@ -861,6 +861,7 @@ type mapChecker struct {
 	ram     rangeCursor
 	scratch bool // Options.Scratch is set
 	addOnly bool // runs of one order may overlap: every run takes add
+	sizes   *smallBlockSizes
 }
 
 // addMerged adds the merge of a, b and rare, each ascending by runBefore,
@@ -921,7 +922,10 @@ func (c *mapChecker) mergeInline(a, b []Run, stopAt uint64) (restA, restB []Run,
 	cutA := sort.Search(len(a), func(k int) bool { return a[k].Addr >= stopAt })
 	cutB := sort.Search(len(b), func(k int) bool { return b[k].Addr >= stopAt })
 	n0 := len(c.out)
-	n, low, i, j, stop, stopped := mergeChecked(c.out[n0:cap(c.out)], a[:cutA], b[:cutB], c.shift, max(c.ram.lo, c.end), c.ram.hi)
+	if c.sizes == nil {
+		c.sizes = &smallBlockSizesByShift()[c.shift] // page shifts are 12, 14 or 16
+	}
+	n, low, i, j, stop, stopped := mergeChecked(c.out[n0:cap(c.out)], a[:cutA], b[:cutB], c.sizes, max(c.ram.lo, c.end), c.ram.hi)
 	c.out = c.out[:n0+n]
 	if n > 0 {
 		c.end = low
@@ -950,7 +954,7 @@ func (c *mapChecker) mergeInline(a, b []Run, stopAt uint64) (restA, restB []Run,
 // It calls nothing, so that its state stays in registers, and it is two
 // plain loops (b's runs before each of a's) because one loop picking a
 // side per run spilled its state.
-func mergeChecked(out, a, b []Run, shift uint, low, hi uint64) (n int, end uint64, i, j int, stop Run, stopped bool) {
+func mergeChecked(out, a, b []Run, sizes *smallBlockSizes, low, hi uint64) (n int, end uint64, i, j int, stop Run, stopped bool) {
 	out = out[:len(a)+len(b)]
 	ok := false
 	for ; i < len(a); i++ {
@@ -960,28 +964,48 @@ func mergeChecked(out, a, b []Run, shift uint, low, hi uint64) (n int, end uint6
 			if !runBefore(r, x) {
 				break
 			}
-			if n, low, ok = takeRun(out, n, r, shift, low, hi); !ok {
+			if n, low, ok = takeRun(out, n, r, sizes, low, hi); !ok {
 				return n, low, i, j + 1, r, true
 			}
 		}
-		if n, low, ok = takeRun(out, n, x, shift, low, hi); !ok {
+		if n, low, ok = takeRun(out, n, x, sizes, low, hi); !ok {
 			return n, low, i + 1, j, x, true
 		}
 	}
 	for ; j < len(b); j++ {
-		if n, low, ok = takeRun(out, n, b[j], shift, low, hi); !ok {
+		if n, low, ok = takeRun(out, n, b[j], sizes, low, hi); !ok {
 			return n, low, i, j + 1, b[j], true
 		}
 	}
 	return n, low, i, j, Run{}, false
 }
 
+// smallBlockSizes holds the block size of each order up to 2^32 bytes,
+// and 0 for larger blocks: a run's end, computed with it, is then its
+// start, which fails mergeChecked's checks. A count times a size never
+// overflows, and the end takes a multiply instead of a shift by a
+// variable (which ties up a register).
+type smallBlockSizes [256]uint64
+
+// smallBlockSizesByShift holds the tables of every page shift up to that
+// of 64 KiB pages, made once.
+var smallBlockSizesByShift = sync.OnceValue(func() *[17]smallBlockSizes {
+	var t [17]smallBlockSizes
+	for shift := range t {
+		for o := range t[shift] {
+			if s := o + shift; s <= 32 {
+				t[shift][o] = 1 << s
+			}
+		}
+	}
+	return &t
+})
+
 // takeRun puts r at out[n] and returns the new count and end when r
 // passes mergeChecked's checks; ok false leaves both as they were.
-func takeRun(out []Run, n int, r Run, shift uint, low, hi uint64) (int, uint64, bool) {
-	s := uint(r.Order) + shift
-	e := r.Addr + uint64(r.Count)<<(s&63)
-	if s > 32 || r.Addr < low || e <= r.Addr || e > hi {
+func takeRun(out []Run, n int, r Run, sizes *smallBlockSizes, low, hi uint64) (int, uint64, bool) {
+	e := r.Addr + uint64(r.Count)*sizes[r.Order]
+	if r.Addr < low || e <= r.Addr || e > hi {
 		return n, low, false
 	}
 	out[n] = r

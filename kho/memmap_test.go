@@ -3,6 +3,7 @@ package kho
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"math/bits"
 	"math/rand/v2"
 	"slices"
@@ -697,33 +698,90 @@ func TestSetMapMatchesAdd(t *testing.T) {
 			s := uint64(rng.IntN(40<<20)) &^ (page - 1)
 			opts = &Options{Scratch: []ScratchRegion{{Addr: s, Size: 1 << 20}}}
 		}
-		ref, err := newDecoder(mem, opts)
-		if err != nil {
-			t.Fatal(err)
+		checkSetMapMatchesAdd(t, fmt.Sprintf("trial %d", trial), mem, opts, seqs, overlaps)
+	}
+}
+
+// checkSetMapMatchesAdd checks that setMapWith installs the runs and
+// findings the plain reference does: every run of seqs, in (address,
+// order) order, through mapChecker.add.
+func checkSetMapMatchesAdd(t *testing.T, name string, mem physmem.Memory, opts *Options, seqs [][]Run, overlaps bool) {
+	t.Helper()
+	ref, err := newDecoder(mem, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all []Run
+	for _, q := range seqs {
+		all = append(all, q...)
+	}
+	slices.SortStableFunc(all, cmpRun)
+	mc := mapChecker{d: ref, m: &ref.h.MemoryMap, shift: ref.geo.pageShift, ram: rangeCursor{rs: mem.Ranges()}, scratch: opts != nil && len(opts.Scratch) > 0}
+	for _, r := range all {
+		mc.add(r)
+	}
+	d, err := newDecoder(mem, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.setMapWith(seqs, true, nil, overlaps)
+	want := mc.out
+	if len(want) == 0 {
+		want = nil
+	}
+	if diff := cmp.Diff(want, d.h.MemoryMap.Runs); diff != "" {
+		t.Fatalf("%s: runs (-add +setMap):\n%s", name, diff)
+	}
+	if diff := cmp.Diff(ref.h.Findings, d.h.Findings); diff != "" {
+		t.Fatalf("%s: findings (-add +setMap):\n%s", name, diff)
+	}
+}
+
+// TestSetMapLargeBlocks covers the runs the inline merge leaves to add
+// because their blocks are above 2^32 bytes (64 KiB pages, orders 17 to
+// 20) or their ends pass the top of the address space, among runs it
+// takes.
+func TestSetMapLargeBlocks(t *testing.T) {
+	const top = 1 << 50
+	mem := &physmem.Sparse{}
+	if err := mem.AddRange(0, top, physmem.Present); err != nil {
+		t.Fatal(err)
+	}
+	opts := &Options{PageSize: 1 << 16, MaxPageOrder: 20}
+	const gib = 1 << 30
+	tests := []struct {
+		name string
+		runs []Run
+	}{
+		{"order 16 (4 GiB blocks) taken inline, order 17 left to add", []Run{
+			{Addr: 0, Count: 3, Order: 0}, {Addr: 4 * gib, Count: 1, Order: 16}, {Addr: 8 * gib, Count: 2, Order: 0},
+			{Addr: 16 * gib, Count: 1, Order: 17}, {Addr: 24 * gib, Count: 5, Order: 0}, {Addr: 32 * gib, Count: 2, Order: 16},
+		}},
+		{"orders 18 to 20 between order-0 runs", []Run{
+			{Addr: 0, Count: 1, Order: 0}, {Addr: 64 * gib, Count: 1, Order: 20}, {Addr: 128 * gib, Count: 1, Order: 0},
+			{Addr: 256 * gib, Count: 3, Order: 18}, {Addr: 1024 * gib, Count: 1, Order: 19}, {Addr: 2048 * gib, Count: 1, Order: 0},
+		}},
+		{"a large block overlapping small ones", []Run{
+			{Addr: 0, Count: 1, Order: 17}, {Addr: 1 << 20, Count: 4, Order: 0}, {Addr: 16 * gib, Count: 1, Order: 0},
+		}},
+		{"ends past memory and past 2^64", []Run{
+			{Addr: 0, Count: 1, Order: 0}, {Addr: top - 1<<16, Count: 2, Order: 0},
+			{Addr: 1<<64 - 1<<16, Count: 1 << 20, Order: 0}, {Addr: 1<<64 - 1<<36, Count: 2, Order: 20},
+		}},
+		{"a count times a block size past 2^64", []Run{
+			// After a run the merge takes: the first run always goes to add,
+			// which finds the memory span the merge then checks against.
+			{Addr: 0, Count: 1, Order: 0}, {Addr: 1 << 36, Count: 1<<28 + 1, Order: 20}, {Addr: 1 << 40, Count: 1, Order: 0},
+		}},
+	}
+	for _, tt := range tests {
+		seqs := make([][]Run, 21)
+		for _, r := range tt.runs {
+			seqs[r.Order] = append(seqs[r.Order], r)
 		}
-		var all []Run
 		for _, q := range seqs {
-			all = append(all, q...)
+			slices.SortFunc(q, cmpRun)
 		}
-		slices.SortStableFunc(all, cmpRun)
-		mc := mapChecker{d: ref, m: &ref.h.MemoryMap, shift: 12, ram: rangeCursor{rs: mem.Ranges()}, scratch: opts != nil}
-		for _, r := range all {
-			mc.add(r)
-		}
-		d, err := newDecoder(mem, opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		d.setMapWith(seqs, true, nil, overlaps)
-		want := mc.out
-		if len(want) == 0 {
-			want = nil
-		}
-		if diff := cmp.Diff(want, d.h.MemoryMap.Runs); diff != "" {
-			t.Fatalf("trial %d: runs (-add +setMap):\n%s", trial, diff)
-		}
-		if diff := cmp.Diff(ref.h.Findings, d.h.Findings); diff != "" {
-			t.Fatalf("trial %d: findings (-add +setMap):\n%s", trial, diff)
-		}
+		checkSetMapMatchesAdd(t, tt.name, mem, opts, seqs, false)
 	}
 }
