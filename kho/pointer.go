@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sort"
 
 	"github.com/khokit/khokit/kho/physmem"
 )
@@ -56,11 +57,7 @@ func (d *decoder) scratchPage(buf *[]byte) []byte {
 // add records a finding. ctx selects a context-specific kernel impact
 // ("sessions", "files", "block", ...); "" uses the code's own.
 func (d *decoder) add(code, ctx, path string, addr uint64, format string, args ...any) {
-	if d.codeCounts == nil {
-		d.codeCounts = make(map[string]int)
-	}
-	d.codeCounts[code]++
-	if d.codeCounts[code] > d.opts.MaxFindingsPerCode {
+	if !countFinding(&d.codeCounts, code, d.opts.MaxFindingsPerCode) {
 		d.totalDropped++
 		return
 	}
@@ -82,19 +79,36 @@ func (d *decoder) add(code, ctx, path string, addr uint64, format string, args .
 
 // finish adds the truncation summary.
 func (d *decoder) finish() {
-	if d.totalDropped == 0 {
-		return
+	if d.totalDropped > 0 {
+		d.h.Findings = appendTruncation(d.h.Findings, d.codeCounts, d.opts.MaxFindingsPerCode, "")
 	}
-	max := d.opts.MaxFindingsPerCode
-	for _, c := range Codes() {
-		if n := d.codeCounts[c]; n > max {
-			d.h.Findings = append(d.h.Findings, Finding{
-				Severity: Info,
-				Code:     "decode.findings-truncated",
-				Message:  fmt.Sprintf("%d more %s findings not listed", n-max, c),
-			})
+}
+
+// countFinding counts a finding of code in *counts (made on first use)
+// and reports whether it is to be listed: at most max of one code are.
+func countFinding(counts *map[string]int, code string, max int) bool {
+	if *counts == nil {
+		*counts = make(map[string]int)
+	}
+	(*counts)[code]++
+	return (*counts)[code] <= max
+}
+
+// appendTruncation appends to fs, in code order, a summary finding at
+// path for each code counted more than max times.
+func appendTruncation(fs []Finding, counts map[string]int, max int, path string) []Finding {
+	codes := make([]string, 0, len(counts))
+	for c, n := range counts {
+		if n > max {
+			codes = append(codes, c)
 		}
 	}
+	sort.Strings(codes)
+	for _, c := range codes {
+		fs = append(fs, Finding{Severity: Info, Code: "decode.findings-truncated", Path: path,
+			Message: fmt.Sprintf("%d more %s findings not listed", counts[c]-max, c)})
+	}
+	return fs
 }
 
 // need says how a pointer's target must be preserved.

@@ -41,32 +41,18 @@ type chainCand struct {
 // add records a recovery finding; past Options.MaxFindingsPerCode of one
 // code they are only counted (see truncation).
 func (rc *recoverer) add(code, path string, addr uint64, format string, args ...any) {
-	if rc.codeCounts == nil {
-		rc.codeCounts = make(map[string]int)
-	}
-	rc.codeCounts[code]++
-	if rc.codeCounts[code] > rc.opts.MaxFindingsPerCode {
+	if !countFinding(&rc.codeCounts, code, rc.opts.MaxFindingsPerCode) {
 		return
 	}
 	info := codeInfo(code)
 	rc.h.Findings = append(rc.h.Findings, Finding{Severity: info.Severity, Code: code, Path: path, Addr: addr, Message: fmt.Sprintf(format, args...),
-		Kernel: append([]Impact(nil), info.Kernel...)})
+		Kernel: info.Kernel})
 }
 
 // truncation adds the decoder's truncation summary for recovery codes
 // that were only counted, in code order.
 func (rc *recoverer) truncation() {
-	codes := make([]string, 0, len(rc.codeCounts))
-	for c := range rc.codeCounts {
-		codes = append(codes, c)
-	}
-	sort.Strings(codes)
-	for _, c := range codes {
-		if n := rc.codeCounts[c]; n > rc.opts.MaxFindingsPerCode {
-			rc.h.Findings = append(rc.h.Findings, Finding{Severity: Info, Code: "decode.findings-truncated", Path: recoveryPath,
-				Message: fmt.Sprintf("%d more %s findings not listed", n-rc.opts.MaxFindingsPerCode, c)})
-		}
-	}
+	rc.h.Findings = appendTruncation(rc.h.Findings, rc.codeCounts, rc.opts.MaxFindingsPerCode, recoveryPath)
 }
 
 // listObject appends o to a candidate list, at most maxListedRejects long:
