@@ -26,7 +26,9 @@
 // bound such as [DefaultMaxMemfdHoles].
 //
 // Around the decoder: [Locate] finds KHO roots in a memory image (from
-// the x86 setup_data chain, /chosen in a boot FDT, or a page scan) and
+// the x86 setup_data chain, /chosen in a boot FDT, or a page scan); each
+// [Candidate] gives the handoff that named it as data (Handoff for an x86
+// kho_data, BootFDT and BootScratch for a boot FDT in memory), and
 // [Incoming] picks the handover the old kernel left. [RecoverLUO] (when
 // [NeedsRecovery] says so) searches memory for LUO sessions and FLB
 // pages whose pointers were lost, as in images taken after the kexec.
