@@ -49,32 +49,40 @@ func vmClaimKey(pa uint64, order uint) uint64 { return pa | uint64(order) }
 // of a run, or a chunk that is also a run's page) is a vmalloc.shared
 // finding at path(), the chunk or run claiming again: a kernel would
 // restore those pages twice, and hostile input would cost reads out of
-// proportion to its bytes. Every claimed block is an aligned power of
-// two, so two overlap only when one holds the other: a claim looks up the
-// blocks from its order up to MaxPageOrder that would hold it, and the
-// vmInside mark each claim leaves on the larger blocks holding it. A
-// claim costs O(MaxPageOrder) map operations and entries, however many
-// pages it covers.
+// proportion to its bytes.
+//
+// Every claimed block is an aligned power of two, so two overlap only
+// when one holds the other. A claim looks up the blocks that would hold
+// it, at the orders claimed so far (d.vmOrders), and the vmInside mark
+// that the smaller claims inside it left on it. Marks are left only at
+// orders claimed so far; the first claim of a new order marks the blocks
+// of that order holding earlier, smaller claims. A claim so costs a map
+// operation per order in use (one or two in a real handover, at most
+// MaxPageOrder+1), however many pages it covers.
 func (d *decoder) claimVmallocBlock(cpath string, path func() string, pa uint64, order uint) bool {
 	if d.vmOwner == nil {
 		d.vmOwner = make(map[uint64]string)
 	}
 	ps := d.geo.pageSize
 	last := pa + (ps<<order - 1) // pa is aligned to the block: no wrap
-	top := max(order, uint(d.opts.MaxPageOrder))
-	for o := order; o <= top; o++ {
+	for os := d.vmOrders >> order; os != 0; os &= os - 1 {
+		o := order + uint(bits.TrailingZeros64(os))
 		at := pa &^ (ps<<o - 1)
 		if owner, seen := d.vmOwner[vmClaimKey(at, o)]; seen {
 			d.add("vmalloc.shared", "", path(), pa, "memory [%#x, %#x] lies in the order-%d block at %#x that %s claims", pa, last, o, at, owner)
 			return false
 		}
 	}
+	if d.vmOrders&(1<<order) == 0 {
+		d.markVmallocOrder(order)
+	}
 	if owner, seen := d.vmOwner[vmClaimKey(pa, order)|vmInside]; seen {
 		d.add("vmalloc.shared", "", path(), pa, "memory [%#x, %#x] holds pages that %s claims", pa, last, owner)
 		return false
 	}
 	d.vmOwner[vmClaimKey(pa, order)] = cpath
-	for o := order + 1; o <= top; o++ {
+	for os := d.vmOrders >> (order + 1); os != 0; os &= os - 1 {
+		o := order + 1 + uint(bits.TrailingZeros64(os))
 		k := vmClaimKey(pa&^(ps<<o-1), o) | vmInside
 		if _, marked := d.vmOwner[k]; marked {
 			break // and so are the larger blocks holding it
@@ -82,6 +90,31 @@ func (d *decoder) claimVmallocBlock(cpath string, path func() string, pa uint64,
 		d.vmOwner[k] = cpath
 	}
 	return true
+}
+
+// markVmallocOrder makes order one of the claimed orders: the blocks of
+// that order holding earlier, smaller claims get their vmInside marks,
+// each naming the claim at the lowest address inside it, so that findings
+// do not depend on map order.
+func (d *decoder) markVmallocOrder(order uint) {
+	d.vmOrders |= 1 << order
+	if d.vmOrders&(1<<order-1) == 0 {
+		return // no smaller claims
+	}
+	var inside []uint64
+	for k := range d.vmOwner {
+		if k&vmInside == 0 && uint(k&(vmInside-1)) < order {
+			inside = append(inside, k)
+		}
+	}
+	slices.Sort(inside)
+	ps := d.geo.pageSize
+	for _, k := range inside {
+		m := vmClaimKey(k&^(vmInside*2-1)&^(ps<<order-1), order) | vmInside
+		if _, marked := d.vmOwner[m]; !marked {
+			d.vmOwner[m] = d.vmOwner[k]
+		}
+	}
 }
 
 // memfdVersion maps a file-handler compatible to the memfd layout it
