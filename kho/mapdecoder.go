@@ -11,7 +11,9 @@ import (
 // its map. It keeps its memory from one Decode to the next: an agent that
 // checks maps again and again, or a fuzz loop, then allocates next to
 // nothing per map, where a decode of a whole handover allocates the
-// map's runs each time (32 KB for 2,000 runs).
+// map's runs each time (32 KB for 2,000 runs). It holds on to the memory
+// of the largest map it decoded (at most Options.MaxRuns runs of 16
+// bytes), until it is dropped.
 //
 // A MapDecoder is not safe for concurrent use.
 type MapDecoder struct {
