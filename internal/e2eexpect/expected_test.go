@@ -141,6 +141,7 @@ func TestReadErrors(t *testing.T) {
 		{"unknown field in a map value", `{"format":"khokit-e2e-expected/1","images":{"at-kexec":{"elf":"a","elff":"b"}}}`, 72, "images.at-kexec.elff", `unknown field "elff"`, true},
 		{"unknown field behind a pointer", `{"format":"khokit-e2e-expected/1","handover":{"setup_data":{"first_phys":"0x1","entries":[{"type":10,"kho":{"fdt_adr":"0x2"}}]}}}`,
 			117, "handover.setup_data.entries.kho.fdt_adr", `unknown field "fdt_adr"`, true},
+		{"unknown field under keys in other case", `{"format":"khokit-e2e-expected/1","Sessions":[{"FILES":[{"tokn":1}]}]}`, 63, "sessions.files.tokn", `unknown field "tokn"`, true},
 		{"unknown top-level field", `{"format":"khokit-e2e-expected/1","flbs":[],"kernel":{"compat":{"X":"y"}},"seeed":1}`, 81, "seeed", `unknown field "seeed"`, true},
 		// encoding/json matches keys without regard to case: not unknown.
 		{"field in other case", `{"FORMAT":"khokit-e2e-expected/2"}`, -1, "format", `format "khokit-e2e-expected/2"`, false},

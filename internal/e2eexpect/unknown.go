@@ -55,11 +55,13 @@ func unknownField(data []byte, t reflect.Type) (offset int64, field string, ok b
 			case top.t.Kind() == reflect.Map:
 				top.next = top.t.Elem()
 			default:
-				ft, found := jsonField(top.t, key)
+				name, ft, found := jsonField(top.t, key)
 				if !found {
 					return dec.InputOffset(), top.nextPath, true
 				}
-				top.next = ft
+				// The field's own name, as encoding/json's type errors
+				// give it, not the key in whatever case it came.
+				top.next, top.nextPath = ft, joinField(top.path, name)
 			}
 			continue
 		}
@@ -100,10 +102,10 @@ func unknownField(data []byte, t reflect.Type) (offset int64, field string, ok b
 	}
 }
 
-// jsonField is the type of t's field that key names, matched as
-// encoding/json matches it (its JSON name, else its Go name, without
-// regard to case).
-func jsonField(t reflect.Type, key string) (reflect.Type, bool) {
+// jsonField is the JSON name and type of t's field that key names,
+// matched as encoding/json matches it (its JSON name, else its Go name,
+// without regard to case).
+func jsonField(t reflect.Type, key string) (string, reflect.Type, bool) {
 	for i := range t.NumField() {
 		f := t.Field(i)
 		if !f.IsExported() {
@@ -117,10 +119,10 @@ func jsonField(t reflect.Type, key string) (reflect.Type, bool) {
 			name = f.Name
 		}
 		if strings.EqualFold(name, key) {
-			return f.Type, true
+			return name, f.Type, true
 		}
 	}
-	return nil, false
+	return "", nil, false
 }
 
 func joinField(path, key string) string {
