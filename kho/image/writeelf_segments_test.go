@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -118,6 +119,22 @@ func TestWriteKdumpInvalid(t *testing.T) {
 				t.Errorf("%v: want %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// An unknown compression is refused before the bitmaps of the ranges are
+// allocated: 2^30 page frames would take two 128 MiB bitmaps.
+func TestWriteKdumpInvalidCompressionAllocatesLittle(t *testing.T) {
+	ranges := []physmem.Range{{Start: 1<<42 - 0x1000, Size: 0x1000, State: physmem.Excluded}}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	err := WriteKdump(io.Discard, &physmem.Sparse{}, ranges, &KdumpOptions{Compression: 0x80})
+	runtime.ReadMemStats(&after)
+	if !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("%v: not ErrInvalidArgument", err)
+	}
+	if n := after.TotalAlloc - before.TotalAlloc; n > 1<<20 {
+		t.Errorf("allocated %d bytes before refusing the compression, want at most 1 MiB", n)
 	}
 }
 

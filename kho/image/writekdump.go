@@ -57,6 +57,10 @@ func WriteKdump(w io.Writer, m physmem.Memory, ranges []physmem.Range, opts *Kdu
 	if !validBlockSize(o.BlockSize) {
 		return fmt.Errorf("image: kdump block size %d is not a power of two in [512, 1 MiB]: %w", o.BlockSize, ErrInvalidArgument)
 	}
+	enc, err := newPageEncoder(o) // an argument check too: before the bitmaps are allocated
+	if err != nil {
+		return err
+	}
 	bs := uint64(o.BlockSize)
 	var maxPFN uint64
 	for _, r := range ranges {
@@ -78,10 +82,6 @@ func WriteKdump(w io.Writer, m physmem.Memory, ranges []physmem.Range, opts *Kdu
 	bitmap1 := make([]byte, bitmapBlocks*bs)
 	bitmap2 := make([]byte, bitmapBlocks*bs)
 
-	enc, err := newPageEncoder(o)
-	if err != nil {
-		return err
-	}
 	page := make([]byte, bs)
 	var dumped []uint64 // page frames in the 2nd bitmap, ascending
 	var dataSize uint64
