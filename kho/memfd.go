@@ -56,9 +56,10 @@ func vmClaimKey(pa uint64, order uint) uint64 { return pa | uint64(order) }
 // it, at the orders claimed so far (d.vmOrders), and the vmInside mark
 // that the smaller claims inside it left on it. Marks are left only at
 // orders claimed so far; the first claim of a new order marks the blocks
-// of that order holding earlier, smaller claims. A claim so costs a map
-// operation per order in use (one or two in a real handover, at most
-// MaxPageOrder+1), however many pages it covers.
+// of that order holding earlier, smaller claims, in a pass over vmOwner
+// (at most MaxPageOrder+1 such passes a decode). Any other
+// claim costs a few map operations per order in use (one or two in a real
+// handover, at most MaxPageOrder+1), however many pages it covers.
 func (d *decoder) claimVmallocBlock(cpath string, path func() string, pa uint64, order uint) bool {
 	if d.vmOwner == nil {
 		d.vmOwner = make(map[uint64]string)
