@@ -75,9 +75,9 @@ type Candidate struct {
 	// FDT may lie at address 0.
 	BootFDT uint64
 	// BootFDTSize is that boot FDT's totalsize: the bytes the locator read
-	// (at most 1 MiB). It is 0 when no boot FDT in memory names the root,
-	// and so when only LocateOptions.BootFDT does: the caller's bytes have
-	// no address.
+	// (at most MaxBootFDTSize). It is 0 when no boot FDT in memory names
+	// the root, and so when only LocateOptions.BootFDT does: the caller's
+	// bytes have no address.
 	BootFDTSize uint64
 	// BootScratch is the scratch array's physical address as that boot
 	// FDT's /chosen linux,kho-scratch writes it, like KHOData.ScratchAddr
@@ -168,14 +168,13 @@ func resolvedChunkSize(n int, ps uint64) int {
 // x86 boot protocol constants (arch/x86/include/uapi/asm/bootparam.h,
 // setup_data.h).
 const (
-	locBootParamsSize   = 4096
-	locMaxRootSize      = 1 << 16 // KHO roots are one page; allow 64 KiB pages
-	locSetupDataMaxLen  = 1 << 20 // a longer node is not believed
-	locKHODataPath      = "/setup_data"
-	locChosenPath       = "/chosen"
-	locMaxChunk         = 64 << 20 // ChunkSize cap: one read buffer
-	locMaxChosenFDTSize = 1 << 20  // a boot FDT larger than this is not read
-	locBootFDTBudget    = 64 << 20 // bytes of non-KHO FDTs read whole while looking for /chosen
+	locBootParamsSize  = 4096
+	locMaxRootSize     = 1 << 16 // KHO roots are one page; allow 64 KiB pages
+	locSetupDataMaxLen = 1 << 20 // a longer node is not believed
+	locKHODataPath     = "/setup_data"
+	locChosenPath      = "/chosen"
+	locMaxChunk        = 64 << 20 // ChunkSize cap: one read buffer
+	locBootFDTBudget   = 64 << 20 // bytes of non-KHO FDTs read whole while looking for /chosen
 )
 
 // Locate finds KHO roots in mem and says what each is: the incoming
@@ -519,6 +518,11 @@ func (l *locator) chosen(blob []byte, addr uint64, given bool) {
 	}
 }
 
+// MaxBootFDTSize bounds the boot FDTs the scan reads whole while looking
+// for /chosen linux,kho-fdt: a larger FDT is not read, so a
+// Candidate.BootFDTSize is never more.
+const MaxBootFDTSize = 1 << 20
+
 // MaxScratchEntries bounds the scratch array the locator reads: two
 // entries plus one per NUMA node with memory, so a few thousand at most.
 // Past it the array is a scratch.too-many finding and is not read.
@@ -605,7 +609,7 @@ func (l *locator) scanned(addr uint64) {
 		return
 	}
 	_, total, _ := fdt.SizePrefix(hdr[:])
-	if total > locMaxChosenFDTSize {
+	if total > MaxBootFDTSize {
 		return
 	}
 	if l.bootFDTRead+uint64(total) > locBootFDTBudget {
@@ -616,7 +620,7 @@ func (l *locator) scanned(addr uint64) {
 		return
 	}
 	l.bootFDTRead += uint64(total)
-	blob, err := physmem.Read(l.mem, addr, int(total), locMaxChosenFDTSize)
+	blob, err := physmem.Read(l.mem, addr, int(total), MaxBootFDTSize)
 	if err != nil || !bytes.Contains(blob, []byte("linux,kho-fdt")) {
 		return
 	}

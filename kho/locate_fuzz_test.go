@@ -111,7 +111,7 @@ func checkBootFDTFields(t *testing.T, m physmem.Memory, c Candidate) {
 	if _, err := m.ReadAt(hdr[:], c.BootFDT); err != nil {
 		t.Fatalf("boot FDT at %#x: %v", c.BootFDT, err)
 	}
-	if magic, total, _ := fdt.SizePrefix(hdr[:]); magic != fdt.Magic || uint64(total) != c.BootFDTSize || c.BootFDTSize > locMaxChosenFDTSize {
+	if magic, total, _ := fdt.SizePrefix(hdr[:]); magic != fdt.Magic || uint64(total) != c.BootFDTSize || c.BootFDTSize > MaxBootFDTSize {
 		t.Fatalf("boot FDT at %#x: magic %#x totalsize %d, candidate says %d bytes", c.BootFDT, magic, total, c.BootFDTSize)
 	}
 }

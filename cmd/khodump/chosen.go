@@ -5,10 +5,6 @@ import (
 	"github.com/khokit/khokit/kho/physmem"
 )
 
-// maxChosenFDT is the largest boot FDT kho's locator reads while looking
-// for /chosen (kho/locate.go): a Candidate's BootFDTSize is never more.
-const maxChosenFDT = 1 << 20
-
 // keepChosen records, for a root named by /chosen linux,kho-fdt in a boot
 // FDT in memory, what the locator read through it: the boot FDT itself
 // (Candidate.BootFDT, BootFDTSize) and the array its linux,kho-scratch
@@ -20,8 +16,8 @@ func keepChosen(o *options, rec *physmem.Recorder, c *kho.Candidate) {
 	if c.BootFDTSize == 0 {
 		return // no boot FDT in memory names the root
 	}
-	if c.BootFDTSize > maxChosenFDT {
-		o.note("boot FDT at %#x: %d bytes, more than the %d the locator reads: not kept", c.BootFDT, c.BootFDTSize, maxChosenFDT)
+	if c.BootFDTSize > kho.MaxBootFDTSize {
+		o.note("boot FDT at %#x: %d bytes, more than the %d the locator reads: not kept", c.BootFDT, c.BootFDTSize, kho.MaxBootFDTSize)
 		return
 	}
 	rec.Add(c.BootFDT, c.BootFDTSize)
