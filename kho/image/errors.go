@@ -24,10 +24,11 @@ var (
 )
 
 // ErrInvalidArgument is wrapped by the writers' errors about what the
-// caller asked for (segments unsorted, overlapping, empty or storing more
-// than they hold, more segments than MaxSegments, a kdump block size or
-// range alignment the format cannot hold), as opposed to errors of the
-// memory read or the io.Writer.
+// caller asked for (segments unsorted, overlapping, empty, wrapping the
+// address space or storing more than they hold, more segments than
+// MaxSegments; a kdump block size, range alignment, page frame count or
+// compression the format cannot hold), as opposed to errors of the memory
+// read or the io.Writer.
 var ErrInvalidArgument = errors.New("invalid argument")
 
 // FormatError is malformed or unusable input at a file offset, in the
