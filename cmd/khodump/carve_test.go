@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	le "encoding/binary"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -262,6 +263,11 @@ func TestCarveKeepsChosen(t *testing.T) {
 			if tt.copyAt != 0 {
 				if _, err := im.Memory.ReadAt(gotFDT, tt.copyAt); err == nil && bytes.Equal(wantFDT, gotFDT) {
 					t.Errorf("the copy of the boot FDT at %#x is kept too", tt.copyAt)
+				}
+				// What the copy changes: the evidence -v lists.
+				copyLine := fmt.Sprintf("boot FDT at %#x:", tt.copyAt)
+				if !strings.Contains(out(t, 0, "scan", "-v", src), copyLine) || strings.Contains(out(t, 0, "scan", "-v", carved), copyLine) {
+					t.Errorf("scan -v: want %q in the source's evidence and not in the carved core's", copyLine)
 				}
 			}
 		})
