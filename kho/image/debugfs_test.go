@@ -231,3 +231,100 @@ func TestDebugfsSubFDTsNotDir(t *testing.T) {
 		t.Errorf("%v: want ErrFormat and sub_fdts: not a directory", err)
 	}
 }
+
+// scriptDirFS is a file system whose only directory, d, lists what
+// readDir returns, whatever the fs.ReadDirFile contract says.
+type scriptDirFS struct {
+	readDir func(n int) ([]fs.DirEntry, error)
+}
+
+func (s scriptDirFS) Open(name string) (fs.File, error) {
+	if name != "d" {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+	}
+	return scriptDir{s}, nil
+}
+
+type scriptDir struct{ fs scriptDirFS }
+
+func (d scriptDir) Stat() (fs.FileInfo, error) {
+	return fstest.MapFS{"d": {Mode: fs.ModeDir | 0o755}}.Stat("d")
+}
+func (d scriptDir) Read([]byte) (int, error)             { return 0, errors.New("is a directory") }
+func (d scriptDir) Close() error                         { return nil }
+func (d scriptDir) ReadDir(n int) ([]fs.DirEntry, error) { return d.fs.readDir(n) }
+
+// listCapped stays bounded and keeps the first entries listed, sorted,
+// whatever ReadDir returns: entries with io.EOF or another error, one
+// entry a call forever, more than asked for.
+func TestListCappedReadDir(t *testing.T) {
+	const limit = 5
+	// names lists "f<k>" for k counting down from 99, so that the kept
+	// entries (the first listed) sort in the other order.
+	type listing struct {
+		next, pulled int
+	}
+	names := func(l *listing, n int) []fs.DirEntry {
+		var out []fs.DirEntry
+		for range n {
+			out = append(out, fs.FileInfoToDirEntry(fakeFileInfo(fmt.Sprintf("f%02d", 99-l.next))))
+			l.next++
+		}
+		l.pulled += n
+		return out
+	}
+	errIO := errors.New("device gone")
+	for _, tc := range []struct {
+		name    string
+		readDir func(l *listing, n int) ([]fs.DirEntry, error)
+		want    []string
+		more    bool
+		err     error
+		pulled  int
+	}{
+		{"entries with EOF", func(l *listing, n int) ([]fs.DirEntry, error) {
+			if l.next > 0 {
+				return nil, io.EOF
+			}
+			return names(l, 3), io.EOF
+		}, []string{"f97", "f98", "f99"}, false, nil, 3},
+		{"entries with EOF past the cap", func(l *listing, n int) ([]fs.DirEntry, error) {
+			return names(l, 40), io.EOF
+		}, []string{"f95", "f96", "f97", "f98", "f99"}, true, nil, 40},
+		{"entries with an error", func(l *listing, n int) ([]fs.DirEntry, error) {
+			return names(l, 2), errIO
+		}, nil, false, errIO, 2},
+		{"one a call forever", func(l *listing, n int) ([]fs.DirEntry, error) {
+			return names(l, 1), nil
+		}, []string{"f95", "f96", "f97", "f98", "f99"}, true, nil, limit + 1},
+		{"more than asked", func(l *listing, n int) ([]fs.DirEntry, error) {
+			return names(l, 2*n+1), nil
+		}, []string{"f95", "f96", "f97", "f98", "f99"}, true, nil, 2*(limit+1) + 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var l listing
+			c := debugfsCopy{fsys: scriptDirFS{func(n int) ([]fs.DirEntry, error) {
+				if n <= 0 || l.pulled > 1000 {
+					t.Fatalf("ReadDir(%d) after %d entries", n, l.pulled)
+				}
+				return tc.readDir(&l, n)
+			}}, show: func(p string) string { return p }}
+			entries, more, err := c.listCapped("d", limit)
+			if !errors.Is(err, tc.err) {
+				t.Errorf("error %v, want %v", err, tc.err)
+			}
+			var got []string
+			for _, e := range entries {
+				got = append(got, e.Name())
+			}
+			type result struct {
+				Names  []string
+				More   bool
+				Pulled int
+			}
+			if diff := cmp.Diff(result{tc.want, tc.more, tc.pulled}, result{got, more, l.pulled}); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
