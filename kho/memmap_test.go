@@ -785,3 +785,76 @@ func TestSetMapLargeBlocks(t *testing.T) {
 		checkSetMapMatchesAdd(t, tt.name, mem, opts, seqs, false)
 	}
 }
+
+// TestSetMapMatchesAddPageShifts compares the inline merge with add, run
+// by run, for 16 and 64 KiB pages as well as 4 KiB ones, orders up to 20
+// (blocks above 2^32 bytes), runs near the top of the address space and
+// counts up to 2^32-1, memory with holes and excluded ranges, and a few
+// runs of rare orders, where the merge cuts at the next rare run.
+func TestSetMapMatchesAddPageShifts(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, shift := range []uint{12, 14, 16} {
+		page := uint64(1) << shift
+		for trial := range 300 {
+			mem := &physmem.Sparse{}
+			top := uint64(1) << (30 + rng.IntN(34))
+			if rng.IntN(4) == 0 {
+				top = -page
+			}
+			const parts = 3
+			for k := range uint64(parts) {
+				size := top / parts &^ (page - 1)
+				state := physmem.Present
+				switch rng.IntN(3) {
+				case 0:
+					continue // a hole
+				case 1:
+					state = physmem.Excluded
+				}
+				if err := mem.AddRange(k*size, size, state); err != nil {
+					t.Fatal(err)
+				}
+			}
+			seqs := make([][]Run, 21)
+			for o := range seqs {
+				n := 0
+				switch {
+				case o == 0 || o == 9:
+					n = 100 + rng.IntN(200) // the two long sequences
+				case rng.IntN(4) == 0:
+					n = 1 + rng.IntN(2) // rare orders
+				}
+				bs := page << o
+				var addr uint64
+				switch rng.IntN(3) {
+				case 0:
+					addr = rng.Uint64() % (top + top/4)
+				case 1:
+					addr = -(uint64(rng.IntN(1<<20)) * page)
+				default:
+					addr = uint64(rng.IntN(1<<12)) * page
+				}
+				addr &^= bs - 1
+				for range n {
+					count := uint64(1 + rng.IntN(5))
+					switch s := shift + uint(o); {
+					case s > 32 && rng.IntN(3) == 0:
+						// count × block size wraps past 2^64 to a small size.
+						count = 1<<(64-s) + uint64(rng.IntN(3))
+					case rng.IntN(20) == 0:
+						count = uint64(rng.Uint32() | 1)
+					}
+					seqs[o] = append(seqs[o], Run{Addr: addr, Count: uint32(count), Order: uint8(o)})
+					// Runs of one order never touch: the gap is a block or more.
+					hi, step := bits.Mul64(count+1+uint64(rng.IntN(3)), bs)
+					if hi != 0 || addr+step < addr {
+						break
+					}
+					addr += step
+				}
+			}
+			opts := &Options{PageSize: page, MaxPageOrder: 20}
+			checkSetMapMatchesAdd(t, fmt.Sprintf("page shift %d, trial %d", shift, trial), mem, opts, seqs, false)
+		}
+	}
+}
