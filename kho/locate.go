@@ -75,9 +75,9 @@ type Candidate struct {
 	// FDT may lie at address 0.
 	BootFDT uint64
 	// BootFDTSize is that boot FDT's totalsize: the bytes the locator read
-	// (at most MaxBootFDTSize). It is 0 when no boot FDT in memory names
-	// the root, and so when only LocateOptions.BootFDT does: the caller's
-	// bytes have no address.
+	// (at most MaxBootFDTSize). It is 0 when no boot FDT the scan found
+	// names the root (so always when Locate does not scan), and when only
+	// LocateOptions.BootFDT does: the caller's bytes have no address.
 	BootFDTSize uint64
 	// BootScratch is the scratch array's physical address as that boot
 	// FDT's /chosen linux,kho-scratch writes it, like KHOData.ScratchAddr
