@@ -9,11 +9,16 @@ import (
 // A MapDecoder decodes preserved-memory maps on their own, without the
 // root FDT and subtrees around them, with the checks [DecodeRoot] makes of
 // its map. It keeps its memory from one Decode to the next: an agent that
-// checks maps again and again, or a fuzz loop, then allocates next to
-// nothing per map, where a decode of a whole handover allocates the
-// map's runs each time (32 KB for 2,000 runs). It holds on to the memory
-// of the largest map it decoded (at most Options.MaxRuns runs of 16
-// bytes), until it is dropped.
+// checks radix maps (kho-v2 on) again and again, or a fuzz loop, then
+// allocates next to nothing per map, where a decode of a whole handover
+// allocates the map's runs each time (32 KB for 2,000 runs). A kho-v1
+// chunk list's walk still allocates its buffers and runs each time.
+//
+// Until it is dropped, it holds on to the memory of the largest map it
+// decoded: its runs twice (the result, and a radix walk's lists by
+// order), each up to Options.MaxRuns runs and one leaf's worth past it
+// (PageSize*4 runs), at 16 bytes a run, and merge buffers of up to
+// 65,536 runs each.
 //
 // A MapDecoder is not safe for concurrent use.
 type MapDecoder struct {
