@@ -360,14 +360,15 @@ func (d *decoder) decodeFolios(path string, size uint64, array []byte) []Folio {
 				}
 			}
 		}
-		if f.Order > 0 && f.Index&(uint64(1)<<(f.Order&63)-1) != 0 {
-			d.add("memfd.folio-index-unaligned", "", fpath(), pa, "order-%d folio at index %d, not a multiple of %d", f.Order, f.Index, uint64(1)<<(f.Order&63))
+		start, _ := folioSpan(f)
+		if start != f.Index {
+			d.add("memfd.folio-index-unaligned", "", fpath(), pa, "order-%d folio at index %d, not a multiple of %d", f.Order, f.Index, uint64(1)<<f.Order)
 		}
 		// The kernel checks no index against the size: it inserts the
 		// folio at its span even past i_size. One that fills no index of
 		// the file is refused; a large one whose Index is past the end
 		// but whose span starts inside it is kept, as the kernel reads it.
-		if start, _ := folioSpan(f); start >= pages {
+		if start >= pages {
 			if f.Order == 0 {
 				d.add("memfd.folio-index-range", "", fpath(), pa, "index %d >= %d pages of a %d-byte file; the kernel inserts it past i_size all the same", f.Index, pages, size)
 			} else {
