@@ -499,10 +499,12 @@ func TestAppendBitRunsMatchesBits(t *testing.T) {
 		return b
 	}
 	prev := []Run{{Addr: 0x1000_0000 - 3<<12, Order: 0, Count: 3}} // continued by a run at bit 0
-	for i, c := range []struct {
+	type bitCase struct {
 		bitmap []byte
 		runs   []Run
-	}{
+	}
+	var cases []bitCase
+	for _, c := range []bitCase{
 		{make([]byte, 4096), nil},
 		{bytes.Repeat([]byte{0xff}, 4096), nil},
 		{bytes.Repeat([]byte{0xff}, 4096), prev},
@@ -516,6 +518,18 @@ func TestAppendBitRunsMatchesBits(t *testing.T) {
 		{fill(4096, 0.7, 3), prev},
 		{fill(4096, 0.5, 1), nil},
 	} {
+		cases = append(cases, c)
+	}
+	// A 64-byte block uniform but for word k, after a set block and after
+	// a clear one (carry 1 and 0): the uniform test must see every word.
+	for k := 1; k < 8; k++ {
+		ones, zeros := bytes.Repeat([]byte{0xff}, 64), make([]byte, 64)
+		onesBut, zerosBut := slices.Clone(ones), slices.Clone(zeros)
+		copy(onesBut[k*8:], zeros[:8])
+		copy(zerosBut[k*8:], ones[:8])
+		cases = append(cases, bitCase{slices.Concat(ones, onesBut, zeros, onesBut, ones, zerosBut, zeros, zerosBut), nil})
+	}
+	for i, c := range cases {
 		base := uint64(0x1000_0000)
 		want := naiveBitRuns(slices.Clone(c.runs), c.bitmap, base, 12, 0)
 		got := appendBitRuns(slices.Clone(c.runs), c.bitmap, base, 12, 0)
