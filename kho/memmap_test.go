@@ -503,8 +503,7 @@ func TestAppendBitRunsMatchesBits(t *testing.T) {
 		bitmap []byte
 		runs   []Run
 	}
-	var cases []bitCase
-	for _, c := range []bitCase{
+	cases := []bitCase{
 		{make([]byte, 4096), nil},
 		{bytes.Repeat([]byte{0xff}, 4096), nil},
 		{bytes.Repeat([]byte{0xff}, 4096), prev},
@@ -517,8 +516,6 @@ func TestAppendBitRunsMatchesBits(t *testing.T) {
 		{fill(4096, 0.3, 8), nil},
 		{fill(4096, 0.7, 3), prev},
 		{fill(4096, 0.5, 1), nil},
-	} {
-		cases = append(cases, c)
 	}
 	// A 64-byte block uniform but for word k, after a set block and after
 	// a clear one (carry 1 and 0): the uniform test must see every word.
