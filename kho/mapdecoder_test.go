@@ -2,7 +2,11 @@ package kho
 
 import (
 	"errors"
+	"slices"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/khokit/khokit/kho/physmem"
 )
@@ -43,5 +47,81 @@ func TestMapDecoderAllocs(t *testing.T) {
 	decode()
 	if n := testing.AllocsPerRun(20, decode); n != 0 {
 		t.Errorf("%v allocations per decode, want 0", n)
+	}
+}
+
+// TestMapDecoderReuse decodes maps of different sizes and kinds, with and
+// without findings, one after another with one MapDecoder, and checks
+// each against a fresh MapDecoder's decode of it: nothing of one map
+// (runs, findings, visited nodes, counts) shows in the next.
+func TestMapDecoderReuse(t *testing.T) {
+	type input struct {
+		name string
+		mem  physmem.Memory
+		kind MapKind
+		addr uint64
+	}
+	big := newHandMap(t, 4096)
+	for i := range uint64(300) {
+		big.setKey(big.key(0x100_0000+i*0x4_0000, uint(i%2)*3))
+	}
+	big.setKey(1) // key 0's leaf: radix.order-too-large
+	small := newHandMap(t, 4096)
+	small.setKey(small.key(0x10_0000, 0))
+	// A root seen twice in one walk: a shared node in small, not in big.
+	shared := newHandMap(t, 4096)
+	shared.setKey(shared.key(0x10_0000, 0))
+	l4 := shared.firstChild(shared.root())
+	shared.put64(l4+8*511, shared.firstChild(l4))
+	v1, err := Build(&Handover{Compatible: "kho-v1", LUO: &LUO{Compatible: "luo-v1", Sessions: []Session{{Name: "vm-1"}}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1h, err := Decode(v1.Mem, v1.RootAddr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inputs := []input{
+		{"big", big.mem, MapRadix, big.root()},
+		{"small", small.mem, MapRadix, small.root()},
+		{"shared", shared.mem, MapRadix, shared.root()},
+		{"absent", small.mem, MapRadix, 1 << 40},
+		{"kho-v1", v1.Mem, MapChunk, v1h.MemoryMap.Addr},
+	}
+	type result struct {
+		Map      MemoryMap
+		Findings []Finding
+	}
+	decode := func(md *MapDecoder, in input) result {
+		m, fs, err := md.Decode(in.mem, in.kind, in.addr)
+		if err != nil {
+			t.Fatalf("%s: %v", in.name, err)
+		}
+		c := *m
+		c.Runs = slices.Clone(m.Runs)
+		return result{c, slices.Clone(fs)}
+	}
+	// One finding a code: a count left from one decode drops the next's.
+	opts := &Options{MaxFindingsPerCode: 1}
+	want := map[string]result{}
+	for _, in := range inputs {
+		md, err := NewMapDecoder(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[in.name] = decode(md, in)
+	}
+	if r := want["big"]; len(r.Map.Runs) != 300 || len(r.Findings) != 1 {
+		t.Fatalf("big: %d runs, findings %v; want 300 runs, 1 finding", len(r.Map.Runs), r.Findings)
+	}
+	md, err := NewMapDecoder(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, k := range []int{0, 1, 2, 0, 3, 1, 4, 0, 4, 2, 1} {
+		in := inputs[k]
+		if d := cmp.Diff(want[in.name], decode(md, in), cmpopts.EquateEmpty()); d != "" {
+			t.Errorf("decode %d (%s) after others differs from a fresh decoder's (-fresh +reused):\n%s", i, in.name, d)
+		}
 	}
 }
