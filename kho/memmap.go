@@ -156,7 +156,20 @@ func (d *decoder) decodeRadix(root uint64) {
 		sc = newRadixScratch(d.geo)
 	}
 	d.decodeRadixWith(root, sc)
+	sc.release()
 	radixScratchPool.Put(sc)
+}
+
+// release drops the run lists by order grown past maxPooledRuns, as
+// mergeBufs.release does the merge buffers, so that one hostile map does
+// not pin its runs in the pool. A MapDecoder keeps them: its scratch is
+// its own.
+func (sc *radixScratch) release() {
+	for o, q := range sc.byOrder {
+		if cap(q) > maxPooledRuns {
+			sc.byOrder[o] = nil
+		}
+	}
 }
 
 // decodeRadixWith decodes a radix tree with sc, made for d's geometry,

@@ -869,3 +869,16 @@ func TestSetMapMatchesAddPageShifts(t *testing.T) {
 		}
 	}
 }
+
+// TestRadixScratchRelease checks that a scratch goes back to the pool
+// without run lists grown past maxPooledRuns, and keeps the others.
+func TestRadixScratchRelease(t *testing.T) {
+	var sc radixScratch
+	sc.byOrder[0] = make([]Run, 0, maxPooledRuns+1)
+	sc.byOrder[9] = make([]Run, 0, maxPooledRuns)
+	sc.release()
+	got := []int{cap(sc.byOrder[0]), cap(sc.byOrder[9])}
+	if d := cmp.Diff([]int{0, maxPooledRuns}, got); d != "" {
+		t.Errorf("capacities of orders 0 and 9 (-want +got):\n%s", d)
+	}
+}
