@@ -35,11 +35,19 @@ func hostileHandoffImage(t *testing.T, patch func(mem *physmem.Sparse, node uint
 		t.Fatal(err)
 	}
 	patch(b.Mem, b.SetupDataAddr)
+	return writeBuiltELF(t, b, "hostile.elf", physmem.Range{Start: bigRAM, Size: bigRAMSize, State: physmem.Present})
+}
+
+// writeBuiltELF writes an ELF core of b's stored memory, its scratch and
+// the extra ranges (present, stored or not) to a file named name in a
+// test directory, and returns its path.
+func writeBuiltELF(t *testing.T, b *kho.Built, name string, extra ...physmem.Range) string {
+	t.Helper()
 	var keep []physmem.Range
 	for _, s := range b.Scratch {
 		keep = append(keep, physmem.Range{Start: s.Addr, Size: s.Size, State: physmem.Present})
 	}
-	keep = append(keep, physmem.Range{Start: bigRAM, Size: bigRAMSize, State: physmem.Present})
+	keep = append(keep, extra...)
 	segs, err := carve.Segments(b.Mem, b.Mem.StoredRanges(), keep, 4096, true)
 	if err != nil {
 		t.Fatal(err)
@@ -48,7 +56,7 @@ func hostileHandoffImage(t *testing.T, patch func(mem *physmem.Sparse, node uint
 	if err := image.WriteELFSegments(&buf, b.Mem, segs, &image.ELFOptions{VMCoreInfo: []byte("OSRELEASE=7.3.4\nPAGESIZE=4096\n")}); err != nil {
 		t.Fatal(err)
 	}
-	p := filepath.Join(t.TempDir(), "hostile.elf")
+	p := filepath.Join(t.TempDir(), name)
 	if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -179,23 +187,7 @@ func chosenImage(t *testing.T, bootAddr uint64, addrCells, sizeCells uint32, scr
 			t.Fatal(err)
 		}
 	}
-	var keep []physmem.Range
-	for _, s := range b.Scratch {
-		keep = append(keep, physmem.Range{Start: s.Addr, Size: s.Size, State: physmem.Present})
-	}
-	segs, err := carve.Segments(b.Mem, b.Mem.StoredRanges(), keep, 4096, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	if err := image.WriteELFSegments(&buf, b.Mem, segs, &image.ELFOptions{VMCoreInfo: []byte("OSRELEASE=7.3.4\nPAGESIZE=4096\n")}); err != nil {
-		t.Fatal(err)
-	}
-	p := filepath.Join(t.TempDir(), "chosen.elf")
-	if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p, b
+	return writeBuiltELF(t, b, "chosen.elf"), b
 }
 
 func be32(v uint32) []byte { return le.BigEndian.AppendUint32(nil, v) }
