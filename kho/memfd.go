@@ -35,87 +35,27 @@ func mustField(formatName, field string) *format.Field {
 	return f.Field(field)
 }
 
-// vmInside marks a vmOwner key that says some smaller claimed block lies
-// inside the block; a plain key (vmClaimKey) says the block is claimed
-// whole. Both sit in a page address's low bits, which are zero.
-const vmInside = 1 << 11
-
-// vmClaimKey is the vmOwner key of the block of 2^order pages at pa.
-func vmClaimKey(pa uint64, order uint) uint64 { return pa | uint64(order) }
-
 // claimVmallocBlock records that the 2^order pages at pa (aligned to
 // their size), a vmalloc chunk (order 0) or run, belong to the chunk at
 // cpath. A block overlapping one claimed before (two areas sharing pages
 // of a run, or a chunk that is also a run's page) is a vmalloc.shared
 // finding at path(), the chunk or run claiming again: a kernel would
 // restore those pages twice, and hostile input would cost reads out of
-// proportion to its bytes.
-//
-// Every claimed block is an aligned power of two, so two overlap only
-// when one holds the other. A claim looks up the blocks that would hold
-// it, at the orders claimed so far (d.vmOrders), and the vmInside mark
-// that the smaller claims inside it left on it. Marks are left only at
-// orders claimed so far; the first claim of a new order marks the blocks
-// of that order holding earlier, smaller claims, in a pass over vmOwner
-// (at most MaxPageOrder+1 such passes a decode). Any other
-// claim costs a few map operations per order in use (one or two in a real
-// handover, at most MaxPageOrder+1), however many pages it covers.
+// proportion to its bytes. A claim costs a few map operations per order
+// in use, however many pages it covers (see blockClaims).
 func (d *decoder) claimVmallocBlock(cpath string, path func() string, pa uint64, order uint) bool {
-	if d.vmOwner == nil {
-		d.vmOwner = make(map[uint64]string)
+	shift := d.geo.pageShift
+	c, ok := d.vmClaims.claim(pa>>shift, order, cpath)
+	if ok {
+		return true
 	}
-	ps := d.geo.pageSize
-	last := pa + (ps<<order - 1) // pa is aligned to the block: no wrap
-	for os := d.vmOrders >> order; os != 0; os &= os - 1 {
-		o := order + uint(bits.TrailingZeros64(os))
-		at := pa &^ (ps<<o - 1)
-		if owner, seen := d.vmOwner[vmClaimKey(at, o)]; seen {
-			d.add("vmalloc.shared", "", path(), pa, "memory [%#x, %#x] lies in the order-%d block at %#x that %s claims", pa, last, o, at, owner)
-			return false
-		}
+	last := pa + (d.geo.pageSize<<order - 1) // pa is aligned to the block: no wrap
+	if c.holds {
+		d.add("vmalloc.shared", "", path(), pa, "memory [%#x, %#x] lies in the order-%d block at %#x that %s claims", pa, last, c.order, c.start<<shift, c.value)
+	} else {
+		d.add("vmalloc.shared", "", path(), pa, "memory [%#x, %#x] holds pages that %s claims", pa, last, c.value)
 	}
-	if d.vmOrders&(1<<order) == 0 {
-		d.markVmallocOrder(order)
-	}
-	if owner, seen := d.vmOwner[vmClaimKey(pa, order)|vmInside]; seen {
-		d.add("vmalloc.shared", "", path(), pa, "memory [%#x, %#x] holds pages that %s claims", pa, last, owner)
-		return false
-	}
-	d.vmOwner[vmClaimKey(pa, order)] = cpath
-	for os := d.vmOrders >> (order + 1); os != 0; os &= os - 1 {
-		o := order + 1 + uint(bits.TrailingZeros64(os))
-		k := vmClaimKey(pa&^(ps<<o-1), o) | vmInside
-		if _, marked := d.vmOwner[k]; marked {
-			break // and so are the larger blocks holding it
-		}
-		d.vmOwner[k] = cpath
-	}
-	return true
-}
-
-// markVmallocOrder makes order one of the claimed orders: the blocks of
-// that order holding earlier, smaller claims get their vmInside marks,
-// each naming the claim at the lowest address inside it, so that findings
-// do not depend on map order.
-func (d *decoder) markVmallocOrder(order uint) {
-	d.vmOrders |= 1 << order
-	if d.vmOrders&(1<<order-1) == 0 {
-		return // no smaller claims
-	}
-	var inside []uint64
-	for k := range d.vmOwner {
-		if k&vmInside == 0 && uint(k&(vmInside-1)) < order {
-			inside = append(inside, k)
-		}
-	}
-	slices.Sort(inside)
-	ps := d.geo.pageSize
-	for _, k := range inside {
-		m := vmClaimKey(k&^(vmInside*2-1)&^(ps<<order-1), order) | vmInside
-		if _, marked := d.vmOwner[m]; !marked {
-			d.vmOwner[m] = d.vmOwner[k]
-		}
-	}
+	return false
 }
 
 // memfdVersion maps a file-handler compatible to the memfd layout it
@@ -390,34 +330,25 @@ func (d *decoder) decodeFolios(path string, size uint64, array []byte) []Folio {
 }
 
 // dropIndexOverlaps drops a folio whose page-cache indices overlap those of
-// a large folio: the kernel inserts each folio at its [folioSpan], and the
-// insert of the other fails as a duplicate index's does. Of two, the one
-// whose first index comes later (then the later entry) is dropped.
-// entries[k] is out[k]'s entry in the folio array, for the path.
+// an earlier one when either is large: the kernel inserts each folio at its
+// [folioSpan] in array order, and the insert of the later one fails as a
+// duplicate index's does (-EEXIST). entries[k] is out[k]'s entry in the
+// folio array, for the paths.
 func (d *decoder) dropIndexOverlaps(path string, out []Folio, entries []uint64) []Folio {
-	type span struct {
-		start, end uint64 // page-cache indices [start, end)
-		k          int    // in out
-	}
-	spans := make([]span, len(out))
+	var claims blockClaims[int] // page-cache blocks → index in out
+	drop := make([]bool, len(out))
 	for k, f := range out {
 		start, end := folioSpan(f)
-		spans[k] = span{start, end, k}
-	}
-	slices.SortStableFunc(spans, func(a, b span) int { return cmp.Compare(a.start, b.start) })
-	drop := make([]bool, len(out))
-	var end uint64 // first index past the folios kept so far
-	var owner span
-	for n, s := range spans {
-		if n > 0 && s.start < end {
-			drop[s.k] = true
-			f, o := out[s.k], out[owner.k]
-			d.add("memfd.folio-index-duplicate", "", fmt.Sprintf("%s[%d]", path, entries[s.k]), f.PFN<<d.geo.pageShift,
-				"order-%d folio at index %d fills indices [%d, %d), which overlap the order-%d folio at index %d (%s[%d]) filling [%d, %d)",
-				f.Order, f.Index, s.start, s.end, o.Order, o.Index, path, entries[owner.k], owner.start, owner.end)
+		c, ok := claims.claim(start, uint(f.Order), k)
+		if ok {
 			continue
 		}
-		end, owner = s.end, s
+		drop[k] = true
+		o := out[c.value]
+		oStart, oEnd := folioSpan(o)
+		d.add("memfd.folio-index-duplicate", "", fmt.Sprintf("%s[%d]", path, entries[k]), f.PFN<<d.geo.pageShift,
+			"order-%d folio at index %d fills indices [%d, %d), which overlap the order-%d folio at index %d (%s[%d]) filling [%d, %d)",
+			f.Order, f.Index, start, end, o.Order, o.Index, path, entries[c.value], oStart, oEnd)
 	}
 	kept := out[:0]
 	for k, f := range out {

@@ -295,12 +295,14 @@ func TestDecodeFoliosPFNOverflow(t *testing.T) {
 	}
 }
 
-// TestDecodeFoliosInsideLargeFolio checks that a folio whose page-cache
-// indices overlap those of an order-2 folio (4 indices, from its index
-// rounded down to 4, as the kernel's xarray stores it) is a
-// memfd.folio-index-duplicate finding and is dropped: the kernel's page
-// cache insert of it would fail as an equal index's does. The unaligned
-// order-2 folio is also a memfd.folio-index-unaligned finding.
+// TestDecodeFoliosInsideLargeFolio checks that of two folios whose
+// page-cache indices overlap, one of them an order-2 folio (4 indices,
+// from its index rounded down to 4, as the kernel's xarray stores it), the
+// later in the array is a memfd.folio-index-duplicate finding and is
+// dropped: memfd_luo_retrieve_folios inserts the folios in array order,
+// and the insert of the later fails with -EEXIST (which fails the
+// retrieve). The unaligned order-2 folio is also a
+// memfd.folio-index-unaligned finding.
 func TestDecodeFoliosInsideLargeFolio(t *testing.T) {
 	const u = format.FolioUptodate
 	tests := []struct {
@@ -311,13 +313,23 @@ func TestDecodeFoliosInsideLargeFolio(t *testing.T) {
 	}{{
 		name: "aligned",
 		in: []format.FolioSer{
-			{PFN: 0x201, Flags: u, Index: 7}, // first in the array, but inside: dropped
+			{PFN: 0x201, Flags: u, Index: 7}, // first in the array: kept
+			{PFN: 0x100, Flags: u, Index: 4}, // order 2: indices 4-7, 7 taken: dropped
+			{PFN: 0x200, Flags: u, Index: 5}, // 5 free once the order-2 folio is out: kept
+			{PFN: 0x202, Flags: u, Index: 8}, // after it: kept
+		},
+		want:     []Folio{{PFN: 0x201, Flags: u, Index: 7}, {PFN: 0x200, Flags: u, Index: 5}, {PFN: 0x202, Flags: u, Index: 8}},
+		findings: []string{"memfd.folio-index-duplicate /f[1]"},
+	}, {
+		name: "aligned, the large folio first",
+		in: []format.FolioSer{
 			{PFN: 0x100, Flags: u, Index: 4}, // order 2: indices 4-7
+			{PFN: 0x201, Flags: u, Index: 7}, // inside: dropped
 			{PFN: 0x200, Flags: u, Index: 5}, // inside: dropped
 			{PFN: 0x202, Flags: u, Index: 8}, // after it: kept
 		},
 		want:     []Folio{{PFN: 0x100, Flags: u, Index: 4, Order: 2}, {PFN: 0x202, Flags: u, Index: 8}},
-		findings: []string{"memfd.folio-index-duplicate /f[2]", "memfd.folio-index-duplicate /f[0]"},
+		findings: []string{"memfd.folio-index-duplicate /f[1]", "memfd.folio-index-duplicate /f[2]"},
 	}, {
 		name: "unaligned",
 		in: []format.FolioSer{

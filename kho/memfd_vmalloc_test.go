@@ -139,7 +139,7 @@ func TestVmallocSharedPages(t *testing.T) {
 
 // TestVmallocHugeRunClaim checks that a run of 2^20 pages (4 GiB, the
 // largest order Options allows) is claimed whole at a cost independent of
-// its size: a few vmOwner entries and allocations, not one a page, and
+// its size: a few claim entries and allocations, not one a page, and
 // that an area sharing only its last page is still found.
 func TestVmallocHugeRunClaim(t *testing.T) {
 	const order = 20
@@ -160,8 +160,8 @@ func TestVmallocHugeRunClaim(t *testing.T) {
 	}
 	// The chunk's key; the run's key, and the mark the first order-20
 	// claim leaves on the order-20 block holding the chunk.
-	if got, want := len(d.vmOwner), 3; got != want {
-		t.Errorf("vmOwner holds %d entries after a 2^%d-page run, want %d", got, order, want)
+	if got, want := d.vmClaims.len(), 3; got != want {
+		t.Errorf("vmalloc claims hold %d entries after a 2^%d-page run, want %d", got, order, want)
 	}
 	d.readVmalloc(tail.path, tail.vm(), 100)
 	if diff := cmp.Diff([]string{"vmalloc.shared /tail/chunks[0]/runs[0]"}, findingPaths(d)); diff != "" {

@@ -25,11 +25,10 @@ type decoder struct {
 	codeCounts   map[string]int
 	blockOwner   map[uint64]string // block page → path of the chain that owns it
 	totalBlocks  int
-	blockBuf     []byte            // scratch page for block reads
-	vmBuf        []byte            // scratch page for vmalloc chunk reads
-	vmOwner      map[uint64]string // vmClaimKey of a claimed block, |vmInside on blocks holding one → the claiming chunk's path
-	vmOrders     uint64            // bit o: some block of order o was claimed (and vmInside marks are kept at o)
-	totalFolios  uint64            // folio entries read so far, all memfds
+	blockBuf     []byte              // scratch page for block reads
+	vmBuf        []byte              // scratch page for vmalloc chunk reads
+	vmClaims     blockClaims[string] // vmalloc chunk and run blocks, in pages → the chunk claiming them
+	totalFolios  uint64              // folio entries read so far, all memfds
 	totalDropped int
 }
 
