@@ -279,7 +279,7 @@ func TestChunkEvidenceBounded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ev := d.chunkEvidence(c); ev.found || ev.elems != 2 {
+	if ev := d.chunkEvidence(c, newChunkScratch(d.geo)); ev.found || ev.elems != 2 {
 		t.Errorf("looping list: evidence %+v, want none and 2 elements", ev)
 	}
 	m.putChunk(c2, c3, 0, 1, 0, m.page())
@@ -292,7 +292,7 @@ func TestChunkEvidenceBounded(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ev := d.chunkEvidence(c); ev.found != tc.found || ev.found && (ev.chunk != c3 || ev.elem != 0) {
+		if ev := d.chunkEvidence(c, newChunkScratch(d.geo)); ev.found != tc.found || ev.found && (ev.chunk != c3 || ev.elem != 0) {
 			t.Errorf("MaxRadixNodes %d: evidence %+v, want found %v at chunk %#x", tc.limit, ev, tc.found, c3)
 		}
 	}

@@ -11,14 +11,16 @@ import (
 // its map. It keeps its memory from one Decode to the next: an agent that
 // checks radix maps (kho-v2 on) again and again, or a fuzz loop, then
 // allocates next to nothing per map, where a decode of a whole handover
-// allocates the map's runs each time (32 KB for 2,000 runs). A kho-v1
-// chunk list's walk still allocates its buffers and runs each time.
+// allocates the map's runs each time (32 KB for 2,000 runs). So do kho-v1
+// chunk lists, but for the messages of findings: unless
+// Options.KHOv1Bitmap names the bitmap size, one says which was read.
 //
 // Until it is dropped, it holds on to the memory of the largest map it
-// decoded: its runs twice (the result, and a radix walk's lists by
-// order), each up to Options.MaxRuns runs and one leaf's worth past it
-// (PageSize*4 runs), at 16 bytes a run, and merge buffers of up to
-// 65,536 runs each.
+// decoded: for a radix map its runs twice (the result, and the walk's
+// lists by order), for a chunk list three times (the result, the runs in
+// list order and by order), each up to Options.MaxRuns runs and one
+// leaf's or bitmap's worth past it (PageSize*4 runs), at 16 bytes
+// a run, and merge buffers of up to 65,536 runs each.
 //
 // A MapDecoder is not safe for concurrent use.
 type MapDecoder struct {
@@ -28,6 +30,7 @@ type MapDecoder struct {
 	runs    []Run    // the largest Runs so far, for the next map's
 	counts  map[string]int
 	scratch *radixScratch
+	chunks  *chunkScratch
 	d       decoder // kept here, not made per Decode: it escapes
 }
 
@@ -62,7 +65,10 @@ func (md *MapDecoder) Decode(mem physmem.Memory, kind MapKind, addr uint64) (*Me
 	d := &md.d
 	*d = decoder{mem: mem, opts: md.opts, geo: md.geo, h: &md.h, codeCounts: md.counts}
 	if kind == MapChunk {
-		d.decodeChunks(addr)
+		if md.chunks == nil {
+			md.chunks = newChunkScratch(md.geo)
+		}
+		d.decodeChunksWith(addr, md.chunks)
 	} else {
 		if md.scratch == nil {
 			md.scratch = newRadixScratch(md.geo)

@@ -125,3 +125,81 @@ func TestMapDecoderReuse(t *testing.T) {
 		}
 	}
 }
+
+// TestMapDecoderChunkAllocs: a second decode of a kho-v1 chunk list
+// (three runs, page or 512-byte bitmaps) with one MapDecoder allocates
+// nothing but the messages of its findings. Read at a forced bitmap size
+// the list has none, so nothing; left to detection, it has one saying
+// which size was read (chunk.bitmap-size-assumed: its message, 1
+// allocation; chunk.bitmap-512: the evidence text and the message, with
+// its arguments boxed, 4).
+func TestMapDecoderChunkAllocs(t *testing.T) {
+	blocks := []Block{
+		{Addr: 0x200_0000, Order: 0}, {Addr: 0x200_1000, Order: 0}, // one run
+		{Addr: 0x280_0000, Order: 0},
+		{Addr: 0x300_0000, Order: 3},
+	}
+	for _, tc := range []struct {
+		name   string
+		small  bool
+		opts   Options
+		codes  []string
+		allocs float64
+	}{
+		{"page bitmaps, forced", false, Options{KHOv1Bitmap: KHOv1BitmapPage}, nil, 0},
+		{"512-byte bitmaps, forced", true, Options{KHOv1Bitmap: KHOv1Bitmap512}, nil, 0},
+		{"page bitmaps, assumed", false, Options{}, []string{"chunk.bitmap-size-assumed"}, 1},
+		{"512-byte bitmaps, detected", true, Options{}, []string{"chunk.bitmap-512"}, 4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			head, pages, err := bldChunks(fuzzPageAlloc(0x10_0000, 0x10_0000), blocks, tc.small)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mem := &physmem.Sparse{}
+			if err := mem.AddRange(0, 0x400_0000, physmem.Present); err != nil {
+				t.Fatal(err)
+			}
+			for pa, p := range pages {
+				if err := mem.WriteAt(p, pa); err != nil {
+					t.Fatal(err)
+				}
+			}
+			md, err := NewMapDecoder(&tc.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var fs []Finding
+			decode := func() {
+				m, f, err := md.Decode(mem, MapChunk, head)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if fs = f; len(m.Runs) != 3 || len(fs) != len(tc.codes) {
+					t.Fatalf("Decode: %d runs, findings %v; want 3 runs, findings %v", len(m.Runs), fs, tc.codes)
+				}
+			}
+			decode()
+			if d := cmp.Diff(tc.codes, findingCodes(fs)); d != "" {
+				t.Fatalf("finding codes (-want +got):\n%s", d)
+			}
+			if n := testing.AllocsPerRun(20, decode); n != tc.allocs {
+				t.Errorf("%v allocations per decode, want %v", n, tc.allocs)
+			}
+		})
+	}
+}
+
+// TestChunkScratchRelease: a pooled chunk scratch drops the run lists a
+// hostile list grew past maxPooledRuns and keeps the others.
+func TestChunkScratchRelease(t *testing.T) {
+	sc := newChunkScratch(newGeometry(4096))
+	sc.runs = make([]Run, 0, maxPooledRuns+1)
+	sc.byOrder[0] = make([]Run, 0, maxPooledRuns+1)
+	sc.byOrder[9] = make([]Run, 0, maxPooledRuns)
+	sc.release()
+	got := []int{cap(sc.runs), cap(sc.byOrder[0]), cap(sc.byOrder[9]), len(sc.chunk), len(sc.bitmap)}
+	if d := cmp.Diff([]int{0, 0, maxPooledRuns, 4096, 4096}, got); d != "" {
+		t.Errorf("capacities of runs, orders 0 and 9, lengths of chunk and bitmap (-want +got):\n%s", d)
+	}
+}

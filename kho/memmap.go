@@ -458,28 +458,74 @@ var (
 	bitmapPtrSize   = uint64((format.BitmapPtr{}).Format().Size)
 )
 
-// decodeChunks decodes a kho-v1 chunk list (rule 11), its bitmaps read at
-// the size Options.KHOv1Bitmap gives or the elements show.
+// chunkScratch is the memory a kho-v1 chunk walk needs only while it
+// runs (a chunk page, a bitmap, the visited set, the runs in list order
+// and by order, merge buffers); it is pooled as radixScratch is, so that
+// decoding a chunk list allocates little more than its result.
+type chunkScratch struct {
+	chunk   []byte // one page
+	bitmap  []byte // one page: a bitmap is a page or 512 bytes of it
+	runs    []Run
+	byOrder [64][]Run
+	merge   mergeBufs
+	visited pageSet
+}
+
+var chunkScratchPool sync.Pool
+
+func newChunkScratch(g geometry) *chunkScratch {
+	return &chunkScratch{chunk: make([]byte, g.pageSize), bitmap: make([]byte, g.pageSize)}
+}
+
+// decodeChunks decodes a kho-v1 chunk list with scratch from the pool.
 func (d *decoder) decodeChunks(head uint64) {
-	bitmapSize := d.chunkBitmapSize(head)
-	var runs []Run
+	sc, _ := chunkScratchPool.Get().(*chunkScratch)
+	if sc == nil || uint64(len(sc.chunk)) != d.geo.pageSize {
+		sc = newChunkScratch(d.geo)
+	}
+	d.decodeChunksWith(head, sc)
+	sc.release()
+	chunkScratchPool.Put(sc)
+}
+
+// release drops the run lists grown past maxPooledRuns, as
+// radixScratch.release does, so that one hostile map does not pin its
+// runs in the pool. A MapDecoder keeps them: its scratch is its own.
+func (sc *chunkScratch) release() {
+	if cap(sc.runs) > maxPooledRuns {
+		sc.runs = nil
+	}
+	for o, q := range sc.byOrder {
+		if cap(q) > maxPooledRuns {
+			sc.byOrder[o] = nil
+		}
+	}
+}
+
+// decodeChunksWith decodes a kho-v1 chunk list (rule 11) with sc, made
+// for d's page size, its bitmaps read at the size Options.KHOv1Bitmap
+// gives or the elements show, and leaves sc ready for the next walk.
+func (d *decoder) decodeChunksWith(head uint64, sc *chunkScratch) {
+	bitmapSize := d.chunkBitmapSize(head, sc)
+	runs := sc.runs[:0]
 	bad, stopped := false, false
-	visited := make(map[uint64]struct{})
-	chunk := make([]byte, d.geo.pageSize)
-	bitmap := make([]byte, bitmapSize)
+	visited := &sc.visited
+	visited.reset(maxPooledNodes)
+	chunk := sc.chunk
+	bitmap := sc.bitmap[:bitmapSize]
 	maxElms := uint64(d.geo.caps.KhoserBitmapSize)
 	preserveBits := bitmapSize * 8
 	for pa, i := head, 0; pa != 0; i++ {
-		if _, seen := visited[pa]; seen {
+		if visited.has(pa) {
 			d.add("chunk.cycle", "", mapPath, pa, "chunk %d at %#x was already visited", i, pa)
 			break
 		}
-		if len(visited) >= d.opts.MaxRadixNodes {
+		if visited.len() >= d.opts.MaxRadixNodes {
 			stopped = true
 			d.add("map.node-limit", "", mapPath, pa, "more than %d chunk and bitmap pages; the rest is not read", d.opts.MaxRadixNodes)
 			break
 		}
-		visited[pa] = struct{}{}
+		visited.add(pa)
 		if !d.check(mapPath, "chunk", pa, d.geo.pageSize, need{align: d.geo.pageSize}) || !d.readInto(mapPath, "chunk", pa, chunk) {
 			bad = true
 			break
@@ -519,16 +565,16 @@ func (d *decoder) decodeChunks(head uint64) {
 					d.add("chunk.start-unaligned", "", mapPath, pa, "chunk element %d phys_start %#x not aligned to %#x (%d-byte bitmaps)", e, start, window, bitmapSize)
 					continue
 				}
-				if _, seen := visited[bm]; seen {
+				if visited.has(bm) {
 					d.add("chunk.cycle", "", mapPath, bm, "bitmap %#x of chunk element %d already read", bm, e)
 					continue
 				}
-				if len(visited) >= d.opts.MaxRadixNodes {
+				if visited.len() >= d.opts.MaxRadixNodes {
 					d.add("map.node-limit", "", mapPath, bm, "more than %d chunk and bitmap pages; the rest is not read", d.opts.MaxRadixNodes)
 					stopped = true
 					break
 				}
-				visited[bm] = struct{}{}
+				visited.add(bm)
 				if !d.check(mapPath, "chunk bitmap", bm, bitmapSize, need{align: bitmapSize}) || !d.readInto(mapPath, "chunk bitmap", bm, bitmap) {
 					bad = true
 					continue
@@ -549,7 +595,10 @@ func (d *decoder) decodeChunks(head uint64) {
 	// Chunks may come in any order: sort each order's runs, and join the
 	// runs of neighbouring windows, as a radix walk's are. Two elements
 	// may give one window: its runs then overlap within their order.
-	var byOrder [64][]Run
+	byOrder := &sc.byOrder
+	for o := range byOrder {
+		byOrder[o] = byOrder[o][:0]
+	}
 	overlaps := false
 	for _, r := range runs {
 		byOrder[r.Order&63] = append(byOrder[r.Order&63], r)
@@ -560,7 +609,12 @@ func (d *decoder) decodeChunks(head uint64) {
 		byOrder[o], over = joinRuns(q, d.geo.pageShift)
 		overlaps = overlaps || over
 	}
-	d.setMapWith(byOrder[:], !bad && !stopped, nil, overlaps)
+	d.setMapWith(byOrder[:], !bad && !stopped, &sc.merge, overlaps) // copies the runs out
+	sc.runs = runs[:0]
+	for o := range byOrder {
+		byOrder[o] = byOrder[o][:0]
+	}
+	visited.reset(maxPooledNodes)
 }
 
 // kho-v1 bitmap sizes: 6.16 and 6.17 kzalloc 512 bytes; 6.18 (a2fff99f92da)
@@ -570,17 +624,17 @@ const khoV1Bitmap512 = format.PreserveBits616 / 8
 // chunkBitmapSize returns the byte size of the chunk list's bitmaps: the
 // one Options.KHOv1Bitmap forces, else the one the elements show
 // (chunkEvidence), else a page. It reports how it chose.
-func (d *decoder) chunkBitmapSize(head uint64) uint64 {
+func (d *decoder) chunkBitmapSize(head uint64, sc *chunkScratch) uint64 {
 	switch d.opts.KHOv1Bitmap {
 	case KHOv1Bitmap512:
 		return khoV1Bitmap512
 	case KHOv1BitmapPage:
-		if ev := d.chunkEvidence(head); ev.found {
+		if ev := d.chunkEvidence(head, sc); ev.found {
 			d.add("chunk.bitmap-size-conflict", "", mapPath, ev.chunk, "page bitmaps were asked for, but chunk element %d only fits 512-byte ones (Linux 6.16/6.17): it %s", ev.elem, ev.why)
 		}
 		return d.geo.pageSize
 	}
-	ev := d.chunkEvidence(head)
+	ev := d.chunkEvidence(head, sc)
 	switch {
 	case ev.found:
 		d.add("chunk.bitmap-512", "", mapPath, ev.chunk, "bitmaps read as 512 bytes (Linux 6.16/6.17): chunk element %d %s", ev.elem, ev.why)
@@ -608,17 +662,18 @@ type bitmapEvidence struct {
 // 512-byte window), so no element can speak for pages alone: the absence
 // of evidence is all there is. The walk keeps the decode's bounds: a
 // visited set, MaxRadixNodes chunk pages, num_elms and order capped.
-func (d *decoder) chunkEvidence(head uint64) bitmapEvidence {
+func (d *decoder) chunkEvidence(head uint64, sc *chunkScratch) bitmapEvidence {
 	var ev bitmapEvidence
 	ps := d.geo.pageSize
-	chunk := make([]byte, ps)
+	chunk := sc.chunk
 	maxElms := uint64(d.geo.caps.KhoserBitmapSize)
-	visited := make(map[uint64]struct{})
+	visited := &sc.visited
+	visited.reset(maxPooledNodes)
 	for pa := head; pa != 0 && pa%ps == 0; {
-		if _, seen := visited[pa]; seen || len(visited) >= d.opts.MaxRadixNodes {
+		if visited.has(pa) || visited.len() >= d.opts.MaxRadixNodes {
 			break
 		}
-		visited[pa] = struct{}{}
+		visited.add(pa)
 		if _, err := d.mem.ReadAt(chunk, pa); err != nil {
 			break
 		}
