@@ -119,47 +119,61 @@ func (c debugfsCopy) readSmallFile(p string, max int64) ([]byte, error) {
 // readDirBatch is how many directory entries listCapped asks for at once.
 const readDirBatch = 256
 
+// listEnd is how a capped listing ended.
+type listEnd int
+
+const (
+	listDone    listEnd = iota // the directory had no more entries (io.EOF)
+	listOverCap                // it had more than the cap: those are not listed
+	listStalled                // ReadDir returned no entries and no error: the rest, if any, is unknown
+)
+
 // listCapped lists directory p, which may be absent, sorted by name: at
-// most limit entries, and more reports that the directory holds others.
-// It reads the listing in batches and stops after limit+1 entries, so a
-// directory of millions of files costs no more memory than limit+1
-// entries. Which entries are kept when there are more is the directory's
-// order.
-func (c debugfsCopy) listCapped(p string, limit int) (entries []fs.DirEntry, more bool, err error) {
+// most limit entries, and how the listing ended. It reads the listing in
+// batches and stops after limit+1 entries, so a directory of millions of
+// files costs no more memory than limit+1 entries. Which entries are kept
+// when there are more is the directory's order. A ReadDir that returns
+// nothing and no error (which fs.ReadDirFile rules out) ends the listing
+// too, as listStalled, not as a hang.
+func (c debugfsCopy) listCapped(p string, limit int) (entries []fs.DirEntry, end listEnd, err error) {
 	st, err := fs.Stat(c.fsys, p)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, false, nil
+		return nil, listDone, nil
 	}
 	if err != nil {
-		return nil, false, c.wrap(p, err)
+		return nil, listDone, c.wrap(p, err)
 	}
 	if !st.IsDir() { // opening a named pipe would block
-		return nil, false, fmt.Errorf("image: %s: not a directory (%v): %w", c.show(p), st.Mode().Type(), ErrFormat)
+		return nil, listDone, fmt.Errorf("image: %s: not a directory (%v): %w", c.show(p), st.Mode().Type(), ErrFormat)
 	}
 	f, err := c.fsys.Open(p)
 	if err != nil {
-		return nil, false, c.wrap(p, err)
+		return nil, listDone, c.wrap(p, err)
 	}
 	defer f.Close()
 	dir, ok := f.(fs.ReadDirFile)
 	if !ok {
-		return nil, false, fmt.Errorf("image: %s: cannot be listed (%T has no ReadDir): %w", c.show(p), f, ErrUnsupported)
+		return nil, listDone, fmt.Errorf("image: %s: cannot be listed (%T has no ReadDir): %w", c.show(p), f, ErrUnsupported)
 	}
 	for len(entries) <= limit {
 		batch, err := dir.ReadDir(min(readDirBatch, limit+1-len(entries)))
 		entries = append(entries, batch[:min(len(batch), limit+1-len(entries))]...)
-		if err == io.EOF || err == nil && len(batch) == 0 { // a listing that stalls ends too
+		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return nil, false, c.wrap(p, err)
+			return nil, listDone, c.wrap(p, err)
+		}
+		if len(batch) == 0 {
+			end = listStalled
+			break
 		}
 	}
 	if len(entries) > limit {
-		entries, more = entries[:limit], true
+		entries, end = entries[:limit], listOverCap
 	}
 	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
-	return entries, more, nil
+	return entries, end, nil
 }
 
 // OpenDebugfs reads a debugfs copy in directory dir: dir itself,
@@ -202,18 +216,28 @@ func openDebugfs(c debugfsCopy, side string) (*Debugfs, error) {
 		return nil, fmt.Errorf("image: %s: root FDT: %w", c.show(fdtPath), err)
 	}
 	subDir := path.Join(sideDir, "sub_fdts")
-	entries, more, err := c.listCapped(subDir, maxDebugfsBlobs)
+	entries, end, err := c.listCapped(subDir, maxDebugfsBlobs)
 	if err != nil {
 		return nil, err
 	}
-	if more {
-		d.Findings = append(d.Findings, fmt.Errorf("image: %s: more than %d files in sub_fdts, only %d read: %w", d.Dir, maxDebugfsBlobs, maxDebugfsBlobs, ErrLimit))
-	}
+	subdirs := 0
 	for _, e := range entries {
 		if e.IsDir() {
-			continue
+			subdirs++
 		}
-		d.addBlob(c, path.Join(subDir, e.Name()), e.Name())
+	}
+	switch end {
+	case listOverCap:
+		d.Findings = append(d.Findings, fmt.Errorf("image: %s: sub_fdts lists more than %d entries; only the first %d it listed are kept, sorted by name: %d files read, %d subdirectories (counted, skipped): %w",
+			d.Dir, maxDebugfsBlobs, maxDebugfsBlobs, len(entries)-subdirs, subdirs, ErrLimit))
+	case listStalled:
+		d.Findings = append(d.Findings, fmt.Errorf("image: %s: listing sub_fdts stopped returning entries after %d, with no end of directory: any not listed are not read: %w",
+			d.Dir, len(entries), ErrTruncated))
+	}
+	for _, e := range entries {
+		if !e.IsDir() {
+			d.addBlob(c, path.Join(subDir, e.Name()), e.Name())
+		}
 	}
 	sort.Slice(d.Blobs, func(i, j int) bool { return d.Blobs[i].Addr < d.Blobs[j].Addr })
 	return d, nil

@@ -98,12 +98,14 @@ func checkFormatFindings(t *testing.T, want []string, findings []error) {
 	}
 }
 
-// hugeDirFS is a debugfs copy whose sub_fdts lists total files, made up as
-// they are asked for; pulled counts the entries its ReadDir handed out.
-// With stall, ReadDir returns no entries and no error, forever.
+// hugeDirFS is a debugfs copy whose sub_fdts lists total entries, made
+// up as they are asked for, the first dirs of them subdirectories; pulled
+// counts the entries its ReadDir handed out. With stall, ReadDir returns
+// no entries and no error, forever, once it has listed them all.
 type hugeDirFS struct {
 	root   []byte
 	total  int
+	dirs   int
 	stall  bool
 	pulled int
 }
@@ -144,19 +146,20 @@ func (d *hugeDir) Read([]byte) (int, error) { return 0, errors.New("is a directo
 func (d *hugeDir) Close() error             { return nil }
 
 func (d *hugeDir) ReadDir(n int) ([]fs.DirEntry, error) {
-	if d.fs.stall {
-		return nil, nil
-	}
 	all := n <= 0 // the whole rest, as fs.ReadDir asks
 	if all {
 		n = d.fs.total - d.next
 	}
 	var out []fs.DirEntry
 	for ; len(out) < n && d.next < d.fs.total; d.next++ {
+		if d.next < d.fs.dirs {
+			out = append(out, fs.FileInfoToDirEntry(fakeDirInfo(fmt.Sprintf("dir%08d", d.next))))
+			continue
+		}
 		out = append(out, fs.FileInfoToDirEntry(fakeFileInfo(fmt.Sprintf("blob%08d", d.next))))
 	}
 	d.fs.pulled += len(out)
-	if len(out) == 0 && !all {
+	if len(out) == 0 && !all && !d.fs.stall {
 		return nil, io.EOF
 	}
 	return out, nil
@@ -172,50 +175,72 @@ func (f fakeFileInfo) ModTime() time.Time { return time.Time{} }
 func (f fakeFileInfo) IsDir() bool        { return false }
 func (f fakeFileInfo) Sys() any           { return nil }
 
+// fakeDirInfo is a directory called its value.
+type fakeDirInfo string
+
+func (f fakeDirInfo) Name() string       { return string(f) }
+func (f fakeDirInfo) Size() int64        { return 0 }
+func (f fakeDirInfo) Mode() fs.FileMode  { return fs.ModeDir | 0o755 }
+func (f fakeDirInfo) ModTime() time.Time { return time.Time{} }
+func (f fakeDirInfo) IsDir() bool        { return true }
+func (f fakeDirInfo) Sys() any           { return nil }
+
 // A sub_fdts listing far past the cap is read in batches: at most
 // maxDebugfsBlobs+1 entries are pulled from it, the first maxDebugfsBlobs
-// are read, and the excess is one ErrLimit finding.
+// are read, and the excess is one ErrLimit finding that says which were
+// kept. A listing that stops returning entries without an end ends too,
+// with an ErrTruncated finding.
 func TestDebugfsSubFDTsCap(t *testing.T) {
+	overCap := func(files, dirs int) string {
+		return fmt.Sprintf("image: .: sub_fdts lists more than %d entries; only the first %d it listed are kept, sorted by name: %d files read, %d subdirectories (counted, skipped): %v",
+			maxDebugfsBlobs, maxDebugfsBlobs, files, dirs, ErrLimit)
+	}
 	for _, tc := range []struct {
 		name       string
 		total      int
+		dirs       int
 		stall      bool
 		wantPulled int
-		wantRead   int  // blobs read (each a "no node" finding)
-		wantLimit  bool // the ErrLimit finding
+		wantRead   int    // blobs read (each a "no node" finding)
+		wantLimit  string // the ErrLimit finding
+		wantStall  string // the ErrTruncated finding
 	}{
-		{"empty", 0, false, 0, 0, false},
-		{"under the cap", 300, false, 300, 300, false},
-		{"at the cap", maxDebugfsBlobs, false, maxDebugfsBlobs, maxDebugfsBlobs, false},
-		{"one past the cap", maxDebugfsBlobs + 1, false, maxDebugfsBlobs + 1, maxDebugfsBlobs, true},
-		{"millions", 5_000_000, false, maxDebugfsBlobs + 1, maxDebugfsBlobs, true},
-		{"listing stalls", 10, true, 0, 0, false}, // ends, not a hang
+		{"empty", 0, 0, false, 0, 0, "", ""},
+		{"under the cap", 300, 0, false, 300, 300, "", ""},
+		{"at the cap", maxDebugfsBlobs, 0, false, maxDebugfsBlobs, maxDebugfsBlobs, "", ""},
+		{"one past the cap", maxDebugfsBlobs + 1, 0, false, maxDebugfsBlobs + 1, maxDebugfsBlobs, overCap(maxDebugfsBlobs, 0), ""},
+		{"millions", 5_000_000, 0, false, maxDebugfsBlobs + 1, maxDebugfsBlobs, overCap(maxDebugfsBlobs, 0), ""},
+		// Subdirectories listed first take 3 of the cap's places.
+		{"past the cap, subdirectories kept", maxDebugfsBlobs + 10, 3, false, maxDebugfsBlobs + 1, maxDebugfsBlobs - 3, overCap(maxDebugfsBlobs-3, 3), ""},
+		{"at the cap, subdirectories", maxDebugfsBlobs, 3, false, maxDebugfsBlobs, maxDebugfsBlobs - 3, "", ""},
+		// Ends, not a hang, and says the listing may be incomplete.
+		{"listing stalls", 10, 0, true, 10, 10, "", "image: .: listing sub_fdts stopped returning entries after 10, with no end of directory: any not listed are not read: " + ErrTruncated.Error()},
+		{"listing stalls at once", 0, 0, true, 0, 0, "", "image: .: listing sub_fdts stopped returning entries after 0, with no end of directory: any not listed are not read: " + ErrTruncated.Error()},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			fsys := &hugeDirFS{root: rootWithX(t), total: tc.total, stall: tc.stall}
+			fsys := &hugeDirFS{root: rootWithX(t), total: tc.total, dirs: tc.dirs, stall: tc.stall}
 			d, err := OpenDebugfsFS(fsys, "")
 			if err != nil {
 				t.Fatal(err)
 			}
-			type counts struct{ Pulled, Read, Limit int }
-			got := counts{Pulled: fsys.pulled}
+			type result struct {
+				Pulled, Read int
+				Limit, Stall string
+			}
+			got := result{Pulled: fsys.pulled}
 			for _, f := range d.Findings {
 				switch {
 				case errors.Is(f, ErrLimit):
-					got.Limit++
-					if want := fmt.Sprintf("more than %d files in sub_fdts, only %d read", maxDebugfsBlobs, maxDebugfsBlobs); !strings.Contains(f.Error(), want) {
-						t.Errorf("%v: want %q", f, want)
-					}
+					got.Limit += f.Error()
+				case errors.Is(f, ErrTruncated):
+					got.Stall += f.Error()
 				case strings.Contains(f.Error(), "the root FDT has no node"):
 					got.Read++
 				default:
 					t.Errorf("finding %v", f)
 				}
 			}
-			want := counts{Pulled: tc.wantPulled, Read: tc.wantRead}
-			if tc.wantLimit {
-				want.Limit = 1
-			}
+			want := result{Pulled: tc.wantPulled, Read: tc.wantRead, Limit: tc.wantLimit, Stall: tc.wantStall}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
@@ -256,7 +281,7 @@ func (d scriptDir) ReadDir(n int) ([]fs.DirEntry, error) { return d.fs.readDir(n
 
 // listCapped stays bounded and keeps the first entries listed, sorted,
 // whatever ReadDir returns: entries with io.EOF or another error, one
-// entry a call forever, more than asked for.
+// entry a call forever, more than asked for, nothing and no error.
 func TestListCappedReadDir(t *testing.T) {
 	const limit = 5
 	// names lists "f<k>" for k counting down from 99, so that the kept
@@ -278,7 +303,7 @@ func TestListCappedReadDir(t *testing.T) {
 		name    string
 		readDir func(l *listing, n int) ([]fs.DirEntry, error)
 		want    []string
-		more    bool
+		end     listEnd
 		err     error
 		pulled  int
 	}{
@@ -287,19 +312,34 @@ func TestListCappedReadDir(t *testing.T) {
 				return nil, io.EOF
 			}
 			return names(l, 3), io.EOF
-		}, []string{"f97", "f98", "f99"}, false, nil, 3},
+		}, []string{"f97", "f98", "f99"}, listDone, nil, 3},
 		{"entries with EOF past the cap", func(l *listing, n int) ([]fs.DirEntry, error) {
 			return names(l, 40), io.EOF
-		}, []string{"f95", "f96", "f97", "f98", "f99"}, true, nil, 40},
+		}, []string{"f95", "f96", "f97", "f98", "f99"}, listOverCap, nil, 40},
 		{"entries with an error", func(l *listing, n int) ([]fs.DirEntry, error) {
 			return names(l, 2), errIO
-		}, nil, false, errIO, 2},
+		}, nil, listDone, errIO, 2},
 		{"one a call forever", func(l *listing, n int) ([]fs.DirEntry, error) {
 			return names(l, 1), nil
-		}, []string{"f95", "f96", "f97", "f98", "f99"}, true, nil, limit + 1},
+		}, []string{"f95", "f96", "f97", "f98", "f99"}, listOverCap, nil, limit + 1},
 		{"more than asked", func(l *listing, n int) ([]fs.DirEntry, error) {
 			return names(l, 2*n+1), nil
-		}, []string{"f95", "f96", "f97", "f98", "f99"}, true, nil, 2*(limit+1) + 1},
+		}, []string{"f95", "f96", "f97", "f98", "f99"}, listOverCap, nil, 2*(limit+1) + 1},
+		{"stalls after two", func(l *listing, n int) ([]fs.DirEntry, error) {
+			if l.next >= 2 {
+				return nil, nil
+			}
+			return names(l, 1), nil
+		}, []string{"f98", "f99"}, listStalled, nil, 2},
+		{"stalls at the cap", func(l *listing, n int) ([]fs.DirEntry, error) {
+			if l.next >= limit {
+				return nil, nil
+			}
+			return names(l, 1), nil
+		}, []string{"f95", "f96", "f97", "f98", "f99"}, listStalled, nil, limit},
+		{"stalls at once", func(l *listing, n int) ([]fs.DirEntry, error) {
+			return nil, nil
+		}, nil, listStalled, nil, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var l listing
@@ -309,7 +349,7 @@ func TestListCappedReadDir(t *testing.T) {
 				}
 				return tc.readDir(&l, n)
 			}}, show: func(p string) string { return p }}
-			entries, more, err := c.listCapped("d", limit)
+			entries, end, err := c.listCapped("d", limit)
 			if !errors.Is(err, tc.err) {
 				t.Errorf("error %v, want %v", err, tc.err)
 			}
@@ -319,10 +359,10 @@ func TestListCappedReadDir(t *testing.T) {
 			}
 			type result struct {
 				Names  []string
-				More   bool
+				End    listEnd
 				Pulled int
 			}
-			if diff := cmp.Diff(result{tc.want, tc.more, tc.pulled}, result{got, more, l.pulled}); diff != "" {
+			if diff := cmp.Diff(result{tc.want, tc.end, tc.pulled}, result{got, end, l.pulled}); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
 		})
