@@ -235,6 +235,7 @@ var codeTable = map[string]CodeInfo{
 	"setup_data.kho-fdt-size":    {Warning, "kho_data's fdt_size disagrees with the root FDT's totalsize", []Impact{{locRelAll, EffectOutOfBounds, "kho_populate maps fdt_size bytes but does not check totalsize against it"}}},
 	"chosen.fdt-invalid":         {Warning, "a boot FDT found for /chosen does not decode", nil},
 	"chosen.kho-fdt-length":      {Error, "/chosen linux,kho-fdt or linux,kho-scratch has the wrong length", []Impact{{locRelAll, EffectRejected, "early_init_dt_check_kho ignores KHO"}}},
+	"chosen.kho-scratch-length":  {Error, "/chosen linux,kho-scratch is not one <addr size> pair of the root's #address-cells and #size-cells", []Impact{{locRelAll, EffectRejected, "early_init_dt_check_kho returns before kho_populate when linux,kho-scratch is not exactly one such pair: KHO is ignored"}}},
 	"chosen.kho-scratch-missing": {Error, "/chosen has linux,kho-fdt without linux,kho-scratch", []Impact{{locRelAll, EffectRejected, "early_init_dt_check_kho requires both properties and ignores KHO"}}},
 	"chosen.kho-fdt-invalid":     {Error, "/chosen linux,kho-fdt is not a valid KHO root", nil},
 	"scratch.size-unaligned":     {Warning, "scratch_size is not a multiple of the entry size", []Impact{{locRelAll, EffectIgnored, "the remainder past the last whole entry is ignored"}}},

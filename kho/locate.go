@@ -495,7 +495,7 @@ func (l *locator) chosen(blob []byte, addr uint64, given bool) {
 		l.find("chosen.kho-scratch-missing", locChosenPath, addr,
 			"%s: linux,kho-fdt without linux,kho-scratch", where)
 	} else if len(sp.Value) != (ac+sc)*4 {
-		l.find("chosen.kho-fdt-length", locChosenPath, addr,
+		l.find("chosen.kho-scratch-length", locChosenPath, addr,
 			"linux,kho-scratch is %d bytes, want one <addr size> pair of %d+%d cells", len(sp.Value), ac, sc)
 	} else {
 		scratch, _ = sp.Regs(ac, sc)

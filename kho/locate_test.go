@@ -381,6 +381,7 @@ func TestLocateChosen(t *testing.T) {
 		{"1+1 cells, in memory", bootFDT(t, 1, 1, cells(root, 4096), cells(arr, 16)), true, nil, RoleIncoming},
 		{"size read with address cells (v6.16 bug)", bootFDT(t, 2, 1, cells(0, root, 0, 4096), cells(0, arr, 16)), false, []string{"chosen.kho-fdt-length"}, RoleUnknown},
 		{"no scratch property", bootFDT(t, 2, 2, cells(0, root, 0, 4096), nil), false, []string{"chosen.kho-scratch-missing"}, RoleIncoming},
+		{"scratch pair of 2+2 cells in a 2+1 tree", bootFDT(t, 2, 1, cells(0, root, 4096), cells(0, arr, 0, 16)), false, []string{"chosen.kho-scratch-length"}, RoleIncoming},
 		{"scratch array of 17 bytes", bootFDT(t, 2, 1, cells(0, root, 4096), cells(0, arr, 17)), false, []string{"scratch.size-unaligned"}, RoleIncoming},
 	}
 	for _, tc := range tests {
@@ -483,7 +484,7 @@ func TestLocateBootFDTFields(t *testing.T) {
 			want: func(b *Built, mem []placed) bootFDTFields {
 				return bootFDTFields{Role: RoleIncoming, BootFDT: at, BootFDTSize: uint64(len(mem[0].blob))}
 			},
-			wantCodes: []string{"chosen.kho-fdt-length"}},
+			wantCodes: []string{"chosen.kho-scratch-length"}},
 		{name: "given, not in memory",
 			given: func(root, arr uint32) []byte { return bootFDT(t, 2, 2, cells(0, root, 0, 4096), cells(0, arr, 0, 16)) },
 			want:  func(*Built, []placed) bootFDTFields { return bootFDTFields{Role: RoleIncoming} }},
