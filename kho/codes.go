@@ -234,7 +234,7 @@ var codeTable = map[string]CodeInfo{
 	"setup_data.kho-fdt-invalid": {Error, "kho_data's fdt_addr is not a valid KHO root", []Impact{{locRelAll, EffectRejected, "kho_populate fails its checks and KHO revival is dropped"}}},
 	"setup_data.kho-fdt-size":    {Warning, "kho_data's fdt_size disagrees with the root FDT's totalsize", []Impact{{locRelAll, EffectOutOfBounds, "kho_populate maps fdt_size bytes but does not check totalsize against it"}}},
 	"chosen.fdt-invalid":         {Warning, "a boot FDT found for /chosen does not decode", nil},
-	"chosen.kho-fdt-length":      {Error, "/chosen linux,kho-fdt or linux,kho-scratch has the wrong length", []Impact{{locRelAll, EffectRejected, "early_init_dt_check_kho ignores KHO"}}},
+	"chosen.kho-fdt-length":      {Error, "/chosen linux,kho-fdt has the wrong length", []Impact{{locRelAll, EffectRejected, "early_init_dt_check_kho ignores KHO"}}},
 	"chosen.kho-scratch-length":  {Error, "/chosen linux,kho-scratch is not one <addr size> pair of the root's #address-cells and #size-cells", []Impact{{locRelAll, EffectRejected, "early_init_dt_check_kho returns before kho_populate when linux,kho-scratch is not exactly one such pair: KHO is ignored"}}},
 	"chosen.kho-scratch-missing": {Error, "/chosen has linux,kho-fdt without linux,kho-scratch", []Impact{{locRelAll, EffectRejected, "early_init_dt_check_kho requires both properties and ignores KHO"}}},
 	"chosen.kho-fdt-invalid":     {Error, "/chosen linux,kho-fdt is not a valid KHO root", nil},
