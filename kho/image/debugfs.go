@@ -9,6 +9,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 
 	"github.com/khokit/khokit/fdt"
@@ -220,32 +221,34 @@ func openDebugfs(c debugfsCopy, side string) (*Debugfs, error) {
 	if err != nil {
 		return nil, err
 	}
-	subdirs := 0
+	// The listing's finding goes before those of the blobs, but its
+	// counts are known only once they are read.
+	listFinding := len(d.Findings)
+	subdirs, read := 0, 0
 	for _, e := range entries {
-		if e.IsDir() {
+		switch {
+		case e.IsDir():
 			subdirs++
+		case d.addBlob(c, path.Join(subDir, e.Name()), e.Name()):
+			read++
 		}
 	}
 	switch end {
 	case listOverCap:
-		d.Findings = append(d.Findings, fmt.Errorf("image: %s: sub_fdts lists more than %d entries; only the first %d it listed are kept, sorted by name: %d files read, %d subdirectories (counted, skipped): %w",
-			d.Dir, maxDebugfsBlobs, maxDebugfsBlobs, len(entries)-subdirs, subdirs, ErrLimit))
+		d.Findings = slices.Insert(d.Findings, listFinding, fmt.Errorf("image: %s: sub_fdts lists more than %d entries; only the first %d it listed are kept, sorted by name: %d files read, %d subdirectories (counted, skipped): %w",
+			d.Dir, maxDebugfsBlobs, maxDebugfsBlobs, read, subdirs, ErrLimit))
 	case listStalled:
-		d.Findings = append(d.Findings, fmt.Errorf("image: %s: listing sub_fdts stopped returning entries after %d, with no end of directory: any not listed are not read: %w",
+		d.Findings = slices.Insert(d.Findings, listFinding, fmt.Errorf("image: %s: listing sub_fdts stopped returning entries after %d, with no end of directory: any not listed are not read: %w",
 			d.Dir, len(entries), ErrTruncated))
-	}
-	for _, e := range entries {
-		if !e.IsDir() {
-			d.addBlob(c, path.Join(subDir, e.Name()), e.Name())
-		}
 	}
 	sort.Slice(d.Blobs, func(i, j int) bool { return d.Blobs[i].Addr < d.Blobs[j].Addr })
 	return d, nil
 }
 
 // addBlob places sub_fdts/name (at p in c) at the address its node
-// gives; problems are findings and the blob is left out.
-func (d *Debugfs) addBlob(c debugfsCopy, p, name string) {
+// gives; problems are findings and the blob is left out. It reports
+// whether the file's bytes were read, placed or not.
+func (d *Debugfs) addBlob(c debugfsCopy, p, name string) (read bool) {
 	shown := c.show(p)
 	finding := func(format string, args ...any) {
 		d.Findings = append(d.Findings, fmt.Errorf("image: %s: %s: %w", shown, fmt.Sprintf(format, args...), ErrFormat))
@@ -253,12 +256,12 @@ func (d *Debugfs) addBlob(c debugfsCopy, p, name string) {
 	data, err := c.readSmallFile(p, maxDebugfsFile)
 	if err != nil {
 		d.Findings = append(d.Findings, err)
-		return
+		return false
 	}
 	node := d.Tree.Root.Child(name)
 	if node == nil {
 		finding("the root FDT has no node %q; blob not placed", name)
-		return
+		return true
 	}
 	b := DebugfsBlob{Name: name, Size: uint64(len(data))}
 	addrProp := node.Prop("preserved-data")
@@ -274,11 +277,11 @@ func (d *Debugfs) addBlob(c debugfsCopy, p, name string) {
 	}
 	if addrProp == nil { // blob-size alone says nothing of where
 		finding("node /%s has no preserved-data property; blob not placed", name)
-		return
+		return true
 	}
 	if b.Addr, err = addrProp.U64In(binary.LittleEndian); err != nil {
 		finding("%v; blob not placed", err)
-		return
+		return true
 	}
 	if sizeProp != nil {
 		if b.BlobSize, err = sizeProp.U64In(binary.LittleEndian); err != nil {
@@ -288,17 +291,18 @@ func (d *Debugfs) addBlob(c debugfsCopy, p, name string) {
 		}
 	}
 	if b.Size == 0 {
-		return
+		return true
 	}
 	if err := d.Memory.AddRange(b.Addr, b.Size, physmem.Present); err != nil {
 		finding("blob at %#x: %v; not placed", b.Addr, err)
-		return
+		return true
 	}
 	if err := d.Memory.WriteAt(data, b.Addr); err != nil {
 		finding("%v", err)
-		return
+		return true
 	}
 	d.Blobs = append(d.Blobs, b)
+	return true
 }
 
 // inferUnnamed handles a node whose property names were lost (the

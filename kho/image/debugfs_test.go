@@ -279,6 +279,34 @@ func (d scriptDir) Read([]byte) (int, error)             { return 0, errors.New(
 func (d scriptDir) Close() error                         { return nil }
 func (d scriptDir) ReadDir(n int) ([]fs.DirEntry, error) { return d.fs.readDir(n) }
 
+// The over-cap finding counts as read only the kept files whose bytes
+// were read: a named pipe among them is refused with its own finding and
+// is no file read.
+func TestDebugfsSubFDTsCapRefused(t *testing.T) {
+	fsys := fstest.MapFS{"fdt": {Data: rootWithX(t)}, "sub_fdts/a-pipe": {Mode: fs.ModeNamedPipe}}
+	for i := range maxDebugfsBlobs {
+		fsys[fmt.Sprintf("sub_fdts/blob%08d", i)] = &fstest.MapFile{Data: []byte("blob")}
+	}
+	d, err := OpenDebugfsFS(fsys, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range d.Findings {
+		if !strings.Contains(f.Error(), "the root FDT has no node") {
+			got = append(got, f.Error())
+		}
+	}
+	want := []string{
+		fmt.Sprintf("image: .: sub_fdts lists more than %d entries; only the first %d it listed are kept, sorted by name: %d files read, 0 subdirectories (counted, skipped): %v",
+			maxDebugfsBlobs, maxDebugfsBlobs, maxDebugfsBlobs-1, ErrLimit),
+		"image: sub_fdts/a-pipe: not a regular file (p---------): " + ErrFormat.Error(),
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("findings other than no node (-want +got):\n%s", diff)
+	}
+}
+
 // listCapped stays bounded and keeps the first entries listed, sorted,
 // whatever ReadDir returns: entries with io.EOF or another error, one
 // entry a call forever, more than asked for, nothing and no error.
