@@ -203,3 +203,24 @@ func TestChunkScratchRelease(t *testing.T) {
 		t.Errorf("capacities of runs, orders 0 and 9, lengths of chunk and bitmap (-want +got):\n%s", d)
 	}
 }
+
+// TestChunkScratchReleaseOrders: a hostile list may fill many orders, each
+// list under maxPooledRuns; the pooled scratch keeps at most maxPooledRuns
+// runs by order in all, dropping the largest lists first.
+func TestChunkScratchReleaseOrders(t *testing.T) {
+	sc := newChunkScratch(newGeometry(4096))
+	for o := range 11 {
+		sc.byOrder[o] = make([]Run, 0, maxPooledRuns-o)
+	}
+	sc.byOrder[20] = make([]Run, 0, 10)
+	sc.release()
+	var caps []int
+	for o := range sc.byOrder {
+		if c := cap(sc.byOrder[o]); c > 0 {
+			caps = append(caps, o, c)
+		}
+	}
+	if d := cmp.Diff([]int{10, maxPooledRuns - 10, 20, 10}, caps); d != "" {
+		t.Errorf("orders and capacities kept (-want +got):\n%s", d)
+	}
+}

@@ -488,17 +488,28 @@ func (d *decoder) decodeChunks(head uint64) {
 	chunkScratchPool.Put(sc)
 }
 
-// release drops the run lists grown past maxPooledRuns, as
-// radixScratch.release does, so that one hostile map does not pin its
-// runs in the pool. A MapDecoder keeps them: its scratch is its own.
+// release drops the runs in list order grown past maxPooledRuns, and the
+// largest lists by order until the rest hold at most maxPooledRuns runs
+// (a hostile map may fill every order up to MaxPageOrder, each just under
+// the bound), so that one hostile map does not pin its runs in the pool.
+// A MapDecoder keeps them: its scratch is its own.
 func (sc *chunkScratch) release() {
 	if cap(sc.runs) > maxPooledRuns {
 		sc.runs = nil
 	}
-	for o, q := range sc.byOrder {
-		if cap(q) > maxPooledRuns {
-			sc.byOrder[o] = nil
+	total := 0
+	for _, q := range sc.byOrder {
+		total += cap(q)
+	}
+	for total > maxPooledRuns {
+		largest := 0
+		for o, q := range sc.byOrder {
+			if cap(q) > cap(sc.byOrder[largest]) {
+				largest = o
+			}
 		}
+		total -= cap(sc.byOrder[largest])
+		sc.byOrder[largest] = nil
 	}
 }
 
