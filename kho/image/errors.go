@@ -9,7 +9,8 @@ import (
 var (
 	// ErrFormat means the bytes break a rule of their format.
 	ErrFormat = errors.New("malformed image")
-	// ErrTruncated means the file ends before data its headers describe.
+	// ErrTruncated means the file ends before data its headers describe,
+	// or a debugfs listing stops before its end.
 	ErrTruncated = errors.New("image truncated")
 	// ErrUnsupported means a valid variant this package does not read.
 	ErrUnsupported = errors.New("unsupported image variant")
