@@ -29,8 +29,9 @@ type blockKey struct {
 
 // blockConflict is the earlier claim a refused one overlaps. When holds,
 // that claim's block (start, order) holds the refused one; otherwise the
-// refused block holds it, and value is the claim at the lowest start
-// among those inside.
+// refused block holds it, and value is one of the claims inside (the one
+// its mark names: not always the lowest, but the same for the same claims
+// in the same order).
 type blockConflict[V any] struct {
 	value V
 	holds bool

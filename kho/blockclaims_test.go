@@ -21,7 +21,8 @@ func TestBlockClaimsBrute(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	for trial := range 3000 {
 		var c blockClaims[int]
-		var accepted []block
+		var accepted, tried []block
+		var conflicts []blockConflict[int]
 		base := uint64(0)
 		if trial%2 == 1 {
 			base = ^uint64(0) - 1<<20 + 1 // the top 2^20 units
@@ -46,6 +47,7 @@ func TestBlockClaimsBrute(t *testing.T) {
 				}
 			}
 			conflict, ok := c.claim(b.start, b.order, len(accepted))
+			tried, conflicts = append(tried, b), append(conflicts, conflict)
 			if ok != want {
 				t.Fatalf("trial %d: claim %+v after %+v: ok %v, want %v", trial, b, accepted, ok, want)
 			}
@@ -56,6 +58,19 @@ func TestBlockClaimsBrute(t *testing.T) {
 				continue
 			}
 			accepted = append(accepted, b)
+		}
+		// The same claims in the same order name the same conflicts,
+		// whatever order the map iterates in.
+		var again blockClaims[int]
+		n := 0
+		for i, b := range tried {
+			conflict, ok := again.claim(b.start, b.order, n)
+			if ok {
+				n++
+			}
+			if conflict != conflicts[i] {
+				t.Fatalf("trial %d: claim %+v after %+v: conflict %+v, then %+v", trial, b, tried[:i], conflicts[i], conflict)
+			}
 		}
 	}
 }
