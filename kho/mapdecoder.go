@@ -15,12 +15,13 @@ import (
 // chunk lists, but for the messages of findings: unless
 // Options.KHOv1Bitmap names the bitmap size, one says which was read.
 //
-// Until it is dropped, it holds on to the memory of the largest map it
-// decoded: for a radix map its runs twice (the result, and the walk's
-// lists by order), for a chunk list three times (the result, the runs in
-// list order and by order), each up to Options.MaxRuns runs and one
-// leaf's or bitmap's worth past it (PageSize*4 runs), at 16 bytes
-// a run, and merge buffers of up to 65,536 runs each.
+// Until it is dropped, it holds on to the memory of the largest maps it
+// decoded: the largest result, for chunk lists the most runs in list
+// order, and for each order the longest list of runs of that order a
+// walk made (radix and chunk walks each their own, so up to 64 and
+// MaxPageOrder+1 lists), each up to Options.MaxRuns runs and one leaf's
+// or bitmap's worth past it (PageSize*4 runs), at 16 bytes a run; and
+// merge buffers of up to 65,536 runs each.
 //
 // A MapDecoder is not safe for concurrent use.
 type MapDecoder struct {
