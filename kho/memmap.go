@@ -130,9 +130,32 @@ type radixWalk struct {
 // allocates little more than its result.
 type radixScratch struct {
 	pages   [][]byte
-	byOrder [64][]Run
+	byOrder runLists
 	merge   mergeBufs
 	visited pageSet
+}
+
+// runLists are a walk's runs, one list per order.
+type runLists [64][]Run
+
+// trim drops the largest lists until the rest hold at most max runs (a
+// hostile map may fill every order, each list just under a per-list
+// bound), so that one hostile map does not pin its runs in a pool.
+func (ls *runLists) trim(max int) {
+	total := 0
+	for _, q := range ls {
+		total += cap(q)
+	}
+	for total > max {
+		largest := 0
+		for o, q := range ls {
+			if cap(q) > cap(ls[largest]) {
+				largest = o
+			}
+		}
+		total -= cap(ls[largest])
+		ls[largest] = nil
+	}
 }
 
 // maxPooledNodes bounds the visited set a pooled scratch keeps: a hostile
@@ -160,17 +183,10 @@ func (d *decoder) decodeRadix(root uint64) {
 	radixScratchPool.Put(sc)
 }
 
-// release drops the run lists by order grown past maxPooledRuns, as
-// mergeBufs.release does the merge buffers, so that one hostile map does
-// not pin its runs in the pool. A MapDecoder keeps them: its scratch is
-// its own.
-func (sc *radixScratch) release() {
-	for o, q := range sc.byOrder {
-		if cap(q) > maxPooledRuns {
-			sc.byOrder[o] = nil
-		}
-	}
-}
+// release trims the run lists by order to maxPooledRuns in all, as
+// mergeBufs.release does the merge buffers, before sc goes back to the
+// pool. A MapDecoder keeps them: its scratch is its own.
+func (sc *radixScratch) release() { sc.byOrder.trim(maxPooledRuns) }
 
 // decodeRadixWith decodes a radix tree with sc, made for d's geometry,
 // and leaves sc ready for the next walk.
@@ -466,7 +482,7 @@ type chunkScratch struct {
 	chunk   []byte // one page
 	bitmap  []byte // one page: a bitmap is a page or 512 bytes of it
 	runs    []Run
-	byOrder [64][]Run
+	byOrder runLists
 	merge   mergeBufs
 	visited pageSet
 }
@@ -488,29 +504,14 @@ func (d *decoder) decodeChunks(head uint64) {
 	chunkScratchPool.Put(sc)
 }
 
-// release drops the runs in list order grown past maxPooledRuns, and the
-// largest lists by order until the rest hold at most maxPooledRuns runs
-// (a hostile map may fill every order up to MaxPageOrder, each just under
-// the bound), so that one hostile map does not pin its runs in the pool.
-// A MapDecoder keeps them: its scratch is its own.
+// release drops the runs in list order grown past maxPooledRuns and trims
+// the lists by order to maxPooledRuns in all, before sc goes back to the
+// pool. A MapDecoder keeps them: its scratch is its own.
 func (sc *chunkScratch) release() {
 	if cap(sc.runs) > maxPooledRuns {
 		sc.runs = nil
 	}
-	total := 0
-	for _, q := range sc.byOrder {
-		total += cap(q)
-	}
-	for total > maxPooledRuns {
-		largest := 0
-		for o, q := range sc.byOrder {
-			if cap(q) > cap(sc.byOrder[largest]) {
-				largest = o
-			}
-		}
-		total -= cap(sc.byOrder[largest])
-		sc.byOrder[largest] = nil
-	}
+	sc.byOrder.trim(maxPooledRuns)
 }
 
 // decodeChunksWith decodes a kho-v1 chunk list (rule 11) with sc, made

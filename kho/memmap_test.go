@@ -881,4 +881,19 @@ func TestRadixScratchRelease(t *testing.T) {
 	if d := cmp.Diff([]int{0, maxPooledRuns}, got); d != "" {
 		t.Errorf("capacities of orders 0 and 9 (-want +got):\n%s", d)
 	}
+
+	// Every order just under the bound: the largest lists go until the
+	// rest hold at most maxPooledRuns runs in all.
+	var full radixScratch
+	for o := range full.byOrder {
+		full.byOrder[o] = make([]Run, 0, maxPooledRuns-o)
+	}
+	full.release()
+	total := 0
+	for _, q := range full.byOrder {
+		total += cap(q)
+	}
+	if total > maxPooledRuns || cap(full.byOrder[63]) == 0 {
+		t.Errorf("after release: %d runs kept in all (at most %d), order 63's list (the smallest) %d", total, maxPooledRuns, cap(full.byOrder[63]))
+	}
 }
