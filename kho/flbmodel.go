@@ -53,14 +53,13 @@ func (m KernelModel) String() string {
 	return fmt.Sprintf("KernelModel(%d)", uint8(m))
 }
 
-// Mainline returns the model of a mainline release: "7.0" … "7.3".
+// Mainline returns the model of a mainline release: "7.0" … "7.3". The
+// error for another release wraps ErrOptions.
 func Mainline(release string) (KernelModel, error) {
-	for m := Mainline70; m <= Mainline73; m++ {
-		if m.String() == release {
-			return m, nil
-		}
+	if m, ok := valueNamed(release, Mainline70, Mainline73); ok {
+		return m, nil
 	}
-	return 0, fmt.Errorf("kho: no FLB model for release %q (have 7.0, 7.1, 7.2, 7.3)", release)
+	return 0, fmt.Errorf("%w: no FLB model for release %q (have 7.0, 7.1, 7.2, 7.3)", ErrOptions, release)
 }
 
 // refcount32 reports whether the incoming count is a 32-bit refcount_t.

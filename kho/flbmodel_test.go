@@ -1,6 +1,7 @@
 package kho
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -359,8 +360,11 @@ func TestMainlineRelease(t *testing.T) {
 			t.Errorf("Mainline(%q) = %v, %v", m.String(), got, err)
 		}
 	}
-	if _, err := Mainline("6.19"); err == nil {
-		t.Error("Mainline(6.19) succeeded; 6.19 has no FLBs")
+	if _, err := Mainline("6.19"); !errors.Is(err, ErrOptions) {
+		t.Errorf("Mainline(6.19): %v, want ErrOptions (6.19 has no FLBs)", err)
+	}
+	if _, err := Mainline("hardened"); err == nil {
+		t.Error("Mainline(hardened) succeeded; it is no release")
 	}
 }
 

@@ -87,15 +87,30 @@ func (s KHOv1BitmapSize) String() string {
 // ParseKHOv1BitmapSize reads "detect", "512" or "page", the spellings
 // String returns.
 func ParseKHOv1BitmapSize(s string) (KHOv1BitmapSize, error) {
-	for _, v := range []KHOv1BitmapSize{KHOv1BitmapDetect, KHOv1Bitmap512, KHOv1BitmapPage} {
-		if s == v.String() {
-			return v, nil
-		}
+	if v, ok := valueNamed(s, KHOv1BitmapDetect, KHOv1BitmapPage); ok {
+		return v, nil
 	}
 	return 0, fmt.Errorf("%w: kho-v1 bitmap size %q (want detect, 512 or page)", ErrOptions, s)
 }
 
-// ErrOptions is wrapped by the error for [Options] a decode cannot use.
+// valueNamed returns the value in [first, last] whose String is s: the
+// parser of an enum that spells its values with String.
+func valueNamed[T interface {
+	~uint8
+	String() string
+}](s string, first, last T) (T, bool) {
+	for v := first; ; v++ {
+		if v.String() == s {
+			return v, true
+		}
+		if v == last {
+			return 0, false
+		}
+	}
+}
+
+// ErrOptions is wrapped by the error for [Options] a decode cannot use,
+// and for a release [Mainline] has no model of.
 var ErrOptions = errors.New("kho: invalid options")
 
 // regionEnd returns the first address past a scratch region, saturating
