@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math/bits"
 	"sort"
-	"strings"
 
 	"github.com/khokit/khokit/format"
 	"github.com/khokit/khokit/kho/physmem"
@@ -97,33 +96,6 @@ const (
 	bldCompatLUOv5       = "luo-v5"
 )
 
-// bldKHOVersion returns n for "kho-vN", 1..4; the RFC composites
-// ("kho-v4;radix-v1;vmalloc-v1") lay out as kho-v4.
-func bldKHOVersion(compat string) (int, bool) {
-	if base, rest, ok := strings.Cut(compat, ";"); ok {
-		if base != "kho-v4" || rest == "" {
-			return 0, false
-		}
-		for _, c := range strings.Split(rest, ";") {
-			if c != "radix-v1" && c != "vmalloc-v1" && c != "block-v1" {
-				return 0, false
-			}
-		}
-		return 4, true
-	}
-	switch compat {
-	case "kho-v1":
-		return 1, true
-	case "kho-v2":
-		return 2, true
-	case "kho-v3":
-		return 3, true
-	case "kho-v4":
-		return 4, true
-	}
-	return 0, false
-}
-
 // builder carries one Build call.
 type builder struct {
 	opts      BuildOptions
@@ -165,10 +137,11 @@ func (b *builder) setup(h *Handover) error {
 	if h == nil {
 		return fmt.Errorf("kho: build: nil handover")
 	}
-	var ok bool
-	if b.ver, ok = bldKHOVersion(h.Compatible); !ok {
+	rv, ok := parseRootCompatible(h.Compatible)
+	if !ok {
 		return fmt.Errorf("kho: build: root compatible %q is not kho-v1..kho-v4", h.Compatible)
 	}
+	b.ver = rv.version
 	b.ps = b.opts.PageSize
 	if b.ps == 0 {
 		b.ps = 4096
@@ -864,12 +837,4 @@ func bldCloneHandover(h *Handover) *Handover {
 		out.Memblock = &m
 	}
 	return &out
-}
-
-// bldIsKHOCompatible reports whether s names a KHO root version this package
-// knows ("kho-v1".."kho-v4", or a composite starting with one).
-func bldIsKHOCompatible(s string) bool {
-	base, _, _ := strings.Cut(s, ";")
-	_, ok := bldKHOVersion(base)
-	return ok
 }

@@ -39,7 +39,8 @@ func (f bldFDTWriter) u64(name string, v uint64) { f.raw(name, bldLE.AppendUint6
 // rootFDTStrings); the header is version 17, last_comp_version 16, with
 // the blocks packed after it.
 func EncodeRootFDT(h *Handover) ([]byte, error) {
-	ver, ok := bldKHOVersion(h.Compatible)
+	rv, ok := parseRootCompatible(h.Compatible)
+	ver := rv.version
 	if !ok {
 		return nil, fmt.Errorf("kho: encode root FDT: compatible %q is not kho-v1..kho-v4", h.Compatible)
 	}

@@ -298,7 +298,7 @@ func locRootCompatible(t *fdt.Tree) (string, bool) {
 		return "", false
 	}
 	s, err := p.String()
-	if err != nil || !bldIsKHOCompatible(s) {
+	if _, known := parseRootCompatible(s); err != nil || !known {
 		return "", false
 	}
 	return s, true
