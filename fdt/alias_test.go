@@ -61,6 +61,10 @@ func TestNamesSurviveWrites(t *testing.T) {
 // stops at a nil child with a located error instead of dropping it.
 func TestNilChild(t *testing.T) {
 	tree := &Tree{Root: &Node{Children: []*Node{{Name: "a"}, nil}}}
+	nested := &Tree{Root: &Node{Children: []*Node{{Name: "a", Children: []*Node{{Name: "b@1", Children: []*Node{nil}}}}}}}
+	if err := nested.Walk(func(*Node, int) error { return nil }); !errors.Is(err, ErrStructure) || !strings.Contains(err.Error(), "/a/b@1") {
+		t.Errorf("nested nil child: error %v, want ErrStructure naming /a/b@1", err)
+	}
 	for _, c := range []struct {
 		name string
 		run  func() error

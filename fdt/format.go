@@ -125,7 +125,13 @@ func walk(root *Node, enter, leave func(n *Node, depth int) error) error {
 			c := f.n.Children[f.next]
 			f.next++
 			if c == nil {
-				return &Error{Offset: -1, Path: f.n.Path(), Msg: fmt.Sprintf("child %d is nil", f.next-1), Err: ErrStructure}
+				// Only a hand-built tree has a nil child, and it has no
+				// parent links for Path: name the parent from the stack.
+				var ps paths
+				for d, fr := range stack {
+					ps.enter(fr.n.Name, d)
+				}
+				return &Error{Offset: -1, Path: ps[len(ps)-1], Msg: fmt.Sprintf("child %d is nil", f.next-1), Err: ErrStructure}
 			}
 			if err := enter(c, len(stack)); err != nil {
 				return err
