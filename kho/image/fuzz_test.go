@@ -246,48 +246,46 @@ func BenchmarkFuzzFlattened(b *testing.B) {
 
 // fuzzFlattenedOne is FuzzFlattened's body on a file (already expanded).
 func fuzzFlattenedOne(t testing.TB, data []byte) {
-	{
-		fl, err := NewFlattened(bytes.NewReader(data), int64(len(data)))
-		if err != nil {
-			if fl != nil {
-				t.Fatal("result alongside an error")
-			}
-			return
+	fl, err := NewFlattened(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		if fl != nil {
+			t.Fatal("result alongside an error")
 		}
-		if fl.Size() <= 1<<20 {
-			// The extent list must rebuild exactly what a replay writes.
-			var segs []flatSeg
-			for pos := int64(flatHeaderSize); pos+16 <= int64(len(data)); {
-				off, n := int64(binary.BigEndian.Uint64(data[pos:])), int64(binary.BigEndian.Uint64(data[pos+8:]))
-				if off == -1 && n == -1 {
-					break
-				}
-				n = min(n, int64(len(data))-pos-16)
-				segs = append(segs, flatSeg{off, data[pos+16 : pos+16+n]})
-				pos += 16 + n
-			}
-			want := replay(segs)
-			got := make([]byte, fl.Size())
-			if _, err := fl.ReadAt(got, 0); err != nil || !bytes.Equal(want, got) {
-				t.Fatalf("rebuilt stream differs from replay (%v)", err)
-			}
-		}
-		k, err := NewKdump(fl, fl.Size())
-		if err != nil {
-			checkFlatLocated(t, fl, data, err)
-			return
-		}
-		exercise(t, k)
-		for _, a := range []uint64{0, 0x200, 0x400, 0x600, 0x2000} {
-			if _, err := k.ReadAt(make([]byte, 64), a); err != nil {
-				checkFlatLocated(t, fl, data, err)
-			}
-		}
-		for _, f := range k.Findings {
-			checkFlatLocated(t, fl, data, f)
-		}
-		k.Close()
+		return
 	}
+	if fl.Size() <= 1<<20 {
+		// The extent list must rebuild exactly what a replay writes.
+		var segs []flatSeg
+		for pos := int64(flatHeaderSize); pos+16 <= int64(len(data)); {
+			off, n := int64(binary.BigEndian.Uint64(data[pos:])), int64(binary.BigEndian.Uint64(data[pos+8:]))
+			if off == -1 && n == -1 {
+				break
+			}
+			n = min(n, int64(len(data))-pos-16)
+			segs = append(segs, flatSeg{off, data[pos+16 : pos+16+n]})
+			pos += 16 + n
+		}
+		want := replay(segs)
+		got := make([]byte, fl.Size())
+		if _, err := fl.ReadAt(got, 0); err != nil || !bytes.Equal(want, got) {
+			t.Fatalf("rebuilt stream differs from replay (%v)", err)
+		}
+	}
+	k, err := NewKdump(fl, fl.Size())
+	if err != nil {
+		checkFlatLocated(t, fl, data, err)
+		return
+	}
+	exercise(t, k)
+	for _, a := range []uint64{0, 0x200, 0x400, 0x600, 0x2000} {
+		if _, err := k.ReadAt(make([]byte, 64), a); err != nil {
+			checkFlatLocated(t, fl, data, err)
+		}
+	}
+	for _, f := range k.Findings {
+		checkFlatLocated(t, fl, data, f)
+	}
+	k.Close()
 }
 
 // checkFlatLocated checks that a *FormatError about a flattened file names
