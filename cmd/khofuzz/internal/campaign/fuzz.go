@@ -19,8 +19,9 @@ const (
 	// maxDupStreak retires a target whose last crashes were all known:
 	// it keeps finding the same bug instead of new coverage.
 	maxDupStreak = 3
-	// minimizeTime bounds the fuzzer's own crasher minimization
-	// (-test.fuzzminimizetime), which runs inside the slice.
+	// minimizeTime is the most minimizeFor gives the fuzzer's own
+	// minimization (-test.fuzzminimizetime: of crashers and of every new
+	// interesting input), which runs inside the slice.
 	minimizeTime = 20 * time.Second
 	// hardTimeoutSlack is added to a slice's time before it is treated as
 	// hung: process start, baseline replay of the corpus, minimization.
