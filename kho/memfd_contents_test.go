@@ -209,10 +209,7 @@ func (onesMemory) Ranges() []physmem.Range { return nil }
 // because the folio with the nearest index ends before it.
 func TestMemfdContentsOverlap(t *testing.T) {
 	const ps = 4096
-	mem := &physmem.Sparse{}
-	if err := mem.AddRange(0, 1<<20, physmem.Present); err != nil {
-		t.Fatal(err)
-	}
+	mem := presentMemory(t, 1<<20)
 	for pfn := uint64(0x10); pfn < 0x20; pfn++ {
 		if err := mem.WriteAt(bytes.Repeat([]byte{byte(pfn)}, ps), pfn*ps); err != nil {
 			t.Fatal(err)
@@ -241,10 +238,7 @@ func TestMemfdContentsOverlap(t *testing.T) {
 // would wrap past the top of memory, instead of panicking or reading the
 // wrapped address.
 func TestMemfdContentsHostile(t *testing.T) {
-	mem := &physmem.Sparse{}
-	if err := mem.AddRange(0, 1<<20, physmem.Present); err != nil {
-		t.Fatal(err)
-	}
+	mem := presentMemory(t, 1<<20)
 	tests := []struct {
 		name     string
 		m        Memfd
@@ -271,26 +265,16 @@ func TestMemfdContentsHostile(t *testing.T) {
 // wrapped onto page 0x10 (0x100000). At 4 KiB a 52-bit PFN cannot pass
 // 2^64.
 func TestDecodeFoliosPFNOverflow(t *testing.T) {
-	mem := &physmem.Sparse{}
-	if err := mem.AddRange(0, 1<<30, physmem.Present); err != nil {
-		t.Fatal(err)
-	}
+	mem := presentMemory(t, 1<<30)
 	d, err := newDecoder(mem, &Options{PageSize: 65536})
 	if err != nil {
 		t.Fatal(err)
 	}
-	array, err := format.FolioSer{PFN: 1<<48 | 0x10, Flags: format.FolioUptodate, Index: 0}.Append(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	array := folioArray(t, []format.FolioSer{{PFN: 1<<48 | 0x10, Flags: format.FolioUptodate, Index: 0}})
 	if got := d.decodeFolios("/f", 65536, array); len(got) != 0 {
 		t.Errorf("kept folios %+v", got)
 	}
-	var codes []string
-	for _, f := range d.h.Findings {
-		codes = append(codes, f.Code)
-	}
-	if diff := cmp.Diff([]string{"ptr.overflow"}, codes); diff != "" {
+	if diff := cmp.Diff([]string{"ptr.overflow"}, findingCodes(d.h.Findings)); diff != "" {
 		t.Errorf("finding codes (-want +got):\n%s", diff)
 	}
 }
@@ -347,31 +331,12 @@ func TestDecodeFoliosInsideLargeFolio(t *testing.T) {
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			mem := &physmem.Sparse{}
-			if err := mem.AddRange(0, 1<<30, physmem.Present); err != nil {
-				t.Fatal(err)
-			}
-			d, err := newDecoder(mem, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			d.h.MemoryMap = MemoryMap{Kind: MapRadix, Runs: []Run{{Addr: 0x100000, Count: 1, Order: 2}, {Addr: 0x200000, Count: 3, Order: 0}}}
-			d.mapSet, d.mapOK = true, true
-			var array []byte
-			for _, f := range tt.in {
-				if array, err = f.Append(array); err != nil {
-					t.Fatal(err)
-				}
-			}
-			got := d.decodeFolios("/f", 16*4096, array)
+			d := folioDecoder(t, presentMemory(t, 1<<30), Run{Addr: 0x100000, Count: 1, Order: 2}, Run{Addr: 0x200000, Count: 3, Order: 0})
+			got := d.decodeFolios("/f", 16*4096, folioArray(t, tt.in))
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("folios (-want +got):\n%s", diff)
 			}
-			var findings []string
-			for _, f := range d.h.Findings {
-				findings = append(findings, f.Code+" "+f.Path)
-			}
-			if diff := cmp.Diff(tt.findings, findings); diff != "" {
+			if diff := cmp.Diff(tt.findings, findingPaths(d)); diff != "" {
 				t.Errorf("findings (-want +got):\n%s", diff)
 			}
 		})
@@ -408,28 +373,9 @@ func TestDecodeFoliosRefusedClaimsIndex(t *testing.T) {
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			mem := &physmem.Sparse{}
-			if err := mem.AddRange(0, 1<<30, physmem.Present); err != nil {
-				t.Fatal(err)
-			}
-			d, err := newDecoder(mem, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			d.h.MemoryMap = MemoryMap{Kind: MapRadix, Runs: []Run{{Addr: 0x200000, Count: 3, Order: 0}}}
-			d.mapSet, d.mapOK = true, true
-			var array []byte
-			for _, f := range tt.in {
-				if array, err = f.Append(array); err != nil {
-					t.Fatal(err)
-				}
-			}
-			d.decodeFolios("/f", 16*4096, array)
-			var findings []string
-			for _, f := range d.h.Findings {
-				findings = append(findings, f.Code+" "+f.Path)
-			}
-			if diff := cmp.Diff(tt.findings, findings); diff != "" {
+			d := folioDecoder(t, presentMemory(t, 1<<30), Run{Addr: 0x200000, Count: 3, Order: 0})
+			d.decodeFolios("/f", 16*4096, folioArray(t, tt.in))
+			if diff := cmp.Diff(tt.findings, findingPaths(d)); diff != "" {
 				t.Errorf("findings (-want +got):\n%s", diff)
 			}
 		})
@@ -442,10 +388,7 @@ func TestDecodeFoliosRefusedClaimsIndex(t *testing.T) {
 // handover of such memfds must not get a real memfd after them refused
 // as memfd.too-many-folios.
 func TestMemfdFolioTotalSkipsRefused(t *testing.T) {
-	mem := &physmem.Sparse{}
-	if err := mem.AddRange(0, 1<<20, physmem.Present); err != nil {
-		t.Fatal(err)
-	}
+	mem := presentMemory(t, 1<<20)
 	// nr_folios 4 in an array of 0 pages: refused before it is read.
 	ser, err := format.MemfdSerV2{Size: 4 * 4096, NrFolios: 4, Folios: format.Vmalloc{First: 0x2000}}.Append(nil)
 	if err != nil {
@@ -461,15 +404,11 @@ func TestMemfdFolioTotalSkipsRefused(t *testing.T) {
 	for range 5 { // 20 folios declared, above the total of 16
 		d.decodeMemfd("/m", 0x1000, 2)
 	}
-	var codes []string
-	for _, f := range d.h.Findings {
-		codes = append(codes, f.Code)
-	}
 	want := []string{"map.unusable"}
 	for range 5 {
 		want = append(want, "memfd.nr-folios-too-large")
 	}
-	if diff := cmp.Diff(want, codes); diff != "" {
+	if diff := cmp.Diff(want, findingCodes(d.h.Findings)); diff != "" {
 		t.Errorf("finding codes (-want +got):\n%s", diff)
 	}
 	if d.totalFolios != 0 {

@@ -26,7 +26,7 @@ func TestDecodeFoliosRange(t *testing.T) {
 	)
 	// Orders come from the memory map: PFNs 0x100 and 0x104 are order-2
 	// blocks, 0x200-0x20f order 0.
-	radix := MemoryMap{Kind: MapRadix, Runs: []Run{{Addr: 0x100000, Count: 2, Order: 2}, {Addr: 0x200000, Count: 16, Order: 0}}}
+	radix := []Run{{Addr: 0x100000, Count: 2, Order: 2}, {Addr: 0x200000, Count: 16, Order: 0}}
 	tests := []struct {
 		name     string
 		noMap    bool // decode without a memory map: every order is 0
@@ -151,23 +151,11 @@ func TestDecodeFoliosRange(t *testing.T) {
 	mem := spanMemory(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d, err := newDecoder(mem, nil)
-			if err != nil {
-				t.Fatal(err)
+			d := folioDecoder(t, mem, radix...)
+			if tt.noMap {
+				d = vmDecoder(t, mem, nil) // the missing map already reported
 			}
-			if !tt.noMap {
-				d.h.MemoryMap = radix
-				d.mapSet, d.mapOK = true, true
-			} else {
-				d.mapNoted = true // as after the decoder reported the missing map
-			}
-			var array []byte
-			for _, e := range tt.entries {
-				if array, err = e.Append(array); err != nil {
-					t.Fatal(err)
-				}
-			}
-			m := &Memfd{Size: tt.size, Folios: d.decodeFolios("/f", tt.size, array)}
+			m := &Memfd{Size: tt.size, Folios: d.decodeFolios("/f", tt.size, folioArray(t, tt.entries))}
 			var findings []string
 			for _, f := range d.h.Findings {
 				findings = append(findings, f.String())
@@ -224,19 +212,8 @@ func FuzzDecodeFolios(f *testing.F) {
 			}
 			entries = append(entries, format.FolioSer{PFN: pfns[int(raw[i])%len(pfns)], Flags: uint16(raw[i+2] & 3), Index: idx})
 		}
-		d, err := newDecoder(mem, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		d.h.MemoryMap = MemoryMap{Kind: MapRadix, Runs: []Run{{Addr: 0x100000, Count: 2, Order: 2}, {Addr: 0x200000, Count: 16, Order: 0}}}
-		d.mapSet, d.mapOK = true, true
-		var array []byte
-		for _, e := range entries {
-			if array, err = e.Append(array); err != nil {
-				t.Fatal(err)
-			}
-		}
-		kept := d.decodeFolios("/f", size, array)
+		d := folioDecoder(t, mem, Run{Addr: 0x100000, Count: 2, Order: 2}, Run{Addr: 0x200000, Count: 16, Order: 0})
+		kept := d.decodeFolios("/f", size, folioArray(t, entries))
 		found := map[string][]string{} // path → codes
 		for _, fd := range d.h.Findings {
 			found[fd.Path] = append(found[fd.Path], fd.Code)

@@ -44,13 +44,47 @@ func TestFolioSpan(t *testing.T) {
 // PFNs these tests use, and never 0, which a hole reads as.
 func pfnByte(pfn uint64) byte { return byte(pfn&0xf | pfn>>8<<4) }
 
+// presentMemory is size bytes of present memory from address 0, reading
+// as zeros until written.
+func presentMemory(t testing.TB, size uint64) *physmem.Sparse {
+	t.Helper()
+	mem := &physmem.Sparse{}
+	if err := mem.AddRange(0, size, physmem.Present); err != nil {
+		t.Fatal(err)
+	}
+	return mem
+}
+
+// folioDecoder is a decoder over mem with a usable radix memory map of
+// runs, as decodeFolios finds it once a root's map has been decoded.
+func folioDecoder(t testing.TB, mem physmem.Memory, runs ...Run) *decoder {
+	t.Helper()
+	d, err := newDecoder(mem, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.h.MemoryMap = MemoryMap{Kind: MapRadix, Runs: runs}
+	d.mapSet, d.mapOK = true, true
+	return d
+}
+
+// folioArray encodes entries as a memfd's folio array.
+func folioArray(t testing.TB, entries []format.FolioSer) []byte {
+	t.Helper()
+	var array []byte
+	for _, e := range entries {
+		var err error
+		if array, err = e.Append(array); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return array
+}
+
 // spanMemory is 4 MiB of 4 KiB pages, page pfn filled with pfnByte(pfn).
 func spanMemory(t testing.TB) *physmem.Sparse {
 	t.Helper()
-	mem := &physmem.Sparse{}
-	if err := mem.AddRange(0, 4<<20, physmem.Present); err != nil {
-		t.Fatal(err)
-	}
+	mem := presentMemory(t, 4<<20)
 	for pfn := uint64(0x100); pfn < 0x400; pfn++ {
 		if err := mem.WriteAt(bytes.Repeat([]byte{pfnByte(pfn)}, 4096), pfn*4096); err != nil {
 			t.Fatal(err)
@@ -147,28 +181,14 @@ func TestMemfdMisalignedFolio(t *testing.T) {
 func TestDecodedMisalignedFolio(t *testing.T) {
 	const u = format.FolioUptodate
 	mem := spanMemory(t)
-	d, err := newDecoder(mem, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.h.MemoryMap = MemoryMap{Kind: MapRadix, Runs: []Run{{Addr: 0x100000, Count: 1, Order: 2}, {Addr: 0x200000, Count: 2, Order: 0}}}
-	d.mapSet, d.mapOK = true, true
-	var array []byte
-	for _, f := range []format.FolioSer{
+	d := folioDecoder(t, mem, Run{Addr: 0x100000, Count: 1, Order: 2}, Run{Addr: 0x200000, Count: 2, Order: 0})
+	array := folioArray(t, []format.FolioSer{
 		{PFN: 0x100, Flags: u, Index: 5}, // order 2 from the map: fills [4, 8)
 		{PFN: 0x200, Flags: u, Index: 4}, // overlaps it: dropped
 		{PFN: 0x201, Flags: u, Index: 8},
-	} {
-		if array, err = f.Append(array); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	m := &Memfd{Size: 9 * 4096, Folios: d.decodeFolios("/f", 9*4096, array)}
-	var findings []string
-	for _, f := range d.h.Findings {
-		findings = append(findings, f.Code+" "+f.Path)
-	}
-	if diff := cmp.Diff([]string{"memfd.folio-index-unaligned /f[0]", "memfd.folio-index-duplicate /f[1]"}, findings); diff != "" {
+	if diff := cmp.Diff([]string{"memfd.folio-index-unaligned /f[0]", "memfd.folio-index-duplicate /f[1]"}, findingPaths(d)); diff != "" {
 		t.Errorf("findings (-want +got):\n%s", diff)
 	}
 	if diff := cmp.Diff([]byte{0, 0, 0, 0, 0x10, 0x11, 0x12, 0x13, 0x21}, pageBytes(t, mem, m)); diff != "" {

@@ -119,10 +119,7 @@ func TestVmallocSharedPages(t *testing.T) {
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			mem := &physmem.Sparse{}
-			if err := mem.AddRange(0, 4<<20, physmem.Present); err != nil {
-				t.Fatal(err)
-			}
+			mem := presentMemory(t, 4<<20)
 			for _, a := range tt.areas {
 				a.put(t, mem)
 			}
@@ -144,10 +141,7 @@ func TestVmallocSharedPages(t *testing.T) {
 func TestVmallocHugeRunClaim(t *testing.T) {
 	const order = 20
 	const run = 1 << 32
-	mem := &physmem.Sparse{}
-	if err := mem.AddRange(0, 2*run, physmem.Present); err != nil {
-		t.Fatal(err)
-	}
+	mem := presentMemory(t, 2*run)
 	huge := vmArea{"/huge", 0x10000, order, []uint64{run}}
 	tail := vmArea{"/tail", 0x11000, 0, []uint64{run + 4096<<order - 4096}}
 	huge.put(t, mem)
