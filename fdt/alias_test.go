@@ -3,8 +3,6 @@ package fdt
 import (
 	"errors"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -17,44 +15,34 @@ import (
 // Value (exported and writable, aliasing the copy) shares a byte with any
 // name.
 func TestNamesSurviveWrites(t *testing.T) {
-	for _, file := range validBlobs(t) {
-		t.Run(filepath.Base(file), func(t *testing.T) {
-			data, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			tree, err := Decode(data, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			names := func() []string {
-				var list []string
-				tree.Walk(func(n *Node, _ int) error {
-					list = append(list, strings.Clone(n.Name))
-					for _, p := range n.Props {
-						list = append(list, strings.Clone(p.Name))
-					}
-					return nil
-				})
-				return list
-			}
-			want := names()
-			for i := range data {
-				data[i] ^= 0xff
-			}
+	forEachValidBlob(t, func(t *testing.T, data []byte, tree *Tree) {
+		names := func() []string {
+			var list []string
 			tree.Walk(func(n *Node, _ int) error {
+				list = append(list, strings.Clone(n.Name))
 				for _, p := range n.Props {
-					for i := range p.Value {
-						p.Value[i] ^= 0xff
-					}
+					list = append(list, strings.Clone(p.Name))
 				}
 				return nil
 			})
-			if diff := cmp.Diff(want, names()); diff != "" {
-				t.Errorf("names changed by writes to the input and to values (-before +after):\n%s", diff)
+			return list
+		}
+		want := names()
+		for i := range data {
+			data[i] ^= 0xff
+		}
+		tree.Walk(func(n *Node, _ int) error {
+			for _, p := range n.Props {
+				for i := range p.Value {
+					p.Value[i] ^= 0xff
+				}
 			}
+			return nil
 		})
-	}
+		if diff := cmp.Diff(want, names()); diff != "" {
+			t.Errorf("names changed by writes to the input and to values (-before +after):\n%s", diff)
+		}
+	})
 }
 
 // TestNilChild checks that every tree walk (Encode, the printers, Walk)

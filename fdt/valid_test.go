@@ -44,39 +44,47 @@ func validBlobs(t testing.TB) []string {
 	return files
 }
 
-func TestValidRoundTrip(t *testing.T) {
+// forEachValidBlob runs fn in a subtest for each of validBlobs, with the
+// blob's bytes and its strict decode.
+func forEachValidBlob(t *testing.T, fn func(t *testing.T, data []byte, tree *Tree)) {
 	for _, file := range validBlobs(t) {
 		t.Run(filepath.Base(file), func(t *testing.T) {
 			data, err := os.ReadFile(file)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := Validate(data, nil); err != nil {
-				t.Fatalf("Validate: %v", err)
-			}
 			tree, err := Decode(data, nil)
 			if err != nil {
 				t.Fatalf("Decode: %v", err)
 			}
-			if len(tree.Findings) != 0 {
-				t.Errorf("strict decode of a valid blob has findings: %v", tree.Findings)
-			}
-			out, err := tree.Encode()
-			if err != nil {
-				t.Fatalf("Encode: %v", err)
-			}
-			if !bytes.Equal(out, data) {
-				t.Fatalf("Encode is not byte-identical:\ngot:\n%swant:\n%s", hex.Dump(out), hex.Dump(data))
-			}
-			lenient, err := Decode(data, &Options{Lenient: true})
-			if err != nil {
-				t.Fatalf("lenient Decode: %v", err)
-			}
-			if d := cmp.Diff(tree, lenient, treeOpts); d != "" {
-				t.Errorf("lenient tree differs (-strict +lenient):\n%s", d)
-			}
+			fn(t, data, tree)
 		})
 	}
+}
+
+func TestValidRoundTrip(t *testing.T) {
+	forEachValidBlob(t, func(t *testing.T, data []byte, tree *Tree) {
+		if err := Validate(data, nil); err != nil {
+			t.Fatalf("Validate: %v", err)
+		}
+		if len(tree.Findings) != 0 {
+			t.Errorf("strict decode of a valid blob has findings: %v", tree.Findings)
+		}
+		out, err := tree.Encode()
+		if err != nil {
+			t.Fatalf("Encode: %v", err)
+		}
+		if !bytes.Equal(out, data) {
+			t.Fatalf("Encode is not byte-identical:\ngot:\n%swant:\n%s", hex.Dump(out), hex.Dump(data))
+		}
+		lenient, err := Decode(data, &Options{Lenient: true})
+		if err != nil {
+			t.Fatalf("lenient Decode: %v", err)
+		}
+		if d := cmp.Diff(tree, lenient, treeOpts); d != "" {
+			t.Errorf("lenient tree differs (-strict +lenient):\n%s", d)
+		}
+	})
 }
 
 // TestDTSThroughDTC compiles WriteDTS output with the real dtc and checks
@@ -86,22 +94,12 @@ func TestDTSThroughDTC(t *testing.T) {
 	if err != nil {
 		t.Skip("dtc not installed (Debian: apt install device-tree-compiler)")
 	}
-	for _, file := range validBlobs(t) {
-		t.Run(filepath.Base(file), func(t *testing.T) {
-			data, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want, err := Decode(data, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, dts := throughDTC(t, dtc, want)
-			if d := cmp.Diff(want, got, treeOpts, cmpopts.IgnoreFields(Tree{}, "Version", "LastCompVersion", "BootCPUID")); d != "" {
-				t.Errorf("tree after WriteDTS | dtc differs (-want +got):\n%s\nsource:\n%s", d, dts)
-			}
-		})
-	}
+	forEachValidBlob(t, func(t *testing.T, _ []byte, want *Tree) {
+		got, dts := throughDTC(t, dtc, want)
+		if d := cmp.Diff(want, got, treeOpts, cmpopts.IgnoreFields(Tree{}, "Version", "LastCompVersion", "BootCPUID")); d != "" {
+			t.Errorf("tree after WriteDTS | dtc differs (-want +got):\n%s\nsource:\n%s", d, dts)
+		}
+	})
 }
 
 // TestDTSOddNames checks that names made of every allowed character and
