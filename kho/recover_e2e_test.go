@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -123,7 +124,7 @@ func checkRecoverE2E(t *testing.T, imagePath, expectedPath string) {
 	for _, f := range h.Findings {
 		t.Logf("  %v", f)
 	}
-	if len(rec.Sessions) > 0 && !slicesContains(rec.Sessions[0].Evidence, "no block lies in a scratch region") {
+	if len(rec.Sessions) > 0 && !slices.Contains(rec.Sessions[0].Evidence, "no block lies in a scratch region") {
 		t.Errorf("scratch regions %v not used as evidence: %q", opts.Scratch, rec.Sessions[0].Evidence)
 	}
 	if n := countVerdict(rec.Sessions, VerdictChosen); n != 1 {

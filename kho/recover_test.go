@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -557,15 +558,7 @@ func TestRecoverPointers(t *testing.T) {
 				t.Fatal(err)
 			}
 			tc.mutate(t, b)
-			h, err := Decode(b.Mem, b.RootAddr, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			before := len(h.Findings)
-			rec, err := RecoverLUO(b.Mem, h, nil, &RecoverOptions{Force: tc.force})
-			if err != nil {
-				t.Fatal(err)
-			}
+			h, before, rec := recDecodeRecover(t, b, &RecoverOptions{Force: tc.force})
 			if tc.wantNil {
 				if rec != nil || len(h.Findings) != before || NeedsRecovery(h) {
 					t.Fatalf("recovery ran on an intact handover: %+v %v", rec, h.Findings[before:])
@@ -595,7 +588,7 @@ func TestRecoverPointers(t *testing.T) {
 			if len(rec.Sessions) == 0 || rec.Sessions[0].Verdict != VerdictChosen || rec.Sessions[0].Addr != b.Layout.SessionBlocks[0] {
 				t.Fatalf("session candidates %+v", rec.Sessions)
 			}
-			if tc.force && !slicesContains(rec.Sessions[0].Evidence, "the surviving incoming luo_ser's sessions_pa points at it") {
+			if tc.force && !slices.Contains(rec.Sessions[0].Evidence, "the surviving incoming luo_ser's sessions_pa points at it") {
 				t.Errorf("forced: evidence %q does not name the surviving luo_ser", rec.Sessions[0].Evidence)
 			}
 			if tc.wantReject != "" {
@@ -608,7 +601,7 @@ func TestRecoverPointers(t *testing.T) {
 				if !strings.Contains(reason, tc.wantReject) {
 					t.Errorf("planted chain: reason %q, want %q", reason, tc.wantReject)
 				}
-				if !slicesContains(rec.Sessions[0].Evidence, "every block lies in preserved memory according to the map") {
+				if !slices.Contains(rec.Sessions[0].Evidence, "every block lies in preserved memory according to the map") {
 					t.Errorf("evidence %q does not say the map vouches", rec.Sessions[0].Evidence)
 				}
 			}
@@ -616,13 +609,19 @@ func TestRecoverPointers(t *testing.T) {
 	}
 }
 
-func slicesContains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
+// recDecodeRecover decodes b from its root and recovers with ro, failing
+// the test on either error; before is how many findings Decode made.
+func recDecodeRecover(t testing.TB, b *Built, ro *RecoverOptions) (h *Handover, before int, rec *Recovery) {
+	t.Helper()
+	h, err := Decode(b.Mem, b.RootAddr, nil)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return false
+	before = len(h.Findings)
+	if rec, err = RecoverLUO(b.Mem, h, nil, ro); err != nil {
+		t.Fatal(err)
+	}
+	return h, before, rec
 }
 
 // TestRecoverPageSizes recovers a post-kexec memory built with 16 KiB and
@@ -687,14 +686,7 @@ func TestRecoverManyChains(t *testing.T) {
 	for i := 0; i < maxDecodedChains+3; i++ {
 		recPut(t, b.Mem, recFree0+uint64(i)*4096, recSessionPage(0, recSessionEntry{name: fmt.Sprintf("decoy-%d", i)}))
 	}
-	h, err := Decode(b.Mem, b.RootAddr, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec, err := RecoverLUO(b.Mem, h, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	h, _, rec := recDecodeRecover(t, b, nil)
 	verdicts := map[Verdict]int{}
 	undecoded := 0
 	for _, o := range rec.Sessions {
@@ -720,15 +712,7 @@ func TestRecoverManyLookAlikes(t *testing.T) {
 	for i := uint64(0); i < n; i++ {
 		recPut(t, b.Mem, recFree0+i*4096, recLUOSerPage(2, 0, 0))
 	}
-	h, err := Decode(b.Mem, b.RootAddr, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	before := len(h.Findings)
-	rec, err := RecoverLUO(b.Mem, h, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	h, before, rec := recDecodeRecover(t, b, nil)
 	codes := map[string]int{}
 	for _, f := range h.Findings[before:] {
 		codes[f.Code]++
@@ -754,14 +738,7 @@ func TestRecoverManyOrphans(t *testing.T) {
 	for i := uint64(0); i < n; i++ {
 		recPut(t, b.Mem, recFree0+i*4096, recFileBlock(0, b.Layout.MemfdSer[3][0]))
 	}
-	h, err := Decode(b.Mem, b.RootAddr, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec, err := RecoverLUO(b.Mem, h, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	h, _, rec := recDecodeRecover(t, b, nil)
 	if len(rec.OrphanFileBlocks) != maxListedRejects {
 		t.Errorf("%d orphan file blocks listed, want the cap %d", len(rec.OrphanFileBlocks), maxListedRejects)
 	}
@@ -786,14 +763,7 @@ func TestRecoverManyRejects(t *testing.T) {
 	for i := uint64(0); i < n; i++ {
 		recPut(t, b.Mem, recFree0+i*4096, dup)
 	}
-	h, err := Decode(b.Mem, b.RootAddr, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec, err := RecoverLUO(b.Mem, h, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	h, _, rec := recDecodeRecover(t, b, nil)
 	listed := 0
 	for _, o := range rec.FLBs {
 		if o.Verdict == VerdictRejected {
@@ -829,14 +799,7 @@ func TestRecoverMaxCandidates(t *testing.T) {
 	for i := uint64(0); i < 12; i++ {
 		recPut(t, b.Mem, recFree0+i*4096, recLUOSerPage(3, 0, 0))
 	}
-	h, err := Decode(b.Mem, b.RootAddr, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec, err := RecoverLUO(b.Mem, h, nil, &RecoverOptions{MaxCandidates: 10, ChunkSize: 12345})
-	if err != nil {
-		t.Fatal(err)
-	}
+	h, _, rec := recDecodeRecover(t, b, &RecoverOptions{MaxCandidates: 10, ChunkSize: 12345})
 	if len(rec.LUOSers) != 10 || !hasCode(h.Findings, "luo.recovery-truncated") {
 		t.Errorf("%d luo_sers kept, truncated finding %v", len(rec.LUOSers), hasCode(h.Findings, "luo.recovery-truncated"))
 	}
