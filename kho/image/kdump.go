@@ -123,8 +123,8 @@ type KdumpHeader struct {
 // Page frames set in the 2nd bitmap are read through their page
 // descriptors; frames set only in the 1st bitmap fail with
 // physmem.ErrExcluded; the rest are absent. Ranges reports the three
-// states as Present, Excluded and no range. A Kdump is safe for concurrent
-// use.
+// states as Present, Excluded and no range (and Mixed for runs merged past
+// its cap of 2^20). A Kdump is safe for concurrent use.
 type Kdump struct {
 	Header     KdumpHeader
 	Notes      []Note
