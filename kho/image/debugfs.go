@@ -19,7 +19,7 @@ import (
 // Limits on a debugfs copy: the files are small in every real kernel.
 const (
 	maxDebugfsFile  = 16 << 20 // bytes per fdt or sub_fdts file
-	maxDebugfsBlobs = 4096     // files in sub_fdts
+	maxDebugfsBlobs = 4096     // entries of sub_fdts kept, subdirectories included (listCapped)
 )
 
 // Debugfs is a copy of the kernel's /sys/kernel/debug/kho directory (or
