@@ -14,6 +14,10 @@ const (
 	headerSizeV17 = 40
 )
 
+// maxBlobSize is the largest totalsize a blob can have (readers treat the
+// field as signed).
+const maxBlobSize = 1<<31 - 1
+
 // HeaderSize is the size of the version 17 header, the longest this package
 // reads: HeaderSize bytes are always enough for ReadHeader.
 const HeaderSize = headerSizeV17
@@ -138,4 +142,19 @@ func (a span) overlaps(b span) bool { return a.start < b.end && b.start < a.end 
 // when scanning memory for blobs. Decode and Validate check the rest.
 func ReadHeader(data []byte) (Header, error) {
 	return parseHeader(data)
+}
+
+// checkTotalSize rejects a totalsize below the header, above what the
+// format can hold, or above the limit, before anything is sized by it.
+func checkTotalSize(h Header, limits Limits) error {
+	if h.TotalSize < uint32(h.Size()) {
+		return errAt(4, ErrLayout, "totalsize %d smaller than the %d-byte header", h.TotalSize, h.Size())
+	}
+	if h.TotalSize > maxBlobSize {
+		return errAt(4, ErrLayout, "totalsize %#x above 2^31-1", h.TotalSize)
+	}
+	if int64(h.TotalSize) > int64(limits.MaxSize) {
+		return errAt(4, ErrLimit, "totalsize %d above the %d-byte limit", h.TotalSize, limits.MaxSize)
+	}
+	return nil
 }

@@ -132,21 +132,6 @@ func (it *Iterator) Reset(data []byte, opts *Options) error {
 	return err
 }
 
-// checkTotalSize rejects a totalsize below the header, above what the
-// format can hold, or above the limit, before anything is sized by it.
-func checkTotalSize(h Header, limits Limits) error {
-	if h.TotalSize < uint32(h.Size()) {
-		return errAt(4, ErrLayout, "totalsize %d smaller than the %d-byte header", h.TotalSize, h.Size())
-	}
-	if h.TotalSize > maxBlobSize {
-		return errAt(4, ErrLayout, "totalsize %#x above 2^31-1", h.TotalSize)
-	}
-	if int64(h.TotalSize) > int64(limits.MaxSize) {
-		return errAt(4, ErrLimit, "totalsize %d above the %d-byte limit", h.TotalSize, limits.MaxSize)
-	}
-	return nil
-}
-
 func (it *Iterator) reset(data []byte) error {
 	h, err := parseHeader(data)
 	if err != nil {

@@ -37,10 +37,6 @@ type Writer struct {
 	layout *layout
 }
 
-// maxBlobSize is the largest totalsize a blob can have (readers treat the
-// field as signed).
-const maxBlobSize = 1<<31 - 1
-
 // NewWriter returns an empty Writer.
 func NewWriter() *Writer { return &Writer{} }
 
