@@ -117,22 +117,44 @@ const mapPath = "/preserved-memory-map"
 // distinct page.
 type radixWalk struct {
 	d       *decoder
-	visited *pageSet
-	bufs    [][]byte  // one page per level, reused
-	byOrder [64][]Run // runs per order: each ascending, since keys grow with addresses
-	runs    int       // runs in byOrder, against Options.MaxRuns
+	sc      *radixScratch // its byOrder lists are each ascending, since keys grow with addresses
+	runs    int           // runs in sc.byOrder, against Options.MaxRuns
 	stopped bool
 	bad     bool // a structural error: the map is incomplete
 }
 
-// radixScratch is the memory a radix walk needs only while it runs (node
-// pages, per-order run lists); it is pooled, so that decoding a large map
-// allocates little more than its result.
-type radixScratch struct {
-	pages   [][]byte
+// mapScratch is the memory both map walks (radix and kho-v1 chunk) need
+// only while they run: the runs by order, the merge buffers and the
+// visited set. It is kept for the next walk, in a pool or a MapDecoder,
+// so that decoding a large map allocates little more than its result.
+type mapScratch struct {
 	byOrder runLists
 	merge   mergeBufs
 	visited pageSet
+}
+
+// release trims the run lists by order to maxPooledRuns runs in all, as
+// mergeBufs.release does the merge buffers (after every merge), before
+// the scratch goes back to a pool. A MapDecoder keeps them: its scratch
+// is its own.
+func (sc *mapScratch) release() { sc.byOrder.trim(maxPooledRuns) }
+
+// setMapFrom installs the runs a walk left in sc.byOrder (setMapWith
+// copies them out), then empties the lists and the visited set for the
+// next walk.
+func (d *decoder) setMapFrom(sc *mapScratch, clean, overlaps bool) {
+	d.setMapWith(sc.byOrder[:], clean, &sc.merge, overlaps)
+	for o := range sc.byOrder {
+		sc.byOrder[o] = sc.byOrder[o][:0]
+	}
+	sc.visited.reset(maxPooledNodes)
+}
+
+// radixScratch is a radix walk's scratch: one node page per level, and
+// the scratch every map walk has.
+type radixScratch struct {
+	pages [][]byte
+	mapScratch
 }
 
 // runLists are a walk's runs, one list per order.
@@ -183,24 +205,12 @@ func (d *decoder) decodeRadix(root uint64) {
 	radixScratchPool.Put(sc)
 }
 
-// release trims the run lists by order to maxPooledRuns in all, as
-// mergeBufs.release does the merge buffers, before sc goes back to the
-// pool. A MapDecoder keeps them: its scratch is its own.
-func (sc *radixScratch) release() { sc.byOrder.trim(maxPooledRuns) }
-
 // decodeRadixWith decodes a radix tree with sc, made for d's geometry,
 // and leaves sc ready for the next walk.
 func (d *decoder) decodeRadixWith(root uint64, sc *radixScratch) {
-	w := &radixWalk{d: d, visited: &sc.visited, bufs: sc.pages}
-	for o := range sc.byOrder {
-		w.byOrder[o] = sc.byOrder[o][:0]
-	}
+	w := &radixWalk{d: d, sc: sc}
 	w.node(root, d.geo.depth-1, 0)
-	d.setMapWith(w.byOrder[:], !w.bad && !w.stopped, &sc.merge, false) // copies the runs out
-	for o := range w.byOrder {
-		sc.byOrder[o] = w.byOrder[o][:0]
-	}
-	sc.visited.reset(maxPooledNodes)
+	d.setMapFrom(&sc.mapScratch, !w.bad && !w.stopped, false)
 }
 
 // pageSet is a set of addresses: open addressing over a power-of-two
@@ -265,21 +275,22 @@ func (w *radixWalk) node(pa uint64, level int, prefix uint64) {
 	if w.stopped {
 		return
 	}
-	if w.visited.has(pa) {
+	visited := &w.sc.visited
+	if visited.has(pa) {
 		d.add("radix.shared-node", "", mapPath, pa, "level-%d node %#x (key prefix %#x) was already visited; subtree skipped", level, pa, prefix)
 		return
 	}
-	if w.visited.len() >= d.opts.MaxRadixNodes {
+	if visited.len() >= d.opts.MaxRadixNodes {
 		w.stopped = true
 		d.add("map.node-limit", "", mapPath, pa, "more than %d radix nodes; the rest of the tree is not read", d.opts.MaxRadixNodes)
 		return
 	}
-	w.visited.add(pa)
+	visited.add(pa)
 	if !d.check(mapPath, "radix node", pa, d.geo.pageSize, need{align: d.geo.pageSize}) {
 		w.bad = true
 		return
 	}
-	buf := w.bufs[level]
+	buf := w.sc.pages[level]
 	if !d.readInto(mapPath, "radix node", pa, buf) {
 		w.bad = true
 		return
@@ -349,11 +360,12 @@ func (w *radixWalk) leaf(prefix uint64, buf []byte, pa uint64) {
 		return
 	}
 	shift := d.geo.pageShift + order
-	before := len(w.byOrder[order])
-	w.byOrder[order] = appendBitRuns(w.byOrder[order], buf, prefix<<shift, shift, uint8(order))
+	q := &w.sc.byOrder[order]
+	before := len(*q)
+	*q = appendBitRuns(*q, buf, prefix<<shift, shift, uint8(order))
 	// One leaf adds at most half its bits in runs, so the cap is
 	// overshot by one leaf's worth at most.
-	if w.runs += len(w.byOrder[order]) - before; w.runs > d.opts.MaxRuns {
+	if w.runs += len(*q) - before; w.runs > d.opts.MaxRuns {
 		w.stopped = true
 		d.add("map.run-limit", "", mapPath, pa, "more than %d preserved runs; the rest of the tree is not read", d.opts.MaxRuns)
 	}
@@ -474,17 +486,13 @@ var (
 	bitmapPtrSize   = uint64((format.BitmapPtr{}).Format().Size)
 )
 
-// chunkScratch is the memory a kho-v1 chunk walk needs only while it
-// runs (a chunk page, a bitmap, the visited set, the runs in list order
-// and by order, merge buffers); it is pooled as radixScratch is, so that
-// decoding a chunk list allocates little more than its result.
+// chunkScratch is a kho-v1 chunk walk's scratch: a chunk page, a
+// bitmap, the runs in list order, and the scratch every map walk has.
 type chunkScratch struct {
-	chunk   []byte // one page
-	bitmap  []byte // one page: a bitmap is a page or 512 bytes of it
-	runs    []Run
-	byOrder runLists
-	merge   mergeBufs
-	visited pageSet
+	chunk  []byte // one page
+	bitmap []byte // one page: a bitmap is a page or 512 bytes of it
+	runs   []Run
+	mapScratch
 }
 
 var chunkScratchPool sync.Pool
@@ -504,14 +512,14 @@ func (d *decoder) decodeChunks(head uint64) {
 	chunkScratchPool.Put(sc)
 }
 
-// release drops the runs in list order grown past maxPooledRuns and trims
-// the lists by order to maxPooledRuns in all, before sc goes back to the
+// release drops the runs in list order grown past maxPooledRuns, and
+// trims the rest as mapScratch.release does, before sc goes back to the
 // pool. A MapDecoder keeps them: its scratch is its own.
 func (sc *chunkScratch) release() {
 	if cap(sc.runs) > maxPooledRuns {
 		sc.runs = nil
 	}
-	sc.byOrder.trim(maxPooledRuns)
+	sc.mapScratch.release()
 }
 
 // decodeChunksWith decodes a kho-v1 chunk list (rule 11) with sc, made
@@ -607,10 +615,7 @@ func (d *decoder) decodeChunksWith(head uint64, sc *chunkScratch) {
 	// Chunks may come in any order: sort each order's runs, and join the
 	// runs of neighbouring windows, as a radix walk's are. Two elements
 	// may give one window: its runs then overlap within their order.
-	byOrder := &sc.byOrder
-	for o := range byOrder {
-		byOrder[o] = byOrder[o][:0]
-	}
+	byOrder := &sc.byOrder // empty: setMapFrom leaves it so
 	overlaps := false
 	for _, r := range runs {
 		byOrder[r.Order&63] = append(byOrder[r.Order&63], r)
@@ -621,12 +626,8 @@ func (d *decoder) decodeChunksWith(head uint64, sc *chunkScratch) {
 		byOrder[o], over = joinRuns(q, d.geo.pageShift)
 		overlaps = overlaps || over
 	}
-	d.setMapWith(byOrder[:], !bad && !stopped, &sc.merge, overlaps) // copies the runs out
+	d.setMapFrom(&sc.mapScratch, !bad && !stopped, overlaps)
 	sc.runs = runs[:0]
-	for o := range byOrder {
-		byOrder[o] = byOrder[o][:0]
-	}
-	visited.reset(maxPooledNodes)
 }
 
 // kho-v1 bitmap sizes: 6.16 and 6.17 kzalloc 512 bytes; 6.18 (a2fff99f92da)
