@@ -4,14 +4,10 @@ import (
 	"cmp"
 	"encoding/binary"
 	"fmt"
-	"io"
 	"math"
-	"math/bits"
 	"slices"
-	"sort"
 
 	"github.com/khokit/khokit/format"
-	"github.com/khokit/khokit/kho/physmem"
 )
 
 // memfd and vmalloc limits (abi.md §8.1, §4.1); layouts come from the
@@ -438,89 +434,4 @@ func folioSpan(f Folio) (start, end uint64) {
 	n := uint64(1) << f.Order
 	start = f.Index &^ (n - 1)
 	return start, start + min(n, ^uint64(0)-start)
-}
-
-// MemfdContents returns the contents of a decoded memfd, read on demand
-// through its folios from mem: Size bytes, holes (indices without a folio)
-// reading as zeros. A folio of order o fills 2^o pages from its Index
-// rounded down to a multiple of 2^o, where the kernel's page cache puts it
-// (a misaligned Index, finding memfd.folio-index-unaligned, does not shift
-// its pages). pageSize is the producer's page size (0 means 4096); any
-// other than 4096, 16384 or 65536 makes every read fail with an error
-// wrapping [format.ErrPageSize]. [OpenMemfd] checks that, and the holes,
-// before reading. A page that folios overlap on (a hostile list) is read
-// from the one reaching furthest, so that every page [Memfd.Holes] counts
-// as backed is read.
-func MemfdContents(mem physmem.Memory, m *Memfd, pageSize uint64) *io.SectionReader {
-	ps, err := memfdPageSize(pageSize)
-	spans := make([]folioPages, len(m.Folios))
-	for i, f := range m.Folios {
-		start, end := folioSpan(f)
-		spans[i] = folioPages{start: start, end: end, pfn: f.PFN}
-	}
-	slices.SortStableFunc(spans, func(a, b folioPages) int { return cmp.Compare(a.start, b.start) })
-	reach := make([]int, len(spans))
-	for i, s := range spans {
-		if i == 0 || s.end > spans[reach[i-1]].end {
-			reach[i] = i
-		} else {
-			reach[i] = reach[i-1]
-		}
-	}
-	size := int64(m.Size)
-	if size < 0 {
-		size = 1<<63 - 1
-	}
-	return io.NewSectionReader(&memfdReader{mem: mem, spans: spans, reach: reach, pageSize: ps, size: uint64(size), err: err}, 0, size)
-}
-
-// folioPages is a folio placed in the file: page-cache indices
-// [start, end) hold the pages from PFN pfn on.
-type folioPages struct{ start, end, pfn uint64 }
-
-type memfdReader struct {
-	mem      physmem.Memory
-	spans    []folioPages // sorted by start
-	reach    []int        // reach[i]: of spans[:i+1], the one reaching furthest
-	pageSize uint64
-	size     uint64
-	err      error // an unusable page size
-}
-
-func (r *memfdReader) ReadAt(p []byte, off int64) (int, error) {
-	if r.err != nil {
-		return 0, r.err
-	}
-	if off < 0 {
-		return 0, fmt.Errorf("kho: memfd read at negative offset %d", off)
-	}
-	n := 0
-	for n < len(p) {
-		pos := uint64(off) + uint64(n)
-		if pos >= r.size {
-			return n, io.EOF
-		}
-		page := pos / r.pageSize
-		chunk := p[n:min(len(p), n+int(r.pageSize-pos%r.pageSize))]
-		if left := r.size - pos; uint64(len(chunk)) > left {
-			chunk = chunk[:left]
-		}
-		i := sort.Search(len(r.spans), func(i int) bool { return r.spans[i].start > page }) - 1
-		if i >= 0 && page < r.spans[r.reach[i]].end {
-			s := r.spans[r.reach[i]]
-			// A hostile PFN must not wrap around to memory it does not name.
-			pfn := s.pfn + (page - s.start)
-			hi, pa := bits.Mul64(pfn, r.pageSize)
-			if pfn < s.pfn || hi != 0 {
-				return n, fmt.Errorf("kho: memfd page %d: folio PFN %#x + %d pages is past the top of memory: %w", page, s.pfn, page-s.start, physmem.ErrOverflow)
-			}
-			if _, err := r.mem.ReadAt(chunk, pa+pos%r.pageSize); err != nil {
-				return n, fmt.Errorf("kho: memfd page %d (folio PFN %#x): %w", page, s.pfn, err)
-			}
-		} else {
-			clear(chunk)
-		}
-		n += len(chunk)
-	}
-	return n, nil
 }
