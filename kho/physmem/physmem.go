@@ -97,11 +97,7 @@ func StateOf(m Memory, addr, size uint64) State {
 	if addr+size < addr {
 		return Absent
 	}
-	return stateIn(m.Ranges(), addr, size)
-}
-
-func stateIn(rs []Range, addr, size uint64) State {
-	st, _ := walk(rs, addr, addr+size)
+	st, _ := walk(m.Ranges(), addr, addr+size)
 	return st
 }
 

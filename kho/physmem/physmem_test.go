@@ -38,6 +38,14 @@ func TestSparseReadWrite(t *testing.T) {
 	}
 	want := make([]byte, 6000)
 	copy(want[0x800:], data)
+	// A write running past 2^64 would wrap to page 0 (absent here).
+	var top Sparse
+	if err := top.AddRange(^uint64(0)-0xfff, 0xfff, Present); err != nil {
+		t.Fatal(err)
+	}
+	if err := top.WriteAt(make([]byte, 8), ^uint64(0)-3); err == nil {
+		t.Error("WriteAt wrapping past 2^64 succeeded")
+	}
 	if !bytes.Equal(got, want) {
 		t.Error("read back differs from what was written")
 	}

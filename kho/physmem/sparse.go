@@ -46,7 +46,7 @@ func (s *Sparse) Ranges() []Range { return s.ranges }
 
 // WriteAt copies p to physical address addr, which must be present memory.
 func (s *Sparse) WriteAt(p []byte, addr uint64) error {
-	if st := stateIn(s.ranges, addr, uint64(len(p))); len(p) > 0 && st != Present {
+	if st := StateOf(s, addr, uint64(len(p))); len(p) > 0 && st != Present {
 		return &AddrError{Addr: addr, Size: uint64(len(p)), Err: fmt.Errorf("write to %v memory", st)}
 	}
 	if s.pages == nil {
