@@ -1,7 +1,6 @@
 package kho
 
 import (
-	"encoding/binary"
 	"fmt"
 	"slices"
 	"sort"
@@ -170,8 +169,8 @@ func (rc *recoverer) pickLUOSers() map[uint64]string {
 			o.Reason = "not at the LUO subtree's address: a stale luo_ser from an earlier boot, or a copy"
 		}
 		if s.flbsPA != 0 {
-			if page := rc.readPage(s.flbsPA); page != nil {
-				h, _ := format.DecodeFLBHeader(page[:format.FLBHeaderSize]) // a page always holds one
+			if hdr, ok := rc.readPageStart(s.flbsPA, format.FLBHeaderSize); ok {
+				h, _ := format.DecodeFLBHeader(hdr) // hdr is exactly one
 				o.Evidence = append(o.Evidence, fmt.Sprintf("flbs_pa %#x: pgcnt %d, count %d", s.flbsPA, h.PgCnt, h.Count))
 			}
 			owners[s.flbsPA] = who
@@ -190,16 +189,15 @@ func (rc *recoverer) pickLUOSers() map[uint64]string {
 	return owners
 }
 
-// readPage reads one page, nil when it cannot be read.
-func (rc *recoverer) readPage(pa uint64) []byte {
+// readPageStart reads the first n bytes (a header) of the page at pa; ok
+// is false when pa is not page-aligned or cannot be read.
+func (rc *recoverer) readPageStart(pa uint64, n int) (b []byte, ok bool) {
 	if pa%rc.geo.pageSize != 0 {
-		return nil
+		return nil, false
 	}
-	b := make([]byte, rc.geo.pageSize)
-	if _, err := rc.mem.ReadAt(b, pa); err != nil {
-		return nil
-	}
-	return b
+	b = make([]byte, n)
+	_, err := rc.mem.ReadAt(b, pa)
+	return b, err == nil
 }
 
 // fileSetsValid walks every file chain of a session block with the
@@ -608,8 +606,9 @@ func (rc *recoverer) orphans(chosen *chainCand) {
 	}
 	// A chain's later blocks are reached through its head's next.
 	for _, a := range rc.scan.fileBlocks {
-		if page := rc.readPage(a); page != nil {
-			reached[binary.LittleEndian.Uint64(page)] = true // the block header's next
+		if hdr, ok := rc.readPageStart(a, format.BlockHeaderSize); ok {
+			bh, _ := format.DecodeBlockHeader(hdr) // hdr is exactly one
+			reached[bh.Next] = true
 		}
 	}
 	n := 0
