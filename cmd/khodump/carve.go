@@ -55,19 +55,19 @@ func runCarve(o *options, args []string, stdout, stderr io.Writer) int {
 		errorLine(stderr, fmt.Sprintf("carve: %s is a %v source, not a memory image: nothing to carve", path, l.im.Format))
 		return exitUsage
 	}
-	for _, d := range l.handovers {
-		if c := d.cand; c != nil {
-			rec.Add(c.Addr, c.Size)
-			if h := c.Handoff; h != nil {
-				keepHandoff(o, rec, h)
-			}
-			keepChosen(o, rec, c)
-		}
-	}
 	var preserved, scratch []physmem.Range
 	for _, d := range l.handovers {
 		preserved = append(preserved, d.h.MemoryMap.PreservedRanges()...)
-		for _, s := range d.scratch {
+		c := d.cand
+		if c == nil {
+			continue
+		}
+		rec.Add(c.Addr, c.Size)
+		if h := c.Handoff; h != nil {
+			keepHandoff(o, rec, h)
+		}
+		keepChosen(o, rec, c)
+		for _, s := range c.Scratch {
 			// Scratch must be RAM for the handoff to be sound: kept
 			// (as zeros), as the locator checks.
 			if e := s.Addr + s.Size; e > s.Addr {

@@ -39,7 +39,6 @@ type decoded struct {
 	h       *kho.Handover
 	rootFDT []byte
 	sums    map[kho.FileID]memfdSum
-	scratch []kho.ScratchRegion // the candidate's scratch array (kho_data or /chosen)
 }
 
 // memfdSum is a preserved memfd's contents hash, or why it has none.
@@ -300,8 +299,7 @@ func (l *loaded) fromMemory(o *options) error {
 		l.findings = append(l.findings, kho.Finding{Severity: kho.Warning, Code: "khodump.no-incoming", Path: "/", Addr: c.Addr, Message: msg})
 		o.note("%s", msg)
 	}
-	scratch := c.Scratch // decoded and checked by the locator
-	dopts := decodeOptions(o, scratch)
+	dopts := decodeOptions(o, c.Scratch) // decoded and checked by the locator
 	h, err := kho.Decode(l.mem, c.Addr, dopts)
 	if err != nil {
 		return failBad("%s: %v", l.path, err)
@@ -309,7 +307,7 @@ func (l *loaded) fromMemory(o *options) error {
 	if kho.NeedsRecovery(h) {
 		l.recoverLUO(o, h, dopts)
 	}
-	d := &decoded{role: c.Role.String(), cand: &c, h: h, scratch: scratch}
+	d := &decoded{role: c.Role.String(), cand: &c, h: h}
 	if root, err := physmem.Read(l.mem, c.Addr, int(c.Size), 1<<20); err == nil {
 		d.rootFDT = root
 	}
