@@ -446,8 +446,7 @@ const maxRunCount = math.MaxUint32
 // joinRun adds as many blocks of r as fit (up to maxRunCount) to last when
 // r continues it, blocks of 1<<shift bytes, and returns the rest of r.
 func joinRun(last *Run, r Run, shift uint) Run {
-	if last.Order != r.Order || shift >= 64 || uint64(last.Count) > (^uint64(0)-last.Addr)>>shift ||
-		last.Addr+uint64(last.Count)<<shift != r.Addr {
+	if end, ok := blocksEnd(last.Addr, last.Count, shift); last.Order != r.Order || !ok || end != r.Addr {
 		return r
 	}
 	take := min(r.Count, maxRunCount-last.Count)
@@ -1096,11 +1095,16 @@ func takeRun(out []Run, n int, r Run, sizes *smallBlockSizes, low, hi uint64) (i
 // checkedRunEnd returns the end of r, unless it is past the top of the
 // address space.
 func checkedRunEnd(r Run, pageShift uint) (uint64, bool) {
-	s := uint(r.Order) + pageShift
-	if s >= 64 || uint64(r.Count) > (^uint64(0)-r.Addr)>>s {
+	return blocksEnd(r.Addr, r.Count, uint(r.Order)+pageShift)
+}
+
+// blocksEnd returns the end of count blocks of 1<<shift bytes from addr,
+// unless it is past the top of the address space.
+func blocksEnd(addr uint64, count uint32, shift uint) (uint64, bool) {
+	if shift >= 64 || uint64(count) > (^uint64(0)-addr)>>shift {
 		return 0, false
 	}
-	return r.Addr + uint64(r.Count)<<s, true
+	return addr + uint64(count)<<shift, true
 }
 
 func (c *mapChecker) add(r Run) {
