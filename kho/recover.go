@@ -265,7 +265,8 @@ func RecoverLUO(mem physmem.Memory, h *Handover, opts *Options, ro *RecoverOptio
 		return nil, fmt.Errorf("%w: root %q, LUO subtree %q: only luo-v5 block chains (kho-v4) are recognised", ErrRecoverUnsupported, h.Compatible, luo.Format)
 	}
 	r := ro.resolved(o.PageSize)
-	if !lostSessions && !lostFLBs {
+	forced := !lostSessions && !lostFLBs // the pointers decoded
+	if forced {
 		if !r.Force {
 			return nil, nil
 		}
@@ -279,7 +280,7 @@ func RecoverLUO(mem physmem.Memory, h *Handover, opts *Options, ro *RecoverOptio
 		h:        h,
 		mapOK:    mapTrusted(h),
 		rec:      &Recovery{Reason: why},
-		forced:   r.Force && !NeedsRecovery(h),
+		forced:   forced,
 		sessions: lostSessions,
 		flbs:     lostFLBs,
 	}
