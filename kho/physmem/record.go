@@ -18,7 +18,7 @@ type Recorder struct {
 
 // NewRecorder wraps m. grain is the unit recorded ranges are widened to: a
 // page size to keep whole pages, or 1 to keep exactly the bytes read. It
-// must be a power of two; 0 means 4096.
+// must be a power of two; 0, or any other value that is not one, means 4096.
 func NewRecorder(m Memory, grain uint64) *Recorder {
 	if grain == 0 || grain&(grain-1) != 0 {
 		grain = 4096

@@ -62,3 +62,16 @@ func TestRecorder(t *testing.T) {
 		{Start: 0x5000, Size: 100, State: Present},
 	})
 }
+
+// A grain that is not a power of two records whole 4 KiB pages, as 0 does.
+func TestRecorderGrainDefault(t *testing.T) {
+	s := sparseWith(t, Range{0x1000, 0x3000, Present})
+	for _, grain := range []uint64{0, 3000, 4097} {
+		r := NewRecorder(s, grain)
+		r.Add(0x1ff8, 16)
+		want := []Range{{Start: 0x1000, Size: 0x2000, State: Present}}
+		if d := cmp.Diff(want, r.Recorded()); d != "" {
+			t.Errorf("grain %d: Recorded (-want +got):\n%s", grain, d)
+		}
+	}
+}
