@@ -21,15 +21,13 @@ var (
 const maxLFSFileSize = math.MaxInt64 // MAX_LFS_FILESIZE on 64-bit
 
 // vmallocPhysOff is where kho_vmalloc_chunk's phys[] starts.
-var vmallocPhysOff = uint64(mustField("vmalloc-chunk", "phys").Offset)
-
-func mustField(formatName, field string) *format.Field {
-	f, err := format.Lookup(formatName)
-	if err != nil || f.Field(field) == nil {
-		panic(fmt.Sprintf("kho: format catalogue lacks %s.%s: %v", formatName, field, err))
+var vmallocPhysOff = func() uint64 {
+	f, err := format.Lookup("vmalloc-chunk")
+	if err != nil {
+		panic(fmt.Sprintf("kho: format catalogue: %v", err))
 	}
-	return f.Field(field)
-}
+	return fieldOffset(f, "phys")
+}()
 
 // claimVmallocBlock records that the 2^order pages at pa (aligned to
 // their size), a vmalloc chunk (order 0) or run, belong to the chunk at
