@@ -35,7 +35,7 @@ func vmallocSeed(tb testing.TB, want uint32, order uint16, chunkSlots int) []byt
 			tb.Fatal(err)
 		}
 		pages[run] = []byte{byte(i), 0xaa, byte(i >> 8)}
-		binary.LittleEndian.PutUint64(pages[chunk][8+8*(int(i)%chunkSlots):], run)
+		binary.LittleEndian.PutUint64(pages[chunk][vmallocPhysOff+8*(i%uint64(chunkSlots)):], run)
 	}
 	vm := format.Vmalloc{First: first, TotalPages: uint32(runs << order), Flags: format.VmallocAlloc, Order: order}
 	in, err := vm.Append(nil)
