@@ -147,6 +147,13 @@ func (rc *recoverer) luoSubtreeAddr() uint64 {
 // (sessions_pa 0 until its reboot serializes), or a stale copy.
 func (rc *recoverer) pickLUOSers() map[uint64]string {
 	owners := make(map[uint64]string)
+	// The incoming luo_ser's claim stands whatever other copies, found
+	// at higher addresses, point at the same page.
+	claim := func(pa uint64, who string) {
+		if owners[pa] != "incoming" {
+			owners[pa] = who
+		}
+	}
 	in := rc.luoSubtreeAddr()
 	outgoing := 0
 	var outNum uint64
@@ -173,10 +180,10 @@ func (rc *recoverer) pickLUOSers() map[uint64]string {
 				h, _ := format.DecodeFLBHeader(hdr) // hdr is exactly one
 				o.Evidence = append(o.Evidence, fmt.Sprintf("flbs_pa %#x: pgcnt %d, count %d", s.flbsPA, h.PgCnt, h.Count))
 			}
-			owners[s.flbsPA] = who
+			claim(s.flbsPA, who)
 		}
 		if s.sessions != 0 {
-			owners[s.sessions] = who
+			claim(s.sessions, who)
 		}
 		listObject(&rc.rec.LUOSers, o)
 		if o.Verdict == VerdictOther {

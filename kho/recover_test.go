@@ -550,6 +550,20 @@ func TestRecoverPointers(t *testing.T) {
 			mutate: func(t *testing.T, b *Built) {},
 			force:  true,
 		},
+		{
+			// The copy is found after the incoming luo_ser; the chain
+			// both point at stays the incoming one's.
+			name: "intact, forced, a copy of luo_ser above it",
+			mutate: func(t *testing.T, b *Built) {
+				p := make([]byte, 4096)
+				if _, err := b.Mem.ReadAt(p, b.Layout.LUO); err != nil {
+					t.Fatal(err)
+				}
+				recPut(t, b.Mem, recFree0, p)
+			},
+			force:     true,
+			wantCodes: []string{"luo.recovery-other"},
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h0, contents := recHandover()
