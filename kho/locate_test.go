@@ -439,6 +439,11 @@ func TestLocateBootFDTFields(t *testing.T) {
 		addr uint64
 		blob []byte
 	}
+	// namedByFirst: the first FDT placed names the root and its
+	// 16-byte scratch array.
+	namedByFirst := func(b *Built, mem []placed) bootFDTFields {
+		return bootFDTFields{RoleIncoming, at, uint64(len(mem[0].blob)), b.Layout.ScratchArray, 16}
+	}
 	tests := []struct {
 		name      string
 		keepX86   bool // keep the setup_data handoff
@@ -451,16 +456,12 @@ func TestLocateBootFDTFields(t *testing.T) {
 			inMemory: func(root, arr uint32) []placed {
 				return []placed{{at, bootFDT(t, 2, 2, cells(0, root, 0, 4096), cells(0, arr, 0, 16))}}
 			},
-			want: func(b *Built, mem []placed) bootFDTFields {
-				return bootFDTFields{RoleIncoming, at, uint64(len(mem[0].blob)), b.Layout.ScratchArray, 16}
-			}},
+			want: namedByFirst},
 		{name: "1+1 cells in memory",
 			inMemory: func(root, arr uint32) []placed {
 				return []placed{{at, bootFDT(t, 1, 1, cells(root, 4096), cells(arr, 16))}}
 			},
-			want: func(b *Built, mem []placed) bootFDTFields {
-				return bootFDTFields{RoleIncoming, at, uint64(len(mem[0].blob)), b.Layout.ScratchArray, 16}
-			}},
+			want: namedByFirst},
 		{name: "scratch size as written",
 			inMemory: func(root, arr uint32) []placed {
 				return []placed{{at, bootFDT(t, 2, 1, cells(0, root, 4096), cells(0, arr, 17))}}
@@ -493,9 +494,7 @@ func TestLocateBootFDTFields(t *testing.T) {
 			inMemory: func(root, arr uint32) []placed {
 				return []placed{{at, bootFDT(t, 2, 2, cells(0, root, 0, 4096), cells(0, arr, 0, 16))}}
 			},
-			want: func(b *Built, mem []placed) bootFDTFields {
-				return bootFDTFields{RoleIncoming, at, uint64(len(mem[0].blob)), b.Layout.ScratchArray, 16}
-			},
+			want:      namedByFirst,
 			wantCodes: []string{"chosen.kho-scratch-missing"}},
 		{name: "two in memory: the first",
 			inMemory: func(root, arr uint32) []placed {
@@ -512,9 +511,7 @@ func TestLocateBootFDTFields(t *testing.T) {
 			inMemory: func(root, arr uint32) []placed {
 				return []placed{{at, bootFDT(t, 2, 2, cells(0, root, 0, 4096), cells(0, arr, 0, 16))}}
 			},
-			want: func(b *Built, mem []placed) bootFDTFields {
-				return bootFDTFields{RoleIncoming, at, uint64(len(mem[0].blob)), b.Layout.ScratchArray, 16}
-			}},
+			want: namedByFirst},
 		{name: "size read with address cells (v6.16 bug)",
 			inMemory: func(root, arr uint32) []placed {
 				return []placed{{at, bootFDT(t, 2, 1, cells(0, root, 0, 4096), cells(0, arr, 16))}}
