@@ -770,16 +770,15 @@ scan:
 // names the offset of the first byte not read: the file is shorter than
 // when NewKdump checked that the bitmaps fit, or the reader failed.
 func (k *Kdump) readBitmaps(b1, b2 []byte, start uint64) error {
-	for _, bm := range []struct {
-		b    []byte
-		off  int64
-		name string
-	}{{b1, k.bitmap1 + int64(start), "the 1st bitmap"}, {b2, k.bitmap2 + int64(start), "the 2nd bitmap"}} {
-		var fe *FormatError // readAtFull's errors all hold one, naming the bitmap
-		if !errors.As(readAtFull(k.r, bm.b, bm.off, bm.name), &fe) {
-			continue
-		}
-		return &FormatError{Off: fe.Off, Msg: fmt.Sprintf("%s; page frames from %#x on are left out of the ranges", fe.Msg, start*8), Err: fe.Err, inFlat: fe.inFlat}
+	err := readAtFull(k.r, b1, k.bitmap1+int64(start), "the 1st bitmap")
+	if err == nil {
+		err = readAtFull(k.r, b2, k.bitmap2+int64(start), "the 2nd bitmap")
 	}
-	return nil
+	var fe *FormatError // readAtFull's errors all are one, naming the bitmap
+	if !errors.As(err, &fe) {
+		return err
+	}
+	says := *fe // a copy: a reader's own error is not changed under it
+	says.Msg += fmt.Sprintf("; page frames from %#x on are left out of the ranges", start*8)
+	return &says
 }
