@@ -526,87 +526,11 @@ func (sc *chunkScratch) release() {
 // gives or the elements show, and leaves sc ready for the next walk.
 func (d *decoder) decodeChunksWith(head uint64, sc *chunkScratch) {
 	bitmapSize := d.chunkBitmapSize(head, sc)
-	runs := sc.runs[:0]
-	bad, stopped := false, false
-	visited := &sc.visited
-	visited.reset(maxPooledNodes)
-	chunk := sc.chunk
-	bitmap := sc.bitmap[:bitmapSize]
-	maxElms := uint64(d.geo.caps.KhoserBitmapSize)
-	preserveBits := bitmapSize * 8
-	for pa, i := head, 0; pa != 0; i++ {
-		if visited.has(pa) {
-			d.add("chunk.cycle", "", mapPath, pa, "chunk %d at %#x was already visited", i, pa)
-			break
-		}
-		if visited.len() >= d.opts.MaxRadixNodes {
-			stopped = true
-			d.add("map.node-limit", "", mapPath, pa, "more than %d chunk and bitmap pages; the rest is not read", d.opts.MaxRadixNodes)
-			break
-		}
-		visited.add(pa)
-		if !d.check(mapPath, "chunk", pa, d.geo.pageSize, need{align: d.geo.pageSize}) || !d.readInto(mapPath, "chunk", pa, chunk) {
-			bad = true
-			break
-		}
-		hdr, err := format.DecodeKhoserChunkHeader(chunk)
-		if err != nil {
-			d.add("ptr.read-failed", "", mapPath, pa, "%v", err)
-			bad = true
-			break
-		}
-		next, order, nElms := hdr.Next, hdr.Order, hdr.NumElms
-		switch {
-		case uint64(nElms) > maxElms:
-			d.add("chunk.num-elms-too-large", "", mapPath, pa, "chunk num_elms %d > %d", nElms, maxElms)
-		case order > uint32(d.opts.MaxPageOrder):
-			d.add("chunk.order-too-large", "", mapPath, pa, "chunk order %d > %d", order, d.opts.MaxPageOrder)
-		default:
-			shift := d.geo.pageShift + uint(order)
-			window := preserveBits << shift
-			for e := uint64(0); e < uint64(nElms); e++ {
-				bp, err := format.DecodeBitmapPtr(chunk[chunkHeaderSize+e*bitmapPtrSize:])
-				if err != nil {
-					d.add("ptr.read-failed", "", mapPath, pa, "%v", err)
-					bad = true
-					break
-				}
-				start, bm := bp.PhysStart, bp.Bitmap
-				if bm == 0 {
-					d.add("chunk.bitmap-zero", "", mapPath, pa, "chunk element %d has a 0 bitmap pointer", e)
-					continue
-				}
-				if start+window-1 < start {
-					d.add("map.block-outside-memory", "", mapPath, pa, "chunk element %d window at %#x runs past the top of the address space", e, start)
-					continue
-				}
-				if start%window != 0 {
-					d.add("chunk.start-unaligned", "", mapPath, pa, "chunk element %d phys_start %#x not aligned to %#x (%d-byte bitmaps)", e, start, window, bitmapSize)
-					continue
-				}
-				if visited.has(bm) {
-					d.add("chunk.cycle", "", mapPath, bm, "bitmap %#x of chunk element %d already read", bm, e)
-					continue
-				}
-				if visited.len() >= d.opts.MaxRadixNodes {
-					d.add("map.node-limit", "", mapPath, bm, "more than %d chunk and bitmap pages; the rest is not read", d.opts.MaxRadixNodes)
-					stopped = true
-					break
-				}
-				visited.add(bm)
-				if !d.check(mapPath, "chunk bitmap", bm, bitmapSize, need{align: bitmapSize}) || !d.readInto(mapPath, "chunk bitmap", bm, bitmap) {
-					bad = true
-					continue
-				}
-				runs = appendBitRuns(runs, bitmap, start, shift, uint8(order))
-				if len(runs) > d.opts.MaxRuns {
-					d.add("map.run-limit", "", mapPath, bm, "more than %d preserved runs; the rest of the chunk list is not read", d.opts.MaxRuns)
-					stopped = true
-					break
-				}
-			}
-		}
-		if stopped {
+	sc.visited.reset(maxPooledNodes) // chunkBitmapSize's walk used it
+	w := chunkWalk{d: d, sc: sc, bitmap: sc.bitmap[:bitmapSize], runs: sc.runs[:0]}
+	for pa, i := head, 0; pa != 0 && !w.stopped; i++ {
+		next, ok := w.chunk(pa, i)
+		if !ok {
 			break
 		}
 		pa = next
@@ -616,7 +540,7 @@ func (d *decoder) decodeChunksWith(head uint64, sc *chunkScratch) {
 	// may give one window: its runs then overlap within their order.
 	byOrder := &sc.byOrder // empty: setMapFrom leaves it so
 	overlaps := false
-	for _, r := range runs {
+	for _, r := range w.runs {
 		byOrder[r.Order&63] = append(byOrder[r.Order&63], r)
 	}
 	for o, q := range byOrder {
@@ -625,8 +549,108 @@ func (d *decoder) decodeChunksWith(head uint64, sc *chunkScratch) {
 		byOrder[o], over = joinRuns(q, d.geo.pageShift)
 		overlaps = overlaps || over
 	}
-	d.setMapFrom(&sc.mapScratch, !bad && !stopped, overlaps)
-	sc.runs = runs[:0]
+	d.setMapFrom(&sc.mapScratch, !w.bad && !w.stopped, overlaps)
+	sc.runs = w.runs[:0]
+}
+
+// chunkWalk is the state of a kho-v1 chunk list's decode: the runs of
+// its bitmaps in list order, and whether it stopped at a limit or met a
+// structural error (the map is then incomplete).
+type chunkWalk struct {
+	d       *decoder
+	sc      *chunkScratch
+	bitmap  []byte // sc.bitmap at the list's bitmap size
+	runs    []Run
+	stopped bool
+	bad     bool
+}
+
+// chunk reads chunk i of the list, at pa, and the bitmaps of its
+// elements. It returns the next chunk's address, ok false when the list
+// cannot be followed further (a cycle, the node limit, a bad page).
+func (w *chunkWalk) chunk(pa uint64, i int) (next uint64, ok bool) {
+	d, visited := w.d, &w.sc.visited
+	if visited.has(pa) {
+		d.add("chunk.cycle", "", mapPath, pa, "chunk %d at %#x was already visited", i, pa)
+		return 0, false
+	}
+	if visited.len() >= d.opts.MaxRadixNodes {
+		w.stopped = true
+		d.add("map.node-limit", "", mapPath, pa, "more than %d chunk and bitmap pages; the rest is not read", d.opts.MaxRadixNodes)
+		return 0, false
+	}
+	visited.add(pa)
+	chunk := w.sc.chunk
+	if !d.check(mapPath, "chunk", pa, d.geo.pageSize, need{align: d.geo.pageSize}) || !d.readInto(mapPath, "chunk", pa, chunk) {
+		w.bad = true
+		return 0, false
+	}
+	hdr, err := format.DecodeKhoserChunkHeader(chunk)
+	if err != nil {
+		d.add("ptr.read-failed", "", mapPath, pa, "%v", err)
+		w.bad = true
+		return 0, false
+	}
+	maxElms := uint64(d.geo.caps.KhoserBitmapSize)
+	switch {
+	case uint64(hdr.NumElms) > maxElms:
+		d.add("chunk.num-elms-too-large", "", mapPath, pa, "chunk num_elms %d > %d", hdr.NumElms, maxElms)
+	case hdr.Order > uint32(d.opts.MaxPageOrder):
+		d.add("chunk.order-too-large", "", mapPath, pa, "chunk order %d > %d", hdr.Order, d.opts.MaxPageOrder)
+	default:
+		w.elements(pa, chunk, uint64(hdr.NumElms), uint8(hdr.Order))
+	}
+	return hdr.Next, true
+}
+
+// elements reads the bitmaps of the first n elements of the chunk page at
+// pa (n within the page, order within MaxPageOrder) into runs.
+func (w *chunkWalk) elements(pa uint64, chunk []byte, n uint64, order uint8) {
+	d, visited := w.d, &w.sc.visited
+	bitmapSize := uint64(len(w.bitmap))
+	shift := d.geo.pageShift + uint(order)
+	window := bitmapSize * 8 << shift
+	for e := uint64(0); e < n; e++ {
+		bp, err := format.DecodeBitmapPtr(chunk[chunkHeaderSize+e*bitmapPtrSize:])
+		if err != nil {
+			d.add("ptr.read-failed", "", mapPath, pa, "%v", err)
+			w.bad = true
+			return
+		}
+		start, bm := bp.PhysStart, bp.Bitmap
+		if bm == 0 {
+			d.add("chunk.bitmap-zero", "", mapPath, pa, "chunk element %d has a 0 bitmap pointer", e)
+			continue
+		}
+		if start+window-1 < start {
+			d.add("map.block-outside-memory", "", mapPath, pa, "chunk element %d window at %#x runs past the top of the address space", e, start)
+			continue
+		}
+		if start%window != 0 {
+			d.add("chunk.start-unaligned", "", mapPath, pa, "chunk element %d phys_start %#x not aligned to %#x (%d-byte bitmaps)", e, start, window, bitmapSize)
+			continue
+		}
+		if visited.has(bm) {
+			d.add("chunk.cycle", "", mapPath, bm, "bitmap %#x of chunk element %d already read", bm, e)
+			continue
+		}
+		if visited.len() >= d.opts.MaxRadixNodes {
+			d.add("map.node-limit", "", mapPath, bm, "more than %d chunk and bitmap pages; the rest is not read", d.opts.MaxRadixNodes)
+			w.stopped = true
+			return
+		}
+		visited.add(bm)
+		if !d.check(mapPath, "chunk bitmap", bm, bitmapSize, need{align: bitmapSize}) || !d.readInto(mapPath, "chunk bitmap", bm, w.bitmap) {
+			w.bad = true
+			continue
+		}
+		w.runs = appendBitRuns(w.runs, w.bitmap, start, shift, order)
+		if len(w.runs) > d.opts.MaxRuns {
+			d.add("map.run-limit", "", mapPath, bm, "more than %d preserved runs; the rest of the chunk list is not read", d.opts.MaxRuns)
+			w.stopped = true
+			return
+		}
+	}
 }
 
 // kho-v1 bitmap sizes: 6.16 and 6.17 kzalloc 512 bytes; 6.18 (a2fff99f92da)
