@@ -40,7 +40,8 @@ func hostileHandoffImage(t *testing.T, patch func(mem *physmem.Sparse, node uint
 
 // writeBuiltELF writes an ELF core of b's stored memory, its scratch and
 // the extra ranges (present, stored or not) to a file named name in a
-// test directory, and returns its path.
+// test directory, and returns its path. The kept ranges go through
+// carve.Keep, as genfixtures' do: Segments wants them sorted and joined.
 func writeBuiltELF(t *testing.T, b *kho.Built, name string, extra ...physmem.Range) string {
 	t.Helper()
 	var keep []physmem.Range
@@ -48,7 +49,7 @@ func writeBuiltELF(t *testing.T, b *kho.Built, name string, extra ...physmem.Ran
 		keep = append(keep, physmem.Range{Start: s.Addr, Size: s.Size, State: physmem.Present})
 	}
 	keep = append(keep, extra...)
-	segs, err := carve.Segments(b.Mem, b.Mem.StoredRanges(), keep, 4096, true)
+	segs, err := carve.Segments(b.Mem, b.Mem.StoredRanges(), carve.Keep(b.Mem, nil, keep), 4096, true)
 	if err != nil {
 		t.Fatal(err)
 	}
