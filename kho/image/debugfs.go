@@ -221,9 +221,8 @@ func openDebugfs(c debugfsCopy, side string) (*Debugfs, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The listing's finding goes before those of the blobs, but its
-	// counts are known only once they are read.
-	listFinding := len(d.Findings)
+	// The listing's finding goes first, before those of the blobs, but
+	// its counts are known only once they are read.
 	subdirs, read := 0, 0
 	for _, e := range entries {
 		switch {
@@ -235,10 +234,10 @@ func openDebugfs(c debugfsCopy, side string) (*Debugfs, error) {
 	}
 	switch end {
 	case listOverCap:
-		d.Findings = slices.Insert(d.Findings, listFinding, fmt.Errorf("image: %s: sub_fdts lists more than %d entries; only the first %d it listed are kept, sorted by name: %d files read, %d subdirectories (counted, skipped): %w",
+		d.Findings = slices.Insert(d.Findings, 0, fmt.Errorf("image: %s: sub_fdts lists more than %d entries; only the first %d it listed are kept, sorted by name: %d files read, %d subdirectories (counted, skipped): %w",
 			d.Dir, maxDebugfsBlobs, maxDebugfsBlobs, read, subdirs, ErrLimit))
 	case listStalled:
-		d.Findings = slices.Insert(d.Findings, listFinding, fmt.Errorf("image: %s: listing sub_fdts stopped returning entries after %d, with no end of directory: any not listed are not read: %w",
+		d.Findings = slices.Insert(d.Findings, 0, fmt.Errorf("image: %s: listing sub_fdts stopped returning entries after %d, with no end of directory: any not listed are not read: %w",
 			d.Dir, len(entries), ErrTruncated))
 	}
 	sort.Slice(d.Blobs, func(i, j int) bool { return d.Blobs[i].Addr < d.Blobs[j].Addr })
