@@ -236,11 +236,11 @@ func (d *decoder) decodeFolios(path string, size uint64, array []byte) []Folio {
 	entries := make([]uint64, 0, cap(out))
 	large := false
 	// Writers emit ascending indices; a set of the indices seen is only
-	// built once they stop ascending. A folio that fails its check claims
-	// its index all the same, so refused keeps those indices for the set.
+	// built once they stop ascending. Until then taken lists them in
+	// order, those of folios refused later included: the kernel inserts
+	// such a folio all the same, and its index is taken.
 	var seen map[uint64]bool
-	var refused []uint64
-	last, any := uint64(0), false
+	var taken []uint64
 	for i := uint64(0); i+folioSerSize <= uint64(len(array)); i += folioSerSize {
 		v, err := format.DecodeFolioSer(array[i:])
 		if err != nil {
@@ -261,28 +261,24 @@ func (d *decoder) decodeFolios(path string, size uint64, array []byte) []Folio {
 		if f.Flags&^format.FolioAllFlags != 0 {
 			d.add("memfd.folio-flags-unknown", "", fpath(), pa, "flags %#x", f.Flags)
 		}
-		if any && f.Index <= last && seen == nil {
-			seen = make(map[uint64]bool, len(out))
-			for _, g := range out {
-				seen[g.Index] = true
-			}
-			for _, idx := range refused {
+		if seen == nil && len(taken) > 0 && f.Index <= taken[len(taken)-1] {
+			seen = make(map[uint64]bool, len(taken))
+			for _, idx := range taken {
 				seen[idx] = true
 			}
+			taken = nil
 		}
-		if seen != nil {
+		if seen == nil {
+			taken = append(taken, f.Index)
+		} else {
 			if seen[f.Index] {
 				d.add("memfd.folio-index-duplicate", "", fpath(), pa, "index %d is used by an earlier folio", f.Index)
 				continue
 			}
 			seen[f.Index] = true
 		}
-		last, any = f.Index, true
 		folioNeed := need{align: ps, preserved: true, order: -1}
 		if !d.fine(pa, ps, folioNeed) && !d.check(fpath(), "folio", pa, ps, folioNeed) {
-			if seen == nil {
-				refused = append(refused, f.Index)
-			}
 			continue
 		}
 		if d.mapOK {
@@ -307,9 +303,6 @@ func (d *decoder) decodeFolios(path string, size uint64, array []byte) []Folio {
 				d.add("memfd.folio-index-range", "", fpath(), pa, "index %d >= %d pages of a %d-byte file; the kernel inserts it past i_size all the same", f.Index, pages, size)
 			} else {
 				d.add("memfd.folio-index-range", "", fpath(), pa, "order-%d folio at index %d fills indices from %d, none below the %d pages of a %d-byte file; the kernel inserts it past i_size all the same", f.Order, f.Index, start, pages, size)
-			}
-			if seen == nil {
-				refused = append(refused, f.Index)
 			}
 			continue
 		}
