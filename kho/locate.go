@@ -181,14 +181,15 @@ const (
 // handover named by the boot handoff, the new kernel's own outgoing root,
 // a copy, or unknown. Sources, in order: opts.Root; the x86 setup_data
 // chain (boot_params found by its "HdrS" magic, or SETUP_KEXEC_KHO nodes
-// found directly when no boot_params is); /chosen linux,kho-fdt in a boot
-// FDT; and a streaming scan of every page for an FDT with a kho-v* root,
-// fully validated. A candidate gives the handoff that named it as data:
-// Handoff for an x86 kho_data, BootFDT and BootScratch for a boot FDT in
-// memory. The scan reads memory in chunks over mem.Ranges() and never
-// holds more than one chunk. Problems with the handoff structures
-// (a short or looping setup_data chain) are findings. The error is for a
-// given root that is not a KHO root.
+// found directly when no boot_params chain names a root); /chosen
+// linux,kho-fdt in a boot FDT; and a streaming scan of every page for an
+// FDT with a kho-v* root, fully validated. A candidate gives the handoff
+// that named it as data: Handoff for an x86 kho_data, BootFDT and
+// BootScratch for a boot FDT in memory. The scan reads the present bytes
+// mem stores ([physmem.ScanRanges]) in chunks and never holds more than
+// one chunk. Problems with the handoff structures (a short or looping
+// setup_data chain) are findings. The error is for a given root that is
+// not a KHO root.
 func Locate(mem physmem.Memory, opts *LocateOptions) ([]Candidate, []Finding, error) {
 	o := opts.resolved()
 	if _, err := format.PageSizeOf(o.PageSize); err != nil {

@@ -224,11 +224,12 @@ func mapTrusted(h *Handover) bool {
 // through its pointers, unless ro.Force.
 //
 // One streaming pass reads every present page and keeps those that pass
-// strict structural checks: session blocks (1..51 entries of
-// NUL-terminated printable names, zero after the NUL, file-set pointers 0
-// or page-aligned with consistent counts), FLB pages (pgcnt 1, 1..63
-// entries with names of the compatible grammar, counts >= 1, the rest of
-// the page zero) and luo_ser pages ("luo-v5", zero past 32 bytes). Then
+// strict structural checks: session blocks (1..51 entries with 4 KiB
+// pages, more with larger ones, of NUL-terminated printable names, zero
+// after the NUL, file-set pointers 0 or page-aligned with consistent
+// counts), FLB pages (pgcnt 1, 1..63 entries with 4 KiB pages, names of
+// the compatible grammar, counts 1..INT_MAX, the rest of the page zero)
+// and luo_ser pages ("luo-v5", zero past 32 bytes). Then
 // every session block's file chains are walked with the decoder's checks
 // (each chain exactly file_set_ser.count long, every entry a known
 // handler); since the kernel fills blocks in order, a block that has a
@@ -237,8 +238,9 @@ func mapTrusted(h *Handover) bool {
 // to; when a chain fails, its second block is tried as a head, so a stale
 // block in front of the real head does not hide it), and each candidate
 // chain and FLB page is decoded exactly as Decode would. Candidates a
-// surviving luo_ser points at belong to other state (the running
-// kernel's outgoing luo_ser, say) and are set aside. One remaining
+// surviving luo_ser other than the incoming one points at belong to other
+// state (the running kernel's outgoing luo_ser, say) and are set aside;
+// what the incoming luo_ser points at, when it survived, is chosen. One remaining
 // candidate of a kind is chosen (for FLB pages, the one whose entry
 // counts all equal the recovered files, if only one does); otherwise all
 // are reported as ambiguous and none is put in the model. The options'
