@@ -64,7 +64,8 @@ func khodump(t *testing.T, args ...string) (string, string, int) {
 	return stdout.String(), stderr.String(), code
 }
 
-// The README's main command prints exactly this.
+// khodump --as fdt prints exactly this for the real kernel's incoming root
+// FDT (testdata/fdt/kernel/kho_in_fdt_stage2.dtb).
 const kernelText = `fdt version 17 (last compatible 16), boot cpu 0, 0 reservations
 0x000038 /
 0x000040   compatible = "kho-v4"
