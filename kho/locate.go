@@ -244,8 +244,7 @@ type locator struct {
 // locRoot is a validated KHO root and what is known of it.
 type locRoot struct {
 	Candidate
-	blob  []byte
-	sum   [sha256.Size]byte // of blob, to find copies
+	sum   [sha256.Size]byte // of its bytes, to find copies without keeping them
 	named bool              // named by a handoff or the caller
 }
 
@@ -287,7 +286,7 @@ func (l *locator) root(addr uint64) (*locRoot, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: root compatible is not one kho-v* string", ErrNotKHO)
 	}
-	r := &locRoot{Candidate: Candidate{Addr: addr, Compatible: compat, Size: uint64(total), KexecCount: -1, LUOSessions: -1}, blob: blob, sum: sha256.Sum256(blob)}
+	r := &locRoot{Candidate: Candidate{Addr: addr, Compatible: compat, Size: uint64(total), KexecCount: -1, LUOSessions: -1}, sum: sha256.Sum256(blob)}
 	l.describe(r, t)
 	l.roots[addr] = r
 	return r, nil
