@@ -106,7 +106,6 @@ type builder struct {
 	alloc     *bldPageAlloc
 	preserved []Block
 	pages     map[uint64][]byte // preserved object contents, written at the end
-	out       *Handover
 	built     *Built
 }
 
@@ -250,7 +249,6 @@ func (b *builder) allocPreserved(order uint8) (uint64, []byte, error) {
 
 func (b *builder) run(h *Handover) error {
 	out := bldCloneHandover(h)
-	b.out = out
 	L := &b.built.Layout
 
 	// The root page comes first, as kho_init allocates it; its contents
