@@ -117,6 +117,7 @@ var codeTable = map[string]CodeInfo{
 	"subtree.size-length":      {Error, "blob-size not exactly 8 bytes", []Impact{{"7.1-7.3", EffectRejected, "kho_retrieve_subtree returns -EINVAL"}}},
 	"subtree.size-zero":        {Error, "blob-size is 0", nil},
 	"subtree.size-too-large":   {Error, "blob-size above the decoder's cap (Options.MaxBlobSize)", nil},
+	"subtree.total-limit":      {Error, "the subtrees' blobs together exceed 16 times Options.MaxBlobSize; this one is not read", nil},
 	"subtree.fdt-invalid":      {Error, "a sub-FDT does not decode", nil},
 	"subtree.format-unknown":   {Warning, "subnode name not known: raw bytes kept", nil},
 	"subtree.property-unknown": {Warning, "unknown property in a root subnode", nil},

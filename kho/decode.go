@@ -314,7 +314,8 @@ func (d *decoder) rawSubtree(n *fdt.Node) Subtree {
 			}
 		}
 	}
-	if st.Size == 0 || st.Size > d.opts.MaxBlobSize || physmem.StateOf(d.mem, st.Addr, st.Size) != physmem.Present {
+	if st.Size == 0 || st.Size > d.opts.MaxBlobSize || physmem.StateOf(d.mem, st.Addr, st.Size) != physmem.Present ||
+		!d.takeSubtreeBytes("/"+n.Name, st.Addr, st.Size) {
 		return st
 	}
 	raw := make([]byte, st.Size)
@@ -322,6 +323,27 @@ func (d *decoder) rawSubtree(n *fdt.Node) Subtree {
 		st.Raw = raw
 	}
 	return st
+}
+
+// maxSubtreeBlobs is how many times Options.MaxBlobSize the blobs of all
+// subtrees together may take: a root FDT can name thousands of subtrees,
+// each pointing at MaxBlobSize bytes that overlap the others', and read
+// one by one they would take gigabytes from an image of a few megabytes.
+const maxSubtreeBlobs = 16
+
+// takeSubtreeBytes counts size more bytes of subtree blobs and reports
+// whether they fit the budget; a finding at path when they do not.
+func (d *decoder) takeSubtreeBytes(path string, addr, size uint64) bool {
+	limit := ^uint64(0)
+	if d.opts.MaxBlobSize <= limit/maxSubtreeBlobs {
+		limit = d.opts.MaxBlobSize * maxSubtreeBlobs
+	}
+	if size > limit-d.subtreeBytes {
+		d.add("subtree.total-limit", "", path, addr, "%d more blob bytes would exceed %d for all subtrees together; not read", size, limit)
+		return false
+	}
+	d.subtreeBytes += size
+	return true
 }
 
 // decodeSubtree checks one root subnode (rule 13), reads its blob and
@@ -389,7 +411,7 @@ func (d *decoder) decodeSubtree(path string, n *fdt.Node, rv rootVersion) Subtre
 		d.add("subtree.size-too-large", "", path, addr, "size %d > %d", size, d.opts.MaxBlobSize)
 		return st
 	}
-	if !d.check(path, "blob", addr, size, d.page()) {
+	if !d.check(path, "blob", addr, size, d.page()) || !d.takeSubtreeBytes(path, addr, size) {
 		return st
 	}
 	blob := d.read(path, "blob", addr, int(size))

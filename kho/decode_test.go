@@ -2,8 +2,10 @@ package kho
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"io"
+	"strconv"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -180,5 +182,65 @@ func TestDecodeBadOptions(t *testing.T) {
 				t.Errorf("errors.Is(%v, format.ErrPageSize) = %v, want %v", err, got, tt.pageSize)
 			}
 		})
+	}
+}
+
+// TestSubtreeBlobBudget decodes roots naming 40 subtrees whose 1 MiB
+// blobs overlap in a 1.2 MiB image: only the first 16 (16 MiB, the
+// budget at the default MaxBlobSize) are read, the rest are findings,
+// whether the root version is known or not.
+func TestSubtreeBlobBudget(t *testing.T) {
+	const base, n, size = 0x100000, 40, 1 << 20
+	for _, compat := range []string{"kho-v3", "kho-v9"} {
+		mem := &physmem.Sparse{}
+		if err := mem.AddRange(base, size+n*4096, physmem.Present); err != nil {
+			t.Fatal(err)
+		}
+		w := fdt.NewWriter()
+		_ = w.BeginNode("")
+		_ = w.Property("compatible", append([]byte(compat), 0))
+		_ = w.Property("preserved-memory-map", make([]byte, 8))
+		for i := range n {
+			_ = w.BeginNode("blob" + strconv.Itoa(i))
+			_ = w.Property("preserved-data", binary.LittleEndian.AppendUint64(nil, base+uint64(i)*4096))
+			_ = w.Property("blob-size", binary.LittleEndian.AppendUint64(nil, size))
+			_ = w.EndNode()
+		}
+		_ = w.EndNode()
+		blob, err := w.Finish()
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, err := DecodeRoot(mem, blob, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", compat, err)
+		}
+		var kept []int
+		for i, st := range h.Subtrees {
+			if len(st.Raw) > 0 {
+				kept = append(kept, i)
+			}
+		}
+		var refused []string
+		for _, f := range h.Findings {
+			if f.Code == "subtree.total-limit" {
+				refused = append(refused, f.Path)
+			}
+		}
+		var wantKept []int
+		var wantRefused []string
+		for i := range n {
+			if i < maxSubtreeBlobs {
+				wantKept = append(wantKept, i)
+			} else {
+				wantRefused = append(wantRefused, "/blob"+strconv.Itoa(i))
+			}
+		}
+		if diff := cmp.Diff(wantKept, kept); diff != "" {
+			t.Errorf("%s: subtrees with raw bytes (-want +got):\n%s", compat, diff)
+		}
+		if diff := cmp.Diff(wantRefused, refused); diff != "" {
+			t.Errorf("%s: subtree.total-limit findings (-want +got):\n%s", compat, diff)
+		}
 	}
 }

@@ -31,7 +31,8 @@ type Options struct {
 	// bits: without a cap, 256 MiB of hostile leaves would decode to about
 	// a billion runs.
 	MaxRuns int
-	// MaxBlobSize caps blob-size and sub-FDT sizes (default 1 MiB).
+	// MaxBlobSize caps blob-size and sub-FDT sizes (default 1 MiB); the
+	// blobs of all subtrees together are read up to 16 times it.
 	MaxBlobSize uint64
 	// MaxFolios caps the folio entries read for one memfd (default 1<<24,
 	// a 64 GiB memfd of order-0 folios at 4 KiB); all memfds together may

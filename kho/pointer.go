@@ -29,6 +29,7 @@ type decoder struct {
 	vmBuf        []byte              // scratch page for vmalloc chunk reads
 	vmClaims     blockClaims[string] // vmalloc chunk and run blocks, in pages → the chunk claiming them
 	totalFolios  uint64              // folio entries read so far, all memfds
+	subtreeBytes uint64              // subtree blob bytes read so far, all subtrees
 	totalDropped int
 }
 
