@@ -176,12 +176,12 @@ func TestDecodeFoliosRange(t *testing.T) {
 	}
 }
 
-// FuzzDecodeFolios decodes folio arrays over the map of
+// FuzzFolioSpans decodes folio arrays over the map of
 // TestDecodeFoliosRange and checks the range rule against folioSpan: a
 // kept folio's span starts inside the file, a range finding is given only
 // for a folio whose span starts at or past its end, kept spans never
 // share an index, and an entry without a finding is kept as it reads.
-func FuzzDecodeFolios(f *testing.F) {
+func FuzzFolioSpans(f *testing.F) {
 	f.Add(uint64(5*4096), []byte{1, 6, 0, 3, 2, 0})
 	f.Add(uint64(4*4096+1), []byte{1, 5, 0, 2, 4, 0, 9, 9, 0, 9, 2, 0, 10, 9, 0})
 	f.Add(uint64(4096), []byte{2, 0xff, 0x80, 3, 0, 0x80, 4, 1, 0})
