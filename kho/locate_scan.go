@@ -72,8 +72,15 @@ func (l *locator) scanChunk(s *locScan, chunk []byte, a uint64) bool {
 			continue
 		}
 		base := pa - encBootParamsHeader
+		// boot_flag lies 4 bytes before "HdrS": in the chunk unless the
+		// match is at its very start.
 		var flag [2]byte
-		if _, err := l.mem.ReadAt(flag[:], base+encBootParamsBootFlag); err == nil && le.Uint16(flag[:]) == encBootFlagMagic {
+		if f := off - (encBootParamsHeader - encBootParamsBootFlag); f >= 0 {
+			copy(flag[:], chunk[f:])
+		} else if _, err := l.mem.ReadAt(flag[:], base+encBootParamsBootFlag); err != nil {
+			continue
+		}
+		if le.Uint16(flag[:]) == encBootFlagMagic {
 			add(&s.bootParams, base)
 		}
 	}
