@@ -15,6 +15,8 @@ var (
 	ErrExcluded = errors.New("physical memory excluded from dump")
 	// ErrOverflow means addr+size wraps around the 64-bit address space.
 	ErrOverflow = errors.New("physical range overflows 64 bits")
+	// ErrTooLarge means a read asked for more than its caller's limit.
+	ErrTooLarge = errors.New("read exceeds its limit")
 )
 
 // State says what a source knows of a physical range.
@@ -138,7 +140,7 @@ func walk(rs []Range, addr, end uint64) (st State, described bool) {
 // exceeds max: callers pass the largest object the format allows.
 func Read(m Memory, addr uint64, n, max int) ([]byte, error) {
 	if n < 0 || n > max {
-		return nil, &AddrError{Addr: addr, Size: uint64(n), Err: fmt.Errorf("read of %d bytes exceeds the %d-byte limit", n, max)}
+		return nil, &AddrError{Addr: addr, Size: uint64(n), Err: fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, n, max)}
 	}
 	if addr+uint64(n) < addr {
 		return nil, &AddrError{Addr: addr, Size: uint64(n), Err: ErrOverflow}

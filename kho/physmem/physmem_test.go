@@ -127,6 +127,8 @@ func TestReadLimit(t *testing.T) {
 	s := newTestMemory(t)
 	if _, err := Read(s, 0x1000, 1<<30, 4096); err == nil {
 		t.Error("Read over its limit succeeded")
+	} else if !errors.Is(err, ErrTooLarge) {
+		t.Errorf("Read over its limit: %v, want ErrTooLarge", err)
 	}
 	if b, err := Read(s, 0x1000, 16, 4096); err != nil || len(b) != 16 {
 		t.Errorf("Read = %d bytes, %v", len(b), err)
