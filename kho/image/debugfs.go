@@ -18,8 +18,9 @@ import (
 
 // Limits on a debugfs copy: the files are small in every real kernel.
 const (
-	maxDebugfsFile  = 16 << 20 // bytes per fdt or sub_fdts file
-	maxDebugfsBlobs = 4096     // entries of sub_fdts kept, subdirectories included (listCapped)
+	maxDebugfsFile  = 16 << 20  // bytes per fdt or sub_fdts file
+	maxDebugfsBlobs = 4096      // entries of sub_fdts kept, subdirectories included (listCapped)
+	maxDebugfsBytes = 256 << 20 // bytes of all sub_fdts files together
 )
 
 // Debugfs is a copy of the kernel's /sys/kernel/debug/kho directory (or
@@ -223,14 +224,25 @@ func openDebugfs(c debugfsCopy, side string) (*Debugfs, error) {
 	}
 	// The listing's finding goes first, before those of the blobs, but
 	// its counts are known only once they are read.
-	subdirs, read := 0, 0
+	// The files are read whole: together they get a byte budget, so that
+	// 4096 files of 16 MiB are not 64 GiB in memory.
+	subdirs, read, unread := 0, 0, 0
+	budget := int64(maxDebugfsBytes)
 	for _, e := range entries {
 		switch {
 		case e.IsDir():
 			subdirs++
-		case d.addBlob(c, path.Join(subDir, e.Name()), e.Name()):
-			read++
+		case budget <= 0:
+			unread++
+		default:
+			if n, ok := d.addBlob(c, path.Join(subDir, e.Name()), e.Name(), min(maxDebugfsFile, budget)); ok {
+				read++
+				budget -= n
+			}
 		}
+	}
+	if unread > 0 {
+		d.Findings = append(d.Findings, fmt.Errorf("image: %s: sub_fdts files hold more than %d bytes together; %d files not read: %w", d.Dir, maxDebugfsBytes, unread, ErrLimit))
 	}
 	switch end {
 	case listOverCap:
@@ -244,23 +256,25 @@ func openDebugfs(c debugfsCopy, side string) (*Debugfs, error) {
 	return d, nil
 }
 
-// addBlob places sub_fdts/name (at p in c) at the address its node
-// gives; problems are findings and the blob is left out. It reports
-// whether the file's bytes were read, placed or not.
-func (d *Debugfs) addBlob(c debugfsCopy, p, name string) (read bool) {
+// addBlob places sub_fdts/name (at p in c), a file of at most max
+// bytes, at the address its node gives; problems are findings and the
+// blob is left out. It reports whether the file's bytes were read,
+// placed or not, and how many.
+func (d *Debugfs) addBlob(c debugfsCopy, p, name string, max int64) (n int64, read bool) {
 	shown := c.show(p)
 	finding := func(format string, args ...any) {
 		d.Findings = append(d.Findings, fmt.Errorf("image: %s: %s: %w", shown, fmt.Sprintf(format, args...), ErrFormat))
 	}
-	data, err := c.readSmallFile(p, maxDebugfsFile)
+	data, err := c.readSmallFile(p, max)
 	if err != nil {
 		d.Findings = append(d.Findings, err)
-		return false
+		return 0, false
 	}
+	n, read = int64(len(data)), true
 	node := d.Tree.Root.Child(name)
 	if node == nil {
 		finding("the root FDT has no node %q; blob not placed", name)
-		return true
+		return
 	}
 	b := DebugfsBlob{Name: name, Size: uint64(len(data))}
 	addrProp := node.Prop("preserved-data")
@@ -276,11 +290,11 @@ func (d *Debugfs) addBlob(c debugfsCopy, p, name string) (read bool) {
 	}
 	if addrProp == nil { // blob-size alone says nothing of where
 		finding("node /%s has no preserved-data property; blob not placed", name)
-		return true
+		return
 	}
 	if b.Addr, err = addrProp.U64In(binary.LittleEndian); err != nil {
 		finding("%v; blob not placed", err)
-		return true
+		return
 	}
 	if sizeProp != nil {
 		if b.BlobSize, err = sizeProp.U64In(binary.LittleEndian); err != nil {
@@ -290,18 +304,18 @@ func (d *Debugfs) addBlob(c debugfsCopy, p, name string) (read bool) {
 		}
 	}
 	if b.Size == 0 {
-		return true
+		return
 	}
 	if err := d.Memory.AddRange(b.Addr, b.Size, physmem.Present); err != nil {
 		finding("blob at %#x: %v; not placed", b.Addr, err)
-		return true
+		return
 	}
 	if err := d.Memory.WriteAt(data, b.Addr); err != nil {
 		finding("%v", err)
-		return true
+		return
 	}
 	d.Blobs = append(d.Blobs, b)
-	return true
+	return
 }
 
 // inferUnnamed handles a node whose property names were lost (the

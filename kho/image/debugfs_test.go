@@ -396,3 +396,36 @@ func TestListCappedReadDir(t *testing.T) {
 		})
 	}
 }
+
+// TestDebugfsByteBudget checks that sub_fdts files are read up to
+// maxDebugfsBytes in all: past it the rest are one ErrLimit finding, not
+// read. The files share one backing array, so the test holds 16 MiB.
+func TestDebugfsByteBudget(t *testing.T) {
+	big := make([]byte, maxDebugfsFile)
+	files := maxDebugfsBytes/maxDebugfsFile + 2
+	fsys := fstest.MapFS{"fdt": {Data: rootWithX(t)}}
+	for i := range files {
+		fsys[fmt.Sprintf("sub_fdts/b%02d", i)] = &fstest.MapFile{Data: big}
+	}
+	d, err := OpenDebugfsFS(fsys, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var limits []string
+	noNode := 0
+	for _, f := range d.Findings {
+		switch {
+		case errors.Is(f, ErrLimit):
+			limits = append(limits, f.Error())
+		case strings.Contains(f.Error(), "has no node"):
+			noNode++
+		}
+	}
+	want := []string{fmt.Sprintf("image: .: sub_fdts files hold more than %d bytes together; 2 files not read: %v", maxDebugfsBytes, ErrLimit)}
+	if diff := cmp.Diff(want, limits); diff != "" {
+		t.Errorf("ErrLimit findings (-want +got):\n%s", diff)
+	}
+	if noNode != files-2 {
+		t.Errorf("%d files read (each a no-node finding), want %d", noNode, files-2)
+	}
+}
