@@ -315,6 +315,13 @@ func (rc *recoverer) pickSessions(owners map[uint64]string) *chainCand {
 				o.Reason = fmt.Sprintf("longer than %d blocks", rc.opts.MaxBlocks)
 				break
 			}
+			// Chains share tails (and are retried from successors), so
+			// walks are bounded all together, like the decoder's.
+			if rc.blocksWalked >= rc.opts.MaxTotalBlocks {
+				o.Reason = fmt.Sprintf("more than %d blocks walked in all chains (Options.MaxTotalBlocks)", rc.opts.MaxTotalBlocks)
+				break
+			}
+			rc.blocksWalked++
 			seen[cur], visited[cur] = true, true
 			bi := valid[cur]
 			o.Blocks = append(o.Blocks, cur)
@@ -396,12 +403,17 @@ func (rc *recoverer) pickSessions(owners map[uint64]string) *chainCand {
 		}
 		cands = append(cands, &chainCand{obj: o, sessions: sessions, findings: d.h.Findings})
 	}
-	// Valid blocks no head reaches lie on cycles.
+	// Valid blocks no head reaches lie on cycles, unless the budget
+	// stopped the walks first.
+	unwalked := "every block of its chain has a predecessor: a cycle of session blocks"
+	if rc.blocksWalked >= rc.opts.MaxTotalBlocks {
+		unwalked = fmt.Sprintf("not walked: more than %d blocks walked in all chains (Options.MaxTotalBlocks)", rc.opts.MaxTotalBlocks)
+	}
 	for _, a := range sortedKeysNotIn(valid, visited) {
 		if visited[a] { // on a cycle walked from a lower address
 			continue
 		}
-		o := RecoveredObject{Kind: RecoveredSessionChain, Addr: a, Reason: "every block of its chain has a predecessor: a cycle of session blocks"}
+		o := RecoveredObject{Kind: RecoveredSessionChain, Addr: a, Reason: unwalked}
 		for cur := a; cur != 0 && !visited[cur]; {
 			visited[cur] = true
 			o.Blocks = append(o.Blocks, cur)

@@ -24,7 +24,7 @@ type recoverer struct {
 	scan     recScan
 	maxCount uint64 // the largest entry count any recognised page may have
 
-	blocksWalked int            // file blocks read validating session blocks, against MaxTotalBlocks
+	blocksWalked int            // file and session blocks walked in all candidate chains, against MaxTotalBlocks
 	codeCounts   map[string]int // recovery findings per code
 	inferredNum  uint64         // liveupdate_num inferred from the outgoing luo_ser; 0 = none
 }

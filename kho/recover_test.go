@@ -823,6 +823,40 @@ func TestRecoverMaxCandidates(t *testing.T) {
 	}
 }
 
+// TestRecoverChainBudget: walking candidate session chains counts against
+// Options.MaxTotalBlocks. A long chain that fails at its tail is retried
+// from each successor, every walk reaching the same tail; without the
+// budget that is quadratic in the chain's length.
+func TestRecoverChainBudget(t *testing.T) {
+	b := recBuild(t)
+	const n = 200
+	for i := uint64(0); i < n; i++ {
+		next := recFree0 + (i+1)*4096 // the last points at a zero page
+		recPut(t, b.Mem, recFree0+i*4096, recFullSessionPage(fmt.Sprintf("s%d", i), next))
+	}
+	opts := &Options{MaxTotalBlocks: 1000}
+	h, err := Decode(b.Mem, b.RootAddr, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := RecoverLUO(b.Mem, h, opts, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	walked, budget := 0, false
+	for _, o := range rec.Sessions {
+		walked += len(o.Blocks)
+		budget = budget || strings.Contains(o.Reason, "MaxTotalBlocks")
+	}
+	if !budget || walked > opts.MaxTotalBlocks {
+		t.Errorf("%d blocks in the listed candidates, budget reason %v", walked, budget)
+	}
+	// The real chain is walked first (lower address) and still comes through.
+	if d := cmp.Diff(b.Handover.LUO.Sessions, h.LUO.Sessions); d != "" {
+		t.Errorf("sessions (-built +recovered):\n%s", d)
+	}
+}
+
 // holeMemory fails reads touching one page with ErrExcluded while Ranges
 // still reports it present, as a filtered kdump does.
 type holeMemory struct {
