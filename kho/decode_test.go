@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"strconv"
 	"testing"
 
@@ -241,6 +242,39 @@ func TestSubtreeBlobBudget(t *testing.T) {
 		}
 		if diff := cmp.Diff(wantRefused, refused); diff != "" {
 			t.Errorf("%s: subtree.total-limit findings (-want +got):\n%s", compat, diff)
+		}
+	}
+}
+
+// TestScratchSetMatchesScan checks inScratch's binary search against a
+// scan of every region, over regions that overlap, nest, are empty or end
+// at the top of the address space: a hit exactly when some region
+// overlaps, and then the overlapping region that starts lowest.
+func TestScratchSetMatchesScan(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for round := range 200 {
+		var regions []ScratchRegion
+		for range rng.IntN(12) {
+			r := ScratchRegion{Addr: rng.Uint64N(64) * 0x1000, Size: rng.Uint64N(8) * 0x1000}
+			if rng.IntN(8) == 0 {
+				r.Addr = ^uint64(0) - rng.Uint64N(4)*0x1000
+			}
+			regions = append(regions, r)
+		}
+		d := &decoder{scr: newScratchSet(regions)}
+		for range 100 {
+			pa, size := rng.Uint64N(72)*0x800, 1+rng.Uint64N(6)*0x800
+			var want ScratchRegion
+			wantHit := false
+			for _, r := range regions {
+				if r.Size != 0 && pa < regionEnd(r) && r.Addr < pa+size && (!wantHit || r.Addr < want.Addr) {
+					want, wantHit = r, true
+				}
+			}
+			got, hit := d.inScratch(pa, size)
+			if hit != wantHit || hit && got.Addr != want.Addr {
+				t.Fatalf("round %d, regions %v: inScratch(%#x, %#x) = %v, %v; want %v, %v", round, regions, pa, size, got, hit, want, wantHit)
+			}
 		}
 	}
 }

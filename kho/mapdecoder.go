@@ -27,8 +27,9 @@ import (
 type MapDecoder struct {
 	opts    Options
 	geo     geometry
-	h       Handover // the map and findings of the last Decode
-	runs    []Run    // the largest Runs so far, for the next map's
+	scr     scratchSet // opts.Scratch, sorted once
+	h       Handover   // the map and findings of the last Decode
+	runs    []Run      // the largest Runs so far, for the next map's
 	counts  map[string]int
 	scratch *radixScratch
 	chunks  *chunkScratch
@@ -42,7 +43,7 @@ func NewMapDecoder(opts *Options) (*MapDecoder, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &MapDecoder{opts: o, geo: newGeometry(o.PageSize)}, nil
+	return &MapDecoder{opts: o, geo: newGeometry(o.PageSize), scr: newScratchSet(o.Scratch)}, nil
 }
 
 // Decode decodes the map at addr in mem: a kho-v1 chunk list (MapChunk)
@@ -64,7 +65,7 @@ func (md *MapDecoder) Decode(mem physmem.Memory, kind MapKind, addr uint64) (*Me
 		Findings:  md.h.Findings[:0],
 	}
 	d := &md.d
-	*d = decoder{mem: mem, opts: md.opts, geo: md.geo, h: &md.h, codeCounts: md.counts}
+	*d = decoder{mem: mem, opts: md.opts, geo: md.geo, scr: md.scr, h: &md.h, codeCounts: md.counts}
 	if kind == MapChunk {
 		if md.chunks == nil {
 			md.chunks = newChunkScratch(md.geo)

@@ -780,7 +780,7 @@ func (d *decoder) setMapWith(seqs [][]Run, clean bool, merge *mergeBufs, overlap
 		merge = new(mergeBufs)
 	}
 	a, b, rare := merge.mergeToThree(seqs)
-	mc := mapChecker{d: d, m: m, shift: d.geo.pageShift, ram: rangeCursor{rs: d.mem.Ranges()}, scratch: len(d.opts.Scratch) > 0, addOnly: overlaps}
+	mc := mapChecker{d: d, m: m, shift: d.geo.pageShift, ram: rangeCursor{rs: d.mem.Ranges()}, scratch: len(d.scr.rs) > 0, addOnly: overlaps}
 	if n := len(a) + len(b) + len(rare); cap(m.Runs) >= n {
 		mc.out = m.Runs[:0]
 	} else {
@@ -1204,7 +1204,10 @@ func (c *rangeCursor) covers(addr, end uint64) bool {
 // reporting each overlap.
 func (d *decoder) withoutScratch(m *MemoryMap, r Run) []Run {
 	parts := []Run{r}
-	for _, s := range d.opts.Scratch {
+	for _, s := range d.scr.candidates(r.Addr, m.runEnd(r)) {
+		if len(parts) == 0 {
+			break
+		}
 		var next []Run
 		for _, p := range parts {
 			pEnd := m.runEnd(p)
