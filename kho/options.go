@@ -177,8 +177,7 @@ type geometry struct {
 	tableLog2  uint // KHO_TABLE_SIZE_LOG2: index bits per table level
 	bitmapLog2 uint // KHO_BITMAP_SIZE_LOG2: index bits of a leaf
 	depth      int  // KHO_TREE_MAX_DEPTH: table levels + the leaf level
-	radix      format.RadixGeometry
-	caps       format.Geometry // per-page capacities
+	caps       format.Geometry // per-page capacities and the radix geometry
 }
 
 // newGeometry is called with a page size withDefaults accepted.
@@ -196,11 +195,10 @@ func newGeometry(pageSize uint64) geometry {
 		tableLog2:  r.TableLog2,
 		bitmapLog2: r.BitmapLog2,
 		depth:      r.Depth,
-		radix:      r,
 		caps:       caps,
 	}
 }
 
 // levelShift is the key bit where the table index of level (1..depth-1)
 // starts.
-func (g geometry) levelShift(level int) uint { return g.radix.Shift(level) }
+func (g geometry) levelShift(level int) uint { return g.caps.Radix.Shift(level) }
