@@ -173,10 +173,10 @@ func (o *Options) withDefaults() (Options, error) {
 type geometry struct {
 	pageSize   uint64
 	pageShift  uint
-	keyWidth   uint // KHO_RADIX_KEY_WIDTH: widest valid radix key in bits
-	tableLog2  uint // KHO_TABLE_SIZE_LOG2: index bits per table level
-	bitmapLog2 uint // KHO_BITMAP_SIZE_LOG2: index bits of a leaf
-	depth      int  // KHO_TREE_MAX_DEPTH: table levels + the leaf level
+	keyWidth   uint            // KHO_RADIX_KEY_WIDTH: widest valid radix key in bits
+	tableLog2  uint            // KHO_TABLE_SIZE_LOG2: index bits per table level
+	bitmapLog2 uint            // KHO_BITMAP_SIZE_LOG2: index bits of a leaf
+	depth      int             // KHO_TREE_MAX_DEPTH: table levels + the leaf level
 	caps       format.Geometry // per-page capacities and the radix geometry
 }
 
