@@ -32,7 +32,9 @@ func (m *MemoryMap) blockSize(order uint8) uint64 {
 	return 1 << s
 }
 
-// runEnd is the first address past r, saturating at 2^64-1.
+// runEnd is the first address past r, saturating at 2^64-1; r.Addr
+// when its blocks do not fit 64 bits (blockSize 0), so that such a run
+// covers nothing.
 func (m *MemoryMap) runEnd(r Run) uint64 {
 	bs := m.blockSize(r.Order)
 	hi, lo := bits.Mul64(bs, uint64(r.Count))
