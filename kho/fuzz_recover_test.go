@@ -90,13 +90,7 @@ func recoverPlanted(t testing.TB, b *Built, p0, p1 []byte) {
 	}
 	recPut(t, b.Mem, recFree0, page(p0))
 	recPut(t, b.Mem, recFree1, page(p1))
-	h, err := Decode(b.Mem, b.RootAddr, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := RecoverLUO(b.Mem, h, nil, nil); err != nil {
-		t.Fatal(err)
-	}
+	h, _, _ := recDecodeRecover(t, b, nil)
 	// reflect.DeepEqual, not cmp.Equal: the same answer for these plain
 	// structs, without cmp's per-field reflection, which cost more than
 	// the recovery; cmp explains a difference.
