@@ -518,7 +518,7 @@ func (b *builder) layoutMemfd(si, fi int, f *File) (uint64, error) {
 	if m.Size == 0 {
 		m.Size = uint64(len(content))
 	}
-	shift := uint(bits.TrailingZeros64(b.ps))
+	shift := b.geo.PageSize.Shift()
 	m.Folios = nil
 	for off, idx := uint64(0), uint64(0); off < uint64(len(content)); off, idx = off+b.ps, idx+1 {
 		addr, page, err := b.allocPreserved(0)
@@ -719,7 +719,7 @@ func (b *builder) layoutMemblock(m *Memblock) (Subtree, error) {
 // naturally aligned blocks, without writing it (its contents are the
 // caller's).
 func (b *builder) preserveRange(start, size uint64) {
-	shift := uint(bits.TrailingZeros64(b.ps))
+	shift := b.geo.PageSize.Shift()
 	for size > 0 {
 		order := uint8(min(bits.TrailingZeros64(start>>shift), bits.Len64(size>>shift)-1, format.DefaultMaxPageOrder))
 		b.preserved = append(b.preserved, Block{Addr: start, Order: order})
