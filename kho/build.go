@@ -394,7 +394,7 @@ func (b *builder) layoutLUO(l *LUO) (Subtree, error) {
 		for i := range l.Sessions {
 			entries[i] = make([]byte, format.SessionSerSize)
 		}
-		head, blocks, err := b.writeChain(entries, perBlock)
+		head, blocks, err := b.allocChain(len(entries), perBlock)
 		if err != nil {
 			return Subtree{}, err
 		}
@@ -421,10 +421,10 @@ func (b *builder) layoutLUO(l *LUO) (Subtree, error) {
 	return Subtree{Name: bldNodeLUO, Addr: addr, Size: format.LUOSerSize, Format: luoRootFormat(l.Compatible, false)}, nil
 }
 
-// writeChain allocates a block chain for entries (contents filled later by
-// fillChain, once the entries are final) and returns its head.
-func (b *builder) writeChain(entries [][]byte, perBlock int) (uint64, []uint64, error) {
-	n := (len(entries) + perBlock - 1) / perBlock
+// allocChain allocates the blocks of a chain of n entries (fillChain
+// writes them once the entries are final) and returns its head.
+func (b *builder) allocChain(n, perBlock int) (uint64, []uint64, error) {
+	n = (n + perBlock - 1) / perBlock
 	blocks := make([]uint64, n)
 	for i := range blocks {
 		addr, _, err := b.allocPreserved(0)
@@ -464,7 +464,7 @@ func (b *builder) layoutFilesV5(si int, s *Session) (uint64, []uint64, error) {
 	for i := range entries {
 		entries[i] = make([]byte, format.FileSerSize)
 	}
-	head, blocks, err := b.writeChain(entries, perBlock)
+	head, blocks, err := b.allocChain(len(entries), perBlock)
 	if err != nil {
 		return 0, nil, err
 	}
