@@ -424,17 +424,16 @@ func (b *builder) layoutLUO(l *LUO) (Subtree, error) {
 // allocChain allocates the blocks of a chain of n entries (fillChain
 // writes them once the entries are final) and returns its head.
 func (b *builder) allocChain(n, perBlock int) (uint64, []uint64, error) {
-	n = (n + perBlock - 1) / perBlock
-	blocks := make([]uint64, n)
+	if n == 0 {
+		return 0, nil, nil
+	}
+	blocks := make([]uint64, (n+perBlock-1)/perBlock)
 	for i := range blocks {
 		addr, _, err := b.allocPreserved(0)
 		if err != nil {
 			return 0, nil, err
 		}
 		blocks[i] = addr
-	}
-	if n == 0 {
-		return 0, nil, nil
 	}
 	return blocks[0], blocks, nil
 }
