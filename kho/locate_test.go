@@ -822,6 +822,33 @@ func TestLocateKnownBootParams(t *testing.T) {
 	}
 }
 
+// TestLocateBootParamsAtChunkEdge: the scan finds a boot_params page
+// whatever chunk its boot_flag and its "HdrS" fall in; here boot_params
+// starts 0x200 bytes before a page, so with 4 KiB chunks boot_flag ends
+// one chunk and "HdrS" starts the next.
+func TestLocateBootParamsAtChunkEdge(t *testing.T) {
+	b, err := Build(vectorHandover(), &BuildOptions{SetupData: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := readPhys(t, b.Mem, b.Layout.BootParams, encBootParamsSetupData+8)
+	mustWrite(t, b.Mem, make([]byte, 4096), b.Layout.BootParams)
+	const page = 100 << 20 // free RAM
+	mustWrite(t, b.Mem, head, page-0x200)
+	for _, chunk := range []int{4096, 0} {
+		cs, fs, err := Locate(b.Mem, &LocateOptions{ChunkSize: chunk})
+		if err != nil || len(fs) != 0 {
+			t.Fatal(err, fs)
+		}
+		if diff := cmp.Diff([]roleSummary{{b.RootAddr, RoleIncoming}}, roles(cs)); diff != "" {
+			t.Errorf("chunk %d: roles (-want +got):\n%s", chunk, diff)
+		}
+		if want := "named by x86 setup_data SETUP_KEXEC_KHO node"; len(cs) > 0 && cs[0].Reason != want {
+			t.Errorf("chunk %d: reason %q, want %q (the boot_params page was not found)", chunk, cs[0].Reason, want)
+		}
+	}
+}
+
 func TestLocateOptionBounds(t *testing.T) {
 	b, err := Build(vectorHandover(), nil)
 	if err != nil {
