@@ -391,14 +391,14 @@ func (rc *recoverer) pickSessions(owners map[uint64]string) *chainCand {
 			o.Evidence = append(o.Evidence, "no block lies in a scratch region")
 		}
 		o.Evidence = append(o.Evidence, fmt.Sprintf("decodes like sessions_pa: %d sessions, %d memfds with %d folios", len(sessions), memfds, folios))
-		if who, ok := owners[head]; ok && who != "incoming" {
+		switch who, ok := owners[head]; {
+		case ok && who != "incoming":
 			o.Verdict = VerdictOther
 			o.Reason = who + " points at it"
 			rc.add("luo.recovery-other", recoveryPath, head, "session chain at %#x: %s", head, o.Reason)
 			listObject(&rc.rec.Sessions, o)
 			continue
-		}
-		if who, ok := owners[head]; ok && who == "incoming" {
+		case ok:
 			o.Evidence = append(o.Evidence, "the surviving incoming luo_ser's sessions_pa points at it")
 		}
 		cands = append(cands, &chainCand{obj: o, sessions: sessions, findings: d.h.Findings})
