@@ -233,14 +233,17 @@ func (d *decoder) decodeFolios(path string, size uint64, array []byte) []Folio {
 	// At most one folio an entry: bounded by the bytes already read.
 	out := make([]Folio, 0, uint64(len(array))/folioSerSize)
 	// out[k] is entry entries[k] of the array, for the paths of findings.
-	entries := make([]uint64, 0, cap(out))
+	// entries and taken (below) share one allocation: a large handover
+	// has a folio array per memfd.
+	lists := make([]uint64, 0, 2*cap(out))
+	entries := lists[:0:cap(out)]
 	large := false
 	// Writers emit ascending indices; a set of the indices seen is only
 	// built once they stop ascending. Until then taken lists them in
 	// order, those of folios refused later included: the kernel inserts
 	// such a folio all the same, and its index is taken.
 	var seen map[uint64]bool
-	var taken []uint64
+	taken := lists[cap(out):cap(out)]
 	for i := uint64(0); i+folioSerSize <= uint64(len(array)); i += folioSerSize {
 		v, err := format.DecodeFolioSer(array[i:])
 		if err != nil {
